@@ -1,0 +1,222 @@
+// Package ir owns the typed network IR that lang/check produces from the AST: a
+// checked model (layers with resolved parameters and inferred shapes), the data
+// specifications, and the training settings, each with its source range.
+//
+// Pipeline position: lang/syntax AST ──lang/check.Check──▶ ir.File ──compiler──▶ convex IR.
+// Nothing here refers to the AST: the compiler depends on this package only.
+package ir
+
+import (
+	"fmt"
+	"strings"
+
+	"cnnc/lang/token"
+)
+
+// Shape of one sample: [C, H, W] for images, [C, L] for 1-D signals, [D] for vectors.
+type Shape []int
+
+// Size is the number of scalars in the shape.
+func (s Shape) Size() int {
+	n := 1
+	for _, v := range s {
+		n *= v
+	}
+	return n
+}
+
+func (s Shape) String() string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, "x")
+}
+
+// Equal reports whether two shapes are identical.
+func (s Shape) Equal(t Shape) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := range s {
+		if s[i] != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// LayerKind is the kind of a layer.
+type LayerKind int
+
+const (
+	Input LayerKind = iota
+	Conv
+	CircConv
+	ReLU
+	Gated
+	AvgPool
+	MaxPool
+	Flatten
+	Linear
+)
+
+var kindNames = [...]string{"input", "conv", "circconv", "relu", "gated", "avgpool", "maxpool", "flatten", "linear"}
+
+func (k LayerKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("LayerKind(%d)", int(k))
+}
+
+// Auto is the width value of `filters=auto` / `linear auto`.
+const Auto = 0
+
+// Layer is one checked layer with resolved parameters.
+//
+// Spatial parameters (Kernel, Stride) have one entry per spatial dimension of the
+// layer's input: 2 for [C,H,W], 1 for [C,L]. Padding is symmetric zero padding per side.
+type Layer struct {
+	Index int // 0 for input, counting layers in the model block
+	Kind  LayerKind
+	Range token.Range
+	In    Shape // input shape (nil for Input)
+	Out   Shape
+
+	Kernel  []int // conv, circconv, avgpool/maxpool windows
+	Stride  []int // conv, pools
+	Padding []int // conv: zero padding per side, per spatial dim
+	Global  bool  // avgpool/maxpool global
+	Width   int   // conv filters / linear out features; Auto (0) = chosen by the program
+	Bias    bool
+	Fixed   *float64 // linear fixed=VALUE: all weights frozen to *Fixed
+}
+
+// Model is a checked architecture: Layers[0] is the input.
+type Model struct {
+	Name   string
+	Range  token.Range
+	Layers []*Layer
+}
+
+// Input returns the sample shape.
+func (m *Model) Input() Shape { return m.Layers[0].Out }
+
+// Signature is the layer kinds after the input, e.g. "linear relu linear".
+func (m *Model) Signature() string {
+	var s []string
+	for _, l := range m.Layers[1:] {
+		s = append(s, l.Kind.String())
+	}
+	return strings.Join(s, " ")
+}
+
+// SourceKind says where a data set comes from.
+type SourceKind int
+
+const (
+	CSV SourceKind = iota
+	NPY
+	IDX
+	Synthetic
+)
+
+// DataSource is the origin of a data set. Paths are absolute (resolved against the
+// .cnn file's folder by the checker).
+type DataSource struct {
+	Kind  SourceKind
+	Range token.Range
+
+	// CSV
+	Path   string
+	Label  string // "last" (default), "first", or a column name or 0-based index
+	Header bool
+
+	// NPY: X and y; IDX: images and labels
+	XPath, YPath string
+
+	// Synthetic
+	Generator string             // "planted", "spiral"
+	Params    map[string]float64 // generator parameters (n, d, seed, noise, ...)
+}
+
+// Data is a checked `data NAME { ... }` block.
+type Data struct {
+	Name   string
+	Range  token.Range
+	Source DataSource
+
+	Classes     []int // [A, B]: keep classes A, B; A → −1, B → +1
+	AllClasses  bool  // classes all: one-hot targets
+	Limit       int   // 0 = no limit
+	Scale       float64
+	HasScale    bool
+	Standardize bool
+}
+
+// Loss names.
+const (
+	Squared  = "squared"
+	Logistic = "logistic"
+	Hinge    = "hinge"
+)
+
+// PatternMode is how activation patterns are chosen.
+type PatternMode int
+
+const (
+	Sample PatternMode = iota
+	Exact
+	Adaptive
+)
+
+func (m PatternMode) String() string {
+	return [...]string{"sample", "exact", "adaptive"}[m]
+}
+
+// Patterns is the `patterns` statement. Defaults: sample 1000 seed=0; exact max=100000.
+type Patterns struct {
+	Mode  PatternMode
+	N     int   // sample: number of gate vectors; adaptive: start
+	Max   int   // exact: refuse above; adaptive: stop at
+	Seed  int64 // sample/adaptive
+	Range token.Range
+}
+
+// Solver is the `solver NAME key=value...` statement.
+type Solver struct {
+	Name    string             // "native" default; "conic", ...
+	Options map[string]float64 // tol, max_iters, ...
+	Range   token.Range
+}
+
+// Train is the checked `train { ... }` block with defaults filled in.
+type Train struct {
+	Model    string
+	Loss     string // Squared (default), Logistic, Hinge
+	Beta     float64
+	Patterns Patterns
+	Solver   Solver
+	Range    token.Range
+}
+
+// File is a checked .cnn file.
+type File struct {
+	Path    string // as given
+	Dir     string // folder for relative paths
+	Models  []*Model
+	Data    map[string]*Data // by name; "train" and "test" are special
+	Train   Train
+	Trained *Model // the model the train block selects (nil if none could be chosen)
+}
+
+// Model returns the model named name, or nil.
+func (f *File) Model(name string) *Model {
+	for _, m := range f.Models {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
