@@ -150,3 +150,13 @@ type Constraint struct {
 	Const []float64 // nil means 0
 	Why   string    // provenance in words ("conjugate symmetry ζ_{d−k} = conj ζ_k")
 }
+
+// Solution is a point of a Program, in the program's own terms.
+type Solution struct {
+	// Blocks[f][s] is P×H for family f and copy s (in Family.Signs order): row p is x_{f,s,p}.
+	Blocks [][]*mat.Dense
+	// Vars holds generic variables by name, vec(·) column-major.
+	Vars map[string][]float64
+	// Bias is the unpenalised output bias (0 unless Program.OutputBias).
+	Bias float64
+}
