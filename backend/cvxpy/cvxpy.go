@@ -1,0 +1,266 @@
+// Package cvxpy owns the CVXPY exporter: it writes a convex program (the convex IR of
+// compiler/convex, not the conic matrix) as a readable, self-contained Python script
+// plus an .npz file of its data, so that users can solve it with any solver CVXPY
+// reaches (SCS by default; CVXOPT, MOSEK, CLARABEL, … on the command line), see the
+// optimum on the language.md scale, and get the recovered network as weights.json.
+//
+// Pipeline position: compiler/derive ──convex.Program──▶ cvxpy.Write ──▶ NAME.py + NAME.npz.
+//
+// The script needs Python ≥ 3.9, NumPy ≥ 1.24, SciPy (a CVXPY dependency) and CVXPY ≥ 1.4.
+// Families are written in vectorised form (one CVXPY variable of shape P×H per copy),
+// which is the same math as the per-pattern form in the docstring and builds far faster.
+package cvxpy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+
+	"cnnc/compiler/convex"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Recipe says how the script turns a solution into weights.json (spec/cli.md). It is
+// filled by the caller from the model; the exporter does not look at the network.
+type Recipe struct {
+	Model  string           `json:"model"`
+	Beta   float64          `json:"beta"`
+	Loss   string           `json:"loss"`
+	Layers []map[string]any `json:"layers"` // weights.json "layers", widths filled by the script
+
+	// Family programs: every nonzero block x of copy sign s becomes one hidden unit
+	// with incoming weights x/√‖x‖ (the last coordinate split off as bias when
+	// HiddenBias) and outgoing weight s·√‖x‖ at output slot Window·… (see Slots).
+	Hidden      int   `json:"hidden"`       // hidden layer index (L<Hidden>.weight)
+	HiddenShape []int `json:"hidden_shape"` // tensor shape of one unit's incoming weights, e.g. [1,4,4] or [D]
+	HiddenBias  bool  `json:"hidden_bias"`
+	Gated       bool  `json:"gated"` // write L<Gated>.gates from the pattern gates
+	GateLayer   int   `json:"gate_layer"`
+	Output      int   `json:"output"` // output layer index (L<Output>.weight)
+	Slots       int   `json:"slots"`  // output features per hidden unit (pooling windows), ≥ 1
+	// OutputWidthLayers are layer indices whose "out"/"in" fields get the unit count.
+	OutputPenalty string `json:"output_penalty"` // "l2" or "l1sq"
+
+	// Generic programs: the name of a recovery the script implements ("nuclear",
+	// "fourier", "norm"), and its parameters.
+	Generic map[string]any `json:"generic,omitempty"`
+}
+
+// Write writes the script to script and the data it loads to data (an .npz whose
+// file name the script expects as dataName, relative to the script's folder).
+func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe) error {
+	arrays := map[string]Array{
+		"y":    {Shape: []int{len(p.Y)}, Data: append([]float64(nil), p.Y...)},
+		"beta": {Shape: []int{}, Data: []float64{p.Beta}},
+	}
+	var fams []famView
+	for fi, f := range p.Families {
+		if f.Cost.Kind != convex.CostL2 && f.Cost.Kind != convex.CostMaps {
+			return fmt.Errorf("family %s: unsupported cost kind", f.Name)
+		}
+		key := fmt.Sprintf("f%d_", fi)
+		arrays[key+"A"] = dense(f.A)
+		arrays[key+"Weight"] = dense(f.Weight)
+		smp := make([]float64, len(f.Sample))
+		for i, s := range f.Sample {
+			smp[i] = float64(s)
+		}
+		arrays[key+"sample"] = Array{Shape: []int{len(smp)}, Data: smp}
+		fv := famView{Key: key, Name: f.Name, H: f.H, P: f.Patterns(), HasC: f.C != nil, Window: window(f)}
+		if f.C != nil {
+			arrays[key+"C"] = dense(f.C)
+			arrays[key+"Sign"] = dense(f.Sign)
+		}
+		if f.Gates != nil {
+			arrays[key+"gates"] = dense(f.Gates)
+			fv.HasGates = true
+		}
+		for _, s := range f.Signs {
+			name := "v"
+			if s < 0 {
+				name = "w"
+			}
+			if len(p.Families) > 1 {
+				name = fmt.Sprintf("%s%d", name, fi)
+			}
+			fv.Copies = append(fv.Copies, copyView{Var: name, Sign: s})
+		}
+		if f.Cost.Kind == convex.CostMaps {
+			for j, T := range f.Cost.Maps {
+				arrays[fmt.Sprintf("%sT%d", key, j)] = dense(T)
+			}
+			fv.Maps = len(f.Cost.Maps)
+			fv.MapWeights = f.Cost.Weights
+		}
+		fams = append(fams, fv)
+	}
+	var gens []genView
+	for _, v := range p.Vars {
+		gens = append(gens, genView{Name: pyName(v.Name), Shape: v.Shape})
+	}
+	var terms []string
+	for i, t := range p.Terms {
+		k := fmt.Sprintf("term%d", i)
+		arrays[k] = dense(t.Op)
+		terms = append(terms, fmt.Sprintf("data[%q] @ cp.vec(%s)", k, pyName(t.Var.Name)))
+	}
+	var pens []string
+	for i, pen := range p.Penalties {
+		switch pen.Kind {
+		case convex.Nuclear:
+			pens = append(pens, fmt.Sprintf("cp.normNuc(%s)", pyName(pen.Var.Name)))
+		case convex.Norms:
+			for j, M := range pen.Maps {
+				k := fmt.Sprintf("pen%d_%d", i, j)
+				arrays[k] = dense(M)
+				pens = append(pens, fmt.Sprintf("%s * cp.norm(data[%q] @ cp.vec(%s), 2)", pyFloat(pen.Weights[j]), k, pyName(pen.Var.Name)))
+			}
+		default:
+			return fmt.Errorf("unsupported penalty kind %d", pen.Kind)
+		}
+	}
+	var cons []consView
+	for i, c := range p.Constraints {
+		k := fmt.Sprintf("con%d", i)
+		arrays[k] = dense(c.Op)
+		expr := fmt.Sprintf("data[%q] @ cp.vec(%s)", k, pyName(c.Var.Name))
+		if c.Const != nil {
+			arrays[k+"_const"] = Array{Shape: []int{len(c.Const)}, Data: c.Const}
+			expr += fmt.Sprintf(" + data[%q]", k+"_const")
+		}
+		op := "== 0"
+		if c.Kind == convex.NonNeg {
+			op = ">= 0"
+		}
+		cons = append(cons, consView{Expr: expr + " " + op, Why: c.Why})
+	}
+	recipe, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	view := scriptView{
+		P: p, Families: fams, Generic: gens, Terms: terms, Penalties: pens, Constraints: cons,
+		DataName: dataName, Recipe: string(recipe), Math: mathDoc(p),
+	}
+	var buf bytes.Buffer
+	if err := scriptTmpl.Execute(&buf, view); err != nil {
+		return err
+	}
+	if _, err := script.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	return WriteNPZ(data, arrays)
+}
+
+type copyView struct {
+	Var  string
+	Sign float64
+}
+
+type famView struct {
+	Key, Name  string
+	H, P       int
+	HasC       bool
+	HasGates   bool
+	Window     int
+	Copies     []copyView
+	Maps       int
+	MapWeights []float64
+}
+
+type consView struct{ Expr, Why string }
+
+type genView struct {
+	Name  string
+	Shape []int
+}
+
+type scriptView struct {
+	P           *convex.Program
+	Families    []famView
+	Generic     []genView
+	Terms       []string
+	Penalties   []string
+	Constraints []consView
+	DataName    string
+	Recipe      string
+	Math        string
+}
+
+func window(f *convex.Family) int {
+	if w, ok := f.Meta["window"].(int); ok {
+		return w
+	}
+	return 0
+}
+
+func dense(m *mat.Dense) Array {
+	r, c := m.Dims()
+	data := make([]float64, 0, r*c)
+	for i := 0; i < r; i++ {
+		data = append(data, m.RawRowView(i)...)
+	}
+	return Array{Shape: []int{r, c}, Data: data}
+}
+
+func pyName(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9'):
+			b.WriteRune(r)
+		default:
+			b.WriteRune('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "x"
+	}
+	return b.String()
+}
+
+func pyFloat(v float64) string { return fmt.Sprintf("%.17g", v) }
+
+// mathDoc is the program in math notation for the script's docstring.
+func mathDoc(p *convex.Program) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (formulations.md %s)\n", p.Theorem, p.Section)
+	if p.Regularizer != "" {
+		fmt.Fprintf(&b, "Implicit regulariser: %s\n", p.Regularizer)
+	}
+	b.WriteString("\n    minimize  ")
+	switch p.Loss {
+	case "hinge":
+		b.WriteString("Σᵢ (1 − yᵢ ŷᵢ)₊")
+	case "logistic":
+		b.WriteString("Σᵢ log(1 + exp(−yᵢ ŷᵢ))")
+	default:
+		b.WriteString("½ ‖ŷ − y‖²")
+	}
+	b.WriteString(" + β · R\n")
+	for _, f := range p.Families {
+		fmt.Fprintf(&b, "    family %s: %d patterns, blocks of size %d; ŷ += Σ_p Σ_s s·𝒫_p x_{s,p}", f.Name, f.Patterns(), f.H)
+		if f.C != nil {
+			b.WriteString(", 𝒞_p x_{s,p} ≥ 0 (activation-pattern cones)")
+		}
+		b.WriteString("; R += Σ ‖x_{s,p}‖₂\n")
+	}
+	return b.String()
+}
+
+var scriptTmpl = template.Must(template.New("script").Funcs(template.FuncMap{
+	"py": pyFloat,
+	"shape": func(s []int) string {
+		parts := make([]string, len(s))
+		for i, v := range s {
+			parts[i] = fmt.Sprint(v)
+		}
+		if len(s) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	},
+}).Parse(scriptSource))
