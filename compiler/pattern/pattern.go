@@ -1,0 +1,522 @@
+// Package pattern owns activation patterns (hyperplane arrangements) of a matrix A
+// (spec/formulations.md §1.2): the sets 𝒟(A) = { diag(1[A u ≥ 0]) : u ∈ Rʰ } that the
+// convex programs of §2–§6 have one variable block per element of.
+//
+// Input: A (N × h; FC: A = X, CNN: A = the stacked patch matrix M). Output: a *Set
+// holding D (N × P, entries 0/1, column p is the diagonal of D_p) and, for every
+// pattern, a generating gate g_p ∈ Rʰ with 1[A g_p ≥ 0] = D_p (a point of the pattern's
+// cone 𝒦_p = { u : (2D_p − I) A u ≥ 0 }). The all-zero pattern is always dropped: it
+// adds nothing to any prediction.
+//
+// Pipeline position: compiler/derive calls Exact or Sample on the data matrix before it
+// builds a convex.Family; the adaptive mode of compiler/train grows a Set with Add.
+//
+// Three ways to get patterns:
+//
+//   - Exact: exact enumeration of the arrangement for data in general position
+//     (§1.2): project onto the row space of A (rank r); every full-dimensional cell of the
+//     central arrangement {A_k u = 0} in Rʳ has an extreme ray w cut out by r − 1 of the
+//     hyperplanes (rows S); perturbing u = ±w + ε Σ_j s_j v_j with A_S v_j = e_j reaches
+//     every cell around that ray (2ʳ sign choices). ε is chosen per ray so that no other
+//     hyperplane is crossed, so the pattern of each perturbed point is known exactly:
+//     1[±A_k w ≥ 0] off S and 1[s_j > 0] on S. Rays through more than r − 1 hyperplanes
+//     (degenerate data) are skipped; seeded random samples are added as a safety net.
+//     For data in general position the count equals Cover's 2 Σ_{k<r} C(N−1, k)
+//     (CoverCount), which is checked against max before enumerating.
+//   - Sample: Gaussian gates g ~ N(0, I_h), D = 1[A g ≥ 0], duplicates and the zero
+//     pattern removed (what scnn and convex_nn do). The program is then a restriction.
+//   - Add: one pattern at a time (adaptive column generation).
+package pattern
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"sort"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Set is a deterministic, duplicate-free list of activation patterns of one matrix A.
+type Set struct {
+	// D is N × P with entries in {0, 1}: column p is the diagonal of D_p.
+	D *mat.Dense
+	// Gates is h × P: column p is a gate g_p with 1[A g_p ≥ 0] = D_p.
+	Gates *mat.Dense
+	// Rank is rank(A) as used by Exact (0 when not computed).
+	Rank int
+	// Exhaustive is true when the set is the full arrangement 𝒟(A) minus the zero
+	// pattern (Exact on data whose enumeration met no degenerate ray).
+	Exhaustive bool
+	// Evaluations counts the candidate points whose pattern was formed.
+	Evaluations int
+	// SawZero is true when the all-zero pattern occurred (and was dropped).
+	SawZero bool
+
+	n, h  int
+	keys  map[string]int
+	cols  [][]float64 // D columns
+	gates [][]float64
+}
+
+// NewSet returns an empty pattern set for an N × h matrix.
+func NewSet(n, h int) *Set {
+	s := &Set{n: n, h: h, keys: map[string]int{}}
+	s.build()
+	return s
+}
+
+// Len is the number of patterns P.
+func (s *Set) Len() int { return len(s.cols) }
+
+// Pattern returns column p of D (a fresh slice).
+func (s *Set) Pattern(p int) []float64 { return append([]float64(nil), s.cols[p]...) }
+
+// Gate returns the gate of pattern p (a fresh slice).
+func (s *Set) Gate(p int) []float64 { return append([]float64(nil), s.gates[p]...) }
+
+// Has reports whether the pattern d (0/1 entries) is in the set.
+func (s *Set) Has(d []float64) bool {
+	_, ok := s.keys[key(d)]
+	return ok
+}
+
+// Add appends the pattern d (0/1 entries, length N) with its gate g (length h) unless
+// it is already present or all zero; it reports whether it was added. D and Gates are
+// rebuilt.
+func (s *Set) Add(d, g []float64) bool {
+	if !s.add(d, g) {
+		return false
+	}
+	s.build()
+	return true
+}
+
+func (s *Set) add(d, g []float64) bool {
+	if len(d) != s.n || len(g) != s.h {
+		return false
+	}
+	zero := true
+	for _, v := range d {
+		if v != 0 {
+			zero = false
+			break
+		}
+	}
+	if zero {
+		s.SawZero = true
+		return false
+	}
+	k := key(d)
+	if _, ok := s.keys[k]; ok {
+		return false
+	}
+	s.keys[k] = len(s.cols)
+	s.cols = append(s.cols, append([]float64(nil), d...))
+	s.gates = append(s.gates, append([]float64(nil), g...))
+	return true
+}
+
+// build materialises D and Gates from the column lists.
+func (s *Set) build() {
+	p := len(s.cols)
+	if p == 0 {
+		s.D, s.Gates = nil, nil
+		return
+	}
+	s.D = mat.NewDense(s.n, p, nil)
+	s.Gates = mat.NewDense(s.h, p, nil)
+	for j := range s.cols {
+		s.D.SetCol(j, s.cols[j])
+		s.Gates.SetCol(j, s.gates[j])
+	}
+}
+
+func key(d []float64) string {
+	b := make([]byte, len(d))
+	for i, v := range d {
+		if v != 0 {
+			b[i] = '1'
+		} else {
+			b[i] = '0'
+		}
+	}
+	return string(b)
+}
+
+// Of returns the pattern 1[A u ≥ 0] of the gate u.
+func Of(A mat.Matrix, u []float64) []float64 {
+	n, _ := A.Dims()
+	z := mat.NewVecDense(n, nil)
+	z.MulVec(A, mat.NewVecDense(len(u), u))
+	d := make([]float64, n)
+	for i := range d {
+		if z.AtVec(i) >= 0 {
+			d[i] = 1
+		}
+	}
+	return d
+}
+
+// CoverCount is Cover's count of the cells of a central arrangement of N hyperplanes
+// in general position in Rʳ: 2 Σ_{k=0}^{r−1} C(N−1, k) (including the all-negative
+// cell, i.e. the zero pattern). It is returned as float64 because it overflows int
+// quickly; it is exact while below 2⁵³.
+func CoverCount(N, r int) float64 {
+	if N <= 0 || r <= 0 {
+		return 1
+	}
+	sum, c := 0.0, 1.0 // c = C(N−1, k)
+	for k := 0; k < r && k <= N-1; k++ {
+		sum += c
+		c = c * float64(N-1-k) / float64(k+1)
+	}
+	return 2 * sum
+}
+
+// binom is C(n, k) as float64.
+func binom(n, k int) float64 {
+	if k < 0 || k > n {
+		return 0
+	}
+	c := 1.0
+	for i := 0; i < k; i++ {
+		c = c * float64(n-i) / float64(i+1)
+	}
+	return math.Round(c)
+}
+
+// MaxWork bounds the enumeration cost C(N, r−1)·N·r (scalar operations) that Exact
+// accepts, independently of max: about 10 seconds of work.
+const MaxWork = 4e9
+
+// safetySamples is the number of seeded random gates Exact adds (seed 0).
+const safetySamples = 4000
+
+// Exact enumerates 𝒟(A) (without the zero pattern), refusing with an error when
+// Cover's count for (N, rank A) exceeds max or the enumeration would cost more than
+// MaxWork. Patterns are sorted lexicographically (row 0 first, 1 before 0), so the
+// result is deterministic.
+func Exact(A *mat.Dense, max int) (*Set, error) {
+	N, h := A.Dims()
+	if N == 0 || h == 0 {
+		return nil, fmt.Errorf("patterns exact: the matrix is empty (%d×%d)", N, h)
+	}
+	for i := 0; i < N; i++ {
+		for j := 0; j < h; j++ {
+			if v := A.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("patterns exact: entry (%d,%d) is %v", i, j, v)
+			}
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(A, mat.SVDThin) {
+		return nil, fmt.Errorf("patterns exact: SVD of the %d×%d data matrix failed", N, h)
+	}
+	sv := svd.Values(nil)
+	r := 0
+	for _, v := range sv {
+		if v > 1e-10*sv[0] {
+			r++
+		}
+	}
+	set := NewSet(N, h)
+	set.Rank = r
+	if r == 0 { // A = 0: every u gives 1[0 ≥ 0] = all ones
+		ones := make([]float64, N)
+		for i := range ones {
+			ones[i] = 1
+		}
+		g := make([]float64, h)
+		g[0] = 1
+		set.Add(ones, g)
+		set.Exhaustive = true
+		return set, nil
+	}
+	var V mat.Dense
+	svd.VTo(&V)
+	B := V.Slice(0, h, 0, r) // h × r orthonormal basis of the row space
+	var Ar mat.Dense
+	Ar.Mul(A, B) // N × r
+	// Distinct hyperplanes: rows that are (±) multiples of each other cut the same
+	// hyperplane, and zero rows (Aᵣu = 0 always) are constant 1; enumerate on the
+	// distinct ones and expand (a negative multiple takes the complement on open cells).
+	uniq, rep, sgn := hyperplanes(&Ar)
+	Nu := len(uniq)
+	if c := CoverCount(Nu, r); c-1 > float64(max) {
+		return nil, fmt.Errorf("patterns exact: the data (%d distinct hyperplanes, rank %d) have up to %.4g activation patterns (Cover's count 2Σ_{k<%d}C(%d,k)), more than max=%d; raise max, or use `patterns sample N` or `patterns adaptive`", Nu, r, c, r, Nu-1, max)
+	}
+	if w := binom(Nu, r-1) * float64(Nu*r); w > MaxWork {
+		return nil, fmt.Errorf("patterns exact: enumerating the arrangement of %d hyperplanes in rank %d needs C(%d,%d)·2^%d = %.3g ray evaluations, too many; use `patterns sample N` or `patterns adaptive`", Nu, r, Nu, r-1, r, binom(Nu, r-1)*math.Pow(2, float64(r)))
+	}
+	Au := mat.NewDense(max1(Nu), r, nil)
+	rowNorm := make([]float64, Nu)
+	maxNorm := 0.0
+	for a, i := range uniq {
+		Au.SetRow(a, Ar.RawRowView(i))
+		rowNorm[a] = mat.Norm(Au.RowView(a), 2)
+		maxNorm = math.Max(maxNorm, rowNorm[a])
+	}
+	toGate := func(u []float64) []float64 {
+		g := mat.NewVecDense(h, nil)
+		g.MulVec(B, mat.NewVecDense(r, u))
+		return g.RawVector().Data
+	}
+	raw := NewSet(N, h) // collect without rebuilding D each time
+	full := make([]float64, N)
+	emit := func(du, u []float64) {
+		for i := 0; i < N; i++ {
+			switch {
+			case rep[i] < 0:
+				full[i] = 1
+			case sgn[i] > 0:
+				full[i] = du[rep[i]]
+			default:
+				full[i] = 1 - du[rep[i]]
+			}
+		}
+		raw.add(full, toGate(u))
+		raw.Evaluations++
+	}
+	degenerate := false
+	if r == 1 {
+		for _, s0 := range []float64{1, -1} {
+			u := []float64{s0}
+			emit(Of(Au, u), u)
+		}
+	} else {
+		degenerate = enumerateRays(Au, rowNorm, maxNorm, emit)
+	}
+	// safety net: seeded Gaussian gates in the row space
+	rng := rand.New(rand.NewSource(0))
+	u := make([]float64, r)
+	for k := 0; k < safetySamples; k++ {
+		for j := range u {
+			u[j] = rng.NormFloat64()
+		}
+		if raw.add(Of(&Ar, u), toGate(u)) && !degenerate {
+			degenerate = true // the ray enumeration missed a cell: data not in general position
+		}
+		raw.Evaluations++
+	}
+	sortInto(raw, set)
+	set.Evaluations = raw.Evaluations
+	set.SawZero = raw.SawZero
+	set.Exhaustive = !degenerate
+	return set, nil
+}
+
+// hyperplanes groups the rows of Ar by the hyperplane they define: uniq lists one
+// representative row per hyperplane; rep[i] is the index into uniq of row i's
+// hyperplane (−1 for a zero row) and sgn[i] = ±1 says whether row i is a positive or
+// negative multiple of its representative.
+func hyperplanes(Ar *mat.Dense) (uniq, rep []int, sgn []float64) {
+	N, r := Ar.Dims()
+	rep = make([]int, N)
+	sgn = make([]float64, N)
+	index := map[string]int{}
+	unit := make([]float64, r)
+	maxNorm := 0.0
+	for i := 0; i < N; i++ {
+		maxNorm = math.Max(maxNorm, mat.Norm(Ar.RowView(i), 2))
+	}
+	for i := 0; i < N; i++ {
+		row := Ar.RawRowView(i)
+		nrm := mat.Norm(Ar.RowView(i), 2)
+		if nrm <= 1e-12*maxNorm {
+			rep[i] = -1
+			continue
+		}
+		// canonical direction: first clearly nonzero coordinate positive
+		s := 1.0
+		for _, v := range row {
+			if math.Abs(v) > 1e-9*nrm {
+				if v < 0 {
+					s = -1
+				}
+				break
+			}
+		}
+		b := make([]byte, 0, 8*r)
+		for j, v := range row {
+			unit[j] = s * v / nrm
+			if math.Abs(unit[j]) < 5e-10 {
+				unit[j] = 0
+			}
+			b = fmt.Appendf(b, "%.9f,", unit[j]) // rounding merges numerically equal directions
+		}
+		k := string(b)
+		a, ok := index[k]
+		if !ok {
+			a = len(uniq)
+			index[k] = a
+			uniq = append(uniq, i)
+			sgn[i] = 1
+			rep[i] = a
+			continue
+		}
+		rep[i] = a
+		// sign relative to the representative
+		if mat.Dot(Ar.RowView(i), Ar.RowView(uniq[a])) >= 0 {
+			sgn[i] = 1
+		} else {
+			sgn[i] = -1
+		}
+	}
+	return uniq, rep, sgn
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// enumerateRays runs the (r−1)-subset ray enumeration on Ar (N × r, rank r ≥ 2). It
+// returns true when some ray was degenerate (lies on more than r − 1 hyperplanes).
+func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(d, u []float64)) bool {
+	N, r := Ar.Dims()
+	k := r - 1
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	inS := make([]bool, N)
+	As := mat.NewDense(k, r, nil)
+	z := make([]float64, N)
+	d := make([]float64, N)
+	u := make([]float64, r)
+	degenerate := false
+	tol := 1e-9 * maxNorm
+	for {
+		for a, i := range idx {
+			As.SetRow(a, Ar.RawRowView(i))
+			inS[i] = true
+		}
+		// w spans null(A_S); dual basis V = A_Sᵀ(A_S A_Sᵀ)⁻¹ so that A_S V = I, V ⊥ w.
+		var svd mat.SVD
+		ok := svd.Factorize(As, mat.SVDFull)
+		var sv []float64
+		if ok {
+			sv = svd.Values(nil)
+		}
+		if !ok || sv[k-1] <= 1e-10*sv[0] {
+			degenerate = true
+		} else {
+			var Vt mat.Dense
+			svd.VTo(&Vt)
+			w := mat.Col(nil, r-1, &Vt)
+			var G, Ginv, V mat.Dense
+			G.Mul(As, As.T())
+			if err := Ginv.Inverse(&G); err != nil {
+				degenerate = true
+			} else {
+				V.Mul(As.T(), &Ginv) // r × k
+				margin := math.Inf(1)
+				for i := 0; i < N; i++ {
+					z[i] = mat.Dot(Ar.RowView(i), mat.NewVecDense(r, w))
+					if !inS[i] {
+						margin = math.Min(margin, math.Abs(z[i]))
+					}
+				}
+				if margin <= tol {
+					degenerate = true
+				} else {
+					vs := 0.0
+					for j := 0; j < k; j++ {
+						vs += mat.Norm(V.ColView(j), 2)
+					}
+					eps := 0.5 * margin / (maxNorm * vs)
+					for _, s0 := range []float64{1, -1} {
+						for signs := 0; signs < 1<<k; signs++ {
+							for i := 0; i < N; i++ {
+								if !inS[i] {
+									d[i] = b2f(s0*z[i] > 0)
+								}
+							}
+							for c := 0; c < r; c++ {
+								u[c] = s0 * w[c]
+							}
+							for j, i := range idx {
+								s := 1.0
+								if signs&(1<<j) != 0 {
+									s = -1
+								}
+								d[i] = b2f(s > 0)
+								for c := 0; c < r; c++ {
+									u[c] += eps * s * V.At(c, j)
+								}
+							}
+							emit(d, u)
+						}
+					}
+				}
+			}
+		}
+		for _, i := range idx {
+			inS[i] = false
+		}
+		// next combination
+		j := k - 1
+		for j >= 0 && idx[j] == N-k+j {
+			j--
+		}
+		if j < 0 {
+			return degenerate
+		}
+		idx[j]++
+		for l := j + 1; l < k; l++ {
+			idx[l] = idx[l-1] + 1
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sortInto copies raw's patterns into dst in lexicographic order of D's columns
+// (ones first), so enumeration order never leaks into the program.
+func sortInto(raw, dst *Set) {
+	order := make([]int, len(raw.cols))
+	for i := range order {
+		order[i] = i
+	}
+	keys := make([]string, len(raw.cols))
+	for i, c := range raw.cols {
+		keys[i] = key(c)
+	}
+	sortByKey(order, keys)
+	for _, i := range order {
+		dst.add(raw.cols[i], raw.gates[i])
+	}
+	dst.build()
+}
+
+func sortByKey(order []int, keys []string) {
+	// descending byte order puts '1' before '0'
+	sort.SliceStable(order, func(i, j int) bool { return keys[order[i]] > keys[order[j]] })
+}
+
+// Sample draws n Gaussian gates g ~ N(0, I_h) from a generator seeded with seed and
+// keeps the distinct nonzero patterns 1[A g ≥ 0] in order of first appearance, each
+// with the first gate that produced it. The result is deterministic per seed.
+func Sample(A *mat.Dense, n int, seed int64) *Set {
+	N, h := A.Dims()
+	set := NewSet(N, h)
+	rng := rand.New(rand.NewSource(seed))
+	g := make([]float64, h)
+	for k := 0; k < n; k++ {
+		for j := range g {
+			g[j] = rng.NormFloat64()
+		}
+		set.add(Of(A, g), g)
+		set.Evaluations++
+	}
+	set.build()
+	return set
+}
