@@ -1,0 +1,369 @@
+package convex
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Predict returns ŷ = Σ_f Σ_s s·Σ_p 𝒫_{f,p} x_{f,s,p} + Σ_terms Op·vec(Var) + bias
+// (length N). Family blocks are applied as A·Xᵀ (Np × P), masked by Weight and summed
+// per sample, as the package doc describes.
+func (p *Program) Predict(s *Solution) []float64 {
+	yhat := make([]float64, p.N)
+	for f, fam := range p.Families {
+		if s == nil || f >= len(s.Blocks) {
+			break
+		}
+		for c, sign := range fam.Signs {
+			if c >= len(s.Blocks[f]) || s.Blocks[f][c] == nil {
+				continue
+			}
+			var Z mat.Dense
+			Z.Mul(fam.A, s.Blocks[f][c].T()) // Np × P: Z[r,p] = A_r · x_p
+			np, P := Z.Dims()
+			for r := 0; r < np; r++ {
+				z := Z.RawRowView(r)
+				acc := 0.0
+				for q := 0; q < P; q++ {
+					if w := fam.Weight.At(r, q); w != 0 {
+						acc += w * z[q]
+					}
+				}
+				yhat[fam.Sample[r]] += sign * acc
+			}
+		}
+	}
+	for _, t := range p.Terms {
+		x := s.Vars[t.Var.Name]
+		if len(x) != t.Var.Size() {
+			continue
+		}
+		v := mat.NewVecDense(p.N, nil)
+		v.MulVec(t.Op, mat.NewVecDense(len(x), x))
+		for i := range yhat {
+			yhat[i] += v.AtVec(i)
+		}
+	}
+	if p.OutputBias {
+		for i := range yhat {
+			yhat[i] += s.Bias
+		}
+	}
+	return yhat
+}
+
+// LossOf is the loss of the prediction yhat on the language.md scale: squared
+// ½Σ(ŷᵢ−yᵢ)², hinge Σ max(0, 1 − yᵢŷᵢ), logistic Σ log(1 + exp(−yᵢŷᵢ)) (computed stably).
+func (p *Program) LossOf(yhat []float64) float64 {
+	return LossValue(p.Loss, yhat, p.Y)
+}
+
+// LossValue evaluates the named loss (see Program.Loss) of yhat against y.
+func LossValue(kind string, yhat, y []float64) float64 {
+	s := 0.0
+	for i := range y {
+		switch kind {
+		case "hinge":
+			s += math.Max(0, 1-y[i]*yhat[i])
+		case "logistic":
+			z := -y[i] * yhat[i]
+			if z > 0 {
+				s += z + math.Log1p(math.Exp(-z))
+			} else {
+				s += math.Log1p(math.Exp(z))
+			}
+		default:
+			r := yhat[i] - y[i]
+			s += 0.5 * r * r
+		}
+	}
+	return s
+}
+
+// BlockCost is R(x) for the family cost c: ‖x‖₂, or Σ_j Weight_j ‖T_j x‖₂.
+func BlockCost(c Cost, x []float64) float64 {
+	switch c.Kind {
+	case CostMaps:
+		s := 0.0
+		xv := mat.NewVecDense(len(x), x)
+		for j, T := range c.Maps {
+			r, _ := T.Dims()
+			t := mat.NewVecDense(r, nil)
+			t.MulVec(T, xv)
+			s += c.Weights[j] * mat.Norm(t, 2)
+		}
+		return s
+	default:
+		return mat.Norm(mat.NewVecDense(len(x), x), 2)
+	}
+}
+
+// Regularization is Σ_b R_b(x_b) + Σ generic penalties, without the factor β.
+func (p *Program) Regularization(s *Solution) float64 {
+	sum := 0.0
+	for f, fam := range p.Families {
+		if f >= len(s.Blocks) {
+			break
+		}
+		for c := range fam.Signs {
+			if c >= len(s.Blocks[f]) || s.Blocks[f][c] == nil {
+				continue
+			}
+			B := s.Blocks[f][c]
+			P, _ := B.Dims()
+			for q := 0; q < P; q++ {
+				sum += BlockCost(fam.Cost, B.RawRowView(q))
+			}
+		}
+	}
+	for _, pen := range p.Penalties {
+		x := s.Vars[pen.Var.Name]
+		switch pen.Kind {
+		case Norms:
+			xv := mat.NewVecDense(len(x), x)
+			for j, T := range pen.Maps {
+				r, _ := T.Dims()
+				t := mat.NewVecDense(r, nil)
+				t.MulVec(T, xv)
+				w := 1.0
+				if j < len(pen.Weights) {
+					w = pen.Weights[j]
+				}
+				sum += w * mat.Norm(t, 2)
+			}
+		case Nuclear:
+			sum += NuclearNorm(pen.Var, x)
+		}
+	}
+	return sum
+}
+
+// NuclearNorm is ‖Z‖_* for the matrix variable v (Shape [rows, cols], x = vec Z
+// column-major).
+func NuclearNorm(v *Var, x []float64) float64 {
+	if len(v.Shape) != 2 || len(x) != v.Size() {
+		return math.NaN()
+	}
+	Z := mat.NewDense(v.Shape[0], v.Shape[1], nil)
+	for j := 0; j < v.Shape[1]; j++ {
+		for i := 0; i < v.Shape[0]; i++ {
+			Z.Set(i, j, x[j*v.Shape[0]+i])
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(Z, mat.SVDNone) {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, v := range svd.Values(nil) {
+		s += v
+	}
+	return s
+}
+
+// Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the language.md scale
+// (loss summed over samples, ½ for squared loss). It does not check feasibility: see
+// Violation.
+func (p *Program) Objective(s *Solution) float64 {
+	return p.LossOf(p.Predict(s)) + p.Beta*p.Regularization(s)
+}
+
+// Violation is the largest violation of the program's constraints at s:
+// max over cone rows of (−Sign·C_r x)₊, generic NonNeg rows of (−(Op x + Const))₊ and
+// Zero rows of |Op x + Const|. Zero means feasible.
+func (p *Program) Violation(s *Solution) float64 {
+	worst := 0.0
+	for f, fam := range p.Families {
+		if fam.C == nil || f >= len(s.Blocks) {
+			continue
+		}
+		for c := range fam.Signs {
+			if c >= len(s.Blocks[f]) || s.Blocks[f][c] == nil {
+				continue
+			}
+			var Z mat.Dense
+			Z.Mul(fam.C, s.Blocks[f][c].T())
+			nc, P := Z.Dims()
+			for r := 0; r < nc; r++ {
+				for q := 0; q < P; q++ {
+					if sg := fam.Sign.At(r, q); sg != 0 {
+						worst = math.Max(worst, -sg*Z.At(r, q))
+					}
+				}
+			}
+		}
+	}
+	for _, con := range p.Constraints {
+		x := s.Vars[con.Var.Name]
+		rows, _ := con.Op.Dims()
+		v := mat.NewVecDense(rows, nil)
+		v.MulVec(con.Op, mat.NewVecDense(len(x), x))
+		for i := 0; i < rows; i++ {
+			e := v.AtVec(i)
+			if con.Const != nil {
+				e += con.Const[i]
+			}
+			if con.Kind == Zero {
+				worst = math.Max(worst, math.Abs(e))
+			} else {
+				worst = math.Max(worst, -e)
+			}
+		}
+	}
+	return worst
+}
+
+// Sizes describes the size of a program, for reports and `cnnc explain`.
+type Sizes struct {
+	Samples     int // N
+	Patterns    int // Σ_f P_f
+	Blocks      int // variable blocks Σ_f |Signs_f|·P_f
+	Variables   int // scalars: blocks, generic variables, output bias
+	Constraints int // scalar linear constraints: cone rows (nonzero Sign entries per copy) + generic rows
+	Norms       int // ‖·‖₂ terms in the regulariser (group norms, map norms)
+	NormSizes   []int
+	PSD         []int // orders of the PSD blocks (nuclear norms: rows + cols)
+}
+
+// Sizes counts the program's variables, constraints and cones.
+func (p *Program) Sizes() Sizes {
+	z := Sizes{Samples: p.N}
+	for _, fam := range p.Families {
+		P := fam.Patterns()
+		k := len(fam.Signs)
+		z.Patterns += P
+		z.Blocks += k * P
+		z.Variables += k * P * fam.H
+		if fam.C != nil {
+			nc, _ := fam.Sign.Dims()
+			nnz := 0
+			for r := 0; r < nc; r++ {
+				for q := 0; q < P; q++ {
+					if fam.Sign.At(r, q) != 0 {
+						nnz++
+					}
+				}
+			}
+			z.Constraints += k * nnz
+		}
+		per := 1
+		size := fam.H
+		if fam.Cost.Kind == CostMaps {
+			per = len(fam.Cost.Maps)
+		}
+		for j := 0; j < per; j++ {
+			if fam.Cost.Kind == CostMaps {
+				size, _ = fam.Cost.Maps[j].Dims()
+			}
+			z.Norms += k * P
+			for q := 0; q < k*P; q++ {
+				z.NormSizes = append(z.NormSizes, size)
+			}
+		}
+	}
+	for _, v := range p.Vars {
+		z.Variables += v.Size()
+	}
+	if p.OutputBias {
+		z.Variables++
+	}
+	for _, c := range p.Constraints {
+		r, _ := c.Op.Dims()
+		z.Constraints += r
+	}
+	for _, pen := range p.Penalties {
+		switch pen.Kind {
+		case Norms:
+			for _, T := range pen.Maps {
+				r, _ := T.Dims()
+				z.Norms++
+				z.NormSizes = append(z.NormSizes, r)
+			}
+		case Nuclear:
+			if len(pen.Var.Shape) == 2 {
+				z.PSD = append(z.PSD, pen.Var.Shape[0]+pen.Var.Shape[1])
+			}
+		}
+	}
+	return z
+}
+
+// Describe writes the program in math notation, the implicit regulariser in words and
+// its sizes (for `cnnc explain`).
+func (p *Program) Describe(w io.Writer) {
+	fmt.Fprintf(w, "model %s: %s (formulations.md %s)\n\n", p.Model, p.Theorem, p.Section)
+	loss := map[string]string{
+		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",
+		"hinge":    "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
+		"logistic": "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
+	}[p.Loss]
+	if loss == "" {
+		loss = p.Loss
+	}
+	var reg []string
+	for _, fam := range p.Families {
+		r := "‖" + fam.Name + "_{s,p}‖₂"
+		if fam.Cost.Kind == CostMaps {
+			r = "Σⱼ wⱼ‖Tⱼ " + fam.Name + "_{s,p}‖₂"
+		}
+		reg = append(reg, fmt.Sprintf("Σ_{s,p} %s", r))
+	}
+	for _, pen := range p.Penalties {
+		switch pen.Kind {
+		case Norms:
+			reg = append(reg, fmt.Sprintf("Σⱼ wⱼ‖Tⱼ vec(%s)‖₂", pen.Var.Name))
+		case Nuclear:
+			reg = append(reg, fmt.Sprintf("‖%s‖_*", pen.Var.Name))
+		}
+	}
+	fmt.Fprintf(w, "  minimize   %s + β·(%s),   β = %g\n", loss, strings.Join(reg, " + "), p.Beta)
+	var terms []string
+	for _, fam := range p.Families {
+		copies := "s·"
+		if len(fam.Signs) == 1 {
+			copies = ""
+		}
+		terms = append(terms, fmt.Sprintf("Σ_{s∈%v} %sΣ_{p=1..%d} 𝒫_p %s_{s,p}", fam.Signs, copies, fam.Patterns(), fam.Name))
+	}
+	for _, t := range p.Terms {
+		terms = append(terms, fmt.Sprintf("Op·vec(%s)", t.Var.Name))
+	}
+	if p.OutputBias {
+		terms = append(terms, "b (unpenalised output bias)")
+	}
+	fmt.Fprintf(w, "  where      ŷ = %s\n", strings.Join(terms, " + "))
+	for _, fam := range p.Families {
+		if fam.C != nil {
+			fmt.Fprintf(w, "  subject to (2D_p − I)·C·%s_{s,p} ≥ 0 for every pattern p and copy s  (u ∈ 𝒦_p: the pattern is the ReLU's own)\n", fam.Name)
+		}
+	}
+	for _, c := range p.Constraints {
+		op := "="
+		if c.Kind == NonNeg {
+			op = "≥"
+		}
+		fmt.Fprintf(w, "  subject to Op·vec(%s) + c %s 0   (%s)\n", c.Var.Name, op, c.Why)
+	}
+	for _, fam := range p.Families {
+		if fam.Name == "v" || fam.Name == "u" {
+			fmt.Fprintf(w, "  with       𝒫_p = D_p X (D_p = diag 1[X g_p ≥ 0], an activation pattern), X the %d×%d data matrix\n", p.N, fam.H)
+		}
+	}
+	if p.Regularizer != "" {
+		fmt.Fprintf(w, "\nImplicit regulariser: %s\n", p.Regularizer)
+	}
+	z := p.Sizes()
+	fmt.Fprintf(w, "\nSizes: %d samples, %d patterns, %d variable blocks, %d variables, %d linear constraints, %d norm cones",
+		z.Samples, z.Patterns, z.Blocks, z.Variables, z.Constraints, z.Norms)
+	if len(z.NormSizes) > 0 {
+		fmt.Fprintf(w, " (size %d)", z.NormSizes[0])
+	}
+	if len(z.PSD) > 0 {
+		fmt.Fprintf(w, ", PSD blocks of order %v", z.PSD)
+	}
+	fmt.Fprintln(w)
+}
