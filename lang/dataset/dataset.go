@@ -1,9 +1,3 @@
-// Package dataset owns loading training data: CSV, NPY, IDX (MNIST layout, gzip
-// optional) and the synthetic sets, then the transforms of a data block (classes,
-// limit, scale, standardize) and the reshape to the model's input shape.
-//
-// Pipeline position: ir.Data ──Load──▶ *Dataset ──▶ compiler. Errors are
-// diagnostics that name the file and the place in it.
 package dataset
 
 import "gonum.org/v1/gonum/mat"
@@ -22,6 +16,10 @@ type Dataset struct {
 	Classes        []int // the classes kept, in target order
 
 	Source string // human description: file names or generator
+
+	// Teacher is the planted network of the `planted` generator (nil otherwise), so
+	// that a caller can measure recovery ‖ŵ − w*‖/‖w*‖.
+	Teacher *Teacher
 }
 
 // N is the number of samples.

@@ -1,0 +1,177 @@
+package dataset
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// readCSV reads `csv "file" [label=last|first|COLUMN] [header=true|false]`: one
+// sample per record, every cell a number (surrounding spaces allowed), the label
+// column the target and every other column, in file order, a feature. COLUMN is a
+// header name (with header=true) or a 0-based column index. Blank lines are
+// skipped; quoted cells follow RFC 4180.
+func (l *loader) readCSV() *raw {
+	src := l.d.Source
+	path := src.Path
+	rg := l.srcRange()
+	f, size, err := openRegular(path)
+	if err != nil {
+		l.errf(CodeRead, rg, "", "cannot read CSV file: %v", err)
+		return nil
+	}
+	defer f.Close()
+	if size == 0 {
+		l.errf(CodeEmpty, rg, "A CSV data file needs one row per sample.", "%s: empty file", path)
+		return nil
+	}
+	cr := csv.NewReader(bufio.NewReaderSize(f, 1<<16))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+
+	readErr := func(err error) {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			l.errf(CodeCSVCell, rg, "", "%s: line %d, column %d: malformed CSV: %v", path, pe.Line, pe.Column, pe.Err)
+			return
+		}
+		l.errf(CodeRead, rg, "", "%s: %v", path, err)
+	}
+
+	var names []string
+	if src.Header {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			l.errf(CodeEmpty, rg, "", "%s: no header row (the file has no records)", path)
+			return nil
+		}
+		if err != nil {
+			readErr(err)
+			return nil
+		}
+		for _, s := range rec {
+			names = append(names, strings.TrimSpace(s))
+		}
+	}
+
+	var (
+		xs, ys []float64
+		lines  []int
+		ncol   = len(names)
+		label  = -1
+		line0  int
+	)
+	resolve := func() bool {
+		if ncol < 2 {
+			l.errf(CodeCSVLabel, rg, "Each row needs at least one feature column and the label column.", "%s: %s per row; need at least 2", path, plural(ncol, "column", "columns"))
+			return false
+		}
+		switch lab := strings.TrimSpace(src.Label); lab {
+		case "", "last":
+			label = ncol - 1
+		case "first":
+			label = 0
+		default:
+			for j, nm := range names {
+				if nm == lab {
+					label = j
+					return true
+				}
+			}
+			k, err := strconv.Atoi(lab)
+			if err != nil || k < 0 || k >= ncol {
+				detail := fmt.Sprintf("Use label=last, label=first, a 0-based column index below %d", ncol)
+				if names != nil {
+					detail += ", or one of the header names " + strings.Join(quoteAll(names), ", ")
+				} else {
+					detail += ", or header=true to select a column by name"
+				}
+				l.errf(CodeCSVLabel, rg, detail+".", "%s: label column %q not found", path, lab)
+				return false
+			}
+			label = k
+		}
+		return true
+	}
+	if names != nil && !resolve() {
+		return nil
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr(err)
+			return nil
+		}
+		line, _ := cr.FieldPos(0)
+		if label < 0 {
+			ncol = len(rec)
+			line0 = line
+			if !resolve() {
+				return nil
+			}
+		}
+		if len(rec) != ncol {
+			ref := "the header"
+			if names == nil {
+				ref = fmt.Sprintf("line %d", line0)
+			}
+			l.errf(CodeCSVRagged, rg, "Every row must have the same number of fields.", "%s: line %d has %s, but %s has %d", path, line, plural(len(rec), "field", "fields"), ref, ncol)
+			return nil
+		}
+		if (len(lines)+1)*ncol > MaxElements {
+			l.errf(CodeSize, rg, "", "%s: more than %d values; too large to load", path, MaxElements)
+			return nil
+		}
+		for j, cell := range rec {
+			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				_, col := cr.FieldPos(j)
+				l.errf(CodeCSVCell, rg, "Every cell must be a number; remove text columns or quote nothing but numbers.", "%s: line %d, field %d (column %d): %q is not a number", path, line, j+1, col, cell)
+				return nil
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				_, col := cr.FieldPos(j)
+				l.errf(CodeNonFinite, rg, "Data must be finite; remove or impute missing values first.", "%s: line %d, field %d (column %d): non-finite value %q", path, line, j+1, col, cell)
+				return nil
+			}
+			if j == label {
+				ys = append(ys, v)
+			} else {
+				xs = append(xs, v)
+			}
+		}
+		lines = append(lines, line)
+	}
+	n := len(lines)
+	if n == 0 {
+		l.errf(CodeEmpty, rg, "", "%s: no data rows", path)
+		return nil
+	}
+	p := ncol - 1
+	return &raw{
+		n:      n,
+		shape:  []int{p},
+		feat:   &f64rows{p: p, v: xs},
+		y:      ys,
+		yc:     1,
+		where:  func(i int) string { return fmt.Sprintf("%s line %d", path, lines[i]) },
+		source: fmt.Sprintf("csv %s (%d rows, label column %d)", path, n, label),
+	}
+}
+
+func quoteAll(s []string) []string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = strconv.Quote(v)
+	}
+	return q
+}
