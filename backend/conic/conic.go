@@ -3,7 +3,7 @@
 //
 //	minimize    cᵀx + ½ xᵀPx
 //	subject to  A x + s = b,   s ∈ K
-//	K = {0}^z × R₊^l × Box(bsize) × SOC(q₁)×…×SOC(q_k) × PSD(s₁)×…×PSD(s_t) × ExpPrimal^ep × ExpDual^ed × Power(p₁)×…
+//	K = {0}^z × R₊^l × Box(bsize) × SOC(q₁)×…×SOC(q_k) × PSD(s₁)×…×PSD(s_t) × ComplexPSD(cs₁)×… × ExpPrimal^ep × ExpDual^ed × Power(p₁)×…
 //
 // with SCS's conventions (spec/formats.md): rows ordered by cone as above, SOC with t
 // first, PSD blocks as svec (lower triangle by columns, off-diagonals ×√2), exponential
@@ -21,12 +21,15 @@ type Cones struct {
 	BL []float64 `json:"bl,omitempty"` // box cone lower bounds (length bsize−1)
 	BU []float64 `json:"bu,omitempty"` // box cone upper bounds (length bsize−1)
 	// BSize is the box cone's size including its t entry (0: no box cone).
-	BSize int       `json:"bsize,omitempty"`
-	Q     []int     `json:"q"`           // second-order cone sizes
-	S     []int     `json:"s"`           // PSD cone orders (each uses k(k+1)/2 rows)
-	EP    int       `json:"ep"`          // primal exponential cone triples
-	ED    int       `json:"ed"`          // dual exponential cone triples
-	P     []float64 `json:"p,omitempty"` // power cone parameters (negative: dual)
+	BSize int   `json:"bsize,omitempty"`
+	Q     []int `json:"q"` // second-order cone sizes
+	S     []int `json:"s"` // PSD cone orders (each uses k(k+1)/2 rows)
+	// CS are complex PSD cone orders (each uses k² rows, after the real PSD
+	// rows). SCS ≥ 3.2.11 only; read from SCS data files, not produced by cnnc.
+	CS []int     `json:"cs,omitempty"`
+	EP int       `json:"ep"`          // primal exponential cone triples
+	ED int       `json:"ed"`          // dual exponential cone triples
+	P  []float64 `json:"p,omitempty"` // power cone parameters (negative: dual)
 }
 
 // Rows returns the number of rows the cones occupy.
@@ -37,6 +40,9 @@ func (k *Cones) Rows() int {
 	}
 	for _, s := range k.S {
 		m += s * (s + 1) / 2
+	}
+	for _, s := range k.CS {
+		m += s * s
 	}
 	return m + 3*k.EP + 3*k.ED + 3*len(k.P)
 }
@@ -144,6 +150,9 @@ func (p *Problem) Validate() error {
 	if len(p.B) != p.M || len(p.C) != p.N {
 		return fmt.Errorf("b has %d entries and c %d, want m=%d and n=%d", len(p.B), len(p.C), p.M, p.N)
 	}
+	if err := p.Cones.Check(); err != nil {
+		return err
+	}
 	if r := p.Cones.Rows(); r != p.M {
 		return fmt.Errorf("cones cover %d rows, A has %d", r, p.M)
 	}
@@ -156,6 +165,52 @@ func (p *Problem) Validate() error {
 		}
 		if err := p.P.Check(); err != nil {
 			return fmt.Errorf("P: %v", err)
+		}
+		for j := 0; j < p.P.N; j++ {
+			for q := p.P.ColPtr[j]; q < p.P.ColPtr[j+1]; q++ {
+				if p.P.RowIdx[q] > j {
+					return fmt.Errorf("P: entry (%d,%d) is below the diagonal; P holds only its upper triangle", p.P.RowIdx[q], j)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Check validates the cone description on its own: no negative counts or
+// sizes, box bounds of length BSize−1, power cone parameters in [−1, 1].
+// Zero-size SOC and PSD cones are allowed (SCS accepts them; they occupy no rows).
+func (k *Cones) Check() error {
+	if k.Z < 0 || k.L < 0 || k.BSize < 0 || k.EP < 0 || k.ED < 0 {
+		return fmt.Errorf("cones: negative count (z=%d l=%d bsize=%d ep=%d ed=%d)", k.Z, k.L, k.BSize, k.EP, k.ED)
+	}
+	if want := max(k.BSize-1, 0); len(k.BL) != want || len(k.BU) != want {
+		return fmt.Errorf("cones: box cone of size %d needs %d lower and upper bounds, have %d and %d", k.BSize, want, len(k.BL), len(k.BU))
+	}
+	// Bounds that keep Rows() free of integer overflow: no count above 2⁴⁰ and
+	// no (complex) PSD order above 2²⁰ (k² ≤ 2⁴⁰ rows).
+	const maxCount, maxOrder = 1 << 40, 1 << 20
+	if k.Z > maxCount || k.L > maxCount || k.BSize > maxCount || k.EP > maxCount || k.ED > maxCount {
+		return fmt.Errorf("cones: count too large (z=%d l=%d bsize=%d ep=%d ed=%d)", k.Z, k.L, k.BSize, k.EP, k.ED)
+	}
+	for i, q := range k.Q {
+		if q < 0 || q > maxCount {
+			return fmt.Errorf("cones: second-order cone %d has invalid size %d", i, q)
+		}
+	}
+	for i, s := range k.S {
+		if s < 0 || s > maxOrder {
+			return fmt.Errorf("cones: PSD cone %d has invalid order %d", i, s)
+		}
+	}
+	for i, s := range k.CS {
+		if s < 0 || s > maxOrder {
+			return fmt.Errorf("cones: complex PSD cone %d has invalid order %d", i, s)
+		}
+	}
+	for i, a := range k.P {
+		if !(a >= -1 && a <= 1) {
+			return fmt.Errorf("cones: power cone %d has parameter %v outside [-1, 1]", i, a)
 		}
 	}
 	return nil
