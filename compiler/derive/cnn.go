@@ -1,0 +1,803 @@
+package derive
+
+// Two-layer ReLU CNNs (spec/formulations.md §4, §5.2, §6, template table §12).
+//
+// All three rules share one shape: a convolution (K positions, patches x_{i,k} ∈ Rʰ,
+// stacked patch matrix M of compiler/patch), ReLU, a pooling stage that maps the K
+// positions to a windows l = 1..a with weights p_{lk}, and a scalar linear output.
+// The non-convex problem with m filters u_j ∈ Rʰ and output weights w_j ∈ Rᵃ is
+//
+//	min ℓ( Σ_j Σ_l w_{jl} pool_l((X_k u_j)_+) , y ) + (β/2) Σ_j ( ‖u_j‖₂² + R_out(w_j)² )
+//
+// with pool_l = Σ_{k∈l} p_{lk}(·) (average pooling p_{lk} = 1/|l|, no pooling =
+// one window per position with p = 1) or max_{k∈l}(·) (max pooling), and
+// R_out(w) = |w| when a = 1 (plain weight decay), R_out(w) = ‖w‖₁ when a > 1 (the
+// ℓ1² output penalty of §5.2; with a > 1 plain weight decay has no exact SOCP, §5.1).
+//
+// Derivation (§1.3). Every unit is positively homogeneous in u_j, so rescaling
+// (u, w) → (tu, w/t) turns the penalty into β Σ_j ‖u_j‖ R_out(w_j) with ‖u_j‖ ≤ 1
+// after optimising t. The dual constraint max_{‖u‖≤1, R_out(w)≤1} |vᵀ Σ_l w_l pool_l|
+// ≤ β separates over windows because the ℓ1 ball's extreme points are ±e_l, so an
+// optimal network has one window per neuron, and on each cone of window l's
+// arrangement the unit is linear in u. Dualising back gives, per window l,
+//
+//	min ℓ( Σ_l Σ_p Σ_{k∈l} p_{lk} D^k_{l,p} X_k (c_{l,p} − c'_{l,p}), y ) + β Σ_{l,p} (‖c_{l,p}‖₂ + ‖c'_{l,p}‖₂)
+//	s.t. (2D^k_{l,p} − I) X_k c_{l,p} ≥ 0 and the same for c'   (k ∈ l)
+//
+// Scaling (binding, language.md): the loss is summed over samples and the average
+// pooling's 1/|l| sits in the prediction operator (Family.Weight = p_{lk}·D), not in
+// β, so the convex optimum equals the objective of the PyTorch network with
+// AvgPool/AdaptiveAvgPool (which averages) and weight decay (β/2)Σ‖·‖² on the conv
+// filters and output weights. (spec/verify/cnn.py (A) sums the K positions instead;
+// its number is reproduced by feeding K·X: (1/K)Σ_k (K X_k u)_+ = Σ_k (X_k u)_+.)
+//
+// Max pooling (§6): max_k (z_k)_+ = (max_k z_k)_+, so on the region where every
+// sample's winning position π(i) ∈ l ∪ {off} is fixed the unit is linear:
+// prediction row i = x_{i,π(i)}ᵀ u (0 when off), cone 𝒦_π = { x_{i,π(i)}ᵀu ≥ 0,
+// (x_{i,π(i)} − x_{i,k'})ᵀu ≥ 0 ∀k' ∈ l; x_{i,k'}ᵀu ≤ 0 ∀k' ∈ l when off }.
+// Max-patterns are constant on the cells of the augmented arrangement of the rows
+// x_{ik} and x_{ik} − x_{ik'} (k < k' in l), which compiler/pattern enumerates.
+//
+// Recovery (§4, §5.2): each nonzero block c of window l and copy s = ±1 gives a
+// filter u = c/√‖c‖ and output weights w = s·√‖c‖·e_l; then (β/2)(‖u‖² + ‖w‖₁²) =
+// β‖c‖ and, because u lies in its pattern's cone, (X_k u)_+ = D^k X_k u, so the
+// network's prediction and objective equal the convex program's.
+//
+// Family layout (convex package doc): A = C = M_l = [X_k]_{k∈l} (row j·n + i is
+// x_{i,l_j}), Sample[r] = r mod n, Weight = p_{lk}·D (max: 1 on the winner's row),
+// Sign = 2D − 1 (max: the signed rows of 𝒦_π over C = [M_l; differences]).
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"cnnc/compiler/convex"
+	"cnnc/compiler/network"
+	"cnnc/compiler/patch"
+	"cnnc/compiler/pattern"
+	"cnnc/lang/diag"
+	"cnnc/lang/ir"
+)
+
+// Diagnostic codes of the CNN rules (F07xx).
+const (
+	codeCNNData     = "F0701" // the data do not fit the convolution (shape, vector targets)
+	codeCNNPatterns = "F0702" // pattern enumeration refused (too many) or found none
+	codeCNNShape    = "F0703" // the architecture's parameters are outside what the rule supports
+)
+
+// recoverTol is the block-norm threshold below which a block is treated as zero
+// during recovery: ‖c‖ ≤ recoverTol·max(1, max_b ‖c_b‖). Dropping such a block
+// changes the objective by at most β‖c‖ plus its (equally small) prediction effect.
+const recoverTol = 1e-9
+
+func init() {
+	Register(&Rule{
+		Name:    "cnn-gap",
+		Section: "§4",
+		Theorem: "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021",
+		Pattern: "conv K · relu · avgpool global · linear 1",
+		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgGlobal)) },
+		Build:   buildReLUCNN,
+		Recover: recoverReLUCNN,
+	})
+	Register(&Rule{
+		Name:    "cnn-pool",
+		Section: "§5.2",
+		Theorem: "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (Ergen & Pilanci 2021; cnnc derivation §5.2)",
+		Pattern: "conv K · relu · avgpool W [stride=S] | flatten · linear 1",
+		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgWindowOrFlatten)) },
+		Build:   buildReLUCNN,
+		Recover: recoverReLUCNN,
+	})
+	Register(&Rule{
+		Name:    "cnn-maxpool",
+		Section: "§6",
+		Theorem: "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)",
+		Pattern: "conv K · relu · maxpool global|W · linear 1",
+		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolMax)) },
+		Build:   buildReLUCNN,
+		Recover: recoverReLUCNN,
+	})
+}
+
+// ---------------------------------------------------------------------------
+// Matching
+
+type step struct {
+	want     string // in words, for "expected …"
+	ok       func(l *ir.Layer) bool
+	optional bool
+}
+
+// matchSteps matches the layers after the input against steps in order; optional
+// steps may be skipped. It reports the first layer that does not fit.
+func matchSteps(m *ir.Model, steps []step) Match {
+	if m == nil || len(m.Layers) == 0 {
+		return Match{Why: "empty model"}
+	}
+	layers := m.Layers[1:]
+	li, si := 0, 0
+	for si < len(steps) {
+		if li >= len(layers) {
+			// skip trailing optional steps
+			for si < len(steps) && steps[si].optional {
+				si++
+			}
+			if si == len(steps) {
+				break
+			}
+			last := m.Layers[len(m.Layers)-1]
+			return Match{Layers: li, Differs: last, Why: fmt.Sprintf("the model ends after %s; expected %s next", last.Kind, steps[si].want)}
+		}
+		l := layers[li]
+		if steps[si].ok(l) {
+			li++
+			si++
+			continue
+		}
+		if steps[si].optional {
+			si++
+			continue
+		}
+		return Match{Layers: li, Differs: l, Why: fmt.Sprintf("expected %s, found %s", steps[si].want, describeLayer(l))}
+	}
+	if li < len(layers) {
+		return Match{Layers: li, Differs: layers[li], Why: fmt.Sprintf("expected the end of the model, found %s", describeLayer(layers[li]))}
+	}
+	return Match{OK: true, Layers: li}
+}
+
+func describeLayer(l *ir.Layer) string {
+	switch l.Kind {
+	case ir.AvgPool, ir.MaxPool:
+		if l.Global {
+			return l.Kind.String() + " global"
+		}
+		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
+	case ir.Linear:
+		if l.Width == ir.Auto {
+			return "linear auto"
+		}
+		return fmt.Sprintf("linear %d", l.Width)
+	case ir.Conv, ir.CircConv:
+		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
+	}
+	return l.Kind.String()
+}
+
+type poolRule int
+
+const (
+	poolAvgGlobal poolRule = iota
+	poolAvgWindowOrFlatten
+	poolMax
+	poolLinearGlobal  // linear CNN: avgpool global
+	poolLinearFlatten // linear CNN: flatten or avgpool W
+)
+
+func isConv(l *ir.Layer) bool { return l.Kind == ir.Conv || l.Kind == ir.CircConv }
+func isKind(k ir.LayerKind) func(*ir.Layer) bool {
+	return func(l *ir.Layer) bool { return l.Kind == k }
+}
+func isScalarOut(l *ir.Layer) bool { return l.Kind == ir.Linear && l.Width == 1 && l.Fixed == nil }
+
+// cnnSteps is the step list conv · [relu] · pool · [flatten] · linear 1.
+func cnnSteps(relu bool, pr poolRule) []step {
+	s := []step{{want: "conv", ok: isConv}}
+	if relu {
+		s = append(s, step{want: "relu", ok: isKind(ir.ReLU)})
+	}
+	switch pr {
+	case poolAvgGlobal, poolLinearGlobal:
+		s = append(s, step{want: "avgpool global", ok: func(l *ir.Layer) bool { return l.Kind == ir.AvgPool && l.Global }})
+	case poolAvgWindowOrFlatten, poolLinearFlatten:
+		s = append(s, step{want: "avgpool W or flatten", ok: func(l *ir.Layer) bool {
+			return (l.Kind == ir.AvgPool && !l.Global) || l.Kind == ir.Flatten
+		}})
+	case poolMax:
+		s = append(s, step{want: "maxpool", ok: isKind(ir.MaxPool)})
+	}
+	s = append(s, step{want: "flatten", ok: isKind(ir.Flatten), optional: true})
+	s = append(s, step{want: "linear 1", ok: isScalarOut})
+	return s
+}
+
+// arch is a matched conv · [act] · [pool] · [flatten] · linear model.
+type arch struct {
+	conv, act, pool, out *ir.Layer
+}
+
+func parseArch(m *ir.Model) arch {
+	var a arch
+	for _, l := range m.Layers[1:] {
+		switch {
+		case isConv(l):
+			a.conv = l
+		case l.Kind == ir.ReLU:
+			a.act = l
+		case l.Kind == ir.AvgPool || l.Kind == ir.MaxPool:
+			a.pool = l
+		case l.Kind == ir.Linear:
+			a.out = l
+		}
+	}
+	return a
+}
+
+// ---------------------------------------------------------------------------
+// Shared data preparation
+
+// cnnData is the extracted data of a matched model.
+type cnnData struct {
+	a       arch
+	p       *patch.Patches
+	y       []float64
+	windows [][]int     // positions of each pooling window (flatten: one per position)
+	weights [][]float64 // p_{lk} for each window entry (max pooling: unused)
+	pooled  []int       // pooled grid (flatten: the conv output grid)
+	max     bool
+}
+
+// convPadding returns the left padding of the conv layer: its zero padding, or
+// ⌊(K−1)/2⌋ for circconv (PyTorch padding='same', padding_mode='circular').
+func convPadding(l *ir.Layer) []int {
+	if l.Kind == ir.CircConv {
+		p := make([]int, len(l.Kernel))
+		for d, k := range l.Kernel {
+			p[d] = (k - 1) / 2
+		}
+		return p
+	}
+	return l.Padding
+}
+
+func prepare(in *Input, a arch) (*cnnData, diag.List) {
+	var ds diag.List
+	if in.Data == nil || in.Data.X == nil {
+		ds.Errorf(codeCNNData, in.Model.Range, "Give the model a `data train` block or --data.", "model %s has no training data", in.Model.Name)
+		return nil, ds
+	}
+	if _, c := in.Data.Y.Dims(); c != 1 {
+		ds.Errorf(codeCNNData, a.out.Range, "This rule derives scalar-output programs; vector targets need `linear C` (§10).", "targets have %d columns, the output layer has 1", c)
+		return nil, ds
+	}
+	p, err := patch.Extract(in.Data.X, in.Model.Input(), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
+	if err != nil {
+		ds.Errorf(codeCNNData, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
+		return nil, ds
+	}
+	if a.conv.Bias {
+		p = p.AppendOnes()
+	}
+	d := &cnnData{a: a, p: p, y: mat.Col(nil, 0, in.Data.Y)}
+	switch {
+	case a.pool == nil: // flatten: one window per position
+		d.pooled = p.Out
+		for k := 0; k < p.K; k++ {
+			d.windows = append(d.windows, []int{k})
+			d.weights = append(d.weights, []float64{1})
+		}
+	default:
+		var kernel, stride []int
+		if !a.pool.Global {
+			kernel, stride = a.pool.Kernel, a.pool.Stride
+		}
+		w, pooled, err := patch.Windows(p.Out, kernel, stride)
+		if err != nil {
+			ds.Errorf(codeCNNShape, a.pool.Range, "The pooling window must fit the convolution's output grid.", "%v", err)
+			return nil, ds
+		}
+		d.windows, d.pooled = w, pooled
+		d.max = a.pool.Kind == ir.MaxPool
+		for _, win := range w {
+			ws := make([]float64, len(win))
+			for j := range ws {
+				ws[j] = 1 / float64(len(win))
+			}
+			d.weights = append(d.weights, ws)
+		}
+	}
+	return d, ds
+}
+
+// ---------------------------------------------------------------------------
+// ReLU CNN build
+
+func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
+	a := parseArch(in.Model)
+	d, ds := prepare(in, a)
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	win := len(d.windows)
+	prog := &convex.Program{
+		Model:      in.Model.Name,
+		Loss:       in.Train.Loss,
+		Y:          d.y,
+		N:          d.p.N,
+		Beta:       in.Train.Beta,
+		OutputBias: a.out.Bias,
+	}
+	if prog.Loss == "" {
+		prog.Loss = ir.Squared
+	}
+	switch {
+	case d.max:
+		prog.Theorem = "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)"
+		prog.Section = "§6"
+	case win == 1:
+		prog.Theorem = "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021"
+		prog.Section = "§4"
+	default:
+		prog.Theorem = "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (cnnc derivation §5.2)"
+		prog.Section = "§5.2"
+	}
+	prog.Regularizer = reluCNNRegularizer(d)
+	for l, ks := range d.windows {
+		var f *convex.Family
+		var err error
+		if d.max {
+			f, err = maxFamily(d, l, ks, in.Train.Patterns)
+		} else {
+			f, err = avgFamily(d, l, ks, in.Train.Patterns)
+		}
+		if err != nil {
+			ds.Errorf(codeCNNPatterns, in.Train.Patterns.Range, "Use `patterns sample N`, `patterns adaptive`, or raise `max`.", "window %d of %d: %v", l+1, win, err)
+			return nil, ds
+		}
+		if f == nil {
+			continue // no nonzero pattern in this window (e.g. all data zero)
+		}
+		f.Layer = a.conv.Index
+		if win > 1 {
+			f.Name = fmt.Sprintf("c%d_", l)
+		} else {
+			f.Name = "c"
+		}
+		prog.Families = append(prog.Families, f)
+	}
+	if len(prog.Families) == 0 {
+		ds.Errorf(codeCNNPatterns, in.Train.Patterns.Range, "Every activation pattern of the data is zero; check the data and its scale.", "no nonzero activation pattern")
+		return nil, ds
+	}
+	return prog, ds
+}
+
+func reluCNNRegularizer(d *cnnData) string {
+	var b strings.Builder
+	if d.max {
+		b.WriteString("group ℓ2 over max-pooling patterns (which patch wins the max for each sample, or off): β Σ_π (‖c_π‖₂ + ‖c'_π‖₂) with the cone constraints of each max-pattern")
+	} else {
+		b.WriteString("group ℓ2 over convolutional activation patterns: β Σ_i (‖c_i‖₂ + ‖c'_i‖₂), one block per pattern D_i of the stacked patch matrix, with cone constraints (2D_i − I)M c_i ≥ 0")
+	}
+	if len(d.windows) == 1 {
+		b.WriteString("; it equals weight decay (β/2)Σ_j(‖u_j‖² + w_j²) on the conv filters and output weights")
+		if !d.max {
+			b.WriteString(" (the average pooling's 1/K sits in the prediction operator)")
+		}
+	} else {
+		fmt.Fprintf(&b, "; one pattern family per pooling window (%d windows), and the output-layer penalty is ℓ1², not weight decay: (β/2)Σ_j(‖u_j‖₂² + ‖w_j‖₁²) with w_j ∈ R^%d the output weights of filter j — each recovered filter feeds exactly one window", len(d.windows), len(d.windows))
+	}
+	return b.String()
+}
+
+func patternSet(A *mat.Dense, ps ir.Patterns) (*pattern.Set, error) {
+	switch ps.Mode {
+	case ir.Exact:
+		max := ps.Max
+		if max <= 0 {
+			max = 100000
+		}
+		return pattern.Exact(A, max)
+	default: // Sample; Adaptive starts from its sampled set
+		n := ps.N
+		if n <= 0 {
+			n = 1000
+		}
+		return pattern.Sample(A, n, ps.Seed), nil
+	}
+}
+
+// avgFamily builds the family of window l (positions ks, weights d.weights[l]).
+func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, error) {
+	A := d.p.Rows(ks)
+	set, err := patternSet(A, ps)
+	if err != nil {
+		return nil, err
+	}
+	P := set.Len()
+	if P == 0 {
+		return nil, nil
+	}
+	Np, _ := A.Dims()
+	n := d.p.N
+	W := mat.NewDense(Np, P, nil)
+	S := mat.NewDense(Np, P, nil)
+	sample := make([]int, Np)
+	for r := 0; r < Np; r++ {
+		sample[r] = r % n
+		pw := d.weights[l][r/n]
+		for q := 0; q < P; q++ {
+			dv := set.D.At(r, q)
+			W.Set(r, q, pw*dv)
+			S.Set(r, q, 2*dv-1)
+		}
+	}
+	return &convex.Family{
+		H: d.p.H, A: A, Sample: sample, Weight: W, C: A, Sign: S,
+		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
+		Gates: set.Gates,
+		Meta: map[string]any{
+			"window": l, "positions": ks, "pool": "avg",
+			"exhaustive": set.Exhaustive, "zero_dropped": set.SawZero, "rank": set.Rank,
+		},
+	}, nil
+}
+
+// maxFamily builds the max-pattern family of window l (§6).
+func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, error) {
+	n, s, h := d.p.N, len(ks), d.p.H
+	A := d.p.Rows(ks) // row j·n + i = x_{i,ks[j]}
+	type pair struct{ a, b int }
+	var pairs []pair // difference rows (j < j'), per sample
+	for j := 0; j < s; j++ {
+		for jj := j + 1; jj < s; jj++ {
+			pairs = append(pairs, pair{j, jj})
+		}
+	}
+	Nc := n*s + n*len(pairs)
+	C := mat.NewDense(Nc, h, nil)
+	C.Slice(0, n*s, 0, h).(*mat.Dense).Copy(A)
+	for q, pr := range pairs {
+		for i := 0; i < n; i++ {
+			row := C.RawRowView(n*s + q*n + i)
+			xa, xb := A.RawRowView(pr.a*n+i), A.RawRowView(pr.b*n+i)
+			for c := range row {
+				row[c] = xa[c] - xb[c]
+			}
+		}
+	}
+	// Cells of the augmented arrangement; each gate maps to one max-pattern.
+	var gates *pattern.Set
+	var err error
+	if s == 1 {
+		gates, err = patternSet(A, ps)
+	} else {
+		gates, err = patternSet(C, ps)
+	}
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var pis [][]int
+	var us [][]float64
+	for g := 0; g < gates.Len(); g++ {
+		u := gates.Gate(g)
+		pi := maxPattern(A, n, s, u)
+		key := fmt.Sprint(pi)
+		if seen[key] || allOff(pi) {
+			continue
+		}
+		seen[key] = true
+		pis = append(pis, pi)
+		us = append(us, u)
+	}
+	P := len(pis)
+	if P == 0 {
+		return nil, nil
+	}
+	W := mat.NewDense(n*s, P, nil)
+	S := mat.NewDense(Nc, P, nil)
+	G := mat.NewDense(h, P, nil)
+	sample := make([]int, n*s)
+	for r := range sample {
+		sample[r] = r % n
+	}
+	for p, pi := range pis {
+		G.SetCol(p, us[p])
+		for i := 0; i < n; i++ {
+			win := pi[i]
+			if win < 0 {
+				for j := 0; j < s; j++ {
+					S.Set(j*n+i, p, -1) // x_{ik'}ᵀu ≤ 0
+				}
+				continue
+			}
+			W.Set(win*n+i, p, 1)
+			S.Set(win*n+i, p, 1) // x_{i,π(i)}ᵀu ≥ 0
+			for q, pr := range pairs {
+				switch win {
+				case pr.a:
+					S.Set(n*s+q*n+i, p, 1) // (x_a − x_b)ᵀu ≥ 0
+				case pr.b:
+					S.Set(n*s+q*n+i, p, -1)
+				}
+			}
+		}
+	}
+	return &convex.Family{
+		H: h, A: A, Sample: sample, Weight: W, C: C, Sign: S,
+		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
+		Gates: G,
+		Meta: map[string]any{
+			"window": l, "positions": ks, "pool": "max",
+			"exhaustive": gates.Exhaustive, "cells": gates.Len(), "hyperplanes": Nc,
+		},
+	}, nil
+}
+
+// maxPattern maps a gate u to its max-pattern over a window of s positions:
+// π(i) = argmax_j x_{i,j}ᵀu when that maximum is ≥ 0, else −1 (off).
+func maxPattern(A *mat.Dense, n, s int, u []float64) []int {
+	pi := make([]int, n)
+	for i := 0; i < n; i++ {
+		best, arg := math.Inf(-1), -1
+		for j := 0; j < s; j++ {
+			z := dot(A.RawRowView(j*n+i), u)
+			if z > best {
+				best, arg = z, j
+			}
+		}
+		if best < 0 {
+			arg = -1
+		}
+		pi[i] = arg
+	}
+	return pi
+}
+
+func allOff(pi []int) bool {
+	for _, v := range pi {
+		if v >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+
+// ---------------------------------------------------------------------------
+// ReLU CNN recovery
+
+// neuron is one recovered hidden unit: filter u (h entries, bias last when the conv
+// has a bias) and its output weights over the a windows.
+type neuron struct {
+	u []float64
+	w []float64
+}
+
+func recoverReLUCNN(in *Input, prog *convex.Program, sol *convex.Solution) (*network.Weights, error) {
+	a := parseArch(in.Model)
+	if a.conv == nil || a.out == nil {
+		return nil, fmt.Errorf("recover: model %s is not a conv · relu · pool · linear network", in.Model.Name)
+	}
+	if len(sol.Blocks) != len(prog.Families) {
+		return nil, fmt.Errorf("recover: solution has %d families, program %d", len(sol.Blocks), len(prog.Families))
+	}
+	nWin := 1
+	for _, f := range prog.Families {
+		if l, ok := f.Meta["window"].(int); ok && l+1 > nWin {
+			nWin = l + 1
+		}
+	}
+	// The number of windows comes from the model; families may be missing for
+	// windows without patterns.
+	if d, ds := prepareShape(in, a); !ds.HasErrors() {
+		nWin = d
+	}
+	maxNorm := 0.0
+	for fi := range prog.Families {
+		for _, B := range sol.Blocks[fi] {
+			if B == nil {
+				continue
+			}
+			r, _ := B.Dims()
+			for p := 0; p < r; p++ {
+				maxNorm = math.Max(maxNorm, norm(B.RawRowView(p)))
+			}
+		}
+	}
+	tol := recoverTol * math.Max(1, maxNorm)
+	var ns []neuron
+	for fi, f := range prog.Families {
+		l, _ := f.Meta["window"].(int)
+		for si, B := range sol.Blocks[fi] {
+			if B == nil {
+				continue
+			}
+			r, _ := B.Dims()
+			for p := 0; p < r; p++ {
+				c := B.RawRowView(p)
+				nc := norm(c)
+				if nc <= tol {
+					continue
+				}
+				s := math.Sqrt(nc)
+				u := make([]float64, len(c))
+				for j := range c {
+					u[j] = c[j] / s
+				}
+				w := make([]float64, nWin)
+				w[l] = f.Signs[si] * s
+				ns = append(ns, neuron{u: u, w: w})
+			}
+		}
+	}
+	outPenalty := network.PenaltyL2
+	if nWin > 1 {
+		outPenalty = network.PenaltyL1Sq
+	}
+	return cnnWeights(in, a, ns, nWin, sol.Bias, outPenalty)
+}
+
+// prepareShape returns the number of pooled outputs a of a matched model from its
+// shapes alone (no data).
+func prepareShape(in *Input, a arch) (int, diag.List) {
+	var ds diag.List
+	out := make([]int, 0, 2)
+	conv := a.conv
+	inShape := in.Model.Input()
+	if len(inShape) < 2 {
+		ds.Errorf(codeCNNShape, conv.Range, "", "input shape %v has no spatial dimension", inShape)
+		return 0, ds
+	}
+	for dd, L := range inShape[1:] {
+		if dd >= len(conv.Kernel) {
+			ds.Errorf(codeCNNShape, conv.Range, "", "kernel %v does not match input %v", conv.Kernel, inShape)
+			return 0, ds
+		}
+		if conv.Kind == ir.CircConv {
+			out = append(out, L)
+			continue
+		}
+		st, pd := 1, 0
+		if dd < len(conv.Stride) && conv.Stride[dd] > 0 {
+			st = conv.Stride[dd]
+		}
+		if dd < len(conv.Padding) {
+			pd = conv.Padding[dd]
+		}
+		out = append(out, (L+2*pd-conv.Kernel[dd])/st+1)
+	}
+	if a.pool == nil {
+		K := 1
+		for _, o := range out {
+			K *= o
+		}
+		return K, ds
+	}
+	if a.pool.Global {
+		return 1, ds
+	}
+	w, _, err := patch.Windows(out, a.pool.Kernel, a.pool.Stride)
+	if err != nil {
+		ds.Errorf(codeCNNShape, a.pool.Range, "", "%v", err)
+		return 0, ds
+	}
+	return len(w), ds
+}
+
+// cnnWeights writes the recovered two-layer CNN in weights.json form (PyTorch
+// layouts): L<conv>.weight [m, C, Kh, Kw] (1-D [m, C, K]) holding the filters,
+// L<conv>.bias [m] when the conv has a bias (the filters' last entry), and
+// L<out>.weight [1, m·a] with entry j·a + l = w_{jl} (flatten is row-major over
+// (channel, pooled position)), plus L<out>.bias [1] (unpenalised) when the output
+// layer has a bias. With no active neuron one zero filter is written so the network
+// stays well-formed (its penalty is 0).
+func cnnWeights(in *Input, a arch, ns []neuron, nWin int, outBias float64, outPenalty string) (*network.Weights, error) {
+	if w := a.conv.Width; w != ir.Auto && len(ns) > w {
+		return nil, fmt.Errorf("the optimal network needs %d filters but %s allows filters=%d; the reformulation is exact only with width ≥ %d (raise filters= or use filters=auto)", len(ns), in.Model.Layers[a.conv.Index].Kind, w, len(ns))
+	}
+	inShape := in.Model.Input()
+	C := inShape[0]
+	hk := 1
+	for _, k := range a.conv.Kernel {
+		hk *= k
+	}
+	h := C * hk
+	if len(ns) == 0 {
+		ns = []neuron{{u: make([]float64, h+b2i(a.conv.Bias)), w: make([]float64, nWin)}}
+	}
+	m := len(ns)
+	wt := &network.Weights{Format: network.Format, Model: in.Model.Name, Beta: in.Train.Beta, Loss: in.Train.Loss}
+	if wt.Loss == "" {
+		wt.Loss = ir.Squared
+	}
+	for _, l := range in.Model.Layers {
+		wt.Layers = append(wt.Layers, layerOf(l, a, m, nWin))
+	}
+	convShape := append([]int{m, C}, a.conv.Kernel...)
+	cw := make([]float64, 0, m*h)
+	var cb []float64
+	ow := make([]float64, m*nWin)
+	for j, nr := range ns {
+		if len(nr.u) != h+b2i(a.conv.Bias) {
+			return nil, fmt.Errorf("recover: block has %d entries, the conv has %d weights", len(nr.u), h+b2i(a.conv.Bias))
+		}
+		cw = append(cw, nr.u[:h]...)
+		if a.conv.Bias {
+			cb = append(cb, nr.u[h])
+		}
+		copy(ow[j*nWin:(j+1)*nWin], nr.w)
+	}
+	ci := a.conv.Index
+	wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.weight", ci), Shape: convShape, Data: cw, Penalty: network.PenaltyL2})
+	if a.conv.Bias {
+		wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.bias", ci), Shape: []int{m}, Data: cb, Penalty: network.PenaltyL2})
+	}
+	oi := a.out.Index
+	wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.weight", oi), Shape: []int{1, m * nWin}, Data: ow, Penalty: outPenalty})
+	if a.out.Bias {
+		wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.bias", oi), Shape: []int{1}, Data: []float64{outBias}, Penalty: network.PenaltyNone})
+	}
+	return wt, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// layerOf is the weights.json entry of a model layer with the recovered width m.
+func layerOf(l *ir.Layer, a arch, m, nWin int) network.Layer {
+	nl := network.Layer{Index: l.Index, Type: l.Kind.String(), Bias: l.Bias, Fixed: l.Fixed}
+	switch l.Kind {
+	case ir.Input:
+		nl.Shape = append([]int(nil), l.Out...)
+	case ir.Conv, ir.CircConv:
+		nl.Kernel = append([]int(nil), l.Kernel...)
+		if l.Kind == ir.Conv {
+			nl.Stride = ones(len(l.Kernel))
+			for d := range l.Stride {
+				if l.Stride[d] > 0 {
+					nl.Stride[d] = l.Stride[d]
+				}
+			}
+			nl.Padding = make([]int, len(l.Kernel))
+			copy(nl.Padding, l.Padding)
+		} else {
+			nl.Stride = ones(len(l.Kernel))
+			nl.Padding = convPadding(l)
+		}
+		nl.In = l.In[0]
+		nl.Out = m
+	case ir.AvgPool, ir.MaxPool:
+		nl.Global = l.Global
+		if !l.Global {
+			nl.Kernel = append([]int(nil), l.Kernel...)
+			nl.Stride = append([]int(nil), l.Kernel...)
+			for d := range l.Stride {
+				if l.Stride[d] > 0 {
+					nl.Stride[d] = l.Stride[d]
+				}
+			}
+		}
+	case ir.Linear:
+		nl.In = m * nWin
+		nl.Out = l.Width
+	}
+	return nl
+}
+
+func ones(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
+}
