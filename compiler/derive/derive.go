@@ -8,11 +8,14 @@
 package derive
 
 import (
+	"fmt"
+
 	"cnnc/compiler/convex"
 	"cnnc/compiler/network"
 	"cnnc/lang/dataset"
 	"cnnc/lang/diag"
 	"cnnc/lang/ir"
+	"cnnc/lang/token"
 )
 
 // Input is what a rule derives from.
@@ -52,3 +55,51 @@ func Register(r *Rule) { rules = append(rules, r) }
 
 // Rules returns the registered rules in registration order.
 func Rules() []*Rule { return rules }
+
+// Diagnostic codes of the formulation phase shared by every rule.
+const (
+	CodeNoEquivalent = "F0101" // the model matches no rule
+	CodeEmptyData    = "F0102" // no samples / no features / non-finite data
+	CodeLabels       = "F0103" // labels unusable for the loss (one class, not ±1)
+	CodeBeta         = "F0104" // β ≤ 0 or not finite
+	CodePatterns     = "F0105" // pattern set refused (exact enumeration too large)
+	CodeWidth        = "F0106" // the optimum needs more neurons than the width allows
+	CodeShape        = "F0107" // data shape does not match the model
+	CodeLoss         = "F0108" // loss not supported by the rule
+)
+
+// Derive picks the first rule whose Match is OK and builds its program. When no rule
+// matches it reports, in the spirit of CVXPY's DCP errors, the nearest rule (the one
+// whose Match agrees on the most layers) and the first layer where the model differs.
+func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
+	var dl diag.List
+	if in == nil || in.Model == nil || len(in.Model.Layers) == 0 {
+		dl.Errorf(CodeNoEquivalent, token.Range{}, "", "no model to derive a convex program from")
+		return nil, nil, dl
+	}
+	var best *Rule
+	var bestM Match
+	for _, r := range rules {
+		m := r.Match(in.Model)
+		if m.OK {
+			p, d := r.Build(in)
+			return r, p, d
+		}
+		if best == nil || m.Layers > bestM.Layers {
+			best, bestM = r, m
+		}
+	}
+	rng := in.Model.Range
+	detail := "cnnc knows no convex reformulation of this architecture (formulations.md Part A lists the supported ones)."
+	if best != nil {
+		where := "the model ends early"
+		if bestM.Differs != nil {
+			rng = bestM.Differs.Range
+			where = fmt.Sprintf("layer %d (%s)", bestM.Differs.Index, bestM.Differs.Kind)
+		}
+		detail = fmt.Sprintf("The closest supported architecture is %q: input · %s (%s, %s).\nSpecifically: %s differs: %s.",
+			best.Name, best.Pattern, best.Theorem, best.Section, where, bestM.Why)
+	}
+	dl.Errorf(CodeNoEquivalent, rng, detail, "model %s has no convex equivalent", in.Model.Name)
+	return nil, nil, dl
+}

@@ -1,0 +1,618 @@
+// Package canon owns canonicalisation: it rewrites a convex.Program into the conic form
+// of spec/formats.md (backend/conic.Problem: minimise cᵀx s.t. Ax + s = b, s ∈ K) and
+// keeps the inverse map from a conic solution x back to the program's variables.
+//
+// Pipeline position: compiler/derive ──convex.Program──▶ Canonicalize ──conic.Problem──▶
+// backend/native/cone, backend/scs, backend/cbf; and back: x ──Map.Solution──▶
+// convex.Solution ──derive.Rule.Recover──▶ network weights.
+//
+// Each rewrite below is documented in the style of MathOptInterface bridges
+// (Reformulation / Source / Target / Dual map), using the building blocks of
+// formulations.md §1.5. The slack is s = b − Ax; rows are emitted in SCS cone order
+// (zero, nonnegative, second-order, PSD, exponential).
+//
+// Objective scale. Every rewrite keeps the objective exact: cᵀx equals the
+// language.md objective ℓ(ŷ, y) + β Σ R at any feasible point whose epigraph variables
+// are tight, so ObjScale = 1 and ObjOffset = 0.
+//
+// Column layout of x (Map records it; Problem.Vars names every range):
+//
+//	[ x_{f,s,p} for every family f, copy s, pattern p (pattern-major, H each; named v_p,
+//	  w_p per copy) | t_{f,s,p,j} norm epigraphs | generic Vars | output bias b |
+//	  loss epigraphs (τ; or e_i; or t_i, a_i, a'_i) | penalty epigraphs | nuclear W₁, W₂ ]
+//
+// Rewrites:
+//
+//	CONE (family constraint)
+//	  Source:  (𝒞_{f,p} x_{f,s,p})_r = Sign[r,p]·C_r x ≥ 0, rows with Sign ≠ 0
+//	  Target:  NN rows in R₊: A = −Sign[r,p]·C_r, b = 0
+//	  Dual:    the row's multiplier γ_r ≥ 0 of the conic dual is the multiplier of the
+//	           cone constraint (the certificate's λ).
+//	LSQ (squared loss, formulations.md §1.5 LSQ; chosen over LSQ' so that the problem
+//	  has no P and every SOC solver, CVXOPT included, reads it)
+//	  Source:  ½‖ŷ − y‖², ŷ = Ĝx (families, terms, bias)
+//	  Target:  epigraph τ with cost 1 and one SOC(N+2): s = (1 + 2τ, 2(Ĝx − y), 2τ − 1),
+//	           i.e. A = [−2e_τᵀ; −2Ĝ; −2e_τᵀ], b = (1; −2y; −1); ‖r‖² ≤ 2τ ⇔
+//	           ‖(2r, 2τ−1)‖ ≤ 2τ+1.
+//	  Dual:    the SOC multiplier (μ₀, μ, μ_{N+1}) gives the residual dual v = 2μ
+//	           (at the optimum v = y − ŷ).
+//	HINGE
+//	  Source:  Σᵢ max(0, 1 − yᵢŷᵢ)
+//	  Target:  eᵢ with cost 1, NN rows eᵢ ≥ 0 (A = −e_i, b = 0) and
+//	           eᵢ + yᵢŷᵢ − 1 ≥ 0 (A = −(e_i + yᵢĜᵢ), b = −1)
+//	  Dual:    multipliers in [0, 1] of the second rows are the SVM dual variables.
+//	LOGISTIC (§1.5 LOGISTIC)
+//	  Source:  Σᵢ log(1 + exp(zᵢ)), zᵢ = −yᵢŷᵢ
+//	  Target:  tᵢ with cost 1; aᵢ ≥ exp(−tᵢ), a'ᵢ ≥ exp(zᵢ − tᵢ), aᵢ + a'ᵢ ≤ 1:
+//	           one NN row (s = 1 − aᵢ − a'ᵢ) and two primal exponential triples
+//	           (x, y, z) = (−tᵢ, 1, aᵢ) and (zᵢ − tᵢ, 1, a'ᵢ), y·exp(x/y) ≤ z.
+//	  Dual:    the NN multiplier equals the logistic derivative σ(zᵢ) at the optimum.
+//	NORM (family cost ‖x‖₂, CostMaps Σⱼ wⱼ‖Tⱼx‖₂, generic Norms penalty)
+//	  Source:  β·w·‖T x‖₂ (T = I for ‖x‖₂)
+//	  Target:  epigraph t with cost β·w and SOC(1 + rows T): s = (t, T x):
+//	           A = [−e_tᵀ; −T], b = 0
+//	  Dual:    the SOC multiplier (β w, z) with ‖z‖ ≤ β w gives the subgradient Tᵀz.
+//	NUC (generic Nuclear penalty, §1.5 NUC)
+//	  Source:  β‖Z‖_*, Z ∈ R^{p×q}
+//	  Target:  symmetric W₁ (p×p), W₂ (q×q) (lower triangles as variables), cost β/2 on
+//	           their diagonals, PSD(p+q) block s = svec([[W₁, Z],[Zᵀ, W₂]]) (lower
+//	           triangle by columns, off-diagonal ×√2): min ½(tr W₁ + tr W₂) = ‖Z‖_*.
+//	  Dual:    the PSD multiplier's off-diagonal block is the nuclear-norm subgradient.
+//	EQ / NN (generic constraints)
+//	  Source:  Op x + Const = 0 (Zero), Op x + Const ≥ 0 (NonNeg)
+//	  Target:  zero rows A = Op, b = −Const; nonnegative rows A = −Op, b = Const.
+//	  Dual:    the rows' multipliers.
+//	BIAS: the output bias is a free column (no row, cost 0) with coefficient 1 in Ĝ.
+package canon
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"cnnc/backend/conic"
+	"cnnc/compiler/convex"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Map is the inverse of Canonicalize: it knows where each program variable lives in x.
+type Map struct {
+	prog   *convex.Program
+	blocks [][]int // blocks[f][s]: first column of x_{f,s,1}
+	vars   map[string]int
+	bias   int // −1 if none
+	n      int
+}
+
+// Columns is the number of columns of x.
+func (m *Map) Columns() int { return m.n }
+
+// Solution maps a conic solution x (length Columns) back to the program's variables.
+func (m *Map) Solution(x []float64) *convex.Solution {
+	s := &convex.Solution{Vars: map[string][]float64{}}
+	for f, fam := range m.prog.Families {
+		P := fam.Patterns()
+		s.Blocks = append(s.Blocks, nil)
+		for c := range fam.Signs {
+			start := m.blocks[f][c]
+			if P == 0 {
+				s.Blocks[f] = append(s.Blocks[f], nil)
+				continue
+			}
+			data := append([]float64(nil), x[start:start+P*fam.H]...)
+			s.Blocks[f] = append(s.Blocks[f], mat.NewDense(P, fam.H, data))
+		}
+	}
+	for _, v := range m.prog.Vars {
+		st := m.vars[v.Name]
+		s.Vars[v.Name] = append([]float64(nil), x[st:st+v.Size()]...)
+	}
+	if m.bias >= 0 {
+		s.Bias = x[m.bias]
+	}
+	return s
+}
+
+// Vector is the forward map of the program's variables into x (epigraph variables
+// left 0); useful to warm-start conic solvers.
+func (m *Map) Vector(s *convex.Solution) []float64 {
+	x := make([]float64, m.n)
+	for f, fam := range m.prog.Families {
+		for c := range fam.Signs {
+			B := s.Blocks[f][c]
+			P, H := B.Dims()
+			st := m.blocks[f][c]
+			for q := 0; q < P; q++ {
+				copy(x[st+q*H:st+(q+1)*H], B.RawRowView(q))
+			}
+		}
+	}
+	for _, v := range m.prog.Vars {
+		copy(x[m.vars[v.Name]:], s.Vars[v.Name])
+	}
+	if m.bias >= 0 {
+		x[m.bias] = s.Bias
+	}
+	return x
+}
+
+// section accumulates the rows of one cone type as triplets.
+type section struct {
+	rows int
+	r, c []int
+	v    []float64
+	b    []float64
+}
+
+func (s *section) row(b float64) int {
+	s.b = append(s.b, b)
+	s.rows++
+	return s.rows - 1
+}
+
+func (s *section) add(r, c int, v float64) {
+	if v != 0 {
+		s.r = append(s.r, r)
+		s.c = append(s.c, c)
+		s.v = append(s.v, v)
+	}
+}
+
+type builder struct {
+	n    int
+	c    []float64
+	vars []conic.VarRange
+	z, l section
+	q    section
+	qs   []int
+	s    section
+	ss   []int
+	ep   section
+	nexp int
+}
+
+func (b *builder) col(name string, size, layer int, shape []int) int {
+	st := b.n
+	b.n += size
+	b.c = append(b.c, make([]float64, size)...)
+	b.vars = append(b.vars, conic.VarRange{Name: name, Start: st, Len: size, Shape: shape, Layer: layer})
+	return st
+}
+
+// copyName is the name stem of copy c of family f: v/w for the ReLU pair, else the
+// family name with a suffix for negative copies.
+func copyName(f *convex.Family, c int) string {
+	if f.Signs[c] > 0 {
+		return f.Name
+	}
+	if f.Name == "v" {
+		return "w"
+	}
+	return f.Name + "_neg"
+}
+
+// Canonicalize rewrites p into conic form (see the package doc for every rewrite).
+func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
+	if err := validate(p); err != nil {
+		return nil, nil, err
+	}
+	b := &builder{}
+	m := &Map{prog: p, vars: map[string]int{}, bias: -1}
+	// family blocks
+	for _, fam := range p.Families {
+		P := fam.Patterns()
+		starts := make([]int, len(fam.Signs))
+		for c := range fam.Signs {
+			nm := copyName(fam, c)
+			starts[c] = b.n
+			for q := 0; q < P; q++ {
+				b.col(fmt.Sprintf("%s_%d", nm, q+1), fam.H, fam.Layer, nil)
+			}
+		}
+		m.blocks = append(m.blocks, starts)
+	}
+	// family norm epigraphs: one SOC per block and map
+	for f, fam := range p.Families {
+		P := fam.Patterns()
+		for c := range fam.Signs {
+			nm := copyName(fam, c)
+			for q := 0; q < P; q++ {
+				x0 := m.blocks[f][c] + q*fam.H
+				if fam.Cost.Kind == convex.CostMaps {
+					for j, T := range fam.Cost.Maps {
+						t := b.col(fmt.Sprintf("t_%s_%d_%d", nm, q+1, j+1), 1, -1, nil)
+						b.c[t] = p.Beta * fam.Cost.Weights[j]
+						b.norm(t, x0, T.RawMatrix().Rows, T.RawMatrix().Cols, T.At)
+					}
+				} else {
+					t := b.col(fmt.Sprintf("t_%s_%d", nm, q+1), 1, -1, nil)
+					b.c[t] = p.Beta
+					b.norm(t, x0, fam.H, fam.H, identity)
+				}
+			}
+		}
+	}
+	for _, v := range p.Vars {
+		m.vars[v.Name] = b.col(v.Name, v.Size(), v.Layer, append([]int(nil), v.Shape...))
+	}
+	if p.OutputBias {
+		m.bias = b.col("b", 1, -1, nil)
+	}
+	// cone constraints
+	for f, fam := range p.Families {
+		if fam.C == nil {
+			continue
+		}
+		nc, H := fam.C.Dims()
+		P := fam.Patterns()
+		for c := range fam.Signs {
+			for q := 0; q < P; q++ {
+				x0 := m.blocks[f][c] + q*H
+				for r := 0; r < nc; r++ {
+					sg := fam.Sign.At(r, q)
+					if sg == 0 {
+						continue
+					}
+					row := b.l.row(0)
+					cr := fam.C.RawRowView(r)
+					for j := 0; j < H; j++ {
+						b.l.add(row, x0+j, -sg*cr[j])
+					}
+				}
+			}
+		}
+	}
+	// generic constraints
+	for _, con := range p.Constraints {
+		rows, cols := con.Op.Dims()
+		x0 := m.vars[con.Var.Name]
+		for i := 0; i < rows; i++ {
+			k := 0.0
+			if con.Const != nil {
+				k = con.Const[i]
+			}
+			sec, sign := &b.z, 1.0
+			bi := -k
+			if con.Kind == convex.NonNeg {
+				sec, sign, bi = &b.l, -1, k
+			}
+			row := sec.row(bi)
+			for j := 0; j < cols; j++ {
+				sec.add(row, x0+j, sign*con.Op.At(i, j))
+			}
+		}
+	}
+	// prediction operator Ĝ as sparse rows
+	G := predictionRows(p, m)
+	// loss
+	switch p.Loss {
+	case "squared", "":
+		tau := b.col("tau", 1, -1, nil)
+		b.c[tau] = 1
+		r0 := b.q.rows
+		b.q.row(1)
+		b.q.add(r0, tau, -2)
+		for i := 0; i < p.N; i++ {
+			row := b.q.row(-2 * p.Y[i])
+			for k, cidx := range G[i].cols {
+				b.q.add(row, cidx, -2*G[i].vals[k])
+			}
+		}
+		rl := b.q.row(-1)
+		b.q.add(rl, tau, -2)
+		b.qs = append(b.qs, p.N+2)
+	case "hinge":
+		e := b.col("e", p.N, -1, []int{p.N})
+		for i := 0; i < p.N; i++ {
+			b.c[e+i] = 1
+			r := b.l.row(0)
+			b.l.add(r, e+i, -1)
+			r = b.l.row(-1)
+			b.l.add(r, e+i, -1)
+			for k, cidx := range G[i].cols {
+				b.l.add(r, cidx, -p.Y[i]*G[i].vals[k])
+			}
+		}
+	case "logistic":
+		t := b.col("t_loss", p.N, -1, []int{p.N})
+		a := b.col("a_loss", p.N, -1, []int{p.N})
+		a2 := b.col("a2_loss", p.N, -1, []int{p.N})
+		for i := 0; i < p.N; i++ {
+			b.c[t+i] = 1
+			r := b.l.row(1) // 1 − a − a' ≥ 0
+			b.l.add(r, a+i, 1)
+			b.l.add(r, a2+i, 1)
+			// (−t, 1, a)
+			r = b.ep.row(0)
+			b.ep.add(r, t+i, 1)
+			b.ep.row(1)
+			r = b.ep.row(0)
+			b.ep.add(r, a+i, -1)
+			// (−yŷ − t, 1, a')
+			r = b.ep.row(0)
+			b.ep.add(r, t+i, 1)
+			for k, cidx := range G[i].cols {
+				b.ep.add(r, cidx, p.Y[i]*G[i].vals[k])
+			}
+			b.ep.row(1)
+			r = b.ep.row(0)
+			b.ep.add(r, a2+i, -1)
+			b.nexp += 2
+		}
+	default:
+		return nil, nil, fmt.Errorf("canon: unknown loss %q", p.Loss)
+	}
+	// generic penalties
+	for k, pen := range p.Penalties {
+		x0 := m.vars[pen.Var.Name]
+		switch pen.Kind {
+		case convex.Norms:
+			for j, T := range pen.Maps {
+				w := 1.0
+				if j < len(pen.Weights) {
+					w = pen.Weights[j]
+				}
+				t := b.col(fmt.Sprintf("t_%s_%d", pen.Var.Name, j+1), 1, -1, nil)
+				b.c[t] = p.Beta * w
+				r, cc := T.Dims()
+				b.norm(t, x0, r, cc, T.At)
+			}
+		case convex.Nuclear:
+			b.nuclear(p.Beta, pen.Var, x0, k)
+		}
+	}
+	prob, err := b.assemble()
+	if err != nil {
+		return nil, nil, err
+	}
+	m.n = b.n
+	return prob, m, nil
+}
+
+func identity(i, j int) float64 {
+	if i == j {
+		return 1
+	}
+	return 0
+}
+
+// norm emits the SOC block (t, T x) for x at columns x0…x0+cols−1.
+func (b *builder) norm(t, x0, rows, cols int, T func(i, j int) float64) {
+	r := b.q.row(0)
+	b.q.add(r, t, -1)
+	for i := 0; i < rows; i++ {
+		r := b.q.row(0)
+		for j := 0; j < cols; j++ {
+			b.q.add(r, x0+j, -T(i, j))
+		}
+	}
+	b.qs = append(b.qs, rows+1)
+}
+
+// nuclear emits the NUC block for Z (p×q, vec column-major at x0).
+func (b *builder) nuclear(beta float64, v *convex.Var, x0, k int) {
+	p, q := v.Shape[0], v.Shape[1]
+	w1 := b.col(fmt.Sprintf("W1_%s", v.Name), p*(p+1)/2, -1, nil)
+	w2 := b.col(fmt.Sprintf("W2_%s", v.Name), q*(q+1)/2, -1, nil)
+	tri := func(base, n, i, j int) int { // lower-triangle index by columns, i ≥ j
+		return base + j*n - j*(j-1)/2 + (i - j)
+	}
+	for j := 0; j < p; j++ {
+		b.c[tri(w1, p, j, j)] = beta / 2
+	}
+	for j := 0; j < q; j++ {
+		b.c[tri(w2, q, j, j)] = beta / 2
+	}
+	kk := p + q
+	for j := 0; j < kk; j++ {
+		for i := j; i < kk; i++ {
+			sc := math.Sqrt2
+			if i == j {
+				sc = 1
+			}
+			r := b.s.row(0)
+			switch {
+			case i < p:
+				b.s.add(r, tri(w1, p, i, j), -sc)
+			case j < p: // M_ij = Z(j, i−p)
+				b.s.add(r, x0+(i-p)*p+j, -sc)
+			default:
+				b.s.add(r, tri(w2, q, i-p, j-p), -sc)
+			}
+		}
+	}
+	b.ss = append(b.ss, kk)
+}
+
+type sparseRow struct {
+	cols []int
+	vals []float64
+}
+
+// predictionRows returns Ĝ (ŷ = Ĝx) as one sparse row per sample, duplicates merged.
+func predictionRows(p *convex.Program, m *Map) []sparseRow {
+	acc := make([]map[int]float64, p.N)
+	for i := range acc {
+		acc[i] = map[int]float64{}
+	}
+	for f, fam := range p.Families {
+		np, H := fam.A.Dims()
+		P := fam.Patterns()
+		for c, sign := range fam.Signs {
+			for q := 0; q < P; q++ {
+				x0 := m.blocks[f][c] + q*H
+				for r := 0; r < np; r++ {
+					w := fam.Weight.At(r, q)
+					if w == 0 {
+						continue
+					}
+					ar := fam.A.RawRowView(r)
+					row := acc[fam.Sample[r]]
+					for j := 0; j < H; j++ {
+						if ar[j] != 0 {
+							row[x0+j] += sign * w * ar[j]
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, t := range p.Terms {
+		x0 := m.vars[t.Var.Name]
+		_, cols := t.Op.Dims()
+		for i := 0; i < p.N; i++ {
+			for j := 0; j < cols; j++ {
+				if v := t.Op.At(i, j); v != 0 {
+					acc[i][x0+j] += v
+				}
+			}
+		}
+	}
+	if m.bias >= 0 {
+		for i := range acc {
+			acc[i][m.bias] += 1
+		}
+	}
+	out := make([]sparseRow, p.N)
+	for i, a := range acc {
+		for c := range a {
+			out[i].cols = append(out[i].cols, c)
+		}
+		sort.Ints(out[i].cols)
+		for _, c := range out[i].cols {
+			out[i].vals = append(out[i].vals, a[c])
+		}
+	}
+	return out
+}
+
+// assemble stacks the sections in SCS order into a conic.Problem.
+func (b *builder) assemble() (*conic.Problem, error) {
+	type trip struct {
+		r, c int
+		v    float64
+	}
+	var ts []trip
+	var bb []float64
+	off := 0
+	for _, s := range []*section{&b.z, &b.l, &b.q, &b.s, &b.ep} {
+		for k := range s.v {
+			ts = append(ts, trip{s.r[k] + off, s.c[k], s.v[k]})
+		}
+		bb = append(bb, s.b...)
+		off += s.rows
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		if ts[i].c != ts[j].c {
+			return ts[i].c < ts[j].c
+		}
+		return ts[i].r < ts[j].r
+	})
+	A := conic.CSC{M: off, N: b.n, ColPtr: make([]int, b.n+1)}
+	for k := 0; k < len(ts); k++ {
+		t := ts[k]
+		if n := len(A.RowIdx); n > 0 && A.RowIdx[n-1] == t.r && k > 0 && ts[k-1].c == t.c {
+			A.Val[n-1] += t.v
+			continue
+		}
+		A.RowIdx = append(A.RowIdx, t.r)
+		A.Val = append(A.Val, t.v)
+		A.ColPtr[t.c+1] = len(A.Val)
+	}
+	for j := 1; j <= b.n; j++ {
+		if A.ColPtr[j] < A.ColPtr[j-1] {
+			A.ColPtr[j] = A.ColPtr[j-1]
+		}
+	}
+	prob := &conic.Problem{
+		M: off, N: b.n, A: A, B: bb, C: b.c,
+		Cones:    conic.Cones{Z: b.z.rows, L: b.l.rows, Q: b.qs, S: b.ss, EP: b.nexp},
+		ObjScale: 1,
+		Vars:     b.vars,
+	}
+	if prob.Cones.Q == nil {
+		prob.Cones.Q = []int{}
+	}
+	if prob.Cones.S == nil {
+		prob.Cones.S = []int{}
+	}
+	if err := prob.Validate(); err != nil {
+		return nil, fmt.Errorf("canon: internal error: %v", err)
+	}
+	return prob, nil
+}
+
+// validate checks the program's dimensions so that canonicalisation never panics.
+func validate(p *convex.Program) error {
+	if p.N <= 0 || len(p.Y) != p.N {
+		return fmt.Errorf("canon: program has N=%d and %d targets", p.N, len(p.Y))
+	}
+	if !(p.Beta >= 0) {
+		return fmt.Errorf("canon: β = %g", p.Beta)
+	}
+	for f, fam := range p.Families {
+		np, h := fam.A.Dims()
+		if h != fam.H || len(fam.Sample) != np {
+			return fmt.Errorf("canon: family %d (%s): A is %d×%d, H=%d, %d sample indices", f, fam.Name, np, h, fam.H, len(fam.Sample))
+		}
+		wr, _ := fam.Weight.Dims()
+		if wr != np {
+			return fmt.Errorf("canon: family %d: Weight has %d rows, A %d", f, wr, np)
+		}
+		for _, s := range fam.Sample {
+			if s < 0 || s >= p.N {
+				return fmt.Errorf("canon: family %d: sample index %d out of range", f, s)
+			}
+		}
+		if fam.C != nil {
+			nc, hc := fam.C.Dims()
+			sr, sc := fam.Sign.Dims()
+			if hc != fam.H || sr != nc || sc != fam.Patterns() {
+				return fmt.Errorf("canon: family %d: C is %d×%d, Sign %d×%d", f, nc, hc, sr, sc)
+			}
+		}
+		if fam.Cost.Kind == convex.CostMaps {
+			if len(fam.Cost.Maps) != len(fam.Cost.Weights) {
+				return fmt.Errorf("canon: family %d: %d cost maps, %d weights", f, len(fam.Cost.Maps), len(fam.Cost.Weights))
+			}
+			for _, T := range fam.Cost.Maps {
+				if _, c := T.Dims(); c != fam.H {
+					return fmt.Errorf("canon: family %d: cost map has %d columns, H=%d", f, c, fam.H)
+				}
+			}
+		}
+	}
+	names := map[string]bool{}
+	for _, v := range p.Vars {
+		if names[v.Name] {
+			return fmt.Errorf("canon: variable %s declared twice", v.Name)
+		}
+		names[v.Name] = true
+	}
+	for _, t := range p.Terms {
+		if r, c := t.Op.Dims(); !names[t.Var.Name] || r != p.N || c != t.Var.Size() {
+			return fmt.Errorf("canon: term on %s has a %d×%d operator", t.Var.Name, r, c)
+		}
+	}
+	for _, c := range p.Constraints {
+		r, cc := c.Op.Dims()
+		if !names[c.Var.Name] || cc != c.Var.Size() || (c.Const != nil && len(c.Const) != r) {
+			return fmt.Errorf("canon: constraint on %s (%s) has a %d×%d operator", c.Var.Name, c.Why, r, cc)
+		}
+	}
+	for _, pen := range p.Penalties {
+		if !names[pen.Var.Name] {
+			return fmt.Errorf("canon: penalty on undeclared variable %s", pen.Var.Name)
+		}
+		if pen.Kind == convex.Nuclear && len(pen.Var.Shape) != 2 {
+			return fmt.Errorf("canon: nuclear norm of %s needs a matrix variable", pen.Var.Name)
+		}
+		for _, T := range pen.Maps {
+			if _, c := T.Dims(); c != pen.Var.Size() {
+				return fmt.Errorf("canon: norm map on %s has %d columns, want %d", pen.Var.Name, c, pen.Var.Size())
+			}
+		}
+	}
+	return nil
+}
