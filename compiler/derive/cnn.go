@@ -62,17 +62,11 @@ import (
 	"cnnc/lang/ir"
 )
 
-// Diagnostic codes of the CNN rules (F07xx).
-const (
-	codeCNNData     = "F0701" // the data do not fit the convolution (shape, vector targets)
-	codeCNNPatterns = "F0702" // pattern enumeration refused (too many) or found none
-	codeCNNShape    = "F0703" // the architecture's parameters are outside what the rule supports
-)
-
 // recoverTol is the block-norm threshold below which a block is treated as zero
-// during recovery: ‖c‖ ≤ recoverTol·max(1, max_b ‖c_b‖). Dropping such a block
-// changes the objective by at most β‖c‖ plus its (equally small) prediction effect.
-const recoverTol = 1e-9
+// during recovery: ‖c‖ ≤ recoverTol·max_b ‖c_b‖ (the FC rules' ZeroBlockTol).
+// Dropping such a block changes the objective by at most β‖c‖ plus its (equally
+// small) prediction effect.
+const recoverTol = ZeroBlockTol
 
 func init() {
 	Register(&Rule{
@@ -242,6 +236,16 @@ type cnnData struct {
 	max     bool
 }
 
+// sampleShape is the model's input shape as the convolution sees it: a vector [D]
+// input to circconv is a one-channel signal [1, D].
+func sampleShape(m *ir.Model) ir.Shape {
+	in := m.Input()
+	if len(in) == 1 {
+		return ir.Shape{1, in[0]}
+	}
+	return in
+}
+
 // convPadding returns the left padding of the conv layer: its zero padding, or
 // ⌊(K−1)/2⌋ for circconv (PyTorch padding='same', padding_mode='circular').
 func convPadding(l *ir.Layer) []int {
@@ -257,23 +261,19 @@ func convPadding(l *ir.Layer) []int {
 
 func prepare(in *Input, a arch) (*cnnData, diag.List) {
 	var ds diag.List
-	if in.Data == nil || in.Data.X == nil {
-		ds.Errorf(codeCNNData, in.Model.Range, "Give the model a `data train` block or --data.", "model %s has no training data", in.Model.Name)
+	y := CheckData(in, &ds)
+	if ds.HasErrors() || !CheckBeta(in, &ds) {
 		return nil, ds
 	}
-	if _, c := in.Data.Y.Dims(); c != 1 {
-		ds.Errorf(codeCNNData, a.out.Range, "This rule derives scalar-output programs; vector targets need `linear C` (§10).", "targets have %d columns, the output layer has 1", c)
-		return nil, ds
-	}
-	p, err := patch.Extract(in.Data.X, in.Model.Input(), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
+	p, err := patch.Extract(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
 	if err != nil {
-		ds.Errorf(codeCNNData, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
+		ds.Errorf(CodeShape, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
 		return nil, ds
 	}
 	if a.conv.Bias {
 		p = p.AppendOnes()
 	}
-	d := &cnnData{a: a, p: p, y: mat.Col(nil, 0, in.Data.Y)}
+	d := &cnnData{a: a, p: p, y: y}
 	switch {
 	case a.pool == nil: // flatten: one window per position
 		d.pooled = p.Out
@@ -288,7 +288,7 @@ func prepare(in *Input, a arch) (*cnnData, diag.List) {
 		}
 		w, pooled, err := patch.Windows(p.Out, kernel, stride)
 		if err != nil {
-			ds.Errorf(codeCNNShape, a.pool.Range, "The pooling window must fit the convolution's output grid.", "%v", err)
+			ds.Errorf(CodeShape, a.pool.Range, "The pooling window must fit the convolution's output grid.", "%v", err)
 			return nil, ds
 		}
 		d.windows, d.pooled = w, pooled
@@ -346,7 +346,7 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 			f, err = avgFamily(d, l, ks, in.Train.Patterns)
 		}
 		if err != nil {
-			ds.Errorf(codeCNNPatterns, in.Train.Patterns.Range, "Use `patterns sample N`, `patterns adaptive`, or raise `max`.", "window %d of %d: %v", l+1, win, err)
+			ds.Errorf(CodePatterns, in.Train.Patterns.Range, "Exact enumeration is polynomial only for low-rank patches; use `patterns sample N`, `patterns adaptive`, or raise `max`.", "pooling window %d of %d: %v", l+1, win, err)
 			return nil, ds
 		}
 		if f == nil {
@@ -361,7 +361,7 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 		prog.Families = append(prog.Families, f)
 	}
 	if len(prog.Families) == 0 {
-		ds.Errorf(codeCNNPatterns, in.Train.Patterns.Range, "Every activation pattern of the data is zero; check the data and its scale.", "no nonzero activation pattern")
+		ds.Errorf(CodePatterns, in.Train.Patterns.Range, "Every activation pattern of the data is zero; check the data and its scale.", "no nonzero activation pattern")
 		return nil, ds
 	}
 	return prog, ds
@@ -610,7 +610,7 @@ func recoverReLUCNN(in *Input, prog *convex.Program, sol *convex.Solution) (*net
 			}
 		}
 	}
-	tol := recoverTol * math.Max(1, maxNorm)
+	tol := recoverTol * maxNorm
 	var ns []neuron
 	for fi, f := range prog.Families {
 		l, _ := f.Meta["window"].(int)
@@ -649,14 +649,14 @@ func prepareShape(in *Input, a arch) (int, diag.List) {
 	var ds diag.List
 	out := make([]int, 0, 2)
 	conv := a.conv
-	inShape := in.Model.Input()
+	inShape := sampleShape(in.Model)
 	if len(inShape) < 2 {
-		ds.Errorf(codeCNNShape, conv.Range, "", "input shape %v has no spatial dimension", inShape)
+		ds.Errorf(CodeShape, conv.Range, "", "input shape %v has no spatial dimension", inShape)
 		return 0, ds
 	}
 	for dd, L := range inShape[1:] {
 		if dd >= len(conv.Kernel) {
-			ds.Errorf(codeCNNShape, conv.Range, "", "kernel %v does not match input %v", conv.Kernel, inShape)
+			ds.Errorf(CodeShape, conv.Range, "", "kernel %v does not match input %v", conv.Kernel, inShape)
 			return 0, ds
 		}
 		if conv.Kind == ir.CircConv {
@@ -684,25 +684,25 @@ func prepareShape(in *Input, a arch) (int, diag.List) {
 	}
 	w, _, err := patch.Windows(out, a.pool.Kernel, a.pool.Stride)
 	if err != nil {
-		ds.Errorf(codeCNNShape, a.pool.Range, "", "%v", err)
+		ds.Errorf(CodeShape, a.pool.Range, "", "%v", err)
 		return 0, ds
 	}
 	return len(w), ds
 }
 
 // cnnWeights writes the recovered two-layer CNN in weights.json form (PyTorch
-// layouts): L<conv>.weight [m, C, Kh, Kw] (1-D [m, C, K]) holding the filters,
-// L<conv>.bias [m] when the conv has a bias (the filters' last entry), and
-// L<out>.weight [1, m·a] with entry j·a + l = w_{jl} (flatten is row-major over
-// (channel, pooled position)), plus L<out>.bias [1] (unpenalised) when the output
-// layer has a bias. With no active neuron one zero filter is written so the network
-// stays well-formed (its penalty is 0).
+// layouts, via network.New/Set/Finalize): L<conv>.weight [m, C, Kh, Kw] (1-D
+// [m, C, K]) holding the filters, L<conv>.bias [m] when the conv has a bias (the
+// filters' last entry, weight decay), and L<out>.weight [1, m·a] with entry j·a + l =
+// w_{jl} (flatten is row-major over (channel, pooled position)) under outPenalty,
+// plus L<out>.bias [1] (unpenalised) when the output layer has a bias. With no
+// active neuron one zero filter is written so the network stays well-formed (its
+// penalty is 0).
 func cnnWeights(in *Input, a arch, ns []neuron, nWin int, outBias float64, outPenalty string) (*network.Weights, error) {
 	if w := a.conv.Width; w != ir.Auto && len(ns) > w {
-		return nil, fmt.Errorf("the optimal network needs %d filters but %s allows filters=%d; the reformulation is exact only with width ≥ %d (raise filters= or use filters=auto)", len(ns), in.Model.Layers[a.conv.Index].Kind, w, len(ns))
+		return nil, fmt.Errorf("%s: "+"the optimal network needs %d filters but %s allows filters=%d; the reformulation is exact only with width ≥ %d (raise filters= or use filters=auto)", CodeWidth, len(ns), a.conv.Kind, w, len(ns))
 	}
-	inShape := in.Model.Input()
-	C := inShape[0]
+	C := sampleShape(in.Model)[0]
 	hk := 1
 	for _, k := range a.conv.Kernel {
 		hk *= k
@@ -712,13 +712,11 @@ func cnnWeights(in *Input, a arch, ns []neuron, nWin int, outBias float64, outPe
 		ns = []neuron{{u: make([]float64, h+b2i(a.conv.Bias)), w: make([]float64, nWin)}}
 	}
 	m := len(ns)
-	wt := &network.Weights{Format: network.Format, Model: in.Model.Name, Beta: in.Train.Beta, Loss: in.Train.Loss}
-	if wt.Loss == "" {
-		wt.Loss = ir.Squared
+	loss := in.Train.Loss
+	if loss == "" {
+		loss = ir.Squared
 	}
-	for _, l := range in.Model.Layers {
-		wt.Layers = append(wt.Layers, layerOf(l, a, m, nWin))
-	}
+	wt := network.New(in.Model, in.Train.Beta, loss)
 	convShape := append([]int{m, C}, a.conv.Kernel...)
 	cw := make([]float64, 0, m*h)
 	var cb []float64
@@ -733,15 +731,17 @@ func cnnWeights(in *Input, a arch, ns []neuron, nWin int, outBias float64, outPe
 		}
 		copy(ow[j*nWin:(j+1)*nWin], nr.w)
 	}
-	ci := a.conv.Index
-	wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.weight", ci), Shape: convShape, Data: cw, Penalty: network.PenaltyL2})
+	ci, oi := a.conv.Index, a.out.Index
+	wt.Set(fmt.Sprintf("L%d.weight", ci), convShape, cw, network.PenaltyL2)
 	if a.conv.Bias {
-		wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.bias", ci), Shape: []int{m}, Data: cb, Penalty: network.PenaltyL2})
+		wt.Set(fmt.Sprintf("L%d.bias", ci), []int{m}, cb, network.PenaltyL2)
 	}
-	oi := a.out.Index
-	wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.weight", oi), Shape: []int{1, m * nWin}, Data: ow, Penalty: outPenalty})
+	wt.Set(fmt.Sprintf("L%d.weight", oi), []int{1, m * nWin}, ow, outPenalty)
 	if a.out.Bias {
-		wt.Tensors = append(wt.Tensors, network.Tensor{Name: fmt.Sprintf("L%d.bias", oi), Shape: []int{1}, Data: []float64{outBias}, Penalty: network.PenaltyNone})
+		wt.Set(fmt.Sprintf("L%d.bias", oi), []int{1}, []float64{outBias}, network.PenaltyNone)
+	}
+	if err := wt.Finalize(); err != nil {
+		return nil, fmt.Errorf("recover: %v", err)
 	}
 	return wt, nil
 }
@@ -751,53 +751,4 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// layerOf is the weights.json entry of a model layer with the recovered width m.
-func layerOf(l *ir.Layer, a arch, m, nWin int) network.Layer {
-	nl := network.Layer{Index: l.Index, Type: l.Kind.String(), Bias: l.Bias, Fixed: l.Fixed}
-	switch l.Kind {
-	case ir.Input:
-		nl.Shape = append([]int(nil), l.Out...)
-	case ir.Conv, ir.CircConv:
-		nl.Kernel = append([]int(nil), l.Kernel...)
-		if l.Kind == ir.Conv {
-			nl.Stride = ones(len(l.Kernel))
-			for d := range l.Stride {
-				if l.Stride[d] > 0 {
-					nl.Stride[d] = l.Stride[d]
-				}
-			}
-			nl.Padding = make([]int, len(l.Kernel))
-			copy(nl.Padding, l.Padding)
-		} else {
-			nl.Stride = ones(len(l.Kernel))
-			nl.Padding = convPadding(l)
-		}
-		nl.In = l.In[0]
-		nl.Out = m
-	case ir.AvgPool, ir.MaxPool:
-		nl.Global = l.Global
-		if !l.Global {
-			nl.Kernel = append([]int(nil), l.Kernel...)
-			nl.Stride = append([]int(nil), l.Kernel...)
-			for d := range l.Stride {
-				if l.Stride[d] > 0 {
-					nl.Stride[d] = l.Stride[d]
-				}
-			}
-		}
-	case ir.Linear:
-		nl.In = m * nWin
-		nl.Out = l.Width
-	}
-	return nl
-}
-
-func ones(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = 1
-	}
-	return s
 }

@@ -144,7 +144,7 @@ func recoverLinearGAP(in *Input, prog *convex.Program, sol *convex.Solution) (*n
 	}
 	z := sol.Blocks[0][0].RawRowView(0)
 	var ns []neuron
-	if nz := norm(z); nz > recoverTol {
+	if nz := norm(z); nz > 0 {
 		s := math.Sqrt(nz)
 		u := make([]float64, len(z))
 		for j := range z {
@@ -242,7 +242,7 @@ func recoverLinearNuclear(in *Input, prog *convex.Program, sol *convex.Solution)
 // circFourier reports whether a circconv model takes the Fourier-ℓ1 form: one
 // input channel, a full-length filter, no bias, a 1-D signal.
 func circFourier(m *ir.Model, a arch) bool {
-	in := m.Input()
+	in := sampleShape(m)
 	return len(in) == 2 && in[0] == 1 && len(a.conv.Kernel) == 1 && a.conv.Kernel[0] == in[1] && !a.conv.Bias
 }
 
@@ -261,7 +261,7 @@ func buildLinearCirc(in *Input) (*convex.Program, diag.List) {
 	prog := linearProgram(in, d)
 	prog.Theorem = "two-layer linear circular CNN: ℓ1 in the Fourier domain (Pilanci & Ergen 2020; cnnc derivation §7.3)"
 	prog.Section = "§7.3"
-	n, dd := d.p.N, in.Model.Input()[1]
+	n, dd := d.p.N, sampleShape(in.Model)[1]
 	prog.Regularizer = fmt.Sprintf("ℓ1 on the Fourier coefficients: sparse spectrum — (β/√d)Σ_k |ζ_k| over the %d DFT frequencies of the effective linear filter (unitary DFT, ζ_{d−k} = conj ζ_k), the least weight decay (β/2)Σ_j(‖u_j‖² + ‖w_j‖²) of any circular network computing it; one filter per nonzero frequency pair", dd)
 	zeta := &convex.Var{Name: "zeta", Shape: []int{dd, 2}, Layer: a.conv.Index}
 	// X̂ = X Fᵀ: X̂[i,k] = Σ_t X[i,t] e^{−2πikt/d}/√d.
@@ -322,7 +322,7 @@ func recoverLinearCirc(in *Input, prog *convex.Program, sol *convex.Solution) (*
 	if !circFourier(in.Model, a) {
 		return recoverLinearNuclear(in, prog, sol)
 	}
-	dd := in.Model.Input()[1]
+	dd := sampleShape(in.Model)[1]
 	z, ok := sol.Vars["zeta"]
 	if !ok || len(z) != 2*dd {
 		return nil, fmt.Errorf("recover: solution has no %d-entry variable zeta", 2*dd)
@@ -333,7 +333,7 @@ func recoverLinearCirc(in *Input, prog *convex.Program, sol *convex.Solution) (*
 	for k := 0; k < dd; k++ {
 		maxAbs = math.Max(maxAbs, math.Hypot(z[k], z[dd+k]))
 	}
-	tol := recoverTol * math.Max(1, maxAbs)
+	tol := recoverTol * maxAbs
 	var ns []neuron
 	for k := 0; k <= dd/2; k++ {
 		kk := (dd - k) % dd
