@@ -118,15 +118,8 @@ func (l *loader) readIDX(path, role string) *idxArray {
 	if !a.gz {
 		have := size - hdr
 		if have != need {
-			what := "truncated"
-			if have > need {
-				what = "trailing bytes"
-			}
-			detail := fmt.Sprintf("The header declares dimensions %v of %s: %d data bytes.", a.dims, dt, need)
-			if have < need && item > 0 {
-				detail += fmt.Sprintf(" The file ends inside item %d of %d.", have/item, a.dims[0])
-			}
-			l.errf(CodeSize, rg, detail, "%s: %s: %d data bytes after the %d-byte header, expected %d", path, what, have, hdr, need)
+			l.errf(CodeSize, rg, fmt.Sprintf("The header declares dimensions %v of %s: %d data bytes after the %d-byte header. The file may be damaged; download it again.", a.dims, dt, need, hdr),
+				"%s: %s", path, sizeMismatch(have, need, item, a.dims[0], "the file holds"))
 			return nil
 		}
 		buf = make([]byte, need)
@@ -142,20 +135,17 @@ func (l *loader) readIDX(path, role string) *idxArray {
 		var err error
 		buf, err = readCapped(r, need+1, int(min(need+1, 1<<27)))
 		got := int64(len(buf))
-		if err != nil {
-			streamErr(hdr+got, err)
-			if errors.Is(err, io.ErrUnexpectedEOF) && item > 0 {
-				l.diags[len(l.diags)-1].Summary = fmt.Sprintf("%s: truncated gzip stream: %d of %d data bytes, ends inside item %d of %d", path, got, need, got/item, a.dims[0])
-			}
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			l.errf(CodeGzip, rg, "The gzip stream ends before its end marker; download the file again.",
+				"%s: truncated gzip stream: %s", path, sizeMismatch(got, need, item, a.dims[0], "it holds"))
 			return nil
-		}
-		if got != need {
-			what, detail := "trailing bytes", "The decompressed file is longer than its header says."
-			if got < need {
-				what = "truncated"
-				detail = fmt.Sprintf("The file ends inside item %d of %d.", got/max(item, 1), a.dims[0])
-			}
-			l.errf(CodeSize, rg, detail, "%s: %s: %s holds %d data bytes, header declares %d", path, what, "decompressed stream", got, need)
+		case err != nil:
+			streamErr(hdr+got, err)
+			return nil
+		case got != need:
+			l.errf(CodeSize, rg, fmt.Sprintf("The header declares dimensions %v of %s: %d data bytes.", a.dims, dt, need),
+				"%s: decompressed data %s", path, sizeMismatch(got, need, item, a.dims[0], "holds"))
 			return nil
 		}
 	}
@@ -239,6 +229,18 @@ func fmtDims(d []int) string {
 			s += "x"
 		}
 		s += fmt.Sprint(v)
+	}
+	return s
+}
+
+// sizeMismatch describes have ≠ need data bytes, naming the item where data ends.
+func sizeMismatch(have, need, item int64, items int, holds string) string {
+	if have > need {
+		return fmt.Sprintf("trailing bytes: %s %d data bytes, the header declares %d", holds, have, need)
+	}
+	s := fmt.Sprintf("truncated: %s %d of %d data bytes", holds, have, need)
+	if item > 0 {
+		s += fmt.Sprintf(", ends inside item %d of %d", have/item, items)
 	}
 	return s
 }
