@@ -1,0 +1,73 @@
+// Package cone is cnnc's native first-order conic solver. It owns the iteration that
+// takes a conic.Problem (spec/formats.md, formulations.md §1.5)
+//
+//	minimize    cᵀx + ½ xᵀPx
+//	subject to  A x + s = b,   s ∈ K,
+//	K = {0}^z × R₊^l × Box × SOC(q₁)×… × PSD(s₁)×… × K_exp^ep × (K_exp*)^ed × K_pow(p₁)×…
+//
+// to a Result (x, y, s, status, residuals, certificates). It sits at the end of the
+// pipeline: compiler → conic form → backend/native/cone.Solve → solution → recovery.
+// The `cnnc solve-file` verb drives it directly on SCS data files and JSON exports.
+//
+// # Method
+//
+// Operator splitting on the homogeneous self-dual embedding, as in SCS 3
+// (O'Donoghue, Chu, Parikh & Boyd, "Conic optimization via operator splitting and
+// homogeneous self-dual embedding", JOTA 2016; O'Donoghue, "Operator splitting for a
+// homogeneous embedding of the linear complementarity problem", SIOPT 2021). With
+// u = (x, y, τ), v = (0, s, κ), C = Rⁿ × K* × R₊ and
+//
+//	Q(u) = ( Px + Aᵀy + cτ,  −Ax + bτ,  −cᵀx − bᵀy − xᵀPx/τ ),
+//
+// a solution is u ∈ C, v = Q(u) ∈ C*, uᵀv = 0; τ > 0 gives the optimum (x/τ, y/τ, s/τ),
+// κ > 0 a certificate of infeasibility or unboundedness. Douglas–Rachford splitting
+// of Q + N_C in the metric R = diag(ρ_x I, R_y, r_τ) iterates on w ∈ R^{n+m+1}:
+//
+//	ũ ← (R + Q)⁻¹ R w                 (linear system + a scalar quadratic in τ)
+//	u ← Π_C(2ũ − w)                    (cone projections, Euclidean per block)
+//	w ← w + α(u − ũ)                   (relaxation α, default 1.5)
+//	v = R(w_old + u − 2ũ)              (recovers s and κ, by Moreau)
+//
+// The linear step: for fixed τ, (x, y) = p − τq with
+// M = [[ρ_x I + P, Aᵀ], [−A, R_y]], p = M⁻¹(ρ_x w_x, R_y w_y), q = M⁻¹(c, b).
+// Eliminating y = R_y⁻¹(r_y + Ax) leaves the n×n symmetric positive definite system
+//
+//	(ρ_x I + P + Aᵀ R_y⁻¹ A) x = r_x − Aᵀ R_y⁻¹ r_y,
+//
+// factored once by dense Cholesky (gonum) and cached; the factorisation is redone only
+// when the adaptive scale changes R_y. Substituting (x, y) = p − τq into the third
+// row multiplied by τ gives aτ² + βτ + γ = 0 with
+// a = r_τ + q_xᵀρ_x q_x + q_yᵀR_y q_y > 0, β = 2p_xᵀPq_x − cᵀp_x − bᵀp_y − r_τ w_τ,
+// γ = −p_xᵀPp_x ≤ 0, whose unique nonnegative root is τ (SCS's "root_plus").
+// R_y = 1/scale on cone rows and 1/(1000·scale) on zero-cone rows, r_τ = 10, as SCS.
+//
+// Cone projections (Π onto K* for y): zero cone free; orthant clip; SOC closed form;
+// PSD by eigendecomposition of smat (gonum mat.EigenSym) clipping negative eigenvalues;
+// exponential cone by the univariate root of Friberg (2021) (see expcone.go);
+// power cone by Hien's (2015) univariate root (powcone.go); box cone by a scalar
+// convex minimisation over t (box.go). Dual cones go through Moreau's identity
+// Π_{K*}(v) = v + Π_K(−v).
+//
+// Data are equilibrated (Ruiz, see scale.go) and the reported x, y, s are in the
+// caller's units. Anderson acceleration (type II, safeguarded, see aa.go) is applied
+// to w. The scale is adapted as in SCS 3 (geometric mean of the ratio of relative
+// primal and dual residuals, at most every AdaptiveInterval iterations).
+//
+// # Stopping rule
+//
+// Evaluated every iteration on the unscaled iterate x = x̂/τ, y = ŷ/τ, s = ŝ/τ:
+//
+//	‖Ax + s − b‖∞       ≤ ε_abs + ε_rel·max(‖Ax‖∞, ‖s‖∞, ‖b‖∞)            (primal)
+//	‖Px + Aᵀy + c‖∞     ≤ ε_abs + ε_rel·max(‖Px‖∞, ‖Aᵀy‖∞, ‖c‖∞)          (dual)
+//	|xᵀPx + cᵀx + bᵀy|  ≤ ε_abs + ε_rel·max(|xᵀPx|, |cᵀx|, |bᵀy|)          (gap)
+//
+// All three → Optimal (y ∈ K* holds exactly by projection; s ∈ K up to rounding by
+// Moreau). Infeasible when the unnormalised y has bᵀy < 0 and
+// ‖Aᵀy‖∞ / (−bᵀy) ≤ ε_infeas (the certificate is scaled to bᵀy = −1); Unbounded when
+// cᵀx < 0 and ‖Ax + s‖∞/(−cᵀx) ≤ ε_infeas and ‖Px‖∞/(−cᵀx) ≤ ε_infeas (scaled to
+// cᵀx = −1). At MaxIters or TimeLimit the status is Inaccurate when every residual is
+// within InaccurateFactor (default 10) times its tolerance, otherwise IterationLimit
+// or TimeLimit. The returned point is always the last iterate.
+//
+// The solver is deterministic: no randomness, no goroutines.
+package cone
