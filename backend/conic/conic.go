@@ -92,10 +92,13 @@ func (a *CSC) Check() error {
 	if a.ColPtr[0] != 0 || a.ColPtr[a.N] != len(a.Val) || len(a.RowIdx) != len(a.Val) {
 		return fmt.Errorf("colptr/rowidx/values lengths disagree (colptr[n]=%d, %d indices, %d values)", a.ColPtr[a.N], len(a.RowIdx), len(a.Val))
 	}
+	// All of colptr first: a later entry beyond nnz must not be dereferenced.
 	for j := 0; j < a.N; j++ {
 		if a.ColPtr[j+1] < a.ColPtr[j] {
 			return fmt.Errorf("colptr decreases at column %d", j)
 		}
+	}
+	for j := 0; j < a.N; j++ {
 		for p := a.ColPtr[j]; p < a.ColPtr[j+1]; p++ {
 			r := a.RowIdx[p]
 			if r < 0 || r >= a.M {
