@@ -224,5 +224,5 @@ func TestSyntheticErrors(t *testing.T) {
 	wantError(t, s("planted", nil), ir.Shape{1, 2, 3, 4}, nil, CodeGenParam, "too many dimensions")
 	d := s("planted", map[string]float64{"d": 3})
 	d.Classes = []int{0, 1}
-	wantError(t, d, nil, nil, CodeNotClasses, "generated sample 0")
+	wantError(t, d, nil, nil, CodeNotClasses, "generated sample", "not an integer class label")
 }
