@@ -39,8 +39,12 @@ func (c *checker) model(b *syntax.Block) *ir.Model {
 	for i, s := range b.Stmts {
 		c.layer(st, s, i == 0)
 	}
+	hasBad := false
+	for _, s := range b.Stmts {
+		hasBad = hasBad || s.Bad
+	}
 	switch {
-	case !st.sawInput:
+	case !st.sawInput && !hasBad:
 		r := b.KindRange
 		if _, a := b.Name(); a != nil {
 			r = a.Range
