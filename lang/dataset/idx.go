@@ -54,7 +54,7 @@ func (l *loader) readIDX(path, role string) *idxArray {
 		l.errf(CodeEmpty, rg, "", "%s: empty file", path)
 		return nil
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
+	br := bufio.NewReaderSize(f, int(min(size, 1<<20)))
 	var r io.Reader = br
 	a := &idxArray{}
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {

@@ -241,7 +241,9 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 				classes = stats.Classes
 			} else {
 				classes = distinct(all)
-				out.Classes = classes
+				if stats == nil {
+					out.Classes = classes
+				}
 			}
 			col := make(map[int]int, len(classes))
 			for j, c := range classes {
@@ -325,6 +327,12 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 	case stats != nil && stats.Mean != nil:
 		l.warnf(CodeStandardizeTT, blk, "The train set is standardised but this set is not, so the trained network will see differently scaled inputs. Add `standardize` here.",
 			"data %s: not standardised, but the train set is", d.Name)
+	}
+
+	// Overflow of finite inputs (|x·F| beyond the float64 range).
+	if k := firstNonFinite(X.RawMatrix().Data); k >= 0 {
+		l.errf(CodeNonFinite, blk, "Scaling made a value overflow; use a smaller `scale`.", "data %s: feature %d of sample %d (row %d of %s) is not finite after scaling", d.Name, k%p, k/p, rows[k/p], r.source)
+		return nil, nil
 	}
 
 	// Degenerate training problem.

@@ -38,7 +38,7 @@ func (l *loader) readNPY(path, role string, keepBytes bool) *npyArray {
 		l.errf(CodeEmpty, rg, "", "%s: empty file", path)
 		return nil
 	}
-	br := bufio.NewReaderSize(f, 1<<16)
+	br := bufio.NewReaderSize(f, int(min(size, 1<<16)))
 	pre := make([]byte, 8)
 	if _, err := io.ReadFull(br, pre); err != nil || string(pre[:6]) != "\x93NUMPY" {
 		l.errf(CodeNPYHeader, rg, "An NPY file starts with the bytes \\x93NUMPY; write it with numpy.save.", "%s: not an NPY file (bad magic at byte offset 0)", path)

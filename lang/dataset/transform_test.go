@@ -172,3 +172,21 @@ func TestLabelProblems(t *testing.T) {
 		t.Error("Load(nil) gave no error")
 	}
 }
+
+func TestScaleOverflow(t *testing.T) {
+	d := csvData(writeTemp(t, "o.csv", []byte("1,0\n1e300,1\n")), "", false)
+	d.Scale, d.HasScale = 1e10, true
+	wantError(t, d, nil, nil, CodeNonFinite, "feature 0 of sample 1", "not finite after scaling")
+}
+
+// A test set under `classes all` whose train set did not use classes: its own class
+// order, and the caller's Stats are left alone.
+func TestClassesAllDoesNotMutateStats(t *testing.T) {
+	d := csvData(writeTemp(t, "a.csv", []byte("0,3\n1,1\n")), "", false)
+	d.AllClasses = true
+	st := &Stats{}
+	ds, _, _ := mustLoad(t, d, nil, st)
+	if st.Classes != nil || len(ds.Classes) != 2 || ds.Classes[0] != 1 {
+		t.Errorf("stats %+v, classes %v", st, ds.Classes)
+	}
+}
