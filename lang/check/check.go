@@ -43,6 +43,8 @@ type checker struct {
 	dir   string
 	diags diag.List
 	out   *ir.File
+
+	unknownBlock bool // a misspelled block kind: do not also say "no model"
 }
 
 func (c *checker) errorf(code string, r token.Range, detail, format string, args ...any) *diag.Diagnostic {
@@ -103,9 +105,10 @@ func Check(f *syntax.File, opts Options) (*ir.File, diag.List) {
 			d := c.errorf("C0101", b.KindRange, "Top-level blocks are `model NAME { }`, `data NAME { }` and `train { }`.",
 				"unknown block kind `%s`", b.Kind)
 			d.Suggest = suggest(b.Kind, BlockKinds)
+			c.unknownBlock = true
 		}
 	}
-	if len(c.out.Models) == 0 && !hasKind(f, "model") {
+	if len(c.out.Models) == 0 && !hasKind(f, "model") && !f.Incomplete && !c.unknownBlock {
 		c.errorf("C0104", token.Range{File: f.Name, Start: token.Pos{Offset: 0, Line: 1, Col: 1}, End: token.Pos{Offset: 0, Line: 1, Col: 1}},
 			"Describe the architecture in a block such as `model net { input 10  linear auto  relu  linear 1 }` (one statement per line).",
 			"file has no model")

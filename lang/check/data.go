@@ -30,6 +30,7 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 	d := &ir.Data{Name: name, Range: b.Range}
 	var src *syntax.Stmt // the statement that set the source
 	var images, labels *syntax.Stmt
+	tried := false // a source statement was written (even if it had errors)
 	seen := map[string]*syntax.Stmt{}
 	setSource := func(s *syntax.Stmt) bool {
 		if src != nil {
@@ -61,6 +62,9 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			continue
 		}
 		seen[s.Keyword] = s
+		if s.Keyword == "csv" || s.Keyword == "npy" || s.Keyword == "synthetic" || s.Keyword == "images" || s.Keyword == "labels" {
+			tried = true
+		}
 		what := "`" + s.Keyword + "`"
 		switch s.Keyword {
 		case "csv":
@@ -222,13 +226,13 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			d.Standardize = true
 		}
 	}
-	if images != nil && labels == nil {
+	if images != nil && labels == nil && seen["labels"] == nil {
 		c.errorf("C0305", images.Range, "IDX images need their labels: add `labels idx \"…-labels-idx1-ubyte.gz\"`.", "images without labels")
 	}
-	if labels != nil && images == nil {
+	if labels != nil && images == nil && seen["images"] == nil {
 		c.errorf("C0305", labels.Range, "IDX labels need their images: add `images idx \"…-images-idx3-ubyte.gz\"`.", "labels without images")
 	}
-	if src == nil && labels == nil && (c.opts.DataOverride == "" || name != "train") {
+	if src == nil && !tried && (c.opts.DataOverride == "" || name != "train") {
 		c.errorf("C0302", b.KindRange, "Add one source: `csv \"file.csv\"`, `npy \"X.npy\" \"y.npy\"`, `images idx …` with `labels idx …`, or `synthetic spiral`.",
 			"data block `%s` has no source", name)
 	}

@@ -26,6 +26,7 @@ type modelState struct {
 	cur      ir.Shape  // output shape of the last layer
 	curFrom  token.Range // where cur was produced
 	last     *syntax.Stmt
+	missing  bool // "must start with input" was reported
 	lastRng  token.Range
 	inStd    bool
 }
@@ -104,6 +105,7 @@ func (c *checker) layer(st *modelState, s *syntax.Stmt, first bool) {
 		if len(st.m.Layers) == 0 && first {
 			c.errorf("C0202", s.Range, "The first statement of a model is `input SHAPE`, e.g. `input 1x28x28`; add it above this line.",
 				"model must start with `input`, found `%s`", s.Keyword)
+			st.missing = true
 		}
 		st.sawInput = true // reported once
 		st.broken = true
@@ -124,6 +126,11 @@ func (c *checker) layer(st *modelState, s *syntax.Stmt, first bool) {
 }
 
 func (c *checker) input(st *modelState, s *syntax.Stmt, l *ir.Layer, first bool) {
+	if st.missing {
+		st.missing = false // the later input is the fix of the first error
+		st.m.Layers = append(st.m.Layers, l)
+		return
+	}
 	if st.sawInput || !first {
 		d := c.errorf("C0203", s.Range, "A model has exactly one `input`, and it is the first statement.",
 			"`input` must be the first layer and appear once")
@@ -483,6 +490,7 @@ func (c *checker) use(st *modelState, s *syntax.Stmt, first bool) {
 	if len(a.pos) != 1 || a.pos[0].Kind != syntax.Ident {
 		c.errorf("C0212", s.Range, "Write `use std.NAME`; `cnnc stdlib` lists the names.", "use needs one standard-library name")
 		st.broken = true
+		st.last = nil
 		return
 	}
 	v := a.pos[0]
@@ -491,6 +499,7 @@ func (c *checker) use(st *modelState, s *syntax.Stmt, first bool) {
 		d := c.errorf("C0211", v.Range, "`cnnc stdlib` lists the standard-library architectures.", "unknown standard-library model `%s`", v.Text)
 		d.Suggest = suggest(v.Text, stdlib.Names())
 		st.broken = true
+		st.last = nil
 		return
 	}
 	sf, sd := syntax.Parse(e.File, e.Source)

@@ -13,6 +13,9 @@ type File struct {
 	Blocks   []*Block
 	Trailing []*Comment // comments after the last block
 	Range    token.Range
+	// Incomplete is true when syntax errors dropped parts of the file, so the
+	// checker should not report what is missing.
+	Incomplete bool
 }
 
 // Comment is one `#` comment; Text includes the `#` and excludes the newline.

@@ -56,6 +56,7 @@ func Parse(filename string, src []byte) (*File, diag.List) {
 	if !ok {
 		f.Blocks = p.recover()
 	}
+	f.Incomplete = p.diags.HasErrors()
 	p.attachComments(f)
 	normalize(f)
 	p.diags.Sort()
@@ -256,6 +257,7 @@ func isPunct(t lexer.Token, s string) bool { return t.Type == tPunct && t.Value 
 func (p *parser) recover() []*Block {
 	var blocks []*Block
 	var cur *Block // open block
+	orphan := false // lines after a header that lacked `{`: its body, not reported
 	toks := p.toks
 	i := 0
 	closeCur := func(missing bool) {
@@ -285,6 +287,7 @@ func (p *parser) recover() []*Block {
 				closeCur(true)
 			}
 			cur = p.recoverHeader(unit, *term)
+			orphan = false
 		case cur != nil:
 			if len(unit) > 0 {
 				cur.Stmts = append(cur.Stmts, p.recoverStmt(unit))
@@ -296,9 +299,14 @@ func (p *parser) recover() []*Block {
 			} else if len(unit) > 0 {
 				cur.Range.End = cur.Stmts[len(cur.Stmts)-1].Range.End
 			}
+		case orphan && (len(unit) == 0 || unit[0].Type != tIdent || !knownBlock(unit[0].Value)):
+			if term != nil && isPunct(*term, "}") {
+				orphan = false
+			}
 		default: // top level, not a header
 			if len(unit) > 0 && !p.anyBad(unit) {
 				if unit[0].Type == tIdent && knownBlock(unit[0].Value) {
+					orphan = true
 					end := p.span(unit).End
 					p.diags.Errorf("S0202", token.Range{File: p.tf.Name, Start: end, End: end},
 						"A block header is followed by `{` on the same line, e.g. `model net {`.",
