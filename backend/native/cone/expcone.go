@@ -10,7 +10,9 @@ import "math"
 // the algorithm SCS ≥ 3.2.2 uses), derived here independently:
 //
 //  1. v₀ ∈ K_exp → v₀.   2. v₀ ∈ −K_exp* (the polar) → 0.
+//
 //  3. r₀ ≤ 0 and s₀ ≤ 0 → (r₀, 0, max(t₀, 0)).
+//
 //  4. Otherwise the projection lies on the ray a(ρ) = (ρ, 1, e^ρ) for some ρ, and the
 //     Moreau remainder on the polar ray n(ρ) = (e^ρ, (1−ρ)e^ρ, −1) (the outward
 //     normal at a(ρ), a ⊥ n). Writing v₀ = α·a(ρ) + β·n(ρ) and solving the first two
@@ -25,8 +27,8 @@ import "math"
 //     v₀ is not in the polar; for s₀ ≤ 0 the upper end is +∞ where g → +∞. Any root
 //     in the bracket gives α, β ≥ 0 and hence the (unique) Moreau decomposition.
 //     The root is bracketed and found by the Illinois false-position method with
-//     bisection safeguards on g scaled by e^{−|ρ|} (same sign, no overflow), to a
-//     bracket width of 1e-14·max(1, |ρ|).
+//     bisection safeguards on g scaled by e^{−|ρ|} (same sign, no overflow), to full
+//     double precision (no representable point left inside the bracket).
 //
 // As a final safeguard the result is compared with the case-3 point and 0 (both in K)
 // and the nearest of the three is returned.
@@ -85,15 +87,50 @@ func projExp(r0, s0, t0 float64) [3]float64 {
 	if d := dist3([3]float64{}, r0, s0, t0); d < bestD {
 		best, bestD = [3]float64{}, d
 	}
+	if math.IsNaN(rho) {
+		return best
+	}
+	// Two evaluations of the same point: from the primal ray, p = α·a(ρ), and from
+	// the polar ray, p' = v₀ − β·n(ρ). Each suffers cancellation in a different
+	// regime (α near its zero, β near its zero), so both are made feasible and the
+	// one with the better Moreau merit |pᵀq| + dist(q, K*) (q = p − v₀) is kept.
 	q := rho*rho - rho + 1
-	alpha := ((rho-1)*r0 + s0) / q
-	if alpha > 0 && !math.IsNaN(rho) {
-		p4 := [3]float64{alpha * rho, alpha, math.Exp(math.Log(alpha) + rho)}
-		if d := dist3(p4, r0, s0, t0); d < bestD {
-			best = p4
+	var cands [][3]float64
+	if alpha := ((rho-1)*r0 + s0) / q; alpha > 0 {
+		cands = append(cands, [3]float64{alpha * rho, alpha, math.Exp(math.Log(alpha) + rho)})
+	}
+	if be := (r0 - rho*s0) / q; be >= 0 { // β·e^ρ
+		beta := be * math.Exp(-rho)
+		c := [3]float64{r0 - be, s0 - be*(1-rho), t0 + beta}
+		if c[1] > 0 {
+			c[2] = math.Max(c[2], c[1]*math.Exp(c[0]/c[1]))
+			cands = append(cands, c)
 		}
 	}
+	bestM := math.Inf(1)
+	var pick [3]float64
+	for _, c := range cands {
+		if m := expMerit(c, r0, s0, t0); m < bestM {
+			bestM, pick = m, c
+		}
+	}
+	if len(cands) > 0 && dist3(pick, r0, s0, t0) <= bestD*(1+1e-12) {
+		best = pick
+	}
 	return best
+}
+
+// expMerit measures how far p (in K_exp) is from being the projection of v₀:
+// |pᵀq| + violation of q = p − v₀ ∈ K_exp*.
+func expMerit(p [3]float64, r0, s0, t0 float64) float64 {
+	u, v, w := p[0]-r0, p[1]-s0, p[2]-t0
+	m := math.Abs(p[0]*u + p[1]*v + p[2]*w)
+	if u < 0 {
+		m += math.Max(0, -u*math.Exp(v/u)-math.E*w)
+	} else {
+		m += u + math.Max(0, -v) + math.Max(0, -w)
+	}
+	return m
 }
 
 func dist3(p [3]float64, r, s, t float64) float64 {
@@ -117,9 +154,10 @@ func inExpPolar(r, s, t float64) bool {
 	return r == 0 && s <= 0 && t <= 0
 }
 
-// rootIllinois finds a sign change of f in [lo, hi] (f(lo) ≤ 0 ≤ f(hi) or the
-// reverse) by false position with the Illinois modification, bisecting whenever
-// the bracket fails to shrink by half in two steps.
+// rootIllinois finds a sign change of f in [lo, hi] (f(lo) and f(hi) of opposite
+// signs) by false position with the Illinois modification, bisecting every third
+// step when the bracket has not halved, until no double lies strictly inside the
+// bracket (at most 500 evaluations).
 func rootIllinois(f func(float64) float64, lo, hi, flo, fhi float64) float64 {
 	if flo == 0 {
 		return lo
@@ -136,17 +174,18 @@ func rootIllinois(f func(float64) float64, lo, hi, flo, fhi float64) float64 {
 	}
 	side := 0
 	width := hi - lo
-	for it := 0; it < 300; it++ {
-		if hi-lo <= 1e-14*math.Max(1, math.Max(math.Abs(lo), math.Abs(hi))) {
+	for it := 0; it < 500; it++ {
+		mid := lo + (hi-lo)/2
+		if mid <= lo || mid >= hi {
 			break
 		}
 		var x float64
 		if it%3 == 2 && hi-lo > 0.5*width {
-			x = lo + (hi-lo)/2
+			x = mid
 		} else {
 			x = (lo*fhi - hi*flo) / (fhi - flo)
 			if !(x > lo && x < hi) {
-				x = lo + (hi-lo)/2
+				x = mid
 			}
 		}
 		if it%3 == 2 {
@@ -170,5 +209,8 @@ func rootIllinois(f func(float64) float64, lo, hi, flo, fhi float64) float64 {
 			side = 1
 		}
 	}
-	return lo + (hi-lo)/2
+	if math.Abs(flo) < math.Abs(fhi) {
+		return lo
+	}
+	return hi
 }

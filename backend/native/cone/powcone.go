@@ -30,19 +30,52 @@ func projPow(x0, y0, z0, a float64) [3]float64 {
 	if az == 0 {
 		return base
 	}
-	xr := func(r float64) (float64, float64) {
-		h := r * (az - r)
-		return 0.5 * (x0 + math.Sqrt(x0*x0+4*a*h)), 0.5 * (y0 + math.Sqrt(y0*y0+4*(1-a)*h))
+	// Parametrise by r on (0, |z₀|/2] and by μ = |z₀| − r on the upper half, so
+	// that a root within an ulp of either end still yields y(r) > 0 accurately.
+	xy := func(r, mu float64) (float64, float64) {
+		h := r * mu
+		return posRoot(x0, a*h), posRoot(y0, (1-a)*h)
 	}
-	phi := func(r float64) float64 {
-		x, y := xr(r)
+	phiR := func(r float64) float64 {
+		x, y := xy(r, az-r)
 		return math.Pow(x, a)*math.Pow(y, 1-a) - r
 	}
-	r := rootIllinois(phi, 0, az, phi(0), phi(az))
-	x, y := xr(r)
+	phiMu := func(mu float64) float64 {
+		r := az - mu
+		x, y := xy(r, mu)
+		return math.Pow(x, a)*math.Pow(y, 1-a) - r
+	}
+	var x, y, r float64
+	if half := phiR(az / 2); half <= 0 {
+		// Φ(0) = max(x₀,0)^a·max(y₀,0)^{1−a} may be exactly 0 while Φ > 0 just
+		// right of 0 (Φ ~ c·r^{1−a} or c·r^{(1+a)/2} there), so 0 is never taken
+		// as the root: the false-position weight at 0 is at least |z₀| (only its
+		// sign matters for correctness; the magnitude keeps the first step away
+		// from denormals).
+		r = rootIllinois(phiR, 0, az/2, math.Max(phiR(0), az), half)
+		x, y = xy(r, az-r)
+	} else {
+		// Φ(μ = 0) = −|z₀| < 0 (v₀ ∉ K_a).
+		mu := rootIllinois(phiMu, 0, az/2, phiMu(0), half)
+		r = az - mu
+		x, y = xy(r, mu)
+	}
 	p := [3]float64{x, y, math.Copysign(r, z0)}
 	if dist3(p, x0, y0, z0) <= dist3(base, x0, y0, z0) {
 		return p
 	}
 	return base
+}
+
+// posRoot is the nonnegative root of y² − y₀y − h = 0 (h ≥ 0), ½(y₀ + √(y₀² + 4h)),
+// evaluated as 2h/(√(y₀² + 4h) − y₀) when y₀ < 0 to avoid cancellation.
+func posRoot(y0, h float64) float64 {
+	d := math.Sqrt(y0*y0 + 4*h)
+	if y0 >= 0 {
+		return 0.5 * (y0 + d)
+	}
+	if d-y0 == 0 {
+		return 0
+	}
+	return 2 * h / (d - y0)
 }
