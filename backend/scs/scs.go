@@ -167,8 +167,8 @@ func NewFile(p *conic.Problem, eps float64) *File {
 
 // FormatNote describes what NewFile writes, for `cnnc version`.
 func FormatNote() string {
-	return fmt.Sprintf("scs data files: %s layout, version string %q, %d-byte integers, little-endian (layout %q on request)",
-		"legacy 13-field settings", DefaultVersion, DefaultIntSize, DevVersion+" 16-field")
+	return fmt.Sprintf("scs data files: legacy layout (13 settings fields, read by every SCS 3.2.x release and the development branch), "+
+		"version string %q, %d-byte integers, little-endian; the 16-field %q layout on request", DefaultVersion, DefaultIntSize, DevVersion)
 }
 
 // ReadFile reads the SCS data file at path; errors name the file.

@@ -1,5 +1,8 @@
 package main
 
-// scsFormatNote is what `cnnc version` says about the SCS data files it writes.
-// The export issue replaces it with the writer's own constants.
-var scsFormatNote = "scs data files: not yet written by this build"
+import "cnnc/backend/scs"
+
+// scsFormatNote is what `cnnc version` says about the SCS data files it
+// writes: the settings layout, version string and integer size of
+// backend/scs.NewFile (see backend/scs's package comment for why).
+var scsFormatNote = scs.FormatNote()
