@@ -58,10 +58,13 @@ type Result struct {
 	Y             []float64
 	S             []float64
 	Iterations    int
-	Gap           float64
-	RelativeGap   float64
-	PrimalInfeas  float64
-	DualInfeas    float64
+	// Tolerance is the abstol = reltol = feastol CVXOPT ran with: 1e-10, or
+	// 1e-9 / 1e-8 when it failed numerically at the tighter ones.
+	Tolerance    float64
+	Gap          float64
+	RelativeGap  float64
+	PrimalInfeas float64
+	DualInfeas   float64
 }
 
 var (
@@ -86,7 +89,8 @@ func Available() error {
 	return haveErr
 }
 
-// SolveCVXOPT solves p with CVXOPT (abstol = reltol = feastol = 1e-10).
+// SolveCVXOPT solves p with CVXOPT (abstol = reltol = feastol = 1e-10, looser
+// only if CVXOPT fails numerically; see Result.Tolerance).
 // It returns ok = false after calling t.Skip when python3/cvxopt is missing or
 // when p has a cone CVXOPT lacks (box, complex PSD, exponential, power). A
 // script or interpreter failure fails the test. A CVXOPT status other than
@@ -141,6 +145,7 @@ func parseResult(data []byte) (Result, error) {
 		Y             []float64 `json:"y"`
 		S             []float64 `json:"s"`
 		Iterations    *int      `json:"iterations"`
+		Tolerance     *float64  `json:"tolerance"`
 		Gap           *float64  `json:"gap"`
 		RelativeGap   *float64  `json:"relative_gap"`
 		PrimalInfeas  *float64  `json:"primal_infeasibility"`
@@ -159,7 +164,7 @@ func parseResult(data []byte) (Result, error) {
 		Status: w.Status, Message: w.Message,
 		Objective: get(w.Objective), RawObjective: get(w.RawObjective), DualObjective: get(w.DualObjective),
 		X: w.X, Y: w.Y, S: w.S,
-		Gap: get(w.Gap), RelativeGap: get(w.RelativeGap), PrimalInfeas: get(w.PrimalInfeas), DualInfeas: get(w.DualInfeas),
+		Tolerance: get(w.Tolerance), Gap: get(w.Gap), RelativeGap: get(w.RelativeGap), PrimalInfeas: get(w.PrimalInfeas), DualInfeas: get(w.DualInfeas),
 	}
 	if w.Iterations != nil {
 		r.Iterations = *w.Iterations

@@ -25,8 +25,11 @@ Output: one JSON object
     x, y, s      primal x, dual y and slack s in SCS order and sign conventions
                  (Px + Aᵀy + c = 0, y ∈ K*, s = b − Ax; PSD parts as svec)
     iterations, gap, relative_gap, primal_infeasibility, dual_infeasibility
+    tolerance    the abstol = reltol = feastol CVXOPT ran with
 Tolerances: abstol = reltol = feastol = 1e-10, maxiters = 400 (override with
-the environment variables CNNC_CVXOPT_TOL and CNNC_CVXOPT_MAXITERS).
+the environment variables CNNC_CVXOPT_TOL and CNNC_CVXOPT_MAXITERS). When
+CVXOPT fails numerically at that tolerance (it can raise a math domain error
+in its last iterations), the script retries at 10× and then 100× the tolerance.
 """
 import json
 import math
@@ -132,29 +135,40 @@ def solve(prob):
         Aeq = spmatrix(EV, EI, EJ, (z, n), "d")
         beq_m = matrix(beq, (z, 1), "d")
 
-    tol = float(os.environ.get("CNNC_CVXOPT_TOL", "1e-10"))
-    opts = {"abstol": tol, "reltol": tol, "feastol": tol,
-            "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "400")),
-            "show_progress": False}
+    tol0 = float(os.environ.get("CNNC_CVXOPT_TOL", "1e-10"))
     Pfull = None
-    try:
-        if prob.get("P") is not None:
-            P = prob["P"]
-            PI, PJ, PV = [], [], []
-            for j in range(n):
-                for p in range(P["colptr"][j], P["colptr"][j + 1]):
-                    i = P["rowidx"][p]
-                    PI.append(i); PJ.append(j); PV.append(P["values"][p])
-                    if i != j:
-                        PI.append(j); PJ.append(i); PV.append(P["values"][p])
-            Pfull = spmatrix(PV, PI, PJ, (n, n), "d")
-            sol = solvers.coneqp(Pfull, cm, G, hm, dims, Aeq, beq_m, options=opts)
-        else:
-            sol = solvers.conelp(cm, G, hm, dims, Aeq, beq_m, options=opts)
-    except (ValueError, ArithmeticError, TypeError) as e:
-        return {"status": "error", "message": "%s: %s" % (type(e).__name__, e)}
+    if prob.get("P") is not None:
+        P = prob["P"]
+        PI, PJ, PV = [], [], []
+        for j in range(n):
+            for p in range(P["colptr"][j], P["colptr"][j + 1]):
+                i = P["rowidx"][p]
+                PI.append(i); PJ.append(j); PV.append(P["values"][p])
+                if i != j:
+                    PI.append(j); PJ.append(i); PV.append(P["values"][p])
+        Pfull = spmatrix(PV, PI, PJ, (n, n), "d")
+    # CVXOPT sometimes fails numerically (a math domain error in its line
+    # search) near the end of a run at 1e-10; retry with 10× and 100× looser
+    # tolerances and report the one that succeeded.
+    sol, err = None, None
+    for tol in (tol0, 10 * tol0, 100 * tol0):
+        opts = {"abstol": tol, "reltol": tol, "feastol": tol,
+                "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "400")),
+                "show_progress": False}
+        try:
+            if Pfull is not None:
+                sol = solvers.coneqp(Pfull, cm, G, hm, dims, Aeq, beq_m, options=opts)
+            else:
+                sol = solvers.conelp(cm, G, hm, dims, Aeq, beq_m, options=opts)
+            break
+        except (ValueError, ArithmeticError, TypeError) as e:
+            err = "%s: %s" % (type(e).__name__, e)
+            if "Rank" in str(e) or isinstance(e, TypeError):
+                break
+    if sol is None:
+        return {"status": "error", "message": err}
 
-    out = {"status": sol["status"], "iterations": sol.get("iterations")}
+    out = {"status": sol["status"], "iterations": sol.get("iterations"), "tolerance": tol}
     for key, name in (("gap", "gap"), ("relative gap", "relative_gap"),
                       ("primal infeasibility", "primal_infeasibility"),
                       ("dual infeasibility", "dual_infeasibility"),
