@@ -212,7 +212,8 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 		}
 		m.blocks = append(m.blocks, starts)
 	}
-	// family norm epigraphs: one SOC per block and map
+	// family norm epigraphs: one SOC per block and map (emitted after the loss SOC)
+	var pending []normBlock
 	for f, fam := range p.Families {
 		P := fam.Patterns()
 		for c := range fam.Signs {
@@ -223,12 +224,13 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 					for j, T := range fam.Cost.Maps {
 						t := b.col(fmt.Sprintf("t_%s_%d_%d", nm, q+1, j+1), 1, -1, nil)
 						b.c[t] = p.Beta * fam.Cost.Weights[j]
-						b.norm(t, x0, T.RawMatrix().Rows, T.RawMatrix().Cols, T.At)
+						r, cc := T.Dims()
+						pending = append(pending, normBlock{t, x0, r, cc, T.At})
 					}
 				} else {
 					t := b.col(fmt.Sprintf("t_%s_%d", nm, q+1), 1, -1, nil)
 					b.c[t] = p.Beta
-					b.norm(t, x0, fam.H, fam.H, identity)
+					pending = append(pending, normBlock{t, x0, fam.H, fam.H, identity})
 				}
 			}
 		}
@@ -343,6 +345,9 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 	default:
 		return nil, nil, fmt.Errorf("canon: unknown loss %q", p.Loss)
 	}
+	for _, nb := range pending {
+		b.norm(nb.t, nb.x0, nb.rows, nb.cols, nb.T)
+	}
 	// generic penalties
 	for k, pen := range p.Penalties {
 		x0 := m.vars[pen.Var.Name]
@@ -368,6 +373,11 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 	}
 	m.n = b.n
 	return prob, m, nil
+}
+
+type normBlock struct {
+	t, x0, rows, cols int
+	T                 func(i, j int) float64
 }
 
 func identity(i, j int) float64 {
