@@ -20,6 +20,7 @@
 //
 // Diagnostic codes:
 //
+//	C0100 file cannot be read
 //	C0101 unknown block kind              C0201 unknown layer kind
 //	C0102 bad block header                C0202 model does not start with input
 //	C0103 duplicate model/data name       C0203 input after the first layer / twice

@@ -77,6 +77,9 @@ const Auto = 0
 //
 // Spatial parameters (Kernel, Stride) have one entry per spatial dimension of the
 // layer's input: 2 for [C,H,W], 1 for [C,L]. Padding is symmetric zero padding per side.
+// A width chosen by the program (filters=auto, linear auto) is Auto in Width and in the
+// channel entry Out[0] of this layer and of the shapes derived from it (a flatten of an
+// auto-width tensor is [Auto]).
 type Layer struct {
 	Index int // 0 for input, counting layers in the model block
 	Kind  LayerKind
