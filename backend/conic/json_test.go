@@ -124,3 +124,24 @@ func TestWriteJSONRejectsNonFinite(t *testing.T) {
 		t.Error("invalid problem written without error")
 	}
 }
+
+// BenchmarkJSONRoundTrip writes and reads a dense 2000×500 problem (10⁶ nonzeros).
+func BenchmarkJSONRoundTrip(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	k := conic.Cones{Z: 100, L: 1800, Q: []int{100}}
+	p := conictest.Feasible(rng, 500, k, false)
+	var buf bytes.Buffer
+	if err := conic.WriteJSON(&buf, p); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		buf.Reset()
+		if err := conic.WriteJSON(&buf, p); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conic.ReadJSON(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

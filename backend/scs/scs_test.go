@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -289,9 +290,15 @@ func TestVersion3211Layouts(t *testing.T) {
 		}
 	}
 	// Any other version string means the legacy layout, even with 16 fields'
-	// worth of bytes: the extra bytes are kept verbatim as trailing data.
+	// worth of bytes: the extra bytes are kept verbatim as trailing data. The
+	// writer refuses to produce such a file from a Dev16 File.
 	f := NewFile(p, 0)
 	f.Layout = Dev16
+	if err := Write(&bytes.Buffer{}, f); err == nil || !strings.Contains(err.Error(), DevVersion) {
+		t.Errorf("Dev16 with version %q: error %v", f.Version, err)
+	}
+	f.Layout = Legacy13
+	f.Extension = []byte("trailing bytes of 16 fields and an extension")
 	var buf bytes.Buffer
 	if err := Write(&buf, f); err != nil {
 		t.Fatal(err)
@@ -430,6 +437,25 @@ func TestFormatNote(t *testing.T) {
 	for _, s := range []string{DefaultVersion, "8-byte", "legacy"} {
 		if !strings.Contains(n, s) {
 			t.Errorf("FormatNote %q does not mention %q", n, s)
+		}
+	}
+}
+
+// BenchmarkReadWriteMaxEnt reads and rewrites max_ent (1501×900, 1.1 MB).
+func BenchmarkReadWriteMaxEnt(b *testing.B) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "scs", "max_ent")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("max_ent not found: %v", err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		f, err := Read(bytes.NewReader(raw))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Write(io.Discard, f); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package scs
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -12,13 +11,13 @@ import (
 // writer accumulates the file in memory, so nothing partial reaches w when a
 // value turns out not to fit.
 type writer struct {
-	buf     bytes.Buffer
+	b       []byte
 	intSize int
 	err     error
 }
 
 func (w *writer) u32(v uint32) {
-	w.buf.Write(binary.LittleEndian.AppendUint32(nil, v))
+	w.b = binary.LittleEndian.AppendUint32(w.b, v)
 }
 
 func (w *writer) int(field string, v int) {
@@ -30,10 +29,10 @@ func (w *writer) int(field string, v int) {
 			w.err = fmt.Errorf("scs data file: %s = %d does not fit a 4-byte integer (write with IntSize 8)", field, v)
 			return
 		}
-		w.buf.Write(binary.LittleEndian.AppendUint32(nil, uint32(int32(v))))
+		w.b = binary.LittleEndian.AppendUint32(w.b, uint32(int32(v)))
 		return
 	}
-	w.buf.Write(binary.LittleEndian.AppendUint64(nil, uint64(int64(v))))
+	w.b = binary.LittleEndian.AppendUint64(w.b, uint64(int64(v)))
 }
 
 func (w *writer) ints(field string, v []int) {
@@ -43,7 +42,7 @@ func (w *writer) ints(field string, v []int) {
 }
 
 func (w *writer) float(v float64) {
-	w.buf.Write(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)))
+	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v))
 }
 
 func (w *writer) floats(v []float64) {
@@ -61,7 +60,8 @@ func (w *writer) matrix(name string, m, n int, colptr, rowidx []int, val []float
 }
 
 // Write writes f in SCS's binary layout (see the package comment). The problem
-// must pass conic.Problem.Validate. Complex PSD cones need the Dev16 layout
+// must pass conic.Problem.Validate; the Dev16 layout needs Version DevVersion
+// (no SCS reads 16 fields from any other). Complex PSD cones need the Dev16 layout
 // (no SCS release reads them from a file); with Dev16 and a verbatim
 // Extension, the extension's complex PSD cones must equal the problem's.
 // Values that do not fit IntSize are an error; nothing is written to w then.
@@ -81,6 +81,9 @@ func Write(w io.Writer, f *File) error {
 	}
 	if f.Layout != Legacy13 && f.Layout != Dev16 {
 		return fmt.Errorf("scs data file: unknown layout %d", int(f.Layout))
+	}
+	if f.Layout == Dev16 && f.Version != DevVersion {
+		return fmt.Errorf("scs data file: the 16-field layout is read only from files with version string %q, not %q", DevVersion, f.Version)
 	}
 	k := &p.Cones
 	if len(k.CS) > 0 {
@@ -102,7 +105,7 @@ func Write(w io.Writer, f *File) error {
 	wr.u32(uint32(f.IntSize))
 	wr.u32(floatSize)
 	wr.u32(uint32(len(f.Version)))
-	wr.buf.WriteString(f.Version)
+	wr.b = append(wr.b, f.Version...)
 
 	wr.int("cones.z", k.Z)
 	wr.int("cones.l", k.L)
@@ -143,7 +146,7 @@ func Write(w io.Writer, f *File) error {
 
 	switch {
 	case f.Extension != nil:
-		wr.buf.Write(f.Extension)
+		wr.b = append(wr.b, f.Extension...)
 	case f.Layout == Dev16:
 		// What SCS's development branch writes without spectral cones.
 		wr.u32(extMagic)
@@ -158,6 +161,6 @@ func Write(w io.Writer, f *File) error {
 	if wr.err != nil {
 		return wr.err
 	}
-	_, err := w.Write(wr.buf.Bytes())
+	_, err := w.Write(wr.b)
 	return err
 }
