@@ -3,6 +3,8 @@ package cone
 import (
 	"errors"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"cnnc/backend/conic"
@@ -25,7 +27,7 @@ type denseSys struct {
 	val    []float64
 	k      *mat.SymDense
 	ch     mat.Cholesky
-	rv, xv *mat.VecDense
+	u      blas64.Triangular // K = UᵀU, cached from ch
 }
 
 func newDenseSys(A *conic.CSC, P *conic.CSC, rhoX float64) *denseSys {
@@ -51,8 +53,6 @@ func newDenseSys(A *conic.CSC, P *conic.CSC, rhoX float64) *denseSys {
 	}
 	if s.n > 0 {
 		s.k = mat.NewSymDense(s.n, nil)
-		s.rv = mat.NewVecDense(s.n, nil)
-		s.xv = mat.NewVecDense(s.n, nil)
 	}
 	return s
 }
@@ -99,6 +99,9 @@ func (s *denseSys) factor(sigma []float64) error {
 			}
 		}
 		if s.ch.Factorize(s.k) {
+			var u mat.TriDense
+			s.ch.UTo(&u)
+			s.u = u.RawTriangular()
 			return nil
 		}
 		s.rhoX *= 10
@@ -106,15 +109,13 @@ func (s *denseSys) factor(sigma []float64) error {
 	return errNotPD
 }
 
-// solve overwrites r with K⁻¹ r.
+// solve overwrites r with K⁻¹ r: Uᵀz = r, then Ux = z (two BLAS dtrsv calls, which
+// are markedly faster than mat.Cholesky.SolveVecTo's dtrsm path for one vector).
 func (s *denseSys) solve(r []float64) {
 	if s.n == 0 {
 		return
 	}
-	copy(s.rv.RawVector().Data, r)
-	if err := s.ch.SolveVecTo(s.xv, s.rv); err != nil {
-		// Only a singular factor can fail; factor() guarantees a PD one. Keep r.
-		return
-	}
-	copy(r, s.xv.RawVector().Data)
+	v := blas64.Vector{N: s.n, Inc: 1, Data: r}
+	blas64.Trsv(blas.Trans, s.u, v)
+	blas64.Trsv(blas.NoTrans, s.u, v)
 }
