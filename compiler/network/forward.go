@@ -111,6 +111,7 @@ func linear(dst, src, W, b []float64) {
 // conv: dst[o,i,j] = b[o] + Σ_c Σ_a Σ_e W[o,c,a,e]·x[c, r, q] with r = i·sh + a − ph,
 // q = j·sw + e − pw; outside the input the term is 0 (zero padding) or the index wraps
 // around modulo H, W (circular: stride 1, ph = ⌊(Kh−1)/2⌋, pw = ⌊(Kw−1)/2⌋).
+// With zero padding the loops run over the kernel entries that land inside the input.
 func (st *step) conv(dst, src, W, b []float64) {
 	C, H, Wd := st.in.C, st.in.H, st.in.W
 	Ho, Wo := st.out.H, st.out.W
@@ -122,28 +123,36 @@ func (st *step) conv(dst, src, W, b []float64) {
 		}
 		wo := W[o*C*kh*kw : (o+1)*C*kh*kw]
 		for i := 0; i < Ho; i++ {
+			r0 := i*st.sh - st.ph
+			aLo, aHi := 0, kh
+			if !st.circ {
+				aLo, aHi = max(0, -r0), min(kh, H-r0)
+			}
 			for j := 0; j < Wo; j++ {
+				q0 := j*st.sw - st.pw
+				eLo, eHi := 0, kw
+				if !st.circ {
+					eLo, eHi = max(0, -q0), min(kw, Wd-q0)
+				}
 				s := bias
 				for c := 0; c < C; c++ {
 					xc := src[c*H*Wd : (c+1)*H*Wd]
 					wc := wo[c*kh*kw : (c+1)*kh*kw]
-					for a := 0; a < kh; a++ {
-						r := i*st.sh + a - st.ph
+					for a := aLo; a < aHi; a++ {
+						r := r0 + a
 						if st.circ {
 							r = wrap(r, H)
-						} else if r < 0 || r >= H {
-							continue
 						}
 						xr := xc[r*Wd : (r+1)*Wd]
 						wr := wc[a*kw : (a+1)*kw]
-						for e, wv := range wr {
-							q := j*st.sw + e - st.pw
-							if st.circ {
-								q = wrap(q, Wd)
-							} else if q < 0 || q >= Wd {
-								continue
+						if st.circ {
+							for e, wv := range wr {
+								s += wv * xr[wrap(q0+e, Wd)]
 							}
-							s += wv * xr[q]
+							continue
+						}
+						for e := eLo; e < eHi; e++ {
+							s += wr[e] * xr[q0+e]
 						}
 					}
 				}

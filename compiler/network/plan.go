@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// maxSize bounds the numbers per sample of every layer's output (2²⁸ float64 = 2 GiB).
+const maxSize = 1 << 28
+
 // dims is a sample shape seen as (C, H, W): [D] is (D,1,1) with rank 1, [C,L] is
 // (C,1,L) with rank 2, [C,H,W] has rank 3.
 type dims struct{ rank, C, H, W int }
@@ -16,6 +19,9 @@ func dimsOf(shape []int) (dims, error) {
 		if v <= 0 {
 			return dims{}, fmt.Errorf("shape %v has a non-positive entry", shape)
 		}
+	}
+	if n, ok := safeProd(shape); !ok || n > 1<<40 {
+		return dims{}, fmt.Errorf("shape %v is too large", shape)
 	}
 	switch len(shape) {
 	case 1:
@@ -95,6 +101,18 @@ func shapeString(s []int) string {
 	return "[" + strings.Join(p, " ") + "]"
 }
 
+// safeProd is the product of s, ok = false on overflow past 2⁶².
+func safeProd(s []int) (int, bool) {
+	n := 1
+	for _, v := range s {
+		if v < 0 || v > 0 && n > (1<<62)/v {
+			return 0, false
+		}
+		n *= v
+	}
+	return n, true
+}
+
 func prod(s []int) int {
 	n := 1
 	for _, v := range s {
@@ -153,7 +171,7 @@ func (w *Weights) compile() (*plan, error) {
 				return nil, fmt.Errorf("tensor %s has shape %s with a non-positive entry", t.Name, shapeString(t.Shape))
 			}
 		}
-		if len(t.Shape) == 0 || prod(t.Shape) != len(t.Data) {
+		if n, ok := safeProd(t.Shape); !ok || len(t.Shape) == 0 || n != len(t.Data) {
 			return nil, fmt.Errorf("tensor %s has shape %s (%d numbers) but %d data values", t.Name, shapeString(t.Shape), prod(t.Shape), len(t.Data))
 		}
 		tensors[t.Name] = t
@@ -368,6 +386,9 @@ func (w *Weights) compile() (*plan, error) {
 			return nil, fmt.Errorf("layer %d has unknown type %q", k, l.Type)
 		}
 		prev = nil
+		if st != nil && (st.out.C <= 0 || st.out.H <= 0 || st.out.W <= 0 || st.out.C > maxSize || st.out.H > maxSize || st.out.W > maxSize || st.out.size() > maxSize) {
+			return nil, fmt.Errorf("%s: output %d×%d×%d is empty or larger than %d numbers per sample", where, st.out.C, st.out.H, st.out.W, maxSize)
+		}
 		if st != nil {
 			p.steps = append(p.steps, st)
 			cur = st.out

@@ -222,7 +222,17 @@ func (w *Weights) CheckModel(m *ir.Model) error {
 		}
 	}
 	for k := range ref.Layers {
-		a, b := &w.Layers[k], &ref.Layers[k]
+		a, b := w.Layers[k], &ref.Layers[k]
+		// Empty lists in the weights mean the defaults New writes out.
+		switch a.Type {
+		case "conv":
+			a.Stride = orFill(a.Stride, len(a.Kernel), 1)
+			a.Padding = orFill(a.Padding, len(a.Kernel), 0)
+		case "avgpool", "maxpool":
+			if len(a.Stride) == 0 {
+				a.Stride = a.Kernel
+			}
+		}
 		where := fmt.Sprintf("layer %d", k)
 		if a.Type != b.Type {
 			return fmt.Errorf("%s is %s in the weights, %s in model %s", where, a.Type, b.Type, m.Name)
@@ -234,7 +244,7 @@ func (w *Weights) CheckModel(m *ir.Model) error {
 		switch {
 		case !sameParam(a.Shape, b.Shape):
 			return diff("shape", a.Shape, b.Shape)
-		case len(b.Kernel) > 0 && !sameParam(a.Kernel, b.Kernel):
+		case len(b.Kernel) > 0 && len(a.Kernel) > 0 && !sameParam(a.Kernel, b.Kernel):
 			return diff("kernel", a.Kernel, b.Kernel)
 		case len(b.Stride) > 0 && !sameParam(a.Stride, b.Stride):
 			return diff("stride", a.Stride, b.Stride)

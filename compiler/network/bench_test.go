@@ -1,0 +1,39 @@
+package network_test
+
+import (
+	"math/rand"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"cnnc/compiler/network"
+	"cnnc/lang/ir"
+)
+
+// BenchmarkForwardFashion: 60000 samples of 1×28×28 through conv 4×4 stride 4 with
+// 8 filters (49 patches), relu, global average pooling and linear 1 — the size of the
+// full Fashion-MNIST training set.
+func BenchmarkForwardFashion(b *testing.B) {
+	m := mk("fashion_cnn", ir.Shape{1, 28, 28},
+		&ir.Layer{Kind: ir.Conv, Kernel: []int{4, 4}, Stride: []int{4, 4}, Width: 8},
+		&ir.Layer{Kind: ir.ReLU}, &ir.Layer{Kind: ir.AvgPool, Global: true},
+		&ir.Layer{Kind: ir.Linear, Width: 1})
+	rng := rand.New(rand.NewSource(1))
+	w := network.New(m, 1e-3, ir.Squared)
+	fill(b, m, w, rng, nil)
+	if err := w.Finalize(); err != nil {
+		b.Fatal(err)
+	}
+	const n = 60000
+	data := make([]float64, n*784)
+	for i := range data {
+		data[i] = rng.Float64()
+	}
+	X := mat.NewDense(n, 784, data)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := network.Forward(m, w, X); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
