@@ -42,7 +42,8 @@ type Recipe struct {
 	Output      int   `json:"output"` // output layer index (L<Output>.weight)
 	Slots       int   `json:"slots"`  // output features per hidden unit (pooling windows), ≥ 1
 	// OutputWidthLayers are layer indices whose "out"/"in" fields get the unit count.
-	OutputPenalty string `json:"output_penalty"` // "l2" or "l1sq"
+	OutputPenalty string  `json:"output_penalty"` // "l2" or "l1sq"
+	ZeroTol       float64 `json:"zero_tol"`       // blocks with ‖x‖ ≤ ZeroTol·max‖x‖ are dropped
 
 	// Generic programs: the name of a recovery the script implements ("nuclear",
 	// "fourier", "norm"), and its parameters.

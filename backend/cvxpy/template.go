@@ -107,7 +107,7 @@ def recover(data, blocks, generic, bias):
         for key, sign, V, win in values:
             norms = np.linalg.norm(V, axis=1)
             for p in range(V.shape[0]):
-                if big == 0 or norms[p] <= 1e-9 * big:
+                if big == 0 or norms[p] <= R["zero_tol"] * big:
                     continue
                 s = np.sqrt(norms[p])
                 units_in.append(V[p] / s)  # u = x/√‖x‖
@@ -126,9 +126,9 @@ def recover(data, blocks, generic, bias):
         if R["gated"]:
             G = np.array(gates).reshape(m, -1) if m else U * 0
             if R["hidden_bias"]:
-                tensors.append({"name": "L%d.gate_bias" % h, "shape": [m], "data": G[:, -1].tolist(), "penalty": "none"})
+                tensors.append({"name": "L%d.gate_bias" % R["gate_layer"], "shape": [m], "data": G[:, -1].tolist(), "penalty": "none"})
                 G = G[:, :-1]
-            tensors.append({"name": "L%d.gates" % h, "shape": [m] + R["hidden_shape"], "data": G.ravel().tolist(), "penalty": "none"})
+            tensors.append({"name": "L%d.gates" % R["gate_layer"], "shape": [m] + R["hidden_shape"], "data": G.ravel().tolist(), "penalty": "none"})
         W2 = np.array(units_out).reshape(m, R["slots"]) if m else np.zeros((0, R["slots"]))
         o = R["output"]
         tensors.append({"name": "L%d.weight" % o, "shape": [1, m * R["slots"]], "data": W2.ravel().tolist(), "penalty": R["output_penalty"]})

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"cnnc/backend/cbf"
+	"cnnc/backend/conic"
+	"cnnc/backend/cvxpy"
+	"cnnc/backend/scs"
+	"cnnc/compiler/canon"
+)
+
+// exportOptions are the flags of `cnnc export`.
+type exportOptions struct {
+	dataFlags
+	to     string // scs, cbf, cvxpy, json
+	out    string
+	eps    float64
+	layout string // scs: legacy or dev
+	int32  bool
+}
+
+func init() {
+	register(func(e *env) *cobra.Command {
+		o := &exportOptions{}
+		cmd := &cobra.Command{
+			Use:   "export FILE --format scs|cbf|cvxpy|json -o PATH",
+			Short: "Write the derived convex program for an external solver",
+			Long: `Derive the convex program of FILE and write it for an external solver:
+
+  scs    SCS binary data file (read by SCS's read_data; legacy 13-field settings layout)
+  cbf    Conic Benchmark Format v3 (MOSEK and others)
+  cvxpy  a readable CVXPY script PATH plus its data PATH without .py + .npz
+  json   the conic form as one JSON object (cnnc-conic/1)
+
+The objective of every export equals the language.md objective (no offset or scale).
+Files are written atomically: on any error no partial output is left behind.`,
+			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
+			Args:    cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runExport(e, o, args[0])
+			},
+		}
+		cmd.Flags().StringVar(&o.to, "format", "", "output format: scs, cbf, cvxpy or json (required)")
+		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output path (required)")
+		cmd.Flags().StringVar(&o.data, "data", "", "training data replacing the file's `data train` source")
+		cmd.Flags().StringVar(&o.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
+		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
+		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
+		return cmd
+	})
+}
+
+func runExport(e *env, o *exportOptions, path string) error {
+	switch o.to {
+	case "scs", "cbf", "cvxpy", "json":
+	case "":
+		return usageErr("export needs --format scs|cbf|cvxpy|json")
+	default:
+		return usageErr("unknown --format %q (want scs, cbf, cvxpy or json)", o.to)
+	}
+	if o.out == "" {
+		return usageErr("export needs -o PATH")
+	}
+	if o.layout != "legacy" && o.layout != "dev" {
+		return usageErr("unknown --scs-layout %q (want legacy or dev)", o.layout)
+	}
+	p, err := prepare(e, path, o.dataFlags, true)
+	if err != nil {
+		return err
+	}
+	if _, err := p.derive(e, o.format); err != nil {
+		return err
+	}
+	if o.to == "cvxpy" {
+		return exportCVXPY(e, p, o.out)
+	}
+	cp, _, err := canon.Canonicalize(p.prog)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("canonicalising %s: %v", path, err))
+	}
+	var write func(w io.Writer) error
+	switch o.to {
+	case "json":
+		write = func(w io.Writer) error { return conic.WriteJSON(w, cp) }
+	case "cbf":
+		write = func(w io.Writer) error { return cbf.Write(w, cp) }
+	case "scs":
+		f := scs.NewFile(cp, o.eps)
+		if o.layout == "dev" {
+			f.Layout = scs.Dev16
+			f.Version = scs.DevVersion
+		}
+		if o.int32 {
+			f.IntSize = 4
+		}
+		write = func(w io.Writer) error { return scs.Write(w, f) }
+	}
+	if err := writeFileAtomic(o.out, write); err != nil {
+		return withCode(exitError, err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%s): %d variables, %d rows, cones z=%d l=%d q=%d blocks s=%d blocks ep=%d; objective scale %g offset %g\n",
+		o.out, o.to, cp.N, cp.M, cp.Cones.Z, cp.Cones.L, len(cp.Cones.Q), len(cp.Cones.S), cp.Cones.EP, cp.Scale(), cp.ObjOffset)
+	return nil
+}
+
+// exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
+func exportCVXPY(e *env, p *prepared, out string) error {
+	if !strings.HasSuffix(out, ".py") {
+		out += ".py"
+	}
+	npz := strings.TrimSuffix(out, ".py") + ".npz"
+	r := recipeFor(p)
+	// Both files are staged in memory first so a failure leaves neither behind.
+	var script, data strings.Builder
+	if err := cvxpy.Write(&script, &data, filepath.Base(npz), p.prog, r); err != nil {
+		return withCode(exitError, fmt.Errorf("cvxpy export: %v", err))
+	}
+	if err := writeFileAtomic(npz, func(w io.Writer) error { _, err := io.WriteString(w, data.String()); return err }); err != nil {
+		return withCode(exitError, err)
+	}
+	if err := writeFileAtomic(out, func(w io.Writer) error { _, err := io.WriteString(w, script.String()); return err }); err != nil {
+		return withCode(exitError, err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s and %s; run: python3 %s [SCS|CVXOPT|CLARABEL|MOSEK]\n", out, npz, out)
+	return nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+
+	"cnnc/compiler/convex"
+	"cnnc/compiler/derive"
+	"cnnc/lang/check"
+	"cnnc/lang/dataset"
+	"cnnc/lang/diag"
+	"cnnc/lang/ir"
+	"cnnc/lang/token"
+)
+
+// prepared is a checked file with its data loaded: what every verb past `check`
+// works from.
+type prepared struct {
+	file  *ir.File
+	srcs  diag.Sources
+	model *ir.Model
+	train *dataset.Dataset // nil when the file has no data and none was given
+	test  *dataset.Dataset // nil without a `data test` block
+	in    *derive.Input
+
+	rule *derive.Rule    // set by derive
+	prog *convex.Program // set by derive
+}
+
+// dataFlags are the flags shared by verbs that load data.
+type dataFlags struct {
+	format string // diagnostics: text or json
+	data   string // --data override of the train set
+}
+
+// prepare loads, checks and (when needData) loads the train and test data of path.
+// Diagnostics are printed; on errors it returns withCode(exitError, nil).
+func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error) {
+	if err := checkFormat(fl.format); err != nil {
+		return nil, err
+	}
+	f, srcs, err := loadChecked(e, path, check.Options{DataOverride: fl.data}, fl.format)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{file: f, srcs: srcs, model: f.Trained}
+	if p.model == nil {
+		var dl diag.List
+		dl.Errorf("C0901", token.Range{File: path}, "Add a model block, or name the model to train with `train model=NAME { ... }`.", "no model to train")
+		printDiags(e, dl, srcs, fl.format)
+		return nil, withCode(exitError, nil)
+	}
+	p.in = &derive.Input{File: f, Model: p.model, Train: f.Train}
+	if !needData {
+		return p, nil
+	}
+	td := f.Data["train"]
+	if td == nil {
+		var dl diag.List
+		dl.Errorf(dataset.CodeRead, token.Range{File: path}, "Add a `data train { ... }` block, or give the training data with --data (a .csv file, X.npy,y.npy, IMAGES,LABELS, or synthetic:NAME,key=value).", "no training data")
+		printDiags(e, dl, srcs, fl.format)
+		return nil, withCode(exitError, nil)
+	}
+	var all diag.List
+	train, stats, dl := dataset.Load(td, p.model.Input(), nil)
+	all = append(all, dl...)
+	if train != nil {
+		if tst := f.Data["test"]; tst != nil {
+			test, _, dl := dataset.Load(tst, p.model.Input(), stats)
+			all = append(all, dl...)
+			p.test = test
+		}
+	}
+	if err := printDiags(e, all, srcs, fl.format); err != nil {
+		return nil, err
+	}
+	if all.HasErrors() {
+		return nil, withCode(exitError, nil)
+	}
+	p.train = train
+	p.in.Data = train
+	return p, nil
+}
+
+// derive picks the rule for the model and derives its convex program.
+func (p *prepared) derive(e *env, format string) (*derive.Rule, error) {
+	rule, prog, dl := derive.Derive(p.in)
+	if err := printDiags(e, dl, p.srcs, format); err != nil {
+		return nil, err
+	}
+	if dl.HasErrors() || prog == nil {
+		return nil, withCode(exitError, nil)
+	}
+	p.rule, p.prog = rule, prog
+	return rule, nil
+}
+
+func (p *prepared) describeData() string {
+	if p.train == nil {
+		return "no data"
+	}
+	return fmt.Sprintf("%d samples × %d features (%s)", p.train.N(), p.train.Features(), p.train.Source)
+}
