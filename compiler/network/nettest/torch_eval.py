@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Evaluate a cnnc weights.json with PyTorch, in float64, independently of cnnc.
 
-Usage:  python3 torch_eval.py weights.json data.json [weights2.json data2.json ...]
+Usage:  /usr/bin/python3 torch_eval.py weights.json data.json [weights2.json data2.json ...]
 
+(Debian's python3-torch: apt-get install -y python3-torch.)
 data.json is {"X": [[...], ...], "Y": [[...], ...] or null}: one row per sample, the
 features row-major over the model's input shape (C, H, W); Y is n x outputs.
 
