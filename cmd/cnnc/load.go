@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"cnnc/lang/check"
 	"cnnc/lang/diag"
 	"cnnc/lang/ir"
@@ -49,4 +48,3 @@ func checkFormat(format string) error {
 	}
 	return nil
 }
-

@@ -276,4 +276,3 @@ func sortedKeys[T any](m map[string]T) []string {
 	sort.Strings(out)
 	return out
 }
-

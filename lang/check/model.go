@@ -22,8 +22,8 @@ var kindOf = map[string]ir.LayerKind{
 type modelState struct {
 	m        *ir.Model
 	sawInput bool
-	broken   bool      // an earlier error stops shape inference
-	cur      ir.Shape  // output shape of the last layer
+	broken   bool        // an earlier error stops shape inference
+	cur      ir.Shape    // output shape of the last layer
 	curFrom  token.Range // where cur was produced
 	last     *syntax.Stmt
 	missing  bool // "must start with input" was reported
