@@ -135,7 +135,7 @@ func (l *loader) readCSV() *raw {
 			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
 				_, col := cr.FieldPos(j)
-				l.errf(CodeCSVCell, rg, "Every cell must be a number; remove text columns or quote nothing but numbers.", "%s: line %d, field %d (column %d): %q is not a number", path, line, j+1, col, cell)
+				l.errf(CodeCSVCell, rg, "Every cell must be a number: remove text columns (names, dates, categories) first.", "%s: line %d, field %d (column %d): %q is not a number", path, line, j+1, col, cell)
 				return nil
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -137,8 +137,14 @@ func (l *loader) readIDX(path, role string) *idxArray {
 		got := int64(len(buf))
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF):
+			what := fmt.Sprintf("%d of %d data bytes decompressed", got, need)
+			if got >= need {
+				what = fmt.Sprintf("all %d data bytes present, but the gzip trailer is cut", need)
+			} else if item > 0 {
+				what += fmt.Sprintf(", ends inside item %d of %d", got/item, a.dims[0])
+			}
 			l.errf(CodeGzip, rg, "The gzip stream ends before its end marker; download the file again.",
-				"%s: truncated gzip stream: %s", path, sizeMismatch(got, need, item, a.dims[0], "it holds"))
+				"%s: truncated gzip stream: %s", path, what)
 			return nil
 		case err != nil:
 			streamErr(hdr+got, err)

@@ -22,7 +22,7 @@ func idxBytes(typ byte, dims []uint32, data []byte) []byte {
 	return append(b, data...)
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -165,7 +165,14 @@ func TestIDXErrors(t *testing.T) {
 
 	// A gzip stream cut short, and one with a damaged byte.
 	z := gz(t, im)
-	wantError(t, idxData(writeTemp(t, "cut.gz", z[:len(z)-6]), L), nil, nil, CodeGzip, "cut.gz")
+	wantError(t, idxData(writeTemp(t, "cut.gz", z[:len(z)-6]), L), nil, nil, CodeGzip, "cut.gz", "all 12 data bytes present", "trailer")
+	// a stream cut inside the data (a larger, incompressible file: 3 items of 400 random bytes)
+	rnd := make([]byte, 1200)
+	for i := range rnd {
+		rnd[i] = byte(i*7919>>3) ^ byte(i*31)
+	}
+	zr := gz(t, idxBytes(0x08, []uint32{3, 20, 20}, rnd))
+	wantError(t, idxData(writeTemp(t, "cut2.gz", zr[:len(zr)/2]), L), nil, nil, CodeGzip, "cut2.gz", "truncated gzip stream", "data bytes decompressed", "item")
 	dmg := append([]byte{}, z...)
 	dmg[len(dmg)-5] ^= 0xff // the stored length
 	wantError(t, idxData(writeTemp(t, "dmg.gz", dmg), L), nil, nil, CodeGzip, "dmg.gz", "corrupt gzip")
