@@ -1,0 +1,397 @@
+// Package train owns the training pipeline that `cnnc solve` runs: derive the convex
+// program (compiler/derive), choose a solver, solve, grow the pattern set in the
+// adaptive mode, certify (compiler/certify), recover the network (Rule.Recover) and
+// evaluate it directly from its weights (compiler/network.Objective).
+//
+// Input: a derive.Input (checked model, training data, train block) and Options.
+// Output: an *Outcome with every number report.json needs.
+//
+// Solvers. Template programs (families only) with squared loss go to the structured
+// solver (Options.Template; the CLI wires backend/native/group); everything else, and
+// `solver conic`, goes through compiler/canon to a conic solver (Options.Conic; the
+// CLI wires backend/native/cone). Both are plain function values so the pipeline does
+// not depend on a particular back end and tests can plug in CVXOPT.
+//
+// Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
+// start from N sampled patterns; solve; search for patterns violating the dual
+// certificate (certify.Search: over the exact arrangement when its Cover count is at
+// most ExhaustiveLimit, else seeded gates + local ascent); add up to AddPerRound of the
+// most violating ones; re-solve warm-started (new blocks start at 0); stop when none is
+// found or M patterns are in use. The outcome records rounds, patterns added, search
+// evaluations and the best lower bound seen.
+//
+// Lower bounds (Outcome.DualObjective, DualSource):
+//   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
+//     of certify at the final prediction over the full arrangement — a certified lower
+//     bound on the global optimum of the non-convex problem;
+//   - "solver (restricted patterns)": the solver's own dual bound — a lower bound on the
+//     restricted program only (sampled patterns; not on the global optimum).
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"cnnc/backend/conic"
+	"cnnc/backend/solver"
+	"cnnc/compiler/canon"
+	"cnnc/compiler/certify"
+	"cnnc/compiler/convex"
+	"cnnc/compiler/derive"
+	"cnnc/compiler/network"
+	"cnnc/compiler/pattern"
+	"cnnc/lang/diag"
+	"cnnc/lang/ir"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// SolverSettings are the settings passed to every solver.
+type SolverSettings struct {
+	Tol      float64 // relative tolerance (train block `tol`, default 1e-6)
+	MaxIters int     // iteration cap (train block `max_iters`, 0: solver default)
+}
+
+// Solved is a template solver's answer in program terms.
+type Solved struct {
+	Status     solver.Status
+	Solution   *convex.Solution
+	Objective  float64 // primal objective on the language.md scale
+	Dual       float64 // lower bound on the (restricted) program's optimum
+	Iterations int
+}
+
+// TemplateSolver solves a family-only program (e.g. backend/native/group).
+type TemplateSolver func(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error)
+
+// ConicSolved is a conic solver's answer.
+type ConicSolved struct {
+	Status     solver.Status
+	X          []float64
+	Primal     float64 // user-scale objective
+	Dual       float64 // user-scale dual objective
+	Iterations int
+}
+
+// ConicSolver solves a conic problem (e.g. backend/native/cone).
+type ConicSolver func(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*ConicSolved, error)
+
+// Options configures Run.
+type Options struct {
+	Solver   string // "" → the train block's solver; "native" or "conic"
+	Settings SolverSettings
+	Template TemplateSolver
+	Conic    ConicSolver
+	Recorder solver.Recorder
+	// Search settings of the adaptive mode (defaults in certify.SearchOptions).
+	SearchSamples int
+}
+
+// ExhaustiveLimit is the largest Cover count for which the adaptive search and the
+// final certificate enumerate the full arrangement.
+const ExhaustiveLimit = 20000
+
+// AddPerRound caps the patterns added per adaptive round.
+const AddPerRound = 50
+
+// Adaptive records the work of the adaptive mode.
+type Adaptive struct {
+	Rounds      int
+	Added       int
+	Evaluations int
+	Exhaustive  bool    // the last search covered the whole arrangement
+	BestBound   float64 // best lower bound seen (certificate), NaN if none
+	Ratio       float64 // ρ of the last search (max value / β over new patterns)
+}
+
+// Outcome is everything report.json and weights.json need.
+type Outcome struct {
+	Rule     *derive.Rule
+	Program  *convex.Program
+	Solution *convex.Solution
+	Weights  *network.Weights
+
+	Status          solver.Status
+	SolverName      string
+	ConvexObjective float64
+	DualObjective   float64
+	DualSource      string
+	RestrictedDual  float64 // the solver's bound for the restricted program
+	Certificate     *certify.Result
+
+	NonconvexObjective float64
+	Loss, Penalty      float64
+	ActiveNeurons      int
+	Sizes              convex.Sizes
+	Iterations         int
+	Seconds            float64
+	Adaptive           *Adaptive
+	Diagnostics        diag.List
+}
+
+// Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
+// equivalent, width too small) come back as a diag.List error with the Outcome's
+// Diagnostics set; a non-optimal solver status is not an error.
+func Run(in *derive.Input, opts Options) (*Outcome, error) {
+	start := time.Now()
+	rec := opts.Recorder
+	if rec == nil {
+		rec = solver.Nop{}
+	}
+	settings := opts.Settings
+	if settings.Tol <= 0 {
+		settings.Tol = in.Train.Solver.Options["tol"]
+	}
+	if settings.Tol <= 0 {
+		settings.Tol = 1e-6
+	}
+	if settings.MaxIters <= 0 {
+		settings.MaxIters = int(in.Train.Solver.Options["max_iters"])
+	}
+	rule, prog, dl := derive.Derive(in)
+	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN()}
+	if dl.HasErrors() || prog == nil {
+		if !dl.HasErrors() {
+			return out, errors.New("train: derive returned no program")
+		}
+		return out, dl
+	}
+	name := opts.Solver
+	if name == "" {
+		name = in.Train.Solver.Name
+	}
+	solve := func(p *convex.Program, warm *convex.Solution) (*convex.Solution, error) {
+		sol, err := solveOnce(p, warm, name, settings, opts, rec, out)
+		return sol, err
+	}
+	sol, err := solve(prog, nil)
+	if err != nil {
+		return out, err
+	}
+	if in.Train.Patterns.Mode == ir.Adaptive {
+		sol, err = adaptive(in, prog, sol, solve, opts, out)
+		if err != nil {
+			return out, err
+		}
+	}
+	out.Solution = sol
+	out.ConvexObjective = prog.Objective(sol)
+	out.Sizes = prog.Sizes()
+	certifyOutcome(in, prog, sol, out)
+
+	w, err := rule.Recover(in, prog, sol)
+	if err != nil {
+		var l diag.List
+		if errors.As(err, &l) {
+			out.Diagnostics = append(out.Diagnostics, l...)
+		}
+		return out, err
+	}
+	out.Weights = w
+	for _, t := range w.Tensors {
+		if len(t.Shape) == 2 && t.Shape[0] == 1 && t.Name == fmt.Sprintf("L%d.weight", len(in.Model.Layers)-1) {
+			for _, a := range t.Data {
+				if a != 0 {
+					out.ActiveNeurons++
+				}
+			}
+		}
+	}
+	obj, loss, pen, err := network.Objective(in.Model, w, in.Data.X, in.Data.Y)
+	if err != nil {
+		return out, fmt.Errorf("train: evaluating the recovered network: %v", err)
+	}
+	out.NonconvexObjective, out.Loss, out.Penalty = obj, loss, pen
+	out.Seconds = time.Since(start).Seconds()
+	return out, nil
+}
+
+// solveOnce runs the chosen solver on p and fills the solver fields of out.
+func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSettings, opts Options, rec solver.Recorder, out *Outcome) (*convex.Solution, error) {
+	template := len(p.Vars) == 0 && len(p.Terms) == 0 && len(p.Penalties) == 0 && len(p.Constraints) == 0
+	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "")
+	if useTemplate && opts.Template != nil {
+		r, err := opts.Template(p, warm, s, rec)
+		if err != nil {
+			return nil, err
+		}
+		out.Status, out.SolverName = r.Status, "native group"
+		out.RestrictedDual = r.Dual
+		out.Iterations += r.Iterations
+		return r.Solution, nil
+	}
+	if opts.Conic == nil {
+		if useTemplate {
+			return nil, errors.New("train: no solver available for this program (the structured solver is not configured and no conic solver is)")
+		}
+		return nil, fmt.Errorf("train: no conic solver configured (needed for loss %q / solver %q)", p.Loss, name)
+	}
+	prob, m, err := canon.Canonicalize(p)
+	if err != nil {
+		return nil, err
+	}
+	r, err := opts.Conic(prob, s, rec)
+	if err != nil {
+		return nil, err
+	}
+	out.Status, out.SolverName = r.Status, "conic"
+	out.RestrictedDual = r.Dual
+	out.Iterations += r.Iterations
+	if len(r.X) != prob.N {
+		return nil, fmt.Errorf("train: conic solver returned %d values for %d columns (status %s)", len(r.X), prob.N, r.Status)
+	}
+	return m.Solution(r.X), nil
+}
+
+// fullArrangement returns the exact pattern set of the family's base matrix when its
+// Cover count is at most ExhaustiveLimit, else nil.
+func fullArrangement(f *convex.Family) *pattern.Set {
+	if f.C == nil && f.Signs[0] != 1 {
+		return nil
+	}
+	s, err := pattern.Exact(f.A, ExhaustiveLimit)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// certifyOutcome fills the certificate and the dual bound.
+func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, out *Outcome) {
+	out.DualObjective, out.DualSource = out.RestrictedDual, "solver (restricted patterns)"
+	if len(p.Families) != 1 {
+		return
+	}
+	f := p.Families[0]
+	exhaustive, _ := f.Meta["exhaustive"].(bool)
+	yhat := p.Predict(sol)
+	if in.Train.Patterns.Mode == ir.Exact && exhaustive {
+		if c, err := certify.Certify(p, yhat, nil); err == nil {
+			out.Certificate = c
+			if !math.IsNaN(c.LowerBound) {
+				out.DualObjective, out.DualSource = c.LowerBound, "certificate (exact patterns)"
+			}
+		}
+		return
+	}
+	if out.Adaptive != nil && out.Adaptive.Exhaustive && !math.IsNaN(out.Adaptive.BestBound) {
+		out.DualObjective, out.DualSource = out.Adaptive.BestBound, "certificate (exhaustive search)"
+	}
+	if c, err := certify.Certify(p, yhat, nil); err == nil {
+		out.Certificate = c
+	}
+}
+
+// adaptive runs the column-generation loop (see the package doc).
+func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve func(*convex.Program, *convex.Solution) (*convex.Solution, error), opts Options, out *Outcome) (*convex.Solution, error) {
+	ad := &Adaptive{BestBound: math.NaN()}
+	out.Adaptive = ad
+	if len(p.Families) != 1 {
+		return sol, nil
+	}
+	f := p.Families[0]
+	n, h := f.A.Dims()
+	have := pattern.NewSet(n, h)
+	for q := 0; q < f.Patterns(); q++ {
+		have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
+	}
+	full := fullArrangement(f)
+	max := in.Train.Patterns.Max
+	if max <= 0 {
+		max = 100000
+	}
+	for round := 0; ; round++ {
+		yhat := p.Predict(sol)
+		so := certify.SearchOptions{Full: full, Samples: opts.SearchSamples, Seed: in.Train.Patterns.Seed + int64(round) + 1}
+		cands, st, err := certify.Search(p, yhat, 0, have, so)
+		if err != nil {
+			return sol, err
+		}
+		ad.Evaluations += st.Evaluations
+		ad.Exhaustive = st.Exhaustive
+		// the certificate over the whole arrangement = max(restricted, new patterns)
+		inner, err := certify.Certify(p, yhat, nil)
+		if err == nil {
+			M := math.Max(inner.Max, st.Max)
+			ad.Ratio = M / p.Beta
+			if st.Exhaustive {
+				lb := certify.DualBound(p, certify.Residual(p, yhat), ad.Ratio)
+				if math.IsNaN(ad.BestBound) || lb > ad.BestBound {
+					ad.BestBound = lb
+				}
+			}
+		}
+		if len(cands) == 0 || f.Patterns() >= max {
+			break
+		}
+		room := max - f.Patterns()
+		if room > AddPerRound {
+			room = AddPerRound
+		}
+		if len(cands) > room {
+			cands = cands[:room]
+		}
+		var added []certify.Candidate
+		for _, c := range cands {
+			if have.Add(c.D, c.Gate) {
+				added = append(added, c)
+			}
+		}
+		if len(added) == 0 {
+			break
+		}
+		warm := extend(p, f, sol, added)
+		ad.Rounds++
+		ad.Added += len(added)
+		sol, err = solve(p, warm)
+		if err != nil {
+			return sol, err
+		}
+	}
+	return sol, nil
+}
+
+// extend appends the candidates' patterns to family f (Weight, Sign, Gates) and returns
+// the warm start: the old blocks with zero blocks for the new patterns.
+func extend(p *convex.Program, f *convex.Family, sol *convex.Solution, add []certify.Candidate) *convex.Solution {
+	n, h := f.A.Dims()
+	P := f.Patterns()
+	P2 := P + len(add)
+	W := mat.NewDense(n, P2, nil)
+	W.Slice(0, n, 0, P).(*mat.Dense).Copy(f.Weight)
+	G := mat.NewDense(h, P2, nil)
+	if f.Gates != nil {
+		G.Slice(0, h, 0, P).(*mat.Dense).Copy(f.Gates)
+	}
+	var S *mat.Dense
+	if f.C != nil {
+		S = mat.NewDense(n, P2, nil)
+		S.Slice(0, n, 0, P).(*mat.Dense).Copy(f.Sign)
+	}
+	for k, c := range add {
+		W.SetCol(P+k, c.D)
+		G.SetCol(P+k, c.Gate)
+		if S != nil {
+			sg := make([]float64, n)
+			for i, d := range c.D {
+				sg[i] = 2*d - 1
+			}
+			S.SetCol(P+k, sg)
+		}
+	}
+	f.Weight, f.Gates = W, G
+	if S != nil {
+		f.Sign = S
+	}
+	warm := &convex.Solution{Vars: sol.Vars, Bias: sol.Bias, Blocks: [][]*mat.Dense{nil}}
+	for c := range f.Signs {
+		B := mat.NewDense(P2, h, nil)
+		if old := sol.Blocks[0][c]; old != nil {
+			B.Slice(0, P, 0, h).(*mat.Dense).Copy(old)
+		}
+		warm.Blocks[0] = append(warm.Blocks[0], B)
+	}
+	return warm
+}
