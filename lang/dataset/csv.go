@@ -14,8 +14,8 @@ import (
 // readCSV reads `csv "file" [label=last|first|COLUMN] [header=true|false]`: one
 // sample per record, every cell a number (surrounding spaces allowed), the label
 // column the target and every other column, in file order, a feature. COLUMN is a
-// header name (with header=true) or a 0-based column index. Blank lines are
-// skipped; quoted cells follow RFC 4180.
+// header name (with header=true) or a 0-based column index. Blank lines and a
+// leading UTF-8 byte order mark are skipped; quoted cells follow RFC 4180.
 func (l *loader) readCSV() *raw {
 	src := l.d.Source
 	path := src.Path
@@ -30,7 +30,11 @@ func (l *loader) readCSV() *raw {
 		l.errf(CodeEmpty, rg, "A CSV data file needs one row per sample.", "%s: empty file", path)
 		return nil
 	}
-	cr := csv.NewReader(bufio.NewReaderSize(f, 1<<16))
+	br := bufio.NewReaderSize(f, 1<<16)
+	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" { // UTF-8 byte order mark
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true

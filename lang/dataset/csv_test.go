@@ -79,3 +79,11 @@ func TestCSVErrors(t *testing.T) {
 	wantError(t, csvData(t.TempDir(), "", false), nil, nil, CodeRead, "is a directory")
 	wantError(t, csvData(w("shape.csv", "1,2,3\n"), "", false), ir.Shape{1, 3}, nil, CodeShape, "2 values", "1x3 needs 3")
 }
+
+func TestCSVByteOrderMarkAndCRLF(t *testing.T) {
+	p := writeTemp(t, "bom.csv", []byte("\xef\xbb\xbfa,y\r\n1,2\r\n3,4\r\n"))
+	ds, _, _ := mustLoad(t, csvData(p, "y", true), nil, nil)
+	if ds.N() != 2 || ds.X.At(1, 0) != 3 || ds.Y.At(1, 0) != 4 {
+		t.Errorf("X %v y %v, want [1 3] [2 4]", ds.X.RawMatrix().Data, ds.Y.RawMatrix().Data)
+	}
+}
