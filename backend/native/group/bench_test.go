@@ -1,0 +1,86 @@
+package group
+
+import (
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"cnnc/backend/solver"
+)
+
+// BenchmarkFCRelu200x10P100: §2 program, n = 200, d = 10 (+ ones column), 100 sampled
+// patterns, β = 1e-3, squared loss, ±1 labels; default settings (Tol 1e-6).
+func BenchmarkFCRelu200x10P100(b *testing.B) {
+	p := fcProgram(1, 200, 10, 100, 1e-3, false, false, true)
+	var res *Result
+	for i := 0; i < b.N; i++ {
+		var err error
+		res, err = Solve(p, nil, Settings{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Iterations), "newton-steps")
+	b.ReportMetric((res.Objective-res.Dual)/res.Objective, "rel-gap")
+	b.Logf("status %s objective %.10g dual %.10g", res.Status, res.Objective, res.Dual)
+}
+
+// BenchmarkIterationOverhead measures one AL/R-FISTA inner iteration and one
+// barrier Newton step on the benchmark program against the two dense products an
+// iteration is built on, A·Vᵀ (Np × S·P) and Mᵀ·A (S·P × H).
+func BenchmarkIterationOverhead(b *testing.B) {
+	p := fcProgram(1, 200, 10, 100, 1e-3, false, false, true)
+	fams, err := setup(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fm := fams[0]
+	st := fm.newState()
+	for i := range st.V.Data {
+		st.V.Data[i] = float64(i%7) * 1e-3
+	}
+	M := blas64.General{Rows: fm.Np, Cols: fm.S * fm.P, Stride: fm.S * fm.P, Data: make([]float64, fm.Np*fm.S*fm.P)}
+	G := blas64.General{Rows: fm.S * fm.P, Cols: fm.H, Stride: fm.H, Data: make([]float64, fm.S*fm.P*fm.H)}
+	const reps = 200
+	t0 := time.Now()
+	for k := 0; k < reps; k++ {
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, fm.A, st.V, 0, st.Z)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, M, fm.A, 0, G)
+	}
+	gemm := time.Since(t0).Seconds() / reps
+
+	r := &run{set: Settings{MaxIter: reps}.withDefaults(), fams: fams, n: p.N, y: p.Y, beta: p.Beta}
+	r.alloc()
+	if err := r.warm(p, nil); err != nil {
+		b.Fatal(err)
+	}
+	l, c := r.estimates()
+	r.delta = l / c
+	r.eta = 1 / (l + r.delta*c)
+	b.ResetTimer()
+	var fista, newton float64
+	for i := 0; i < b.N; i++ {
+		t1 := time.Now()
+		it, _ := r.inner(0, reps, time.Time{}, t1, 0, 0, solver.Nop{})
+		fista = time.Since(t1).Seconds() / float64(it)
+		r2 := &run{set: Settings{}.withDefaults(), fams: fams, n: p.N, y: p.Y, beta: p.Beta}
+		r2.alloc()
+		_ = r2.warm(p, nil)
+		m := newIPM(r2)
+		m.start()
+		m.tau = m.m
+		t2 := time.Now()
+		for k := 0; k < 5; k++ {
+			if _, ok := m.direction(); !ok {
+				b.Fatal("direction failed")
+			}
+		}
+		newton = time.Since(t2).Seconds() / 5
+	}
+	b.ReportMetric(gemm*1e6, "µs/2-products")
+	b.ReportMetric(fista*1e6, "µs/fista-iter")
+	b.ReportMetric(fista/gemm, "fista/products")
+	b.ReportMetric(newton*1e3, "ms/newton-step")
+}
