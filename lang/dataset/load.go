@@ -225,10 +225,9 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 					labels = append(labels, c)
 				}
 			}
-			present := presentClasses(all)
 			for _, cc := range [][2]int{{a, na}, {b, nb}} {
 				if cc[1] == 0 {
-					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The labels present are %s.", present),
+					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
 						"data %s: class %d has no sample in %s", d.Name, cc[0], r.source)
 				}
 			}
@@ -250,8 +249,16 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 				col[c] = j
 			}
 			yc = len(classes)
-			Y = make([]float64, 0, r.n*yc)
-			for i, c := range all {
+			keep := r.n
+			if d.Limit > 0 {
+				keep = min(keep, d.Limit) // step 4 early: no one-hot rows beyond the limit
+			}
+			if keep*yc > MaxElements {
+				l.errf(CodeSize, blk, "", "data %s: %d samples × %d classes of one-hot targets are more than %d values", d.Name, keep, yc, MaxElements)
+				return nil, nil
+			}
+			Y = make([]float64, 0, keep*yc)
+			for i, c := range all[:keep] {
 				j, ok := col[c]
 				if !ok {
 					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The train set's classes are %v; one-hot columns follow them.", classes),

@@ -132,6 +132,12 @@ func TestClassesAllOneHot(t *testing.T) {
 			}
 		}
 	}
+	// limit 2 keeps rows 0 and 1; the classes still come from every row.
+	d.Limit = 2
+	dl2, st2, _ := mustLoad(t, d, nil, nil)
+	if r, c := dl2.Y.Dims(); r != 2 || c != 3 || len(st2.Classes) != 3 || dl2.Y.At(1, 0) != 1 {
+		t.Errorf("classes all + limit 2: Y %d×%d %v, classes %v", r, c, dl2.Y.RawMatrix().Data, st2.Classes)
+	}
 	test := csvData(writeTemp(t, "b.csv", []byte("0,2\n1,2\n")), "", false)
 	test.Name, test.AllClasses = "test", true
 	dt, _, _ := mustLoad(t, test, nil, st)
