@@ -22,13 +22,13 @@ const (
 	CodeShape       = "F0120" // sample size differs from the model's input shape
 	CodeClassAbsent = "F0121" // a class named by `classes` has no sample (or a test label unknown to train)
 	CodeNotClasses  = "F0122" // `classes` on targets that are not integer class labels
-	CodeLimit       = "F0123" // `limit` ≤ 0
-	CodeNoSamples   = "F0124" // no sample left after filtering
+	CodeLimit       = "F0123" // `limit` negative (0 in ir.Data means no limit)
+	CodeNoSamples   = "F0124" // no sample left after filtering (defensive: classes and limit as checked cannot empty a set)
 	CodeScale       = "F0125" // `scale` is not a finite number
 	CodeStats       = "F0126" // train statistics do not fit this data set (feature count)
 	CodeGenerator   = "F0130" // unknown synthetic generator
 	CodeGenParam    = "F0131" // bad or unknown synthetic parameter
 
-	CodeDegenerate    = "W0101" // all targets are equal: the training problem is degenerate
-	CodeStandardizeTT = "W0102" // train and test disagree about `standardize`
+	CodeDegenerate  = "W0101" // all targets are equal: the training problem is degenerate
+	CodeStandardize = "W0102" // train and test disagree about `standardize`
 )

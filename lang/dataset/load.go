@@ -328,11 +328,11 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		if stats == nil {
 			out.Mean, out.Std = mean, std
 		} else {
-			l.warnf(CodeStandardizeTT, blk, "The train set is not standardised, so this set is standardised with its own statistics. Add `standardize` to the train block, or remove it here.",
+			l.warnf(CodeStandardize, blk, "The train set is not standardised, so this set is standardised with its own statistics. Add `standardize` to the train block, or remove it here.",
 				"data %s: standardised with its own statistics", d.Name)
 		}
 	case stats != nil && stats.Mean != nil:
-		l.warnf(CodeStandardizeTT, blk, "The train set is standardised but this set is not, so the trained network will see differently scaled inputs. Add `standardize` here.",
+		l.warnf(CodeStandardize, blk, "The train set is standardised but this set is not, so the trained network will see differently scaled inputs. Add `standardize` here.",
 			"data %s: not standardised, but the train set is", d.Name)
 	}
 

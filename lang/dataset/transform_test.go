@@ -52,12 +52,12 @@ func TestScaleStandardizeTrainTest(t *testing.T) {
 	// Train standardised, test not: a warning. Test standardised, train not: its own
 	// statistics, with a warning.
 	test.Standardize = false
-	if _, _, dl := mustLoad(t, test, nil, st); !hasWarning(dl, CodeStandardizeTT) {
-		t.Errorf("no %s warning for an unstandardised test set: %v", CodeStandardizeTT, summaries(dl))
+	if _, _, dl := mustLoad(t, test, nil, st); !hasWarning(dl, CodeStandardize) {
+		t.Errorf("no %s warning for an unstandardised test set: %v", CodeStandardize, summaries(dl))
 	}
 	test.Standardize = true
 	dt, _, dl = mustLoad(t, test, nil, &Stats{})
-	if !hasWarning(dl, CodeStandardizeTT) || !near(dt.X.At(0, 0), -1) || !near(dt.X.At(1, 0), 1) {
+	if !hasWarning(dl, CodeStandardize) || !near(dt.X.At(0, 0), -1) || !near(dt.X.At(1, 0), 1) {
 		t.Errorf("own statistics: X %v (want ±1), diagnostics %v", dt.X.RawMatrix().Data, summaries(dl))
 	}
 	// Feature count differs from train's statistics.
