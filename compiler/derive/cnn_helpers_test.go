@@ -312,7 +312,7 @@ func (c *ncnn) bestLocal(m, starts int, seed uint64) float64 {
 		for i := range x0 {
 			x0[i] = 0.5 * r.NormFloat64()
 		}
-		res, _ := optimize.Minimize(prob, x0, &optimize.Settings{GradientThreshold: 1e-10, MajorIterations: 3000}, &optimize.LBFGS{})
+		res, _ := optimize.Minimize(prob, x0, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 400, FuncEvaluations: 1500}, &optimize.LBFGS{})
 		if res != nil && !math.IsNaN(res.F) {
 			best = math.Min(best, res.F)
 		}

@@ -44,8 +44,8 @@ func cnnCases() []cnnCase {
 		{name: "linear-circ-short", rule: "linear-circ", in: ir.Shape{1, 6}, layers: []ly{{kind: ir.CircConv, kernel: []int{3}}, out}, beta: 0.2, n: 5, seeds: 3, local: true},
 		// 2-D, channels, conv bias, padding, stride and an output bias, sampled patterns:
 		// the restriction still maps to a network with the same objective.
-		{name: "2d-bias-sampled", rule: "cnn-gap", in: ir.Shape{2, 4, 4}, layers: []ly{{kind: ir.Conv, kernel: []int{2, 2}, stride: []int{2, 1}, padding: []int{1, 0}, bias: true}, relu, {kind: ir.AvgPool, global: true}, {kind: ir.Linear, width: 1, bias: true}}, beta: 0.05, n: 4, seeds: 3, ps: ir.Patterns{Mode: ir.Sample, N: 40, Seed: 1}},
-		{name: "2d-pool-sampled", rule: "cnn-pool", in: ir.Shape{1, 4, 4}, layers: []ly{{kind: ir.Conv, kernel: []int{2, 2}}, relu, {kind: ir.AvgPool, kernel: []int{2, 2}, stride: []int{1, 1}}, {kind: ir.Flatten}, out}, beta: 0.05, n: 3, seeds: 2, ps: ir.Patterns{Mode: ir.Sample, N: 20, Seed: 2}},
+		{name: "2d-bias-sampled", rule: "cnn-gap", in: ir.Shape{2, 3, 3}, layers: []ly{{kind: ir.Conv, kernel: []int{2, 2}, stride: []int{2, 1}, padding: []int{1, 0}, bias: true}, relu, {kind: ir.AvgPool, global: true}, {kind: ir.Linear, width: 1, bias: true}}, beta: 0.05, n: 3, seeds: 2, ps: ir.Patterns{Mode: ir.Sample, N: 12, Seed: 1}},
+		{name: "2d-pool-sampled", rule: "cnn-pool", in: ir.Shape{1, 4, 4}, layers: []ly{{kind: ir.Conv, kernel: []int{2, 2}}, relu, {kind: ir.AvgPool, kernel: []int{2, 2}, stride: []int{1, 1}}, {kind: ir.Flatten}, out}, beta: 0.05, n: 3, seeds: 1, ps: ir.Patterns{Mode: ir.Sample, N: 8, Seed: 2}},
 		{name: "2d-maxpool-sampled", rule: "cnn-maxpool", in: ir.Shape{1, 4, 4}, layers: []ly{{kind: ir.Conv, kernel: []int{2, 2}, stride: []int{2, 2}, bias: true}, relu, {kind: ir.MaxPool, global: true}, out}, beta: 0.05, n: 3, seeds: 2, ps: ir.Patterns{Mode: ir.Sample, N: 30, Seed: 3}},
 	}
 }
@@ -86,7 +86,9 @@ func TestCNNStrongDuality(t *testing.T) {
 				if math.Abs(rec-pcvx) > 1e-6*math.Abs(pcvx) {
 					t.Fatalf("seed %d: recovered network objective %.10g, convex optimum %.10g", seed, rec, pcvx)
 				}
-				if !tc.local {
+				// Local search (20 L-BFGS starts) on the first two seeds only, to keep
+				// the package's tests within seconds.
+				if !tc.local || seed >= 2 {
 					continue
 				}
 				width := w.Layers[parseArch(m).conv.Index].Out
