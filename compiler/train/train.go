@@ -158,6 +158,12 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		}
 		return out, dl
 	}
+	if opts.Template == nil {
+		opts.Template = NativeTemplate
+	}
+	if opts.Conic == nil {
+		opts.Conic = NativeConic
+	}
 	name := opts.Solver
 	if name == "" {
 		name = in.Train.Solver.Name

@@ -1,0 +1,37 @@
+package train
+
+import (
+	"cnnc/backend/conic"
+	"cnnc/backend/native/cone"
+	"cnnc/backend/native/group"
+	"cnnc/backend/solver"
+	"cnnc/compiler/convex"
+)
+
+// NativeTemplate adapts backend/native/group (the structured solver for family-only
+// programs); Run uses it when Options.Template is nil.
+func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+}
+
+// NativeConic adapts backend/native/cone (tolerance used for ε_abs and ε_rel); Run uses
+// it when Options.Conic is nil.
+func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*ConicSolved, error) {
+	cs := cone.DefaultSettings()
+	if s.Tol > 0 {
+		cs.EpsAbs, cs.EpsRel = s.Tol, s.Tol
+	}
+	if s.MaxIters > 0 {
+		cs.MaxIters = s.MaxIters
+	}
+	r, err := cone.Solve(p, cs, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
+		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations}, nil
+}
