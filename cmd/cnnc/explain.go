@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/lang/check"
 	"cnnc/lang/ir"
 )
 
@@ -27,14 +26,15 @@ func init() {
 			Short: "Explain a .cnn file: its layers and shapes, its data and training settings",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := checkFormat(o.format); err != nil {
-					return err
-				}
-				f, _, err := loadChecked(e, args[0], check.Options{DataOverride: o.data}, o.format)
+				fl := dataFlags{format: o.format, data: o.data}
+				p, err := prepare(e, args[0], fl, false)
 				if err != nil {
 					return err
 				}
-				return explainNetwork(e.stdout, f)
+				if err := explainNetwork(e.stdout, p.file); err != nil {
+					return err
+				}
+				return explainProgram(e, e.stdout, p, args[0], fl)
 			},
 		}
 		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (stdout)")

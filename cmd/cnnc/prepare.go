@@ -43,6 +43,9 @@ func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error
 		return nil, err
 	}
 	p := &prepared{file: f, srcs: srcs, model: f.Trained}
+	if p.model == nil && !needData {
+		return p, nil // explain shows every model even when none is selected
+	}
 	if p.model == nil {
 		var dl diag.List
 		dl.Errorf("C0901", token.Range{File: path}, "Add a model block, or name the model to train with `train model=NAME { ... }`.", "no model to train")
@@ -53,12 +56,19 @@ func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error
 	if !needData {
 		return p, nil
 	}
+	return p, p.loadData(e, path, fl.format)
+}
+
+// loadData loads the train set (and the test set, standardised with the train
+// set's statistics) of a prepared file; diagnostics are printed.
+func (p *prepared) loadData(e *env, path, format string) error {
+	f, srcs := p.file, p.srcs
 	td := f.Data["train"]
 	if td == nil {
 		var dl diag.List
 		dl.Errorf(dataset.CodeRead, token.Range{File: path}, "Add a `data train { ... }` block, or give the training data with --data (a .csv file, X.npy,y.npy, IMAGES,LABELS, or synthetic:NAME,key=value).", "no training data")
-		printDiags(e, dl, srcs, fl.format)
-		return nil, withCode(exitError, nil)
+		printDiags(e, dl, srcs, format)
+		return withCode(exitError, nil)
 	}
 	var all diag.List
 	train, stats, dl := dataset.Load(td, p.model.Input(), nil)
@@ -70,15 +80,15 @@ func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error
 			p.test = test
 		}
 	}
-	if err := printDiags(e, all, srcs, fl.format); err != nil {
-		return nil, err
+	if err := printDiags(e, all, srcs, format); err != nil {
+		return err
 	}
 	if all.HasErrors() {
-		return nil, withCode(exitError, nil)
+		return withCode(exitError, nil)
 	}
 	p.train = train
 	p.in.Data = train
-	return p, nil
+	return nil
 }
 
 // derive picks the rule for the model and derives its convex program.
