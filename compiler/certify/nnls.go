@@ -127,6 +127,9 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 	for j := 0; j < m && ok; j++ { // excluded (dependent) rows must hold too
 		ok = w.AtVec(j) >= -1e3*tol
 	}
+	if norm(u) <= 1e-12*norm(g) { // g ∈ 𝒦° up to rounding: the maximum is 0, at u = 0
+		return 0, make([]float64, h), active, ok
+	}
 	return norm(u), normalize(append([]float64(nil), u...)), active, ok
 }
 
