@@ -58,14 +58,14 @@ func Rules() []*Rule { return rules }
 
 // Diagnostic codes of the formulation phase shared by every rule.
 const (
-	CodeNoEquivalent = "F0101" // the model matches no rule
-	CodeEmptyData    = "F0102" // no samples / no features / non-finite data
-	CodeLabels       = "F0103" // labels unusable for the loss (one class, not ±1)
-	CodeBeta         = "F0104" // β ≤ 0 or not finite
-	CodePatterns     = "F0105" // pattern set refused (exact enumeration too large)
-	CodeWidth        = "F0106" // the optimum needs more neurons than the width allows
-	CodeShape        = "F0107" // data shape does not match the model
-	CodeLoss         = "F0108" // loss not supported by the rule
+	CodeNoEquivalent = "F0201" // the model matches no rule
+	CodeEmptyData    = "F0202" // no samples / no features / non-finite data
+	CodeLabels       = "F0203" // labels unusable for the loss (one class, not ±1)
+	CodeBeta         = "F0204" // β ≤ 0 or not finite
+	CodePatterns     = "F0205" // pattern set refused (exact enumeration too large)
+	CodeWidth        = "F0206" // the optimum needs more neurons than the width allows
+	CodeShape        = "F0207" // data shape does not match the model
+	CodeLoss         = "F0208" // loss not supported by the rule
 )
 
 // Derive picks the first rule whose Match is OK and builds its program. When no rule
