@@ -24,31 +24,75 @@ import (
 )
 
 // Recipe says how the script turns a solution into weights.json (spec/cli.md). It is
-// filled by the caller from the model; the exporter does not look at the network.
+// filled by the caller from the model and the rule (cmd/cnnc/cvxrecipe.go); the
+// exporter does not look at the network. The script's recover() mirrors the Go
+// recoveries of compiler/derive exactly (same tensor names, shapes, penalties, zero
+// thresholds and unit order), so its weights.json has the same objective as the one
+// `cnnc solve` writes from the same solution.
+//
+// Every hidden unit j is a pair (u_j, w_j): u_j its incoming weights (the hidden
+// layer's bias last when HiddenBias) and w_j ∈ R^Slots its outgoing weights. The
+// script writes L<Hidden>.weight [m]+HiddenShape, L<Hidden>.bias [m] (when
+// HiddenBias), L<GateLayer>.gates/.gate_bias (when Gated), L<Output>.weight
+// [1, m·Slots] with entry j·Slots + l = w_{jl} under OutputPenalty, and
+// L<Output>.bias [1] (unpenalised) when the program has an output bias.
 type Recipe struct {
 	Model  string           `json:"model"`
 	Beta   float64          `json:"beta"`
 	Loss   string           `json:"loss"`
-	Layers []map[string]any `json:"layers"` // weights.json "layers", widths filled by the script
+	Layers []map[string]any `json:"layers"` // weights.json "layers"; the script fills the hidden width
 
-	// Family programs: every nonzero block x of copy sign s becomes one hidden unit
-	// with incoming weights x/√‖x‖ (the last coordinate split off as bias when
-	// HiddenBias) and outgoing weight s·√‖x‖ at output slot Window·… (see Slots).
+	// Family programs (§2–§6, §7.1): every block x of copy sign s, pattern p and
+	// pooling window l with ‖x‖ > ZeroTol·max_b‖x_b‖ becomes one unit with
+	// u = x/√‖x‖ and w = s·√‖x‖·e_l (§1.3; fc.go and cnn.go recoveries).
 	Hidden      int   `json:"hidden"`       // hidden layer index (L<Hidden>.weight)
 	HiddenShape []int `json:"hidden_shape"` // tensor shape of one unit's incoming weights, e.g. [1,4,4] or [D]
 	HiddenBias  bool  `json:"hidden_bias"`
-	Gated       bool  `json:"gated"` // write L<Gated>.gates from the pattern gates
+	Gated       bool  `json:"gated"` // write L<GateLayer>.gates from the pattern gates
 	GateLayer   int   `json:"gate_layer"`
 	Output      int   `json:"output"` // output layer index (L<Output>.weight)
-	Slots       int   `json:"slots"`  // output features per hidden unit (pooling windows), ≥ 1
-	// OutputWidthLayers are layer indices whose "out"/"in" fields get the unit count.
-	OutputPenalty string  `json:"output_penalty"` // "l2" or "l1sq"
-	ZeroTol       float64 `json:"zero_tol"`       // blocks with ‖x‖ ≤ ZeroTol·max‖x‖ are dropped
+	Slots       int   `json:"slots"`  // output features per hidden unit (pooled positions), ≥ 1
+	// OutputPenalty is "l2" or "l1sq" (§5.2, several pooling windows).
+	OutputPenalty string  `json:"output_penalty"`
+	ZeroTol       float64 `json:"zero_tol"` // blocks with ‖x‖ ≤ ZeroTol·max‖x‖ are dropped
+	// MaxUnits is the declared hidden width (0: auto); more active units is an error
+	// (the reformulation is exact only when the width allows every active unit).
+	MaxUnits int `json:"max_units"`
+	// EmptyUnit: with no active unit write one zero unit (the CNN rules' convention,
+	// so the network stays well-formed); otherwise write width 0 (the FC rules').
+	EmptyUnit bool `json:"empty_unit"`
 
-	// Generic programs: the name of a recovery the script implements ("nuclear",
-	// "fourier", "norm"), and its parameters.
-	Generic map[string]any `json:"generic,omitempty"`
+	// Generic programs (§7.2, §7.3): how units come from the generic variable.
+	Generic *GenericRecipe `json:"generic,omitempty"`
+
+	// Unsupported, when set, says why the script cannot recover weights: it still
+	// solves and prints the optimum, then exits with this message (status 4).
+	Unsupported string `json:"unsupported,omitempty"`
 }
+
+// GenericRecipe is the recovery of a program without families.
+//
+//   - Kind "nuclear" (§7.2, and §7.3's short-filter fallback): SVD of the matrix
+//     variable Var, Z = Σ_t σ_t a_t b_tᵀ; every σ_t > Tol·σ_max gives a unit
+//     u = √σ_t a_t, w = √σ_t b_t.
+//   - Kind "fourier" (§7.3): Var is ζ = [Re ζ, Im ζ] (d×2); for each frequency pair
+//     (k, d−k), k ≤ d/2, with |ζ_k| > Tol·max_k|ζ_k| (ζ_k averaged with
+//     conj ζ_{d−k}), one unit with |û_k| = ŵ_k = √(|ζ_k|/√d), arg û_k =
+//     arg conj ζ_k − 2πkP/d (P = Padding, the circular conv's left padding),
+//     u = Fᴴû, w = Fᴴŵ (compiler/derive/linear_cnn.go).
+type GenericRecipe struct {
+	Rule    string  `json:"rule"` // the derive rule, for messages
+	Kind    string  `json:"kind"` // "nuclear" or "fourier"
+	Var     string  `json:"var"`  // the variable's name in the script
+	Tol     float64 `json:"tol"`
+	Padding int     `json:"padding"` // fourier: P = ⌊(d−1)/2⌋
+}
+
+// Generic recovery kinds.
+const (
+	KindNuclear = "nuclear"
+	KindFourier = "fourier"
+)
 
 // Write writes the script to script and the data it loads to data (an .npz whose
 // file name the script expects as dataName, relative to the script's folder).
@@ -79,15 +123,8 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 			arrays[key+"gates"] = dense(f.Gates)
 			fv.HasGates = true
 		}
-		for _, s := range f.Signs {
-			name := "v"
-			if s < 0 {
-				name = "w"
-			}
-			if len(p.Families) > 1 {
-				name = fmt.Sprintf("%s%d", name, fi)
-			}
-			fv.Copies = append(fv.Copies, copyView{Var: name, Sign: s})
+		for c, s := range f.Signs {
+			fv.Copies = append(fv.Copies, copyView{Var: CopyName(p, fi, c), Sign: s})
 		}
 		if f.Cost.Kind == convex.CostMaps {
 			for j, T := range f.Cost.Maps {
@@ -101,6 +138,9 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 	var gens []genView
 	for _, v := range p.Vars {
 		gens = append(gens, genView{Name: pyName(v.Name), Shape: v.Shape})
+	}
+	if r == nil {
+		return fmt.Errorf("no recovery recipe")
 	}
 	var terms []string
 	for i, t := range p.Terms {
@@ -154,6 +194,72 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		return err
 	}
 	return WriteNPZ(data, arrays)
+}
+
+// CopyName is the script's variable name of copy c of family fi of p: "v" for an
+// output sign +1 and "w" for −1, followed by fi when p has several families (v0, w0,
+// v1, …). Generic variables keep their program names (made Python identifiers) and
+// the output bias is "b".
+func CopyName(p *convex.Program, fi, c int) string {
+	name := "v"
+	if p.Families[fi].Signs[c] < 0 {
+		name = "w"
+	}
+	if len(p.Families) > 1 {
+		name = fmt.Sprintf("%s%d", name, fi)
+	}
+	return name
+}
+
+// WriteSolution writes a solution of p as an .npz that the script reads with
+// `--solution FILE` (recovering weights.json without CVXPY): one array per script
+// variable — P×H for family copies (row p is x_{f,s,p}), the variable's shape for
+// generic variables (vec column-major in s.Vars, so entry (i, j) is x[j·rows + i]),
+// and a 0-d "b" for the output bias.
+func WriteSolution(w io.Writer, p *convex.Program, s *convex.Solution) error {
+	if s == nil {
+		return fmt.Errorf("no solution")
+	}
+	arrays := map[string]Array{}
+	for fi, f := range p.Families {
+		for c := range f.Signs {
+			var B *mat.Dense
+			if fi < len(s.Blocks) && c < len(s.Blocks[fi]) {
+				B = s.Blocks[fi][c]
+			}
+			P := f.Patterns()
+			a := Array{Shape: []int{P, f.H}, Data: make([]float64, P*f.H)}
+			if B != nil {
+				if r, k := B.Dims(); r != P || k != f.H {
+					return fmt.Errorf("family %s copy %d: block matrix is %d×%d, want %d×%d", f.Name, c, r, k, P, f.H)
+				}
+				a = dense(B)
+			}
+			arrays[CopyName(p, fi, c)] = a
+		}
+	}
+	for _, v := range p.Vars {
+		x, ok := s.Vars[v.Name]
+		if !ok || len(x) != v.Size() {
+			return fmt.Errorf("solution has no %d-entry variable %s", v.Size(), v.Name)
+		}
+		a := Array{Shape: append([]int(nil), v.Shape...), Data: make([]float64, len(x))}
+		if len(v.Shape) == 2 {
+			rows, cols := v.Shape[0], v.Shape[1]
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					a.Data[i*cols+j] = x[j*rows+i] // column-major vec → C order
+				}
+			}
+		} else {
+			copy(a.Data, x)
+		}
+		arrays[pyName(v.Name)] = a
+	}
+	if p.OutputBias {
+		arrays["b"] = Array{Shape: []int{}, Data: []float64{s.Bias}}
+	}
+	return WriteNPZ(w, arrays)
 }
 
 type copyView struct {

@@ -7,35 +7,55 @@ const scriptSource = `#!/usr/bin/env python3
 Exported by cnnc from model {{.P.Model}}.
 
 Usage: python3 THIS_SCRIPT.py [SOLVER] [-o weights.json] [--eps EPS]
+       python3 THIS_SCRIPT.py --solution SOLUTION.npz [-o weights.json]
 
 SOLVER is any solver CVXPY reaches: SCS (default), CVXOPT, CLARABEL, MOSEK, ECOS, ...
 The optimum is printed on the scale of the .cnn language (loss summed over the
 samples; the convex penalty β·Σ‖blocks‖ equals the network's (β/2)·Σ‖weights‖²), so it
 is directly comparable with "convex_objective" in cnnc's report.json. The recovered
-network is written as weights.json (cnnc-weights/1), usable with "cnnc predict".
-Needs Python >= 3.9, NumPy >= 1.24, SciPy and CVXPY >= 1.4.
+network is written as weights.json (cnnc-weights/1), usable with "cnnc predict" and
+"cnnc verify". With --solution the script skips CVXPY and only recovers the network
+from a solution given as arrays (one per variable below, same names and shapes).
+Needs Python >= 3.9, NumPy >= 1.24, SciPy and CVXPY >= 1.4 (NumPy only for --solution).
 """
 import argparse
 import json
 import os
 
 import numpy as np
-import scipy.sparse as sp
-import cvxpy as cp
+
+try:
+    import cvxpy as cp
+    import scipy.sparse as sp
+except ImportError:  # only --solution works without CVXPY
+    cp = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECIPE = json.loads(r"""{{.Recipe}}""")
+# Variable blocks of the families: (family key, output sign, variable, pooling window).
+BLOCKS = [
+{{- range .Families}}{{$f := .}}{{range .Copies}}
+    ("{{$f.Key}}", {{py .Sign}}, "{{.Var}}", {{$f.Window}}),
+{{- end}}{{end}}
+]
+# Generic variables and their shapes.
+GENERIC = {
+{{- range .Generic}}
+    "{{.Name}}": {{shape .Shape}},
+{{- end}}
+}
+HAS_BIAS = {{if .P.OutputBias}}True{{else}}False{{end}}
 
 
 def build(data):
-    """Builds the convex program; returns (problem, blocks, generic variables, bias)."""
+    """Builds the convex program; returns (problem, variables by name)."""
     y = data["y"]
     beta = float(data["beta"])
     n = y.shape[0]
     yhat = 0
     reg = 0
     constraints = []
-    blocks = []  # (family key, output sign of the copy, variable, pooling window)
+    variables = {}
 {{- range .Families}}
 {{- $f := .}}
 
@@ -48,6 +68,7 @@ def build(data):
 {{- range .Copies}}
 {{- $c := .}}
     {{.Var}} = cp.Variable(({{$f.P}}, {{$f.H}}), name="{{.Var}}")  # row p is {{.Var}}_p
+    variables["{{.Var}}"] = {{.Var}}
     # prediction: ŷ += ({{py .Sign}}) · Σ_p D_p A {{.Var}}_p
     yhat = yhat + {{py .Sign}} * ({{$f.Key}}S @ cp.sum(cp.multiply({{$f.Key}}D, {{$f.Key}}A @ {{.Var}}.T), axis=1))
 {{- if $f.HasC}}
@@ -61,13 +82,11 @@ def build(data):
 {{- else}}
     reg = reg + cp.sum(cp.norm({{.Var}}, 2, axis=1))  # Σ_p ‖{{.Var}}_p‖₂ (group lasso)
 {{- end}}
-    blocks.append(("{{$f.Key}}", {{py .Sign}}, {{.Var}}, {{$f.Window}}))
 {{- end}}
 {{- end}}
-    generic = {}
 {{- range .Generic}}
     {{.Name}} = cp.Variable({{shape .Shape}}, name="{{.Name}}")
-    generic["{{.Name}}"] = {{.Name}}
+    variables["{{.Name}}"] = {{.Name}}
 {{- end}}
 {{- range .Terms}}
     yhat = yhat + {{.}}
@@ -79,10 +98,10 @@ def build(data):
     # {{.Why}}
     constraints.append({{.Expr}})
 {{- end}}
-    bias = None
 {{- if .P.OutputBias}}
-    bias = cp.Variable(name="b")  # unpenalised output bias
-    yhat = yhat + bias
+    b = cp.Variable(name="b")  # unpenalised output bias
+    variables["b"] = b
+    yhat = yhat + b
 {{- end}}
 {{- if eq .P.Loss "hinge"}}
     loss = cp.sum(cp.pos(1 - cp.multiply(y, yhat)))
@@ -92,55 +111,126 @@ def build(data):
     loss = 0.5 * cp.sum_squares(yhat - y)
 {{- end}}
     problem = cp.Problem(cp.Minimize(loss + beta * reg), constraints)
-    return problem, blocks, generic, bias
+    return problem, variables
 
 
-def recover(data, blocks, generic, bias):
-    """Maps the solution to network weights (formulations.md weight recovery)."""
+def family_units(data, values):
+    """Units of a family program (formulations.md §1.3): every block x with
+    ‖x‖ > zero_tol·max‖x‖ gives u = x/√‖x‖ and w = ±√‖x‖ at its pooling window."""
     R = RECIPE
-    layers = [dict(layer) for layer in R["layers"]]
+    big = 0.0
+    for _, _, name, _ in BLOCKS:
+        V = values[name]
+        if V.size:
+            big = max(big, float(np.linalg.norm(V, axis=1).max()))
+    units = []  # (incoming weights u, outgoing weights w, gate or None)
+    for key, sign, name, win in BLOCKS:
+        V = values[name]
+        norms = np.linalg.norm(V, axis=1)
+        for p in range(V.shape[0]):
+            if norms[p] == 0 or norms[p] <= R["zero_tol"] * big:
+                continue
+            s = np.sqrt(norms[p])
+            w = np.zeros(R["slots"])
+            w[win] = sign * s
+            gate = data[key + "gates"][:, p] if R["gated"] else None
+            units.append((V[p] / s, w, gate))
+    return units
+
+
+def nuclear_units(Z, tol):
+    """§7.2: Z = Σ_t σ_t a_t b_tᵀ (SVD); each σ_t > tol·σ_max gives u = √σ_t a_t, w = √σ_t b_t."""
+    if Z.size == 0:
+        return []
+    a, sv, bt = np.linalg.svd(Z, full_matrices=False)
+    units = []
+    for t, s in enumerate(sv):
+        if s <= tol * max(sv[0], 1e-300) or s <= 0:
+            continue
+        r = np.sqrt(s)
+        units.append((r * a[:, t], r * bt[t, :], None))
+    return units
+
+
+def fourier_units(zeta, tol, P):
+    """§7.3: one unit per frequency pair (k, d−k) with |ζ_k| = ρ > tol·max|ζ|:
+    |û_k| = ŵ_k = √(ρ/√d), arg û_k = arg conj(ζ_k) − 2πkP/d, u = Fᴴû, w = Fᴴŵ."""
+    d = zeta.shape[0]
+    sq = np.sqrt(d)
+    z = zeta[:, 0] + 1j * zeta[:, 1]
+    top = float(np.abs(z).max()) if d else 0.0
+    units = []
+    for k in range(d // 2 + 1):
+        kk = (d - k) % d
+        zk = z[k]
+        if kk != k:
+            zk = (zk + np.conj(z[kk])) / 2  # average the pair: exact conjugate symmetry
+        else:
+            zk = complex(zk.real, 0)
+        rho = abs(zk)
+        if rho <= tol * top:
+            continue
+        G = np.conj(zk)
+        shift = -2 * np.pi * ((k * P) % d) / d
+        mag = np.sqrt(rho / sq)
+        uh = mag * np.exp(1j * (np.angle(G) + shift))
+        e = np.exp(2j * np.pi * ((k * np.arange(d)) % d) / d)
+        if kk == k:
+            u = np.real(uh.real * e) / sq
+            w = np.real(mag * e) / sq
+        else:
+            u = 2 * np.real(uh * e) / sq
+            w = 2 * mag * np.real(e) / sq
+        units.append((u, w, None))
+    return units
+
+
+def recover(data, values):
+    """Maps a solution (NumPy arrays by variable name) to weights.json (cnnc-weights/1),
+    exactly as cnnc's own recovery (compiler/derive) does."""
+    R = RECIPE
+    if R.get("unsupported"):
+        print(R["unsupported"])
+        raise SystemExit(4)
+    G = R.get("generic")
+    if G is None:
+        units = family_units(data, values)
+    elif G["kind"] == "nuclear":
+        units = nuclear_units(np.asarray(values[G["var"]], dtype=float), G["tol"])
+    elif G["kind"] == "fourier":
+        units = fourier_units(np.asarray(values[G["var"]], dtype=float), G["tol"], G["padding"])
+    else:
+        raise SystemExit("unknown recovery %r" % G["kind"])
+    m = len(units)
+    if R["max_units"] and m > R["max_units"]:
+        raise SystemExit("the optimal network needs %d hidden units but the model allows %d; the "
+                         "reformulation is exact only with width >= %d (use auto)" % (m, R["max_units"], m))
+    size = int(np.prod(R["hidden_shape"])) + int(R["hidden_bias"])
+    if m == 0 and R["empty_unit"]:
+        units, m = [(np.zeros(size), np.zeros(R["slots"]), None)], 1  # one zero unit, penalty 0
+    U = np.array([u for u, _, _ in units], dtype=float).reshape(m, size)
+    W = np.array([w for _, w, _ in units], dtype=float).reshape(m, R["slots"])
+    h, o = R["hidden"], R["output"]
     tensors = []
-    if blocks:
-        values = [(key, sign, var.value, win) for key, sign, var, win in blocks]
-        big = max([float(np.linalg.norm(v, axis=1).max()) for _, _, v, _ in values if v.size] + [0.0])
-        units_in, units_out, gates = [], [], []
-        for key, sign, V, win in values:
-            norms = np.linalg.norm(V, axis=1)
-            for p in range(V.shape[0]):
-                if big == 0 or norms[p] <= R["zero_tol"] * big:
-                    continue
-                s = np.sqrt(norms[p])
-                units_in.append(V[p] / s)  # u = x/√‖x‖
-                out = np.zeros(R["slots"])
-                out[win] = sign * s  # α = ±√‖x‖
-                units_out.append(out)
-                if R["gated"]:
-                    gates.append(data[key + "gates"][:, p])
-        m = len(units_in)
-        U = np.array(units_in).reshape(m, -1) if m else np.zeros((0, int(np.prod(R["hidden_shape"])) + int(R["hidden_bias"])))
-        h = R["hidden"]
+    if R["hidden_bias"]:
+        tensors.append({"name": "L%d.bias" % h, "shape": [m], "data": U[:, -1].tolist(), "penalty": "l2"})
+        U = U[:, :-1]
+    tensors.append({"name": "L%d.weight" % h, "shape": [m] + R["hidden_shape"], "data": U.ravel().tolist(), "penalty": "l2"})
+    if R["gated"]:
+        gates = np.array([g for _, _, g in units], dtype=float).reshape(m, size)
         if R["hidden_bias"]:
-            tensors.append({"name": "L%d.bias" % h, "shape": [m], "data": U[:, -1].tolist()})
-            U = U[:, :-1]
-        tensors.append({"name": "L%d.weight" % h, "shape": [m] + R["hidden_shape"], "data": U.ravel().tolist()})
-        if R["gated"]:
-            G = np.array(gates).reshape(m, -1) if m else U * 0
-            if R["hidden_bias"]:
-                tensors.append({"name": "L%d.gate_bias" % R["gate_layer"], "shape": [m], "data": G[:, -1].tolist(), "penalty": "none"})
-                G = G[:, :-1]
-            tensors.append({"name": "L%d.gates" % R["gate_layer"], "shape": [m] + R["hidden_shape"], "data": G.ravel().tolist(), "penalty": "none"})
-        W2 = np.array(units_out).reshape(m, R["slots"]) if m else np.zeros((0, R["slots"]))
-        o = R["output"]
-        tensors.append({"name": "L%d.weight" % o, "shape": [1, m * R["slots"]], "data": W2.ravel().tolist(), "penalty": R["output_penalty"]})
-        for layer in layers:
-            if layer["index"] == h:
-                layer["out"] = m
-            if layer["index"] == o:
-                layer["in"] = m * R["slots"]
-    if generic:
-        raise SystemExit("this script cannot recover weights for this architecture yet; the optimum above is still valid")
-    if bias is not None:
-        tensors.append({"name": "L%d.bias" % R["output"], "shape": [1], "data": [float(bias.value)], "penalty": "none"})
+            tensors.append({"name": "L%d.gate_bias" % R["gate_layer"], "shape": [m], "data": gates[:, -1].tolist(), "penalty": "none"})
+            gates = gates[:, :-1]
+        tensors.append({"name": "L%d.gates" % R["gate_layer"], "shape": [m] + R["hidden_shape"], "data": gates.ravel().tolist(), "penalty": "none"})
+    tensors.append({"name": "L%d.weight" % o, "shape": [1, m * R["slots"]], "data": W.ravel().tolist(), "penalty": R["output_penalty"]})
+    if HAS_BIAS:
+        tensors.append({"name": "L%d.bias" % o, "shape": [1], "data": [float(values["b"])], "penalty": "none"})
+    layers = [dict(layer) for layer in R["layers"]]
+    for layer in layers:
+        if layer["index"] == h:
+            layer["out"] = m
+        if layer["index"] == o:
+            layer["in"] = m * R["slots"]
     return {"format": "cnnc-weights/1", "model": R["model"], "beta": R["beta"], "loss": R["loss"],
             "layers": layers, "tensors": tensors}
 
@@ -150,20 +240,35 @@ def main():
     ap.add_argument("solver", nargs="?", default="SCS", help="a CVXPY solver name (default SCS)")
     ap.add_argument("-o", "--weights", default=os.path.join(HERE, "weights.json"), help="where to write the recovered network")
     ap.add_argument("--eps", type=float, default=1e-8, help="solver tolerance where the solver takes one")
+    ap.add_argument("--solution", help="recover from this .npz of variable values instead of solving (no CVXPY needed)")
     args = ap.parse_args()
     data = np.load(os.path.join(HERE, "{{.DataName}}"))
-    problem, blocks, generic, bias = build(data)
-    opts = {}
-    if args.solver.upper() == "SCS":
-        opts = {"eps_abs": args.eps, "eps_rel": args.eps, "max_iters": 1000000}
-    elif args.solver.upper() == "CVXOPT":
-        opts = {"abstol": args.eps, "reltol": args.eps, "feastol": args.eps, "max_iters": 500}
-    problem.solve(solver=args.solver.upper(), **opts)
-    print("status:", problem.status)
-    print("optimum: %.12g" % problem.value)
-    if problem.status not in ("optimal", "optimal_inaccurate"):
-        raise SystemExit(3)
-    weights = recover(data, blocks, generic, bias)
+    if args.solution:
+        sol = np.load(args.solution)
+        names = [name for _, _, name, _ in BLOCKS] + list(GENERIC) + (["b"] if HAS_BIAS else [])
+        missing = [name for name in names if name not in sol.files]
+        if missing:
+            raise SystemExit("%s lacks the variables %s" % (args.solution, ", ".join(missing)))
+        values = {name: np.asarray(sol[name], dtype=float) for name in names}
+        for name, shape in GENERIC.items():
+            if values[name].shape != shape:
+                raise SystemExit("%s: %s has shape %s, want %s" % (args.solution, name, values[name].shape, shape))
+    else:
+        if cp is None:
+            raise SystemExit("CVXPY is not installed (pip install cvxpy); only --solution works without it")
+        problem, variables = build(data)
+        opts = {}
+        if args.solver.upper() == "SCS":
+            opts = {"eps_abs": args.eps, "eps_rel": args.eps, "max_iters": 1000000}
+        elif args.solver.upper() == "CVXOPT":
+            opts = {"abstol": args.eps, "reltol": args.eps, "feastol": args.eps, "max_iters": 500}
+        problem.solve(solver=args.solver.upper(), **opts)
+        print("status:", problem.status)
+        if problem.status not in ("optimal", "optimal_inaccurate"):
+            raise SystemExit(3)
+        print("optimum: %.12g" % problem.value)
+        values = {name: np.asarray(var.value, dtype=float) for name, var in variables.items()}
+    weights = recover(data, values)
     tmp = args.weights + ".tmp"
     with open(tmp, "w") as f:
         json.dump(weights, f)
