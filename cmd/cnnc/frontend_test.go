@@ -150,7 +150,7 @@ func TestExplain(t *testing.T) {
 		t.Fatalf("exit %d %s", code, errs)
 	}
 	// conv 4x4 stride 4 on 28x28: (28 − 4)/4 + 1 = 7.
-	for _, want := range []string{"model fashion_cnn (trained)", "1x28x28", "[auto]x7x7", "kernel=4x4 stride=4x4", "classes      0 → −1, 9 → +1", "patterns  sample 2000 (seed 1)", "beta      0.001"} {
+	for _, want := range []string{"model fashion_cnn (trained)", "1x28x28", "[auto]x7x7", "kernel=4x4 stride=4x4", "classes      0 → −1, 9 → +1", "patterns  sample 200 (seed 1)", "beta      0.001"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)
 		}
