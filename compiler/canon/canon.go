@@ -197,6 +197,10 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 	if err := validate(p); err != nil {
 		return nil, nil, err
 	}
+	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
+		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+
+			"use fewer samples or patterns, or the structured native solver (solver native), which never builds it", float64(nnz), float64(MaxNNZ), MaxNNZ*16>>30)
+	}
 	b := &builder{}
 	m := &Map{prog: p, vars: map[string]int{}, bias: -1}
 	// family blocks
@@ -625,4 +629,61 @@ func validate(p *convex.Program) error {
 		}
 	}
 	return nil
+}
+
+// MaxNNZ caps the nonzeros of A: each costs 16 bytes (value and index) in memory and
+// 12–16 bytes in the exported files, so 2²⁸ is about 4 GB.
+const MaxNNZ = 1 << 28
+
+// EstimateNNZ is an upper bound on the nonzeros of A for p, computed before anything
+// is built: the cone rows (H per nonzero Sign entry and copy), the loss rows (H per
+// prediction row with a nonzero weight, per copy), the norm epigraphs, and the dense
+// generic operators.
+func EstimateNNZ(p *convex.Program) int {
+	nnz := 0
+	for _, fam := range p.Families {
+		copies := len(fam.Signs)
+		count := func(m interface {
+			Dims() (int, int)
+			At(int, int) float64
+		}) int {
+			if m == nil {
+				return 0
+			}
+			r, c := m.Dims()
+			k := 0
+			for i := 0; i < r; i++ {
+				for j := 0; j < c; j++ {
+					if m.At(i, j) != 0 {
+						k++
+					}
+				}
+			}
+			return k
+		}
+		if fam.C != nil {
+			nnz += copies * count(fam.Sign) * fam.H
+		}
+		nnz += copies * count(fam.Weight) * fam.H
+		nnz += copies * fam.Patterns() * (fam.H + 1) * (1 + len(fam.Cost.Maps))
+	}
+	for _, t := range p.Terms {
+		r, c := t.Op.Dims()
+		nnz += r * c
+	}
+	for _, pen := range p.Penalties {
+		for _, M := range pen.Maps {
+			r, c := M.Dims()
+			nnz += r*c + 1
+		}
+		if pen.Kind == convex.Nuclear && len(pen.Var.Shape) == 2 {
+			k := pen.Var.Shape[0] + pen.Var.Shape[1]
+			nnz += k * (k + 1) / 2
+		}
+	}
+	for _, c := range p.Constraints {
+		r, cc := c.Op.Dims()
+		nnz += r * cc
+	}
+	return nnz + 3*p.N
 }

@@ -407,3 +407,43 @@ func TestCanonicalizeRejectsMalformed(t *testing.T) {
 		t.Fatal("unknown loss accepted")
 	}
 }
+
+// TestEstimateNNZBoundsActual: the estimate used to refuse oversized programs is an
+// upper bound on what Canonicalize builds.
+func TestEstimateNNZBoundsActual(t *testing.T) {
+	for _, p := range []*convex.Program{estimateProgram(0), estimateProgram(1)} {
+		cp, _, err := Canonicalize(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est := EstimateNNZ(p); est < cp.A.NNZ() {
+			t.Errorf("estimate %d below the actual %d nonzeros", est, cp.A.NNZ())
+		}
+	}
+}
+
+func estimateProgram(seed int) *convex.Program {
+	n, d, P := 7, 3, 5
+	X := mat.NewDense(n, d, nil)
+	D := mat.NewDense(n, P, nil)
+	S := mat.NewDense(n, P, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			X.Set(i, j, math.Sin(float64(1+i*d+j+seed)))
+		}
+		for q := 0; q < P; q++ {
+			v := 0.0
+			if math.Cos(float64(i*P+q+seed)) > 0 {
+				v = 1
+			}
+			D.Set(i, q, v)
+			S.Set(i, q, 2*v-1)
+		}
+	}
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = math.Cos(float64(i))
+	}
+	return &convex.Program{Loss: "squared", Y: y, N: n, Beta: 0.1, Families: []*convex.Family{{
+		Name: "v", H: d, A: X, Sample: []int{0, 1, 2, 3, 4, 5, 6}, Weight: D, C: X, Sign: S, Signs: []float64{1, -1}}}}
+}
