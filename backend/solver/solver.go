@@ -33,6 +33,9 @@ type Iterate struct {
 	Gap       float64 // duality gap (absolute or relative, as the solver documents)
 	Objective float64 // primal objective on the user's scale
 	Elapsed   time.Duration
+	// Extra is optional solver-specific text printed after the row (e.g. the
+	// working-set size of a column-generation round); empty for most solvers.
+	Extra string
 }
 
 // Recorder receives progress. Implementations must be cheap; solvers call Record at
@@ -75,8 +78,12 @@ func (t *Table) Record(it Iterate) {
 }
 
 func (t *Table) row(it Iterate) {
-	fmt.Fprintf(t.W, " %6d | %9.2e | %9.2e | %9.2e | %12.6e | %8.2e\n",
+	fmt.Fprintf(t.W, " %6d | %9.2e | %9.2e | %9.2e | %12.6e | %8.2e",
 		it.Iter, it.PrimalRes, it.DualRes, it.Gap, it.Objective, it.Elapsed.Seconds())
+	if it.Extra != "" {
+		fmt.Fprintf(t.W, " | %s", it.Extra)
+	}
+	fmt.Fprintln(t.W)
 }
 
 func (t *Table) End(status Status, it Iterate) {

@@ -66,11 +66,23 @@ type Settings struct {
 	// rows. Default 50.
 	RecordEvery int
 
-	// Method: "ipm" (structured barrier method), "al" (augmented Lagrangian with
-	// R-FISTA) or "" (default): "ipm" when every constrained family has Gates strictly
-	// inside their cones (a starting point) and n ≤ 3000 (one dense n×n Cholesky per
-	// Newton step), otherwise "al".
+	// Method: "ws" (working-set primal–dual interior-point method, package doc),
+	// "ipm" (structured barrier method over all blocks), "al" (augmented Lagrangian
+	// with R-FISTA) or "" (default): "ws".
 	Method string
+
+	// AddPerRound (ws): most violating blocks added to the working set per round.
+	// Default 40.
+	AddPerRound int
+	// InnerTol (ws): the restricted IPM stops when sᵀu ≤ InnerTol·max(1, |f|) and its
+	// dual residual ‖r_d‖∞ ≤ InnerTol·max(β, ‖Ĵᵀỹ‖∞) and its primal residual
+	// ‖r_p‖∞ ≤ InnerTol·max(1, ‖z‖∞). Default 1e-10.
+	InnerTol float64
+	// MaxInner (ws): IPM iterations per restricted solve. Default 100.
+	MaxInner int
+	// ZeroTol (ws): after a restricted solve, blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ are
+	// dropped and the problem is re-solved on the remaining support. Default 1e-5.
+	ZeroTol float64
 	// Tau0: initial barrier weight τ₀ = Tau0·m/f(x₀), m the barrier parameter (2 per
 	// block + 1 per cone row). Default 1.
 	Tau0 float64
@@ -116,6 +128,14 @@ func (s Settings) withDefaults() Settings {
 		s.MaxNewton = 50
 	}
 	def(&s.CenterTol, 1e-3)
+	if s.AddPerRound <= 0 {
+		s.AddPerRound = 40
+	}
+	def(&s.InnerTol, 1e-10)
+	if s.MaxInner <= 0 {
+		s.MaxInner = 100
+	}
+	def(&s.ZeroTol, 1e-5)
 	return s
 }
 
@@ -146,8 +166,12 @@ type Result struct {
 	Restored bool
 	// Delta is the final AL penalty (method al).
 	Delta float64
-	// Method is the method used: "ipm" or "al".
+	// Method is the method used: "ws", "ipm" or "al".
 	Method string
+	// Support (ws) is the number of nonzero blocks of Solution; MaxRatio the largest
+	// certificate ratio ρ_b = max_{u∈B₂∩𝒦_b} s_b λᵀ𝒫_b u / β over all blocks at Solution.
+	Support  int
+	MaxRatio float64
 }
 
 // solver state.
@@ -196,18 +220,19 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 
 	method := s.Method
 	switch method {
-	case "":
-		method = "al"
-		if usable(fams) && p.N <= 3000 {
-			method = "ipm"
-		}
+	case "", "ws":
+		method = "ws"
 	case "ipm":
 		if !usable(fams) {
 			return nil, fmt.Errorf("group: method ipm needs Gates strictly inside every pattern's cone (program %q); use method al", p.Model)
 		}
 	case "al":
 	default:
-		return nil, fmt.Errorf("group: unknown method %q (want \"ipm\", \"al\" or \"\")", s.Method)
+		return nil, fmt.Errorf("group: unknown method %q (want \"ws\", \"ipm\", \"al\" or \"\")", s.Method)
+	}
+	if method == "ws" {
+		rec.Begin(fmt.Sprintf("cnnc group solver (working-set primal–dual IPM): %s, %d families, n = %d, β = %g", p.Model, len(fams), p.N, p.Beta))
+		return r.solveWS(start, feasScale, rec)
 	}
 	if method == "ipm" {
 		rec.Begin(fmt.Sprintf("cnnc group solver (structured barrier method): %s, %d families, n = %d, β = %g", p.Model, len(fams), p.N, p.Beta))
