@@ -79,8 +79,6 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	out, err := train.Run(p.in, train.Options{
 		Solver:   o.solver,
 		Settings: train.SolverSettings{Tol: o.tol},
-		Template: groupSolver,
-		Conic:    coneSolver,
 		Recorder: rec,
 	})
 	if out != nil && len(out.Diagnostics) > 0 {
