@@ -59,12 +59,90 @@
 // Without gates the Objective is that of the AL iterate and optimality rests on the
 // violation test alone (stated in Result.Restored = false).
 //
-// # Methods
+// # Method ws (default): working set + primal–dual interior point
 //
-// Settings.Method selects one of two methods; both report through the same
-// certificate above, so neither can claim Optimal without the gap bound.
+// Column generation over blocks (formulations.md §1.3, §12). At the optimum most
+// blocks are zero. A zero block b is optimal iff its dual constraint holds at
+// λ = Π(y − ŷ): there is μ_b ≥ 0 with ‖s𝒫_bᵀλ + 𝒞_bᵀμ_b‖ ≤ β, equivalently (Moreau,
+// compiler/certify.ConeMax)
 //
-// "ipm" (default when every constrained family has interior Gates and n ≤ 3000): a
+//	ρ_b = max_{u ∈ B₂ ∩ 𝒦_b} s_b λᵀ𝒫_b u / β ≤ 1.
+//
+// All gradients g_b = s𝒫_bᵀλ come from one product Mᵀ·A per family (M[r,p] =
+// Weight[r,p]·λ_{Sample[r]}); ConeMax (Lawson–Hanson NNLS) runs only where the cheap
+// bound ‖g_b‖/β exceeds 1 (ConeMax ≤ ‖g‖). A failed NNLS (iteration cap) counts with
+// its upper bound ‖g_b‖/β.
+//
+// Loop: W₀ = the warm start's nonzero blocks + the AddPerRound most violating blocks
+// at λ(warm) (λ = Πy cold). Each round solves the restricted program on W (below),
+// drops blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ and re-solves on the remaining support
+// (so unneeded blocks are exactly 0), evaluates every ρ_b at the new λ, adds the
+// AddPerRound most violating blocks outside W, and repeats. A block that left W and
+// comes back is kept ("sticky") so the loop cannot cycle.
+//
+// Certificate: ρ = max(1, max_b ρ_b) over ALL blocks makes λ/ρ dual feasible (the dual
+// constraints are homogeneous), so
+//
+//	Dual = max_{0 ≤ θ ≤ 1/ρ} θλᵀy − ½θ²‖λ‖²   (≤ p*; with a bias λ is centred, 1ᵀλ = 0)
+//
+// and the reported Dual is the best over rounds. Objective is evaluated at the returned
+// point (blocks outside W are 0) with the structured operators. Optimal iff
+// Objective − Dual ≤ Tol·max(1, |Objective|) and the largest cone violation ≤
+// TolFeas·max(1, ‖y‖∞). Since Dual ≈ p* − (ρ−1)·βΣ‖x_b‖, ρ − 1 ≤ Tol suffices, which
+// needs λ to about Tol·β/‖𝒫‖, hence an interior-point restricted solve. When no block
+// outside W violates and the gap is still too large, the inner tolerance is tightened
+// 100× (twice at most), then the status is Inaccurate with the certified bracket.
+//
+// Restricted solve (pdipm.go). With Ĵ = Π[s_b𝒫_b]_{b∈W} (n × Σ H_b, dense), ỹ = Πy,
+// z = (t_b, x_b)_b, it is the conic QP
+//
+//	minimize ½‖Ĵx − ỹ‖² + βΣ t_b   s.t.  s_L = M_b x_b ≥ 0,  s_Q = (t_b, x_b) ∈ SOC(H_b+1),
+//
+// in CVXOPT coneqp form (Vandenberghe, "The CVXOPT linear and quadratic cone program
+// solvers"): G z + s = 0 with G = −[M; I], KKT  Pz + q + Gᵀu = 0, s ∘ u = 0, s, u ∈ K.
+// Infeasible-start primal–dual method, start x = 0, t = 0, s = e, u = ν_b e with
+// ν_b = β + ‖Ĵ_bᵀỹ‖. Each iteration:
+//
+//	scaling  LP: W = diag(√(s/u)), λ = √(su);  SOC (Nesterov–Todd): s̄ = s/√(sᵀJs),
+//	         ū = u/√(uᵀJu), γ = √((1+s̄ᵀū)/2), w̄ = (s̄ + Jū)/(2γ), η = (sᵀJs/uᵀJu)^{1/4},
+//	         W = η[w̄₀ w̄₁ᵀ; w̄₁ I + w̄₁w̄₁ᵀ/(1+w̄₀)], λ = Wu = W⁻¹s;
+//	Newton   λ∘(WΔu + W⁻¹Δs) = r_c,  GΔz + Δs = −r_p,  PΔz + GᵀΔu = −r_d.  With d = λ⧵r_c:
+//	         Δs = −r_p − GΔz, Δu = W⁻¹d − W⁻²Δs, and eliminating,
+//	         (P + GᵀW⁻²G)Δz = −r_d − GᵀW⁻¹d − GᵀW⁻²r_p,
+//	         P + GᵀW⁻²G = ĴᵀĴ + ⊕_b (W_Q,b⁻² + 0 ⊕ M_bᵀ diag(u/s) M_b);
+//	Mehrotra predictor r_c = −λ∘λ (step α_a), σ = (μ_a/μ)³, corrector
+//	         r_c = −λ∘λ + σμe − (W⁻¹Δs_a)∘(WΔu_a);  step 0.99·(largest step in the cones;
+//	         SOC: smallest positive root of (v₀+αd₀)² − ‖v₁+αd₁‖², cancellation-free).
+//
+// The Newton matrix is factored densely (Cholesky of (ΣH_b + |W|)², Gram ĴᵀĴ formed
+// once per solve) or by Woodbury with one n×n Cholesky of I + ĴB⁻¹Ĵᵀ, whichever costs
+// fewer flops, both equilibrated and followed by iterative refinement (≤ 6 steps
+// while the residual falls). Stopping: max(sᵀu/max(1,|f|), ‖r_d‖∞/max(β, ‖Ĵᵀỹ‖∞),
+// ‖r_p‖∞/max(1, ‖z‖∞)) ≤ InnerTol (1e-10), else the best iterate after MaxInner
+// iterations or a failed factorization/step; the outer certificate decides the status.
+// The returned x satisfies the cones up to r_p (≈ 1e-15 relative in the tests).
+//
+// Blocks of constrained families whose pattern has no gate strictly inside its cone
+// never enter W (they would have no interior); if such a block violates, the status
+// stays Inaccurate.
+//
+// Measured (shared 2-core machine, other jobs running):
+//   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3): status
+//     optimal, objective 0.1081311 (the old barrier method stopped at 0.1081942,
+//     inaccurate), certified rel. gap 3.3e-7, 9 rounds, 640 IPM iterations, 10.6 s;
+//     140 of 200 blocks nonzero. NOT the < 1 s target: see Known limits.
+//   - Tests vs CVXOPT (3 problems): status optimal, |obj − p*|/p* ≤ 8e-8,
+//     37/80, 16/54, 13/50 blocks nonzero.
+//   - cnnc solve examples/spiral_relu.cnn (n = 40, 1561 exact patterns, 3122 blocks):
+//     --tol 1e-6: optimal, gap 4.9e-7, 228 active neurons, 1.9 s; the example's own
+//     tol = 1e-8 ends inaccurate at gap 5.5e-8 (the IPM's accuracy floor).
+//
+// # Older methods
+//
+// Settings.Method "ipm" or "al" selects one of the previous methods; both report
+// through the certificate below, so neither can claim Optimal without the gap bound.
+//
+// "ipm" (needs interior Gates for every pattern): a
 // primal barrier method on (x_b, t_b), ‖x_b‖ < t_b, 𝒞_b x_b > 0, minimising
 // τ(½‖Π(ŷ − y)‖² + βΣt_b) − Σlog(t_b² − ‖x_b‖²) − Σlog(𝒞x)_r by damped Newton steps
 // (Armijo, factor ½), τ ← 20τ after each centering (λ²/2 ≤ 1e-3). The Newton matrix
@@ -91,7 +169,7 @@
 // ε_k decreasing geometrically (Settings). δ starts at L_loss/‖C‖² (penalty as stiff
 // as the loss) and grows ×4 when the violation does not fall by 4× per outer step.
 //
-// Why the barrier method is the default (measured on BenchmarkFCRelu200x10P100,
+// Why the barrier method was the previous default (measured on BenchmarkFCRelu200x10P100,
 // n = 200, H = 11, P = 100, β = 1e-3, on the shared 2-core machine): R-FISTA alone on
 // the gated relaxation of that program still had a certified gap of 3.9e-4 after
 // 20 000 iterations (7.8 s), and AL + R-FISTA on the ReLU program was still lowering
@@ -111,6 +189,18 @@
 // Objective and Dual still bracket the optimum when Restored).
 //
 // # Known limits
+//
+//   - ws is slow on the benchmark: ~35 IPM iterations per restricted solve from a cold
+//     start, 2 solves per round, ~9 rounds, and each iteration costs n²·ΣH_b (the
+//     Woodbury product) ≈ 15–25 ms at |W| ≈ 140. Ideas not done: warm-started or
+//     fewer rounds (larger AddPerRound), sharing the two copies of a pattern in the
+//     Woodbury product (the old ipm did), skipping the support re-solve until the
+//     last round (tried: fewer iterations but denser W, not faster).
+//   - Sparsity: the IPM returns the relative interior of the optimal face, so when the
+//     optimum is not unique the support can exceed n + 1 (37 > 31 on one test); a
+//     Carathéodory reduction of the support is not implemented.
+//   - The restricted IPM's accuracy floor (≈ 1e-10 relative residuals, Woodbury
+//     refinement) limits the certified gap to ≈ 1e-8 relative.
 //
 //   - The dual bound from the barrier method is weak unless centering is exact: the
 //     θ-scaling loses up to half the dual value when a block's ‖s𝒫ᵀλ + 𝒞ᵀμ‖ exceeds β

@@ -259,6 +259,8 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		}
 	}
 	sticky := map[blockID]bool{}
+	innerTol := set.InnerTol
+	tightened := 0
 	var best *wsPoint
 	bestDual := math.Inf(-1)
 	total, round := 0, 0
@@ -273,7 +275,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		var ok bool
 		if len(W) > 0 {
 			q := w.build(W)
-			res := q.pdipm(set.InnerTol, set.MaxInner)
+			res := q.pdipm(innerTol, set.MaxInner)
 			total += res.iters
 			ok = res.ok
 			// Support: blocks with ‖x_k‖ > ZeroTol·max‖x‖ (plus sticky ones); re-solve
@@ -290,7 +292,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			}
 			if len(S) < len(W) && len(S) > 0 {
 				q2 := w.build(S)
-				res2 := q2.pdipm(set.InnerTol, set.MaxInner)
+				res2 := q2.pdipm(innerTol, set.MaxInner)
 				total += res2.iters
 				q, res, W, ok = q2, res2, S, res2.ok
 				pt.W = S
@@ -335,6 +337,13 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			W = append(W, b)
 			inW[b] = true
 			added++
+		}
+		if added == 0 && tightened < 2 {
+			// no violator outside W: the gap is the restricted solve's own accuracy;
+			// re-solve with a 100× tighter inner tolerance (at most twice).
+			innerTol *= 1e-2
+			tightened++
+			added = -1
 		}
 		if added == 0 {
 			// nothing left to add: either the restricted solve is not accurate enough
