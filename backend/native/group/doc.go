@@ -196,9 +196,11 @@
 //     fewer rounds (larger AddPerRound), sharing the two copies of a pattern in the
 //     Woodbury product (the old ipm did), skipping the support re-solve until the
 //     last round (tried: fewer iterations but denser W, not faster).
+//
 //   - Sparsity: the IPM returns the relative interior of the optimal face, so when the
 //     optimum is not unique the support can exceed n + 1 (37 > 31 on one test); a
 //     Carathéodory reduction of the support is not implemented.
+//
 //   - The restricted IPM's accuracy floor (≈ 1e-10 relative residuals, Woodbury
 //     refinement) limits the certified gap to ≈ 1e-8 relative.
 //
@@ -208,9 +210,11 @@
 //     1e-5 relative while the certified gap is often far larger, so the status is
 //     Inaccurate. A primal–dual (Nesterov–Todd) interior-point method, or dual
 //     multipliers corrected by the Newton step, would fix this.
+//
 //   - The AL restoration along gates can move a block far when its gate is close to a
 //     cone facet (t = viol/(𝒞g)_r is then large); the returned Objective is honest
 //     (it is evaluated at the restored point) but can be poor.
+//
 //   - CostMaps, hinge and logistic losses are refused.
 //
 // Determinism: all reductions run in a fixed order on one goroutine; gonum's Gemm
