@@ -23,6 +23,7 @@ func BenchmarkFCRelu200x10P100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(res.Iterations), "newton-steps")
+	b.ReportMetric(float64(res.Support), "nonzero-blocks")
 	b.ReportMetric((res.Objective-res.Dual)/res.Objective, "rel-gap")
 	b.Logf("status %s objective %.10g dual %.10g", res.Status, res.Objective, res.Dual)
 }
