@@ -77,7 +77,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	deg := float64(nl + K)
 
 	res := make([]float64, n)
-	rd := make([]float64, N)  // dual residual
+	rd := make([]float64, N)   // dual residual
 	rpL := make([]float64, nl) // primal residual s_L − M x
 	rpQ := make([]float64, N)  // s_Q − z
 	lin := newLinsys(q)
@@ -471,7 +471,7 @@ func newLinsys(q *sub) *linsys {
 	N := q.nx + K
 	l := &linsys{q: q, N: N, tmpN: make([]float64, N), tmpN2: make([]float64, N), tmpn: make([]float64, q.n)}
 	nf, Nf, nxf := float64(q.n), float64(N), float64(q.nx)
-	l.dense = Nf*Nf*Nf/3 <= nf*nf*nxf+nf*nf*nf/3 || os.Getenv("CNNC_WS_DENSE") != ""
+	l.dense = Nf*Nf*Nf/3 <= nf*nf*nxf+nf*nf*nf/3
 	l.bk = make([][]float64, K)
 	for k := range q.h {
 		l.bk[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
