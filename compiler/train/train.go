@@ -182,6 +182,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 			return out, err
 		}
 	}
+	// Carathéodory pruning: same prediction, no larger objective, at most n nonzero
+	// blocks — a sparse network even when the solver returns an interior point.
+	sol = prog.Prune(sol)
 	out.Solution = sol
 	out.ConvexObjective = prog.Objective(sol)
 	out.Sizes = prog.Sizes()
