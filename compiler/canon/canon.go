@@ -36,6 +36,12 @@
 //	           ‖(2r, 2τ−1)‖ ≤ 2τ+1.
 //	  Dual:    the SOC multiplier (μ₀, μ, μ_{N+1}) gives the residual dual v = 2μ
 //	           (at the optimum v = y − ŷ).
+//	LSQ' (squared loss with Options.QuadraticLoss, formulations.md §1.5 LSQ')
+//	  Source:  ½‖ŷ − y‖², ŷ = Ĝx
+//	  Target:  free columns r (named r_loss) with P = I on them and c = 0, and N
+//	           zero-cone rows r − Ĝx = −y (A = [I, −Ĝ], b = −y); ½rᵀr = ½‖Ĝx − y‖².
+//	  Dual:    the zero-row multiplier μ is the residual dual: stationarity in r,
+//	           Pr + (Aᵀμ)_r = r + μ = 0, gives μ = −r = y − ŷ (as LSQ's v).
 //	HINGE
 //	  Source:  Σᵢ max(0, 1 − yᵢŷᵢ)
 //	  Target:  eᵢ with cost 1, NN rows eᵢ ≥ 0 (A = −e_i, b = 0) and
@@ -170,6 +176,7 @@ type builder struct {
 	ss   []int
 	ep   section
 	nexp int
+	quad [2]int // LSQ': first column and length of the r block with P = I (length 0: no P)
 }
 
 func (b *builder) col(name string, size, layer int, shape []int) int {
@@ -192,8 +199,24 @@ func copyName(f *convex.Family, c int) string {
 	return f.Name + "_neg"
 }
 
-// Canonicalize rewrites p into conic form (see the package doc for every rewrite).
+// Options select between equivalent rewrites. The zero value is what Canonicalize
+// does (and what the exports use).
+type Options struct {
+	// QuadraticLoss canonicalises the squared loss as LSQ' (a quadratic objective
+	// ½‖r‖² with zero-cone rows r − Ĝx = −y; see the package doc) instead of the LSQ
+	// second-order cone. The problem then has a P, which every native consumer and
+	// SCS handle; the exports keep LSQ by default.
+	QuadraticLoss bool
+}
+
+// Canonicalize rewrites p into conic form (see the package doc for every rewrite);
+// it is CanonicalizeWith(p, Options{}).
 func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
+	return CanonicalizeWith(p, Options{})
+}
+
+// CanonicalizeWith is Canonicalize with a choice of rewrites.
+func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, error) {
 	if err := validate(p); err != nil {
 		return nil, nil, err
 	}
@@ -292,8 +315,18 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 	// prediction operator Ĝ as sparse rows
 	G := predictionRows(p, m)
 	// loss
-	switch p.Loss {
-	case "squared", "":
+	switch {
+	case (p.Loss == "squared" || p.Loss == "") && opts.QuadraticLoss:
+		r := b.col("r_loss", p.N, -1, []int{p.N})
+		for i := 0; i < p.N; i++ {
+			row := b.z.row(-p.Y[i])
+			b.z.add(row, r+i, 1)
+			for k, cidx := range G[i].cols {
+				b.z.add(row, cidx, -G[i].vals[k])
+			}
+		}
+		b.quad = [2]int{r, p.N}
+	case p.Loss == "squared" || p.Loss == "":
 		tau := b.col("tau", 1, -1, nil)
 		b.c[tau] = 1
 		r0 := b.q.rows
@@ -308,7 +341,7 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 		rl := b.q.row(-1)
 		b.q.add(rl, tau, -2)
 		b.qs = append(b.qs, p.N+2)
-	case "hinge":
+	case p.Loss == "hinge":
 		e := b.col("e", p.N, -1, []int{p.N})
 		for i := 0; i < p.N; i++ {
 			b.c[e+i] = 1
@@ -320,7 +353,7 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 				b.l.add(r, cidx, -p.Y[i]*G[i].vals[k])
 			}
 		}
-	case "logistic":
+	case p.Loss == "logistic":
 		t := b.col("t_loss", p.N, -1, []int{p.N})
 		a := b.col("a_loss", p.N, -1, []int{p.N})
 		a2 := b.col("a2_loss", p.N, -1, []int{p.N})
@@ -544,6 +577,17 @@ func (b *builder) assemble() (*conic.Problem, error) {
 		Cones:    conic.Cones{Z: b.z.rows, L: b.l.rows, Q: b.qs, S: b.ss, EP: b.nexp},
 		ObjScale: 1,
 		Vars:     b.vars,
+	}
+	if b.quad[1] > 0 {
+		P := &conic.CSC{M: b.n, N: b.n, ColPtr: make([]int, b.n+1)}
+		for j := 0; j < b.n; j++ {
+			if j >= b.quad[0] && j < b.quad[0]+b.quad[1] {
+				P.RowIdx = append(P.RowIdx, j)
+				P.Val = append(P.Val, 1)
+			}
+			P.ColPtr[j+1] = len(P.Val)
+		}
+		prob.P = P
 	}
 	if prob.Cones.Q == nil {
 		prob.Cones.Q = []int{}

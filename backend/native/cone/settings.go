@@ -32,6 +32,11 @@ type Settings struct {
 	// InaccurateFactor: at an iteration or time limit, report Inaccurate when every
 	// residual is within this factor of its tolerance; default 10.
 	InaccurateFactor float64
+	// LinearSystem chooses how the reduced system is solved: "" (default) picks the
+	// block elimination of blocksys.go when its per-solve cost is below half the dense
+	// one (else dense Cholesky), "dense" forces dense Cholesky, "block" forces the
+	// block elimination (still falling back to dense if it fails its accuracy check).
+	LinearSystem string
 	// RecordEvery passes every RecordEvery-th iterate to the Recorder; default 25
 	// (the first and last iterates are always recorded).
 	RecordEvery int
@@ -99,4 +104,5 @@ type Result struct {
 	Scale          float64       // final adaptive scale
 	AccelAccepted  int           // Anderson steps accepted
 	AccelRejected  int           // Anderson steps rejected by the safeguard
+	LinearSystem   string        // "dense" or "block": how the reduced system was solved
 }

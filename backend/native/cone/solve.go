@@ -36,6 +36,11 @@ func Solve(p *conic.Problem, set Settings, rec solver.Recorder) (*Result, error)
 	if set.EpsAbs < 0 || set.EpsRel < 0 || set.EpsInfeas < 0 || set.Scale < 0 || set.RhoX < 0 || set.MaxIters < 0 {
 		return nil, errors.New("cone: negative tolerance, scale, rho_x or max_iters")
 	}
+	switch set.LinearSystem {
+	case "", "dense", "block":
+	default:
+		return nil, fmt.Errorf("cone: linear system %q, want \"\", \"dense\" or \"block\"", set.LinearSystem)
+	}
 	L, err := checkProblem(p)
 	if err != nil {
 		return nil, err
@@ -101,11 +106,12 @@ func finite(name string, v []float64) error {
 // work is the solver state. Hatted quantities of the doc comment live in the
 // equilibrated space; variables named x, y, s here are hatted unless noted.
 type work struct {
-	p   *conic.Problem
-	L   *layout
-	set *Settings
-	sc  *scaling
-	sys *denseSys
+	p    *conic.Problem
+	L    *layout
+	set  *Settings
+	sc   *scaling
+	sys  linSys
+	dsys *denseSys // the dense fallback
 
 	n, m  int
 	scale float64
@@ -125,7 +131,13 @@ func newWork(p *conic.Problem, L *layout, set *Settings) *work {
 
 func (w *work) setup() error {
 	w.sc = equilibrate(w.p, w.L, !w.set.NoNormalize)
-	w.sys = newDenseSys(&w.sc.A, w.sc.P, w.set.RhoX)
+	w.dsys = newDenseSys(&w.sc.A, w.sc.P, w.set.RhoX)
+	w.sys = w.dsys
+	if w.set.LinearSystem != "dense" {
+		if bs := newBlockSys(w.dsys, w.m, w.set.LinearSystem == "block"); bs != nil {
+			w.sys = bs
+		}
+	}
 	w.ry = make([]float64, w.m)
 	w.sigma = make([]float64, w.m)
 	w.qx = make([]float64, w.n)
@@ -145,11 +157,17 @@ func (w *work) refactor() error {
 		w.ry[i] = r
 		w.sigma[i] = 1 / r
 	}
-	if err := w.sys.factor(w.sigma); err != nil {
+	err := w.sys.factor(w.sigma)
+	if err != nil && w.sys != linSys(w.dsys) {
+		// the block elimination missed its accuracy check: use the dense system
+		w.sys = w.dsys
+		err = w.sys.factor(w.sigma)
+	}
+	if err != nil {
 		return fmt.Errorf("cone: %v", err)
 	}
 	w.factorizations++
-	w.rhoX = w.sys.rhoX
+	w.rhoX = w.sys.rho()
 	// q: K q_x = ĉ − Âᵀ(σ∘b̂); q_y = σ∘(b̂ + Â q_x).
 	tmp := make([]float64, w.m)
 	for i := range tmp {
@@ -403,6 +421,7 @@ func (w *work) run(rec solver.Recorder, start time.Time) *Result {
 	res.SolveTime = time.Since(start) - setupTime
 	res.Factorizations = w.factorizations
 	res.Scale = w.scale
+	res.LinearSystem = w.sys.kind()
 	it := w.iterate(res.Iterations, &r, start)
 	rec.End(status, it)
 	return res
