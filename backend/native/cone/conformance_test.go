@@ -379,7 +379,15 @@ func coneCheck(k conic.Cones, v []float64, dual bool, tol float64) error {
 	return nil
 }
 
+// TestConformance runs every case with the automatic linear-system choice and with
+// the block elimination forced (blocksys.go), so both solve paths meet the same checks.
 func TestConformance(t *testing.T) {
+	for _, ls := range []string{"", "block"} {
+		t.Run("linsys="+ls, func(t *testing.T) { conformance(t, ls) })
+	}
+}
+
+func conformance(t *testing.T, ls string) {
 	const tol = 1e-6
 	for _, cc := range confCases() {
 		t.Run(cc.name, func(t *testing.T) {
@@ -388,7 +396,7 @@ func TestConformance(t *testing.T) {
 				t.Fatalf("bad test problem: %v", err)
 			}
 			n := len(cc.c)
-			r, err := Solve(p, Settings{EpsAbs: 1e-9, EpsRel: 1e-9, EpsInfeas: 1e-9}, nil)
+			r, err := Solve(p, Settings{EpsAbs: 1e-9, EpsRel: 1e-9, EpsInfeas: 1e-9, LinearSystem: ls}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
