@@ -14,6 +14,8 @@ import (
 //	minimize ½‖Ĵx − ỹ‖² + β Σ_k t_k   s.t.  M_k x_k ≥ 0,  (t_k, x_k) ∈ SOC(H_k+1)
 //
 // Ĵ = Π[s_k 𝒫_k]_k (n × Nx, row-major, columns of block k at xo[k]), ỹ = Πy.
+// M_k = diag(sgn_k)·C_f[idx_k] is never formed: the cone rows of all blocks of one
+// family are applied together by products with that family's C (coneFam).
 type sub struct {
 	n    int
 	beta float64
@@ -22,11 +24,155 @@ type sub struct {
 	nx   int
 	xo   []int       // x offset of block k
 	h    []int       // H_k
-	M    [][]float64 // cone rows of block k (m_k × H_k row-major), nil if none
-	m    []int       // m_k
+	m    []int       // m_k (rows of M_k)
 	lo   []int       // offset of block k's rows in the LP vectors
 	nl   int         // Σ m_k
-	x0   [][]float64 // strictly interior start direction of block k (M_k x0 > 0), or nil
+	idx  [][]int32   // rows of C_f in M_k
+	sgn  [][]float64 // their signs
+	kf   []int       // slot of block k's family in cf (−1: unconstrained)
+	kc   []int       // position of block k among its family's blocks
+	grp  []int       // pattern group of block k: blocks with Ĵ_k = ±Ĵ_{k'} (the two copies)
+	ngrp int
+	cf   []*coneFam
+	hmax int
+}
+
+// coneFam holds one family's constraint rows C (Nc × H) and the products
+// CC[r] = (c_ri c_rj)_{i≤j} (Nc × H(H+1)/2), so that Σ_r d_r c_r c_rᵀ for every block
+// of the family at once is one matrix product D·CC (D: blocks × Nc).
+type coneFam struct {
+	H, Nc  int
+	C      []float64
+	CC     []float64
+	blocks []int     // blocks k of W in this family, in column order
+	buf    []float64 // |blocks| × Nc
+	xb     []float64 // |blocks| × H
+	gb     []float64 // |blocks| × H(H+1)/2
+}
+
+func (c *coneFam) alloc() {
+	K := len(c.blocks)
+	c.buf = make([]float64, K*c.Nc)
+	c.xb = make([]float64, K*c.H)
+	c.gb = make([]float64, K*c.H*(c.H+1)/2)
+}
+
+// pairProducts returns CC (Nc × H(H+1)/2) with CC[r, (i,j)] = C[r,i]·C[r,j], i ≤ j
+// in row-major order of the upper triangle.
+func pairProducts(C []float64, nc, h int) []float64 {
+	T := h * (h + 1) / 2
+	out := make([]float64, nc*T)
+	for r := 0; r < nc; r++ {
+		c := C[r*h : r*h+h]
+		o := out[r*T : r*T+T]
+		t := 0
+		for i := 0; i < h; i++ {
+			for j := i; j < h; j++ {
+				o[t] = c[i] * c[j]
+				t++
+			}
+		}
+	}
+	return out
+}
+
+// mulAll sets dst (LP layout) = M_k x_k for every block; x in the compact layout
+// (block k at xo[k]). One product X_f·C_fᵀ per family.
+func (q *sub) mulAll(x, dst []float64) {
+	for _, c := range q.cf {
+		K := len(c.blocks)
+		if K == 0 {
+			continue
+		}
+		for kc, k := range c.blocks {
+			copy(c.xb[kc*c.H:(kc+1)*c.H], x[q.xo[k]:q.xo[k]+c.H])
+		}
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas64.General{Rows: K, Cols: c.H, Stride: c.H, Data: c.xb},
+			blas64.General{Rows: c.Nc, Cols: c.H, Stride: c.H, Data: c.C}, 0,
+			blas64.General{Rows: K, Cols: c.Nc, Stride: c.Nc, Data: c.buf})
+		for kc, k := range c.blocks {
+			row := c.buf[kc*c.Nc : (kc+1)*c.Nc]
+			d := dst[q.lo[k] : q.lo[k]+q.m[k]]
+			sg := q.sgn[k]
+			for i, r := range q.idx[k] {
+				d[i] = sg[i] * row[r]
+			}
+		}
+	}
+}
+
+// mulTAdd adds alpha·M_kᵀ v_k to dst for every block; dst in the z layout (block k's
+// x part at xo[k]+k+1). One product V_f·C_f per family.
+func (q *sub) mulTAdd(alpha float64, v, dst []float64) {
+	for _, c := range q.cf {
+		K := len(c.blocks)
+		if K == 0 {
+			continue
+		}
+		for i := range c.buf {
+			c.buf[i] = 0
+		}
+		for kc, k := range c.blocks {
+			row := c.buf[kc*c.Nc : (kc+1)*c.Nc]
+			vk := v[q.lo[k] : q.lo[k]+q.m[k]]
+			sg := q.sgn[k]
+			for i, r := range q.idx[k] {
+				row[r] = alpha * sg[i] * vk[i]
+			}
+		}
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1,
+			blas64.General{Rows: K, Cols: c.Nc, Stride: c.Nc, Data: c.buf},
+			blas64.General{Rows: c.Nc, Cols: c.H, Stride: c.H, Data: c.C}, 0,
+			blas64.General{Rows: K, Cols: c.H, Stride: c.H, Data: c.xb})
+		for kc, k := range c.blocks {
+			o := q.xo[k] + k + 1
+			for j, g := range c.xb[kc*c.H : (kc+1)*c.H] {
+				dst[o+j] += g
+			}
+		}
+	}
+}
+
+// gramAdd adds M_kᵀ diag(d_k) M_k to the x part of B_k ((H_k+1)² row-major) for every
+// block: one product D_f·CC_f per family (the signs square to 1).
+func (q *sub) gramAdd(d []float64, B [][]float64) {
+	for _, c := range q.cf {
+		K := len(c.blocks)
+		if K == 0 {
+			continue
+		}
+		T := c.H * (c.H + 1) / 2
+		for i := range c.buf {
+			c.buf[i] = 0
+		}
+		for kc, k := range c.blocks {
+			row := c.buf[kc*c.Nc : (kc+1)*c.Nc]
+			dk := d[q.lo[k] : q.lo[k]+q.m[k]]
+			for i, r := range q.idx[k] {
+				row[r] = dk[i]
+			}
+		}
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1,
+			blas64.General{Rows: K, Cols: c.Nc, Stride: c.Nc, Data: c.buf},
+			blas64.General{Rows: c.Nc, Cols: T, Stride: T, Data: c.CC}, 0,
+			blas64.General{Rows: K, Cols: T, Stride: T, Data: c.gb})
+		h1 := c.H + 1
+		for kc, k := range c.blocks {
+			g := c.gb[kc*T : (kc+1)*T]
+			Bk := B[k]
+			t := 0
+			for i := 0; i < c.H; i++ {
+				for j := i; j < c.H; j++ {
+					Bk[(i+1)*h1+j+1] += g[t]
+					if j != i {
+						Bk[(j+1)*h1+i+1] += g[t]
+					}
+					t++
+				}
+			}
+		}
+	}
 }
 
 // pdResult is the outcome of the primal–dual IPM.
@@ -53,6 +199,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	sQ := make([]float64, N)
 	uQ := make([]float64, N)
 	xv := make([]float64, nx)
+	dxv := make([]float64, nx)
 	gather := func(z, xv []float64) {
 		for k := 0; k < K; k++ {
 			copy(xv[q.xo[k]:q.xo[k]+q.h[k]], z[q.xo[k]+k+1:q.xo[k]+k+1+q.h[k]])
@@ -80,6 +227,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	rd := make([]float64, N)   // dual residual
 	rpL := make([]float64, nl) // primal residual s_L − M x
 	rpQ := make([]float64, N)  // s_Q − z
+	mxL := make([]float64, nl)
 	lin := newLinsys(q)
 	dz, dza, rhs := make([]float64, N), make([]float64, N), make([]float64, N)
 	dsL, duL := make([]float64, nl), make([]float64, nl)
@@ -87,39 +235,32 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	dsQ, duQ := make([]float64, N), make([]float64, N)
 	dsQa, duQa := make([]float64, N), make([]float64, N)
 	dL, dQ := make([]float64, nl), make([]float64, N) // d = λ⧵rc
+	cL := make([]float64, nl)
 	lamL, lamQ := make([]float64, nl), make([]float64, N)
-	wL := make([]float64, nl)
+	wL, w2 := make([]float64, nl), make([]float64, nl)
 	nt := make([]ntScale, K)
 	eQ := make([]float64, N)
 	eL := make([]float64, nl)
-	tmpL := make([]float64, 0, 64)
+	ta, tb, tc := make([]float64, q.hmax+1), make([]float64, q.hmax+1), make([]float64, q.hmax+1)
 	best := pdResult{}
 	bestErr := math.Inf(1)
 	for it := 0; ; it++ {
 		gather(z, xv)
 		loss := q.residual(xv, res)
-		q.dualRes(xv, res, uL, uQ, rd)
+		q.dualRes(res, uL, uQ, rd)
 		f := loss
 		for k := 0; k < K; k++ {
 			f += q.beta * z[q.xo[k]+k]
 		}
+		q.mulAll(xv, mxL)
 		rpn := 0.0
-		for k := 0; k < K; k++ {
-			o, h := q.xo[k]+k, q.h[k]
-			lo := q.lo[k]
-			if cap(tmpL) < q.m[k] {
-				tmpL = make([]float64, q.m[k])
-			}
-			mx := tmpL[:q.m[k]]
-			q.mul(k, z[o+1:o+1+h], mx)
-			for r := range mx {
-				rpL[lo+r] = sL[lo+r] - mx[r]
-				rpn = math.Max(rpn, math.Abs(rpL[lo+r]))
-			}
-			for j := 0; j <= h; j++ {
-				rpQ[o+j] = sQ[o+j] - z[o+j]
-				rpn = math.Max(rpn, math.Abs(rpQ[o+j]))
-			}
+		for i := range rpL {
+			rpL[i] = sL[i] - mxL[i]
+			rpn = math.Max(rpn, math.Abs(rpL[i]))
+		}
+		for i := range rpQ {
+			rpQ[i] = sQ[i] - z[i]
+			rpn = math.Max(rpn, math.Abs(rpQ[i]))
 		}
 		gap := dot(sL, uL) + dot(sQ, uQ)
 		rdn := 0.0
@@ -156,6 +297,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		for i := 0; i < nl; i++ {
 			wL[i] = math.Sqrt(sL[i] / uL[i])
 			lamL[i] = math.Sqrt(sL[i] * uL[i])
+			w2[i] = uL[i] / sL[i]
 		}
 		for k := 0; k < K; k++ {
 			o, h := q.xo[k]+k, q.h[k]
@@ -164,7 +306,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			nt[k].apply(uQ[o:o+h+1], lamQ[o:o+h+1], false) // λ = W u
 		}
-		if !lin.factor(wL, nt) {
+		if !lin.factor(w2, nt) {
 			return best
 		}
 		// Newton step for complementarity right-hand side rc:
@@ -173,15 +315,15 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		solve := func(rcL, rcQ, dz, dsL, duL, dsQ, duQ []float64) bool {
 			for i := 0; i < nl; i++ {
 				dL[i] = rcL[i] / lamL[i]
+				cL[i] = (dL[i] + rpL[i]/wL[i]) / wL[i]
 			}
 			for i := range rhs {
 				rhs[i] = -rd[i]
 			}
 			for k := 0; k < K; k++ {
 				o, h := q.xo[k]+k, q.h[k]
+				a, b := ta[:h+1], tb[:h+1]
 				socDiv(lamQ[o:o+h+1], rcQ[o:o+h+1], dQ[o:o+h+1])
-				a := make([]float64, h+1)
-				b := make([]float64, h+1)
 				nt[k].apply(rpQ[o:o+h+1], a, true)
 				for j := range a {
 					a[j] += dQ[o+j]
@@ -190,29 +332,22 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 				for j := range b {
 					rhs[o+j] += b[j]
 				}
-				for r := 0; r < q.m[k]; r++ {
-					i := q.lo[k] + r
-					c := (dL[i] + rpL[i]/wL[i]) / wL[i]
-					row := q.M[k][r*h : r*h+h]
-					for j, v := range row {
-						rhs[o+1+j] += c * v
-					}
-				}
 			}
+			q.mulTAdd(1, cL, rhs)
 			if !lin.solve(rhs, dz) {
 				return false
 			}
+			gather(dz, dxv)
+			q.mulAll(dxv, dsL)
+			for i := range dsL {
+				dsL[i] -= rpL[i]
+			}
 			for k := 0; k < K; k++ {
 				o, h := q.xo[k]+k, q.h[k]
-				lo := q.lo[k]
-				q.mul(k, dz[o+1:o+1+h], dsL[lo:lo+q.m[k]])
-				for r := 0; r < q.m[k]; r++ {
-					dsL[lo+r] -= rpL[lo+r]
-				}
+				a := ta[:h+1]
 				for j := 0; j <= h; j++ {
 					dsQ[o+j] = dz[o+j] - rpQ[o+j]
 				}
-				a := make([]float64, h+1)
 				nt[k].apply(dsQ[o:o+h+1], a, true)
 				for j := range a {
 					a[j] = dQ[o+j] - a[j]
@@ -253,9 +388,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 		for k := 0; k < K; k++ {
 			o, h := q.xo[k]+k, q.h[k]
-			a := make([]float64, h+1)
-			b := make([]float64, h+1)
-			c := make([]float64, h+1)
+			a, b, c := ta[:h+1], tb[:h+1], tc[:h+1]
 			nt[k].apply(dsQa[o:o+h+1], a, true)
 			nt[k].apply(duQa[o:o+h+1], b, false)
 			socProd(a, b, c)
@@ -287,14 +420,6 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	}
 }
 
-// mul computes dst = M_k v.
-func (q *sub) mul(k int, v, dst []float64) {
-	h := q.h[k]
-	for r := 0; r < q.m[k]; r++ {
-		dst[r] = dot(q.M[k][r*h:r*h+h], v)
-	}
-}
-
 // residual sets res = Ĵx − ỹ and returns ½‖res‖².
 func (q *sub) residual(x, res []float64) float64 {
 	copy(res, q.yt)
@@ -303,7 +428,7 @@ func (q *sub) residual(x, res []float64) float64 {
 }
 
 // dualRes sets rd = Pz + q + Gᵀu: per block (β − u0, Ĵ_kᵀres − M_kᵀu_L − u1).
-func (q *sub) dualRes(x, res, uL, uQ, rd []float64) {
+func (q *sub) dualRes(res, uL, uQ, rd []float64) {
 	g := make([]float64, q.nx)
 	blas64.Gemv(blas.Trans, 1, blas64.General{Rows: q.n, Cols: q.nx, Stride: q.nx, Data: q.J}, blas64.Vector{N: q.n, Inc: 1, Data: res}, 0, blas64.Vector{N: q.nx, Inc: 1, Data: g})
 	for k := range q.h {
@@ -312,14 +437,8 @@ func (q *sub) dualRes(x, res, uL, uQ, rd []float64) {
 		for j := 0; j < h; j++ {
 			rd[o+1+j] = g[q.xo[k]+j] - uQ[o+1+j]
 		}
-		for r := 0; r < q.m[k]; r++ {
-			u := uL[q.lo[k]+r]
-			row := q.M[k][r*h : r*h+h]
-			for j, a := range row {
-				rd[o+1+j] -= u * a
-			}
-		}
 	}
+	q.mulTAdd(-1, uL, rd)
 }
 
 // maxStep is the largest α with s + αΔs and u + αΔu in their cones.
@@ -444,11 +563,14 @@ func (c *ntScale) apply(v, dst []float64, inv bool) {
 }
 
 // linsys factors and solves K = Ĵᵀ Ĵ (on the x parts) + ⊕_k B_k,
-// B_k = W_k⁻² + (0 ⊕ M_kᵀ diag(1/w²) M_k), either densely (one Cholesky of the
+// B_k = W_k⁻² + (0 ⊕ M_kᵀ diag(u/s) M_k), either densely (one Cholesky of the
 // (Nx+K)² matrix with the Gram ĴᵀĴ formed once) or by the Woodbury identity
 // K⁻¹ = B⁻¹ − B⁻¹Ĵᵀ(I + ĴB⁻¹Ĵᵀ)⁻¹ĴB⁻¹ (one n×n Cholesky), whichever costs fewer
-// flops; both followed by two steps of iterative refinement against K applied
-// blockwise.
+// flops; both followed by iterative refinement against K applied blockwise.
+//
+// Woodbury shares the two copies of a pattern: Ĵ_v = −Ĵ_w = Π𝒫_p, so
+// ĴB⁻¹Ĵᵀ = Σ_groups Π𝒫_p (X_v + X_w) 𝒫_pᵀΠ with X_k = [B_k⁻¹]_xx, and U has one
+// n × H column block Π𝒫_p·L_p per pattern (L_pL_pᵀ = X_v + X_w), not one per copy.
 type linsys struct {
 	q     *sub
 	dense bool
@@ -458,20 +580,43 @@ type linsys struct {
 	dsc   []float64 // equilibration
 	bk    [][]float64
 	binv  [][]float64 // B_k⁻¹ (Woodbury)
-	U     []float64   // n × nx (Woodbury)
+	gx    [][]float64 // per group: Σ X_k (H×H)
+	g0    []int       // per group: first block
+	gof   []int       // per group: column offset in U
+	nu    int         // columns of U
+	U     []float64   // n × nu (Woodbury)
 	S     []float64   // n × n factor
 	ssc   []float64
 	tmpN  []float64
 	tmpN2 []float64
 	tmpn  []float64
+	xv    []float64
+	gv    []float64
+	e, t  []float64
+	F     []float64
+	fsc   []float64
 }
 
 func newLinsys(q *sub) *linsys {
 	K := len(q.h)
 	N := q.nx + K
-	l := &linsys{q: q, N: N, tmpN: make([]float64, N), tmpN2: make([]float64, N), tmpn: make([]float64, q.n)}
-	nf, Nf, nxf := float64(q.n), float64(N), float64(q.nx)
-	l.dense = Nf*Nf*Nf/3 <= nf*nf*nxf+nf*nf*nf/3
+	l := &linsys{q: q, N: N, tmpN: make([]float64, N), tmpN2: make([]float64, N), tmpn: make([]float64, q.n),
+		xv: make([]float64, q.nx), gv: make([]float64, q.nx), e: make([]float64, q.hmax+1), t: make([]float64, q.hmax+1),
+		F: make([]float64, (q.hmax+1)*(q.hmax+1)), fsc: make([]float64, q.hmax+1)}
+	l.g0 = make([]int, q.ngrp)
+	for i := range l.g0 {
+		l.g0[i] = -1
+	}
+	l.gof = make([]int, q.ngrp)
+	for k, g := range q.grp {
+		if l.g0[g] < 0 {
+			l.g0[g] = k
+			l.gof[g] = l.nu
+			l.nu += q.h[k]
+		}
+	}
+	nf, Nf, nuf := float64(q.n), float64(N), float64(l.nu)
+	l.dense = Nf*Nf*Nf/3 <= 2*nf*nf*nuf+nf*nf*nf/3
 	l.bk = make([][]float64, K)
 	for k := range q.h {
 		l.bk[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
@@ -487,22 +632,25 @@ func newLinsys(q *sub) *linsys {
 		for k := range q.h {
 			l.binv[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
 		}
-		l.U = make([]float64, q.n*q.nx)
+		l.gx = make([][]float64, q.ngrp)
+		for g, k := range l.g0 {
+			l.gx[g] = make([]float64, q.h[k]*q.h[k])
+		}
+		l.U = make([]float64, q.n*l.nu)
 		l.S = make([]float64, q.n*q.n)
 		l.ssc = make([]float64, q.n)
 	}
 	return l
 }
 
-// factor forms and factors K for LP scaling wL and SOC scalings nt.
-func (l *linsys) factor(wL []float64, nt []ntScale) bool {
+// factor forms and factors K for LP weights d = u/s (= 1/w²) and SOC scalings nt.
+func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	q := l.q
 	for k := range q.h {
 		h1 := q.h[k] + 1
 		B := l.bk[k]
-		col := make([]float64, h1)
-		e := make([]float64, h1)
-		tmp := make([]float64, h1)
+		e, col := l.e[:h1], l.t[:h1]
+		tmp := l.F[:h1]
 		for j := 0; j < h1; j++ { // W⁻² column by column
 			for i := range e {
 				e[i] = 0
@@ -514,21 +662,8 @@ func (l *linsys) factor(wL []float64, nt []ntScale) bool {
 				B[i*h1+j] = col[i]
 			}
 		}
-		h := q.h[k]
-		for r := 0; r < q.m[k]; r++ {
-			d := 1 / (wL[q.lo[k]+r] * wL[q.lo[k]+r])
-			row := q.M[k][r*h : r*h+h]
-			for i, a := range row {
-				if a == 0 {
-					continue
-				}
-				da := d * a
-				for j, b := range row {
-					B[(i+1)*h1+j+1] += da * b
-				}
-			}
-		}
 	}
+	q.gramAdd(d, l.bk)
 	if l.dense {
 		N := l.N
 		A := l.kmat
@@ -558,18 +693,25 @@ func (l *linsys) factor(wL []float64, nt []ntScale) bool {
 		}
 		return cholEquil(A, N, l.dsc)
 	}
-	// Woodbury: B_k⁻¹, U = Ĵ blockdiag(L_k) with L_kL_kᵀ = [B_k⁻¹]_xx, S = I + UUᵀ.
+	// Woodbury: B_k⁻¹; per pattern group X = Σ_k [B_k⁻¹]_xx = L Lᵀ, U_g = Ĵ_{g0} L;
+	// S = I + UUᵀ.
 	n := q.n
+	for _, X := range l.gx {
+		for i := range X {
+			X[i] = 0
+		}
+	}
 	for k := range q.h {
 		h1 := q.h[k] + 1
 		h := q.h[k]
-		F := append([]float64(nil), l.bk[k]...)
-		sc := make([]float64, h1)
+		F := l.F[:h1*h1]
+		copy(F, l.bk[k])
+		sc := l.fsc[:h1]
 		if !cholEquil(F, h1, sc) {
 			return false
 		}
 		inv := l.binv[k]
-		e := make([]float64, h1)
+		e := l.e[:h1]
 		for j := 0; j < h1; j++ {
 			for i := range e {
 				e[i] = 0
@@ -580,19 +722,23 @@ func (l *linsys) factor(wL []float64, nt []ntScale) bool {
 				inv[i*h1+j] = e[i]
 			}
 		}
-		X := make([]float64, h*h)
+		X := l.gx[q.grp[k]]
 		for i := 0; i < h; i++ {
 			for j := 0; j < h; j++ {
-				X[i*h+j] = 0.5 * (inv[(i+1)*h1+j+1] + inv[(j+1)*h1+i+1])
+				X[i*h+j] += 0.5 * (inv[(i+1)*h1+j+1] + inv[(j+1)*h1+i+1])
 			}
 		}
+	}
+	for g, k := range l.g0 {
+		h := q.h[k]
+		X := l.gx[g]
 		// plain lower Cholesky of X (no equilibration: L must satisfy LLᵀ = X)
 		if !cholLower(X, h) {
 			return false
 		}
 		Jk := blas64.General{Rows: n, Cols: h, Stride: q.nx, Data: q.J[q.xo[k]:]}
 		Lk := blas64.General{Rows: h, Cols: h, Stride: h, Data: X}
-		Uk := blas64.General{Rows: n, Cols: h, Stride: q.nx, Data: l.U[q.xo[k]:]}
+		Uk := blas64.General{Rows: n, Cols: h, Stride: l.nu, Data: l.U[l.gof[g]:]}
 		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, Jk, Lk, 0, Uk)
 	}
 	for i := range l.S {
@@ -601,7 +747,8 @@ func (l *linsys) factor(wL []float64, nt []ntScale) bool {
 	for i := 0; i < n; i++ {
 		l.S[i*n+i] = 1
 	}
-	blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: n, Cols: q.nx, Stride: q.nx, Data: l.U}, 1, blas64.Symmetric{N: n, Stride: n, Uplo: blas.Upper, Data: l.S})
+	U := blas64.General{Rows: n, Cols: l.nu, Stride: l.nu, Data: l.U}
+	blas64.Syrk(blas.NoTrans, 1, U, 1, blas64.Symmetric{N: n, Stride: n, Uplo: blas.Upper, Data: l.S})
 	for i := 0; i < n; i++ {
 		for j := 0; j < i; j++ {
 			l.S[i*n+j] = l.S[j*n+i]
@@ -613,7 +760,7 @@ func (l *linsys) factor(wL []float64, nt []ntScale) bool {
 // apply computes dst = K v (exact, blockwise).
 func (l *linsys) apply(v, dst []float64) {
 	q := l.q
-	xv := make([]float64, q.nx)
+	xv := l.xv
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
@@ -625,7 +772,7 @@ func (l *linsys) apply(v, dst []float64) {
 	}
 	J := blas64.General{Rows: q.n, Cols: q.nx, Stride: q.nx, Data: q.J}
 	blas64.Gemv(blas.NoTrans, 1, J, blas64.Vector{N: q.nx, Inc: 1, Data: xv}, 0, blas64.Vector{N: q.n, Inc: 1, Data: l.tmpn})
-	g := make([]float64, q.nx)
+	g := l.gv
 	blas64.Gemv(blas.Trans, 1, J, blas64.Vector{N: q.n, Inc: 1, Data: l.tmpn}, 0, blas64.Vector{N: q.nx, Inc: 1, Data: g})
 	for k := range q.h {
 		o := q.xo[k] + k
@@ -644,7 +791,7 @@ func (l *linsys) raw(b, dst []float64) {
 		return
 	}
 	// v = B⁻¹b
-	xv := make([]float64, q.nx)
+	xv := l.xv
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
@@ -657,7 +804,7 @@ func (l *linsys) raw(b, dst []float64) {
 	w := l.tmpn
 	blas64.Gemv(blas.NoTrans, 1, J, blas64.Vector{N: q.nx, Inc: 1, Data: xv}, 0, blas64.Vector{N: q.n, Inc: 1, Data: w})
 	cholSolve(l.S, q.n, l.ssc, w)
-	g := make([]float64, q.nx)
+	g := l.gv
 	blas64.Gemv(blas.Trans, 1, J, blas64.Vector{N: q.n, Inc: 1, Data: w}, 0, blas64.Vector{N: q.nx, Inc: 1, Data: g})
 	for k := range q.h {
 		o := q.xo[k] + k

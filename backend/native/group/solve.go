@@ -71,9 +71,14 @@ type Settings struct {
 	// with R-FISTA) or "" (default): "ws".
 	Method string
 
-	// AddPerRound (ws): most violating blocks added to the working set per round.
-	// Default 40.
+	// AddPerRound (ws): at most this many violating blocks (by decreasing ρ_b) join
+	// the working set per round; 0 (default): every violator, so a round adds all
+	// blocks whose dual constraint fails (bounded by MaxWorkRows).
 	AddPerRound int
+	// MaxWorkRows (ws): the blocks added in one round stop when the working set's
+	// cone rows Σ m_b would exceed this (memory: ≈ 200 bytes per row in the IPM).
+	// Default 1<<22.
+	MaxWorkRows int
 	// InnerTol (ws): the restricted IPM stops when sᵀu ≤ InnerTol·max(1, |f|) and its
 	// dual residual ‖r_d‖∞ ≤ InnerTol·max(β, ‖Ĵᵀỹ‖∞) and its primal residual
 	// ‖r_p‖∞ ≤ InnerTol·max(1, ‖z‖∞). Default 1e-10.
@@ -81,7 +86,9 @@ type Settings struct {
 	// MaxInner (ws): IPM iterations per restricted solve. Default 100.
 	MaxInner int
 	// ZeroTol (ws): after a restricted solve, blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ are
-	// dropped and the problem is re-solved on the remaining support. Default 1e-5.
+	// set to zero in the candidate point (kept only if the certificate then holds;
+	// otherwise the unrounded point is certified) and leave the working set. Default
+	// 1e-5.
 	ZeroTol float64
 	// Tau0: initial barrier weight τ₀ = Tau0·m/f(x₀), m the barrier parameter (2 per
 	// block + 1 per cone row). Default 1.
@@ -128,8 +135,11 @@ func (s Settings) withDefaults() Settings {
 		s.MaxNewton = 50
 	}
 	def(&s.CenterTol, 1e-3)
-	if s.AddPerRound <= 0 {
-		s.AddPerRound = 40
+	if s.AddPerRound < 0 {
+		s.AddPerRound = 0
+	}
+	if s.MaxWorkRows <= 0 {
+		s.MaxWorkRows = 1 << 22
 	}
 	def(&s.InnerTol, 1e-10)
 	if s.MaxInner <= 0 {

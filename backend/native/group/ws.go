@@ -21,20 +21,60 @@ type blockID struct{ f, s, p int }
 // wsRun holds the working-set method's state (package doc, "Method ws").
 type wsRun struct {
 	r     *run
-	cones []map[int]*mat.Dense // per family: pattern → cone rows (lazily built)
-	seen  map[blockID]bool     // blocks that have been in W
+	cones []map[int]*coneIdx // per family: pattern → cone rows (lazily built)
+	cc    [][]float64        // per family: pairProducts of C (lazily built)
+	seen  map[blockID]bool   // blocks that have been in W
+}
+
+// coneIdx lists the rows of a pattern's cone: M = diag(sgn)·C[idx] (rows with
+// Sign = 0, including the all-zero rows of C that setup drops, are absent).
+type coneIdx struct {
+	idx []int32
+	sgn []float64
 }
 
 func (w *wsRun) everIn(b blockID) bool { return w.seen[b] }
 func (w *wsRun) mark(b blockID)        { w.seen[b] = true }
 
-func (w *wsRun) coneRows(f, p int) *mat.Dense {
-	if m, ok := w.cones[f][p]; ok {
-		return m
+func (w *wsRun) cone(f, p int) *coneIdx {
+	if c, ok := w.cones[f][p]; ok {
+		return c
 	}
-	m := certify.ConeRows(w.r.fams[f].f, p)
-	w.cones[f][p] = m
-	return m
+	fm := w.r.fams[f]
+	c := &coneIdx{}
+	for r := 0; r < fm.Nc; r++ {
+		if s := fm.Sign[r*fm.P+p]; s != 0 {
+			c.idx = append(c.idx, int32(r))
+			c.sgn = append(c.sgn, s)
+		}
+	}
+	w.cones[f][p] = c
+	return c
+}
+
+// coneRows returns the cone rows of pattern p of family f as a matrix (nil if none).
+func (w *wsRun) coneRows(f, p int) *mat.Dense {
+	c := w.cone(f, p)
+	if len(c.idx) == 0 {
+		return nil
+	}
+	fm := w.r.fams[f]
+	H := fm.H
+	data := make([]float64, len(c.idx)*H)
+	for i, r := range c.idx {
+		for j, v := range fm.C.Data[int(r)*H : int(r)*H+H] {
+			data[i*H+j] = c.sgn[i] * v
+		}
+	}
+	return mat.NewDense(len(c.idx), H, data)
+}
+
+func (w *wsRun) pairs(f int) []float64 {
+	if w.cc[f] == nil {
+		fm := w.r.fams[f]
+		w.cc[f] = pairProducts(fm.C.Data, fm.Nc, fm.H)
+	}
+	return w.cc[f]
 }
 
 // rhoAll computes ρ_b = ConeMax_b(s𝒫_bᵀλ)/β for every block (gradients by one
@@ -103,33 +143,77 @@ func (w *wsRun) build(W []blockID) *sub {
 	if r.bias {
 		project(q.yt, true)
 	}
-	for _, b := range W {
+	slot := map[int]int{}
+	type fp struct{ f, p int }
+	group := map[fp]int{}
+	for k, b := range W {
 		fm := r.fams[b.f]
 		q.xo = append(q.xo, q.nx)
 		q.h = append(q.h, fm.H)
 		q.nx += fm.H
-		M := w.coneRows(b.f, b.p)
-		m := 0
-		var md []float64
-		if M != nil {
-			m, _ = M.Dims()
-			md = M.RawMatrix().Data
+		if fm.H > q.hmax {
+			q.hmax = fm.H
 		}
-		q.M = append(q.M, md)
+		m := 0
+		kf, kc := -1, 0
+		var ci *coneIdx
+		if fm.Nc > 0 {
+			ci = w.cone(b.f, b.p)
+			m = len(ci.idx)
+			s, ok := slot[b.f]
+			if !ok {
+				s = len(q.cf)
+				slot[b.f] = s
+				q.cf = append(q.cf, &coneFam{H: fm.H, Nc: fm.Nc, C: fm.C.Data, CC: w.pairs(b.f)})
+			}
+			kf, kc = s, len(q.cf[s].blocks)
+			q.cf[s].blocks = append(q.cf[s].blocks, k)
+		}
+		if ci != nil {
+			q.idx = append(q.idx, ci.idx)
+			q.sgn = append(q.sgn, ci.sgn)
+		} else {
+			q.idx = append(q.idx, nil)
+			q.sgn = append(q.sgn, nil)
+		}
+		q.kf = append(q.kf, kf)
+		q.kc = append(q.kc, kc)
 		q.m = append(q.m, m)
 		q.lo = append(q.lo, q.nl)
 		q.nl += m
-		var x0 []float64
-		if m > 0 {
-			x0 = fm.gates[b.p*fm.H : (b.p+1)*fm.H]
+		g, ok := group[fp{b.f, b.p}]
+		if !ok {
+			g = q.ngrp
+			group[fp{b.f, b.p}] = g
+			q.ngrp++
 		}
-		q.x0 = append(q.x0, x0)
+		q.grp = append(q.grp, g)
 	}
+	for _, c := range q.cf {
+		c.alloc()
+	}
+	// Ĵ: Π𝒫_p once per pattern group (n × H), copied with the sign of each copy.
 	q.J = make([]float64, n*q.nx)
+	first := make([]int, q.ngrp)
+	for i := range first {
+		first[i] = -1
+	}
 	for k, b := range W {
 		fm := r.fams[b.f]
 		sg := fm.signs[b.s]
 		H := fm.H
+		if k0 := first[q.grp[k]]; k0 >= 0 {
+			s0 := fm.signs[W[k0].s]
+			for i := 0; i < n; i++ {
+				src := q.J[i*q.nx+q.xo[k0] : i*q.nx+q.xo[k0]+H]
+				dst := q.J[i*q.nx+q.xo[k] : i*q.nx+q.xo[k]+H]
+				for j, v := range src {
+					dst[j] = sg * s0 * v
+				}
+			}
+			continue
+		}
+		first[q.grp[k]] = k
 		for row := 0; row < fm.Np; row++ {
 			c := sg * fm.W[row*fm.P+b.p]
 			if c == 0 {
@@ -214,16 +298,52 @@ func (w *wsRun) evaluate(pt *wsPoint) {
 func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (*Result, error) {
 	set := r.set
 	w := &wsRun{r: r, seen: map[blockID]bool{}}
-	w.cones = make([]map[int]*mat.Dense, len(r.fams))
+	w.cones = make([]map[int]*coneIdx, len(r.fams))
 	for i := range w.cones {
-		w.cones[i] = map[int]*mat.Dense{}
+		w.cones[i] = map[int]*coneIdx{}
 	}
+	w.cc = make([][]float64, len(r.fams))
 	usableBlock := func(b blockID) bool {
 		fm := r.fams[b.f]
-		if fm.Nc == 0 || w.coneRows(b.f, b.p) == nil {
+		if fm.Nc == 0 || len(w.cone(b.f, b.p).idx) == 0 {
 			return true
 		}
 		return fm.gateOK != nil && fm.gateOK[b.p]
+	}
+	rowsOf := func(b blockID) int {
+		if r.fams[b.f].Nc == 0 {
+			return 0
+		}
+		return len(w.cone(b.f, b.p).idx)
+	}
+	// addViolators appends to W the violators outside it, by decreasing ρ, at most
+	// AddPerRound of them (0: no limit) and while the LP rows of W stay within
+	// MaxWorkRows (at least one is always added).
+	addViolators := func(W []blockID, inW map[blockID]bool, viol []blockID, sticky map[blockID]bool) ([]blockID, int) {
+		rows := 0
+		for _, b := range W {
+			rows += rowsOf(b)
+		}
+		added := 0
+		for _, b := range viol {
+			if set.AddPerRound > 0 && added >= set.AddPerRound {
+				break
+			}
+			if inW[b] || !usableBlock(b) {
+				continue
+			}
+			if added > 0 && rows+rowsOf(b) > set.MaxWorkRows {
+				break
+			}
+			if sticky != nil && w.everIn(b) {
+				sticky[b] = true
+			}
+			W = append(W, b)
+			inW[b] = true
+			rows += rowsOf(b)
+			added++
+		}
+		return W, added
 	}
 	// Initial W: warm nonzero blocks that are strictly inside their cones... (warm
 	// values only choose W; the IPM starts from its own interior point).
@@ -247,17 +367,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		lam0[i] = -v
 	}
 	_, viol0, _ := w.rhoAll(lam0)
-	added := 0
-	for _, b := range viol0 {
-		if added >= set.AddPerRound {
-			break
-		}
-		if !inW[b] && usableBlock(b) {
-			W = append(W, b)
-			inW[b] = true
-			added++
-		}
-	}
+	W, _ = addViolators(W, inW, viol0, nil)
 	sticky := map[blockID]bool{}
 	innerTol := set.InnerTol
 	tightened := 0
@@ -266,90 +376,94 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	total, round := 0, 0
 	status := solver.IterationLimit
 	var final *wsPoint
+	consider := func(pt *wsPoint) bool {
+		w.evaluate(pt)
+		bestDual = math.Max(bestDual, pt.dual)
+		if best == nil || pt.obj < best.obj {
+			best = pt
+		}
+		return best.obj-bestDual <= set.Tol*math.Max(1, math.Abs(best.obj))
+	}
 	for {
 		round++
 		for _, b := range W {
 			w.mark(b)
 		}
 		pt := &wsPoint{W: W}
-		var ok bool
+		done := false
 		if len(W) > 0 {
 			q := w.build(W)
 			res := q.pdipm(innerTol, set.MaxInner)
 			total += res.iters
-			ok = res.ok
-			// Support: blocks with ‖x_k‖ > ZeroTol·max‖x‖ (plus sticky ones); re-solve
-			// on the support alone so the returned point is exactly sparse.
+			// Blocks with ‖x_k‖ ≤ ZeroTol·max‖x‖ are set to zero (the point is then
+			// certified as it is; if that fails, the unrounded point is tried too).
 			mx := 0.0
 			for k := range W {
 				mx = math.Max(mx, norm(res.x[q.xo[k]:q.xo[k]+q.h[k]]))
 			}
-			var S []blockID
-			for k, b := range W {
-				if norm(res.x[q.xo[k]:q.xo[k]+q.h[k]]) > set.ZeroTol*mx || sticky[b] {
-					S = append(S, b)
+			pt.x = make([][]float64, len(W))
+			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q}
+			zeroed := false
+			for k := range W {
+				xk := append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
+				full.x[k] = xk
+				if norm(xk) > set.ZeroTol*mx {
+					pt.x[k] = xk
+				} else {
+					zeroed = true
 				}
 			}
-			if len(S) < len(W) && len(S) > 0 {
-				q2 := w.build(S)
-				res2 := q2.pdipm(innerTol, set.MaxInner)
-				total += res2.iters
-				q, res, W, ok = q2, res2, S, res2.ok
-				pt.W = S
-			}
-			pt.x = make([][]float64, len(W))
-			for k := range W {
-				pt.x[k] = append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
-			}
 			pt.uL, pt.sub = res.uL, q
-		}
-		w.evaluate(pt)
-		bestDual = math.Max(bestDual, pt.dual)
-		if best == nil || pt.obj < best.obj {
-			best = pt
+			done = consider(pt)
+			if !done && zeroed {
+				done = consider(full)
+				if full.maxRho < pt.maxRho {
+					pt = full
+				}
+			}
+		} else {
+			done = consider(pt)
 		}
 		gap := best.obj - bestDual
 		rel := gap / math.Max(1, math.Abs(best.obj))
 		rec.Record(solver.Iterate{Iter: total, PrimalRes: 0, DualRes: math.Max(0, pt.maxRho-1), Gap: rel, Objective: best.obj, Elapsed: time.Since(start),
 			Extra: fmt.Sprintf("round %d |W| %d support %d max ρ %.9f", round, len(pt.W), len(pt.support), pt.maxRho)})
+		if debugWS {
+			println("round", round, "W", len(pt.W), "support", len(pt.support), "maxRho", pt.maxRho, "gap", gap, "iters", total, "secs", time.Since(start).Seconds())
+		}
 		final = best
-		if gap <= set.Tol*math.Max(1, math.Abs(best.obj)) {
+		if done {
 			status = solver.Optimal
 			break
 		}
-		// add violators not in the new W (the support)
+		// next W: the support of this round's point, sticky blocks, and the violators
+		// outside it.
 		inW = map[blockID]bool{}
-		for _, b := range pt.W {
-			inW[b] = true
+		W = nil
+		for k, b := range pt.W {
+			if pt.x == nil || pt.x[k] != nil || sticky[b] {
+				W = append(W, b)
+				inW[b] = true
+			}
 		}
-		W = append([]blockID(nil), pt.W...)
-		added = 0
-		for _, b := range pt.viol {
-			if added >= set.AddPerRound {
-				break
-			}
-			if inW[b] || !usableBlock(b) {
-				continue
-			}
-			if w.everIn(b) {
-				sticky[b] = true
-			}
-			W = append(W, b)
-			inW[b] = true
-			added++
-		}
+		var added int
+		W, added = addViolators(W, inW, pt.viol, sticky)
 		if added == 0 && tightened < 2 {
 			// no violator outside W: the gap is the restricted solve's own accuracy;
-			// re-solve with a 100× tighter inner tolerance (at most twice).
+			// re-solve with a 100× tighter inner tolerance (at most twice), keeping the
+			// blocks the rounding dropped.
 			innerTol *= 1e-2
 			tightened++
 			added = -1
+			W = append([]blockID(nil), pt.W...)
+			for _, b := range W {
+				sticky[b] = true
+			}
 		}
 		if added == 0 {
 			// nothing left to add: either the restricted solve is not accurate enough
 			// or a violating block has no interior start.
 			status = solver.Inaccurate
-			_ = ok
 			break
 		}
 		if set.TimeLimit > 0 && time.Since(start) > set.TimeLimit {
@@ -383,13 +497,8 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			if fm.Nc == 0 {
 				continue
 			}
-			m := 0
-			for row := 0; row < fm.Nc; row++ {
-				if fm.Sign[row*fm.P+b.p] == 0 || m >= final.sub.m[k] {
-					continue
-				}
-				mult[b.f][b.s].Set(row, b.p, final.uL[final.sub.lo[k]+m])
-				m++
+			for i, row := range final.sub.idx[k] {
+				mult[b.f][b.s].Set(int(row), b.p, final.uL[final.sub.lo[k]+i])
 			}
 		}
 	}
