@@ -1,0 +1,69 @@
+package train
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"cnnc/backend/native/cone"
+	"cnnc/backend/native/group"
+	"cnnc/compiler/canon"
+	"cnnc/compiler/convex"
+	"cnnc/compiler/derive"
+	"cnnc/compiler/pattern"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// benchReLU is the benchmark's two-layer program (formulations.md §2): n samples of d
+// seeded Gaussian features plus a ones column, ±1 labels (signs of seeded Gaussians),
+// P sampled patterns (pattern.Sample), squared loss, β.
+func benchReLU(n, d, P int, beta float64, seed int64) *convex.Program {
+	rng := rand.New(rand.NewSource(seed))
+	X := mat.NewDense(n, d, nil)
+	y := make([]float64, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			X.Set(i, j, rng.NormFloat64())
+		}
+		y[i] = math.Copysign(1, rng.NormFloat64())
+	}
+	A := derive.DesignMatrix(X, true)
+	return &convex.Program{Loss: "squared", Y: y, N: n, Beta: beta,
+		Families: []*convex.Family{derive.FCFamily(A, pattern.Sample(A, P, seed+1), 1, false)}}
+}
+
+// BenchmarkConicReLU200 / BenchmarkStructuredReLU200: the exported two-layer program
+// (n = 200, d = 10 + ones column, 100 sampled patterns, β = 1e-3), solved to 1e-6 by
+// the native conic solver on the LSQ′ form (what `solve --solver conic` runs) and by
+// the structured solver. Run them together:
+//
+//	go test ./compiler/train -run '^$' -bench 'ReLU200' -benchtime 1x
+func BenchmarkConicReLU200(b *testing.B) {
+	p := benchReLU(200, 10, 100, 1e-3, 1)
+	for i := 0; i < b.N; i++ {
+		prob, _, err := canon.CanonicalizeWith(p, canon.Options{QuadraticLoss: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := cone.Solve(prob, cone.Settings{EpsAbs: 1e-6, EpsRel: 1e-6}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.Iterations), "iters")
+		b.ReportMetric(r.SetupTime.Seconds(), "setup-s")
+		b.Logf("status %s, objective %.10g, dual %.10g, linear system %s", r.Status, r.PrimalObjective, r.DualObjective, r.LinearSystem)
+	}
+}
+
+func BenchmarkStructuredReLU200(b *testing.B) {
+	p := benchReLU(200, 10, 100, 1e-3, 1)
+	for i := 0; i < b.N; i++ {
+		r, err := group.Solve(p, nil, group.Settings{Tol: 1e-6}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.Iterations), "iters")
+		b.Logf("status %s, objective %.10g, dual %.10g", r.Status, r.Objective, r.Dual)
+	}
+}
