@@ -1,0 +1,85 @@
+package train
+
+import (
+	"math"
+	"math/rand"
+	"os"
+	"testing"
+	"time"
+
+	"cnnc/lang/dataset"
+	"cnnc/lang/ir"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// TestAdaptiveBeatsLocalSearch is the adaptive-patterns acceptance experiment of the
+// two-layer issue: n = 200 Gaussian samples in d = 10 (hidden bias on), random ±1
+// labels, β = 1e-3. With 100 sampled patterns the convex program is a restriction far
+// above what SGD-type training reaches (formulations.md Part A measured 0.1430 against
+// L-BFGS's 0.0330); `patterns adaptive` adds the patterns that violate the dual
+// certificate until none is found, and must end below the best of 5 L-BFGS runs of the
+// non-convex network with 100 neurons. Both numbers are logged for the record.
+func TestAdaptiveBeatsLocalSearch(t *testing.T) {
+	if os.Getenv("CNNC_LONG") == "" {
+		t.Skip("the adaptive acceptance experiment takes minutes: run with CNNC_LONG=1 go test -run TestAdaptiveBeatsLocalSearch -timeout 30m ./compiler/train")
+	}
+	const n, d, beta = 200, 10, 1e-3
+	rng := rand.New(rand.NewSource(2026))
+	X := mat.NewDense(n, d, nil)
+	Y := mat.NewDense(n, 1, nil)
+	y := make([]float64, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			X.Set(i, j, rng.NormFloat64())
+		}
+		y[i] = 1
+		if rng.Float64() < 0.5 {
+			y[i] = -1
+		}
+		Y.Set(i, 0, y[i])
+	}
+	ds := &dataset.Dataset{Name: "train", Shape: []int{d}, X: X, Y: Y, Classification: true}
+
+	// Non-convex baseline: 5 L-BFGS runs, 100 neurons, hidden bias, no output bias.
+	const width = 100
+	f := ncObjective(X, y, width, beta, true, false)
+	best := math.Inf(1)
+	start := time.Now()
+	for s := 0; s < 5; s++ {
+		th := make([]float64, width*d+2*width+1)
+		for i := range th {
+			th[i] = rng.NormFloat64() / math.Sqrt(d)
+		}
+		res, _ := optimize.Minimize(optimize.Problem{
+			Func: func(x []float64) float64 { return f(x, nil) },
+			Grad: func(g, x []float64) { f(x, g) },
+		}, th, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 5000}, &optimize.LBFGS{})
+		if res != nil {
+			best = math.Min(best, f(res.X, nil))
+		}
+	}
+	lbfgs := time.Since(start)
+
+	sampled, err := Run(input(model(d, ir.ReLU, true, false, ir.Auto), ds, beta, ir.Patterns{Mode: ir.Sample, N: 100, Seed: 1}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	out, err := Run(input(model(d, ir.ReLU, true, false, ir.Auto), ds, beta, ir.Patterns{Mode: ir.Adaptive, N: 100, Max: 3000, Seed: 1}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adaptiveTime := time.Since(start)
+	a := out.Adaptive
+	t.Logf("100 sampled patterns: %.6f (%s); adaptive: %.6f (%s, %d patterns, %d rounds, +%d, ρ %.4g, %d neurons) in %.1fs; best of 5 L-BFGS (100 neurons): %.6f in %.1fs",
+		sampled.ConvexObjective, sampled.Status, out.ConvexObjective, out.Status, out.Sizes.Patterns, a.Rounds, a.Added, a.Ratio, out.ActiveNeurons,
+		adaptiveTime.Seconds(), best, lbfgs.Seconds())
+	if rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / out.ConvexObjective; rel > 1e-6 {
+		t.Errorf("recovered network %.10g vs convex %.10g", out.NonconvexObjective, out.ConvexObjective)
+	}
+	if !(out.ConvexObjective < best) {
+		t.Errorf("adaptive optimum %.8f is not below the best L-BFGS run %.8f", out.ConvexObjective, best)
+	}
+}
