@@ -402,6 +402,29 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			return best
 		}
 		alpha := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ))
+		if alpha < 0.5*aa {
+			// The second-order term spoils the step (seen on badly scaled CNN
+			// programs): fall back to the centred direction rc = −λ∘λ + σμe (same
+			// factorization) and keep it when its step is longer.
+			for i := 0; i < nl; i++ {
+				eL[i] = -lamL[i]*lamL[i] + sigma*mu
+			}
+			for k := 0; k < K; k++ {
+				o, h := q.xo[k]+k, q.h[k]
+				socProd(lamQ[o:o+h+1], lamQ[o:o+h+1], eQ[o:o+h+1])
+				for j := 0; j <= h; j++ {
+					eQ[o+j] = -eQ[o+j]
+				}
+				eQ[o] += sigma * mu
+			}
+			if solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa) {
+				if a2 := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa)); a2 > alpha {
+					alpha = a2
+					dz, dza, dsL, dsLa, duL, duLa = dza, dz, dsLa, dsL, duLa, duL
+					dsQ, dsQa, duQ, duQa = dsQa, dsQ, duQa, duQ
+				}
+			}
+		}
 		if debugWS {
 			println("  aff", aa, "sigma", sigma, "alpha", alpha)
 		}

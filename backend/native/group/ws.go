@@ -367,6 +367,24 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		lam0[i] = -v
 	}
 	_, viol0, _ := w.rhoAll(lam0)
+	nAll := 0
+	for _, fm := range r.fams {
+		nAll += fm.S * fm.P
+	}
+	if 2*len(viol0) >= nAll {
+		// Most blocks violate at the start: the working set would grow to nearly all
+		// of them within a round or two, so take every usable block at once (one
+		// restricted solve instead of several; measured in the package doc).
+		var all []blockID
+		for i, fm := range r.fams {
+			for s := 0; s < fm.S; s++ {
+				for p := 0; p < fm.P; p++ {
+					all = append(all, blockID{i, s, p})
+				}
+			}
+		}
+		viol0 = all
+	}
 	W, _ = addViolators(W, inW, viol0, nil)
 	sticky := map[blockID]bool{}
 	innerTol := set.InnerTol
