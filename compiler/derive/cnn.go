@@ -421,10 +421,16 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	for r := 0; r < Np; r++ {
 		sample[r] = r % n
 		pw := d.weights[l][r/n]
+		// A patch that is all zero (a blank image region) gives the constraint 0 ≥ 0
+		// and predicts 0: its Sign is 0 so no solver or export sees a row for it
+		// (empty rows stall interior-point methods).
+		blank := zeroRow(A.RawRowView(r))
 		for q := 0; q < P; q++ {
 			dv := set.D.At(r, q)
 			W.Set(r, q, pw*dv)
-			S.Set(r, q, 2*dv-1)
+			if !blank {
+				S.Set(r, q, 2*dv-1)
+			}
 		}
 	}
 	return &convex.Family{
@@ -516,6 +522,15 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 				case pr.b:
 					S.Set(n*s+q*n+i, p, -1)
 				}
+			}
+		}
+	}
+	// Rows of C that are all zero (blank patches, or two equal patches) are 0 ≥ 0:
+	// drop them (see avgFamily).
+	for r := 0; r < Nc; r++ {
+		if zeroRow(C.RawRowView(r)) {
+			for q := 0; q < S.RawMatrix().Cols; q++ {
+				S.Set(r, q, 0)
 			}
 		}
 	}
@@ -751,4 +766,14 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// zeroRow reports whether every entry of row is 0.
+func zeroRow(row []float64) bool {
+	for _, v := range row {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
