@@ -314,8 +314,8 @@ func nativeSolve(t *testing.T, p *prepared) *train.Outcome {
 	for _, tol := range nativeTols {
 		out, err := train.Run(p.in, train.Options{
 			Settings: train.SolverSettings{Tol: tol},
-			Template: groupSolver,
-			Conic:    coneSolver,
+			Template: train.NativeTemplate,
+			Conic:    train.NativeConic,
 			Recorder: solver.Nop{},
 		})
 		if err != nil {
