@@ -1,6 +1,7 @@
 package group
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -22,6 +23,26 @@ func BenchmarkFCRelu200x10P100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// Cost of one IPM iteration relative to the two dense products the family's
+	// first-order methods are built on, A·Vᵀ (Np × S·P) and Mᵀ·A (S·P × H).
+	fams, err := setup(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fm := fams[0]
+	st := fm.newState()
+	M := blas64.General{Rows: fm.Np, Cols: fm.S * fm.P, Stride: fm.S * fm.P, Data: make([]float64, fm.Np*fm.S*fm.P)}
+	G := blas64.General{Rows: fm.S * fm.P, Cols: fm.H, Stride: fm.H, Data: make([]float64, fm.S*fm.P*fm.H)}
+	const reps = 50
+	t0 := time.Now()
+	for k := 0; k < reps; k++ {
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, fm.A, st.V, 0, st.Z)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, M, fm.A, 0, G)
+	}
+	prod := time.Since(t0).Seconds() / reps
+	perIt := res.Seconds / math.Max(1, float64(res.Iterations))
+	b.ReportMetric(perIt*1e3, "ms/ipm-iter")
+	b.ReportMetric(perIt/prod, "ipm-iter/2-products")
 	b.ReportMetric(float64(res.Iterations), "newton-steps")
 	b.ReportMetric(float64(res.Support), "nonzero-blocks")
 	b.ReportMetric((res.Objective-res.Dual)/res.Objective, "rel-gap")

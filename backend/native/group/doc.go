@@ -73,12 +73,16 @@
 // bound ‖g_b‖/β exceeds 1 (ConeMax ≤ ‖g‖). A failed NNLS (iteration cap) counts with
 // its upper bound ‖g_b‖/β.
 //
-// Loop: W₀ = the warm start's nonzero blocks + the AddPerRound most violating blocks
-// at λ(warm) (λ = Πy cold). Each round solves the restricted program on W (below),
-// drops blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ and re-solves on the remaining support
-// (so unneeded blocks are exactly 0), evaluates every ρ_b at the new λ, adds the
-// AddPerRound most violating blocks outside W, and repeats. A block that left W and
-// comes back is kept ("sticky") so the loop cannot cycle.
+// Loop: W₀ = the warm start's nonzero blocks + every violating block at λ(warm)
+// (λ = Πy cold); when at least half of all blocks violate there, W₀ = every usable
+// block (one restricted solve instead of several growing ones). Each round solves the
+// restricted program on W (below), sets blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ to zero
+// (the rounded point is certified; if it fails, the unrounded one is tried too),
+// evaluates every ρ_b at the new λ, and W ← support ∪ all violators outside it
+// (AddPerRound caps their number when > 0; MaxWorkRows caps the cone rows). A block
+// that left W and comes back is kept ("sticky") so the loop cannot cycle. There is no
+// second "support re-solve": the pipeline prunes the final solution by a Carathéodory
+// reduction, so the solver only returns a certified optimal point.
 //
 // Certificate: ρ = max(1, max_b ρ_b) over ALL blocks makes λ/ρ dual feasible (the dual
 // constraints are homogeneous), so
@@ -117,7 +121,16 @@
 // The Newton matrix is factored densely (Cholesky of (ΣH_b + |W|)², Gram ĴᵀĴ formed
 // once per solve) or by Woodbury with one n×n Cholesky of I + ĴB⁻¹Ĵᵀ, whichever costs
 // fewer flops, both equilibrated and followed by iterative refinement (≤ 6 steps
-// while the residual falls). Stopping: max(sᵀu/max(1,|f|), ‖r_d‖∞/max(β, ‖Ĵᵀỹ‖∞),
+// while the residual falls). Woodbury shares the two copies of a pattern
+// (Ĵ_v = −Ĵ_w = Π𝒫_p, so ĴB⁻¹Ĵᵀ = Σ_p Π𝒫_p([B_v⁻¹]_xx + [B_w⁻¹]_xx)𝒫_pᵀΠ: one
+// n×H column block per pattern, one Syrk). The cone rows M_b = diag(Sign_p)·C[rows]
+// are never stored per block: M_b x_b for all blocks of a family is one product
+// X·Cᵀ, Σ M_bᵀu_b one product U·C, and every M_bᵀdiag(d_b)M_b one product D·CC with
+// CC[r] = (c_ri c_rj)_{i≤j} formed once (the signs square away). Π𝒫_p (n×H) is
+// aggregated once per pattern, so the Np prediction rows never enter the iteration.
+// Step: Mehrotra; when the corrector's step is < ½ the predictor's, the centred
+// direction r_c = −λ∘λ + σμe (same factorization) is tried and the longer step kept.
+// Stopping: max(sᵀu/max(1,|f|), ‖r_d‖∞/max(β, ‖Ĵᵀỹ‖∞),
 // ‖r_p‖∞/max(1, ‖z‖∞)) ≤ InnerTol (1e-10), else the best iterate after MaxInner
 // iterations or a failed factorization/step; the outer certificate decides the status.
 // The returned x satisfies the cones up to r_p (≈ 1e-15 relative in the tests).
@@ -126,16 +139,25 @@
 // never enter W (they would have no interior); if such a block violates, the status
 // stays Inaccurate.
 //
-// Measured (shared 2-core machine, other jobs running):
-//   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3): status
-//     optimal, objective 0.1081311 (the old barrier method stopped at 0.1081942,
-//     inaccurate), certified rel. gap 3.3e-7, 9 rounds, 640 IPM iterations, 10.6 s;
-//     140 of 200 blocks nonzero. NOT the < 1 s target: see Known limits.
-//   - Tests vs CVXOPT (3 problems): status optimal, |obj − p*|/p* ≤ 8e-8,
-//     37/80, 16/54, 13/50 blocks nonzero.
-//   - cnnc solve examples/spiral_relu.cnn (n = 40, 1561 exact patterns, 3122 blocks):
-//     --tol 1e-6: optimal, gap 4.9e-7, 228 active neurons, 1.9 s; the example's own
-//     tol = 1e-8 ends inaccurate at gap 5.5e-8 (the IPM's accuracy floor).
+// Measured (shared 2-core machine, load 1–9 from other helpers):
+//   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3, Tol 1e-6):
+//     status optimal, objective 0.1081314, certified gap 8.7e-7 (absolute, |obj| < 1),
+//     1 round, 43 IPM iterations, 0.91–1.1 s (was 10.6–12.9 s: 9 rounds × 2 solves,
+//     640 iterations). One IPM iteration ≈ 21 ms ≈ 96× the two dense products A·Vᵀ
+//     and Mᵀ·A (metric ipm-iter/2-products); the Syrk of U (n² · P·H) is ~30 %, the
+//     n×n triangular solves of the refinement ~15 %. Steps of the levers: batched cone
+//     rows + shared copies + all violators per round + no re-solve: 2 rounds
+//     (130 → 198 blocks), 99 iterations, 1.9–3 s; all blocks at once: 43 iterations.
+//     The IPM's middle phase is slow (affine steps 0.2–0.4, σ ≈ 0.4): the zero blocks'
+//     cone multipliers are degenerate. Starting u_L scaled by 1e-3…1 changed nothing.
+//   - cnnc solve examples/spiral_relu.cnn (n = 40, 3122 blocks, its tol 1e-8):
+//     inaccurate at certified gap 7.7e-8, 3.3 s, 40 active neurons (the IPM floor).
+//   - cnnc solve examples/fashion_gap.cnn (n = 200, 9800 rows, H = 16, 400 blocks):
+//     NOT solved: the restricted IPM on all 400 blocks (3.9 M cone rows) needs > 100
+//     iterations (≈ 0.5 s each) and stalls at objective 14.65 vs dual 1.75 (status
+//     inaccurate after 3 rounds, 160 s). Before the centred-direction fallback the
+//     corrector steps were 0.01–0.1; with it 0.3–0.85, but not enough. Not measured:
+//     fashion_maxpool.
 //
 // # Older methods
 //
@@ -190,19 +212,19 @@
 //
 // # Known limits
 //
-//   - ws is slow on the benchmark: ~35 IPM iterations per restricted solve from a cold
-//     start, 2 solves per round, ~9 rounds, and each iteration costs n²·ΣH_b (the
-//     Woodbury product) ≈ 15–25 ms at |W| ≈ 140. Ideas not done: warm-started or
-//     fewer rounds (larger AddPerRound), sharing the two copies of a pattern in the
-//     Woodbury product (the old ipm did), skipping the support re-solve until the
-//     last round (tried: fewer iterations but denser W, not faster).
+//   - CNN programs (fashion_gap) do not converge in the restricted IPM (see
+//     Measured): thousands of cone rows per block, many duplicated or nearly
+//     parallel patch rows, and pixel-scale data make the start (s = e, u = ν e) far
+//     from central. Likely fixes, not done: a CVXOPT-style least-squares starting
+//     point, removing duplicate cone rows per pattern, scaling C rows to unit norm.
 //
 //   - Sparsity: the IPM returns the relative interior of the optimal face, so when the
 //     optimum is not unique the support can exceed n + 1 (37 > 31 on one test); a
 //     Carathéodory reduction of the support is not implemented.
 //
-//   - The restricted IPM's accuracy floor (≈ 1e-10 relative residuals, Woodbury
-//     refinement) limits the certified gap to ≈ 1e-8 relative.
+//   - The restricted IPM's accuracy floor limits the certified gap to ≈ 1e-7…1e-8
+//     relative: it stops on a failed factorization or a collapsing step before
+//     InnerTol once the zero blocks' NT scalings degenerate (spiral: 7.7e-8 > 1e-8).
 //
 //   - The dual bound from the barrier method is weak unless centering is exact: the
 //     θ-scaling loses up to half the dual value when a block's ‖s𝒫ᵀλ + 𝒞ᵀμ‖ exceeds β
