@@ -42,6 +42,11 @@ func TestConicAgreesWithStructured(t *testing.T) {
 		if cone.Status != solver.Optimal {
 			t.Errorf("%+v: conic status %s", c, cone.Status)
 		}
+		// The reported point (after the pipeline's convex.Prune) must stay feasible:
+		// an objective below the optimum from an infeasible point is not agreement.
+		if v := cone.Program.Violation(cone.Solution); v > 1e-6 {
+			t.Errorf("%+v: conic solution (after pruning) violates the cone constraints by %g", c, v)
+		}
 		rel := func(a, b float64) float64 { return math.Abs(a-b) / math.Max(1e-12, math.Abs(b)) }
 		compared := false
 		if grp.Status == solver.Optimal {
