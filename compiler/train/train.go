@@ -9,8 +9,8 @@
 // Solvers. Template programs (families only) with squared loss go to the structured
 // solver (Options.Template; the CLI wires backend/native/group); everything else, and
 // `solver conic`, goes through compiler/canon to a conic solver (Options.Conic; the
-// CLI wires backend/native/cone), with the squared loss canonicalised as LSQ′
-// (canon.Options.QuadraticLoss: a quadratic objective, so the conic problem has a P). Both are plain function values so the pipeline does
+// CLI wires backend/native/cone); Options.ConicQuadraticLoss canonicalises the squared
+// loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
 // Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
@@ -86,6 +86,12 @@ type Options struct {
 	Template TemplateSolver
 	Conic    ConicSolver
 	Recorder solver.Recorder
+	// ConicQuadraticLoss canonicalises the squared loss as LSQ′ (canon.Options
+	// .QuadraticLoss: a quadratic objective, so the conic problem has a P) for the
+	// conic path. The native conic solver needs about six times fewer iterations on
+	// it (backend/native/cone doc); CVXOPT's coneqp often stops short on it, so it is
+	// opt-in. Run turns it on when it supplies NativeConic itself (Conic nil).
+	ConicQuadraticLoss bool
 	// Search settings of the adaptive mode (defaults in certify.SearchOptions).
 	SearchSamples int
 }
@@ -164,6 +170,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	}
 	if opts.Conic == nil {
 		opts.Conic = NativeConic
+		opts.ConicQuadraticLoss = true
 	}
 	name := opts.Solver
 	if name == "" {
@@ -238,9 +245,7 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 		}
 		return nil, fmt.Errorf("train: no conic solver configured (needed for loss %q / solver %q)", p.Loss, name)
 	}
-	// Squared loss as LSQ′ (quadratic objective): the native conic solver needs about
-	// six times fewer iterations than with the LSQ cone (backend/native/cone doc).
-	prob, m, err := canon.CanonicalizeWith(p, canon.Options{QuadraticLoss: true})
+	prob, m, err := canon.CanonicalizeWith(p, canon.Options{QuadraticLoss: opts.ConicQuadraticLoss})
 	if err != nil {
 		return nil, err
 	}
