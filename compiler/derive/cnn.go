@@ -434,7 +434,7 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		}
 	}
 	return &convex.Family{
-		H: d.p.H, A: A, Sample: sample, Weight: W, C: A, Sign: S,
+		H: d.p.H, A: A, Sample: sample, Weight: W, C: unitRows(A), Sign: S,
 		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
 		Gates: set.Gates,
 		Meta: map[string]any{
@@ -776,4 +776,26 @@ func zeroRow(row []float64) bool {
 		}
 	}
 	return true
+}
+
+// unitRows returns A with every nonzero row scaled to unit ℓ2 norm. The cone
+// constraints (2D−I)·A·x ≥ 0 are unchanged by positive row scaling, and unit rows keep
+// pixel-scale patches from making interior-point solvers badly conditioned.
+func unitRows(A *mat.Dense) *mat.Dense {
+	C := mat.DenseCopyOf(A)
+	r, _ := C.Dims()
+	for i := 0; i < r; i++ {
+		row := C.RawRowView(i)
+		nrm := 0.0
+		for _, v := range row {
+			nrm += v * v
+		}
+		if nrm > 0 {
+			inv := 1 / math.Sqrt(nrm)
+			for j := range row {
+				row[j] *= inv
+			}
+		}
+	}
+	return C
 }
