@@ -43,6 +43,12 @@ func (p *Program) Prune(s *Solution) *Solution {
 				if cost == 0 || math.IsNaN(cost) {
 					continue
 				}
+				// Only feasible directions may be rescaled: a numerically tiny block
+				// whose direction leaves its cone could absorb a large λ at almost
+				// no cost. Such blocks stay as they are.
+				if relViolation(fam, q, x) > PruneFeasTol {
+					continue
+				}
 				bs = append(bs, &blk{f: f, c: c, q: q, a: contribution(fam, q, sign, x, p.N), cost: cost, lam: 1})
 			}
 		}
@@ -139,6 +145,33 @@ func (p *Program) Prune(s *Solution) *Solution {
 		return s
 	}
 	return out
+}
+
+// PruneFeasTol is the largest relative cone violation max_r (−Sign[r,q]·C_r x)₊/‖x‖₂
+// of a block that Prune rescales.
+const PruneFeasTol = 1e-9
+
+// relViolation is max_r (−Sign[r,q]·C_r·x)₊ / ‖x‖₂ for pattern q of fam (0 without C).
+func relViolation(fam *Family, q int, x []float64) float64 {
+	if fam.C == nil {
+		return 0
+	}
+	nx := math.Sqrt(dot(x, x))
+	if nx == 0 {
+		return 0
+	}
+	Nc, _ := fam.C.Dims()
+	worst := 0.0
+	for r := 0; r < Nc; r++ {
+		sg := fam.Sign.At(r, q)
+		if sg == 0 {
+			continue
+		}
+		if v := -sg * dot(fam.C.RawRowView(r), x); v > worst {
+			worst = v
+		}
+	}
+	return worst / nx
 }
 
 // contribution is s·𝒫_q x for pattern q of fam: (𝒫_q x)_i = Σ_{r: Sample[r]=i} Weight[r,q]·A_r·x.

@@ -96,3 +96,26 @@ func nonzero(s *convex.Solution) int {
 	}
 	return k
 }
+
+// TestPruneKeepsInfeasibleNoise: a tiny block pointing out of its cone (solver noise)
+// must not be rescaled — it would buy prediction at almost no cost and leave the cone.
+func TestPruneKeepsInfeasibleNoise(t *testing.T) {
+	prog, sol := fcProgram(7, 12, 3, 200)
+	// Flip one block to the opposite of its gate: maximally infeasible, tiny.
+	B := sol.Blocks[0][0]
+	row := B.RawRowView(0)
+	for j := range row {
+		row[j] *= -1e-9
+	}
+	v0 := prog.Violation(sol)
+	out := prog.Prune(sol)
+	if v := prog.Violation(out); v > v0+1e-15 {
+		t.Fatalf("pruning raised the cone violation from %.3g to %.3g", v0, v)
+	}
+	y0, y1 := prog.Predict(sol), prog.Predict(out)
+	for i := range y0 {
+		if math.Abs(y0[i]-y1[i]) > 1e-9*(1+math.Abs(y0[i])) {
+			t.Fatalf("prediction %d moved from %.12g to %.12g", i, y0[i], y1[i])
+		}
+	}
+}
