@@ -217,8 +217,12 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		o := q.xo[k] + k
 		nu := q.beta + norm(g0[q.xo[k]:q.xo[k]+q.h[k]])
 		sQ[o], uQ[o] = 1, nu
+		// The block's m_k cone rows share ν: u = ν/m_k each, so Cᵀu and the block's
+		// complementarity start at the size of one multiplier, not m_k of them (CNN
+		// blocks have thousands of rows; u = ν each started the gap at ~m·ν).
+		uLk := nu / math.Max(1, float64(q.m[k]))
 		for r := 0; r < q.m[k]; r++ {
-			sL[q.lo[k]+r], uL[q.lo[k]+r] = 1, nu
+			sL[q.lo[k]+r], uL[q.lo[k]+r] = 1, uLk
 		}
 	}
 	deg := float64(nl + K)
