@@ -56,7 +56,7 @@ import (
 const (
 	exportLimit      = 300000 // scalar linear constraints
 	solverLimit      = 5000   // scalar linear constraints (CVXOPT time)
-	solverVarLimit   = 600    // scalars
+	solverVarLimit   = 1500   // scalars
 	expVarLimit      = 600    // scalars with exponential cones (the native solve of blobs_csv's 966 takes minutes)
 	agreeRelative    = 1e-6   // optima of different solvers
 	recoveryRelative = 1e-9   // Go vs script recovery from the same solution
