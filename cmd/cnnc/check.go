@@ -25,7 +25,7 @@ func init() {
 			},
 		}
 		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (a JSON array on stdout)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the `data train` block (FILE.csv, X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
+		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv, X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
 		return cmd
 	})
 }

@@ -38,7 +38,7 @@ func init() {
 			},
 		}
 		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (stdout)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the `data train` block")
+		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block")
 		return cmd
 	})
 }

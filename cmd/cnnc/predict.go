@@ -32,7 +32,7 @@ language.md scale (summed, ½ for squared loss) and the accuracy for class targe
 			},
 		}
 		cmd.Flags().StringVar(&o.weights, "weights", "", "weights.json to run (required)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data to predict on (replaces the `data train` source; same forms as in check --data)")
+		cmd.Flags().StringVar(&o.data, "data", "", "data to predict on (replaces the data train source; same forms as in check --data)")
 		cmd.Flags().StringVar(&o.set, "set", "train", "which data block to use: train or test")
 		cmd.Flags().StringVar(&o.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
 		return cmd
