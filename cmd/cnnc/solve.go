@@ -168,8 +168,8 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 	}
 	if out.Adaptive != nil {
 		a := out.Adaptive
-		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
-			a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
+		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
+			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
 	}
 	if out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))

@@ -105,6 +105,7 @@ const AddPerRound = 50
 
 // Adaptive records the work of the adaptive mode.
 type Adaptive struct {
+	Seeded      int // patterns of the seeding local search (seed.go)
 	Rounds      int
 	Added       int
 	Evaluations int
@@ -324,6 +325,25 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	max := in.Train.Patterns.Max
 	if max <= 0 {
 		max = 100000
+	}
+	// Seed with the patterns of one local search of the non-convex network (seed.go):
+	// the program's optimum then starts at or below that local minimum. Skipped when
+	// the exact arrangement is small enough to search exhaustively.
+	if full == nil {
+		var added []certify.Candidate
+		for _, c := range localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed) {
+			if f.Patterns()+len(added) < max && have.Add(c.D, c.Gate) {
+				added = append(added, c)
+			}
+		}
+		if len(added) > 0 {
+			warm := extend(p, f, sol, added)
+			ad.Seeded = len(added)
+			var err error
+			if sol, err = solve(p, warm); err != nil {
+				return sol, err
+			}
+		}
 	}
 	for round := 0; ; round++ {
 		yhat := p.Predict(sol)
