@@ -48,8 +48,7 @@ Files are written atomically: on any error no partial output is left behind.`,
 		}
 		cmd.Flags().StringVar(&o.to, "format", "", "output format: scs, cbf, cvxpy or json (required)")
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output path (required)")
-		cmd.Flags().StringVar(&o.data, "data", "", "training data replacing the file's data train source")
-		cmd.Flags().StringVar(&o.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+		o.dataFlags.register(cmd)
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"cnnc/compiler/convex"
 	"cnnc/compiler/derive"
 	"cnnc/lang/check"
@@ -30,6 +32,12 @@ type prepared struct {
 type dataFlags struct {
 	format string // diagnostics: text or json
 	data   string // --data override of the train set
+}
+
+// register adds --data and --diagnostics to cmd.
+func (fl *dataFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&fl.data, "data", "", "training data replacing the file's data train source")
+	cmd.Flags().StringVar(&fl.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
 }
 
 // prepare loads, checks and (when needData) loads the train and test data of path.

@@ -54,8 +54,7 @@ Writes DIR/report.json and DIR/weights.json (spec/cli.md; DIR defaults to FILE w
 		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		cmd.Flags().StringVar(&o.solver, "solver", "", "native (structured solver where it applies, else conic) or conic; default: the train block's")
 		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance (default: the train block's tol, else 1e-6)")
-		cmd.Flags().StringVar(&o.data, "data", "", "training data replacing the file's data train source")
-		cmd.Flags().StringVar(&o.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+		o.dataFlags.register(cmd)
 		return cmd
 	})
 }

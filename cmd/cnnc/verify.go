@@ -49,8 +49,7 @@ nonconvex_objective must agree to --tol (relative); a disagreement exits 1.`,
 		cmd.Flags().StringVar(&o.report, "report", "", "report.json to compare with (default: report.json beside the weights, if any)")
 		cmd.Flags().Float64Var(&o.tol, "tol", 1e-9, "relative tolerance for agreement with the report")
 		cmd.Flags().BoolVar(&o.noCert, "no-certificate", false, "skip the dual certificate (only recompute the objective)")
-		cmd.Flags().StringVar(&o.data, "data", "", "training data replacing the file's data train source")
-		cmd.Flags().StringVar(&o.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+		o.dataFlags.register(cmd)
 		return cmd
 	})
 }
