@@ -415,53 +415,60 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	}
 	Np, _ := A.Dims()
 	n := d.p.N
-	W := mat.NewDense(Np, P, nil)
-	S := mat.NewDense(Np, P, nil)
+	C := unitRows(A)
 	sample := make([]int, Np)
+	rowWeight := make([]float64, Np)
 	for r := 0; r < Np; r++ {
 		sample[r] = r % n
-		pw := d.weights[l][r/n]
-		// A patch that is all zero (a blank image region) gives the constraint 0 ≥ 0
-		// and predicts 0: its Sign is 0 so no solver or export sees a row for it
-		// (empty rows stall interior-point methods).
-		blank := zeroRow(A.RawRowView(r))
-		for q := 0; q < P; q++ {
-			dv := set.D.At(r, q)
-			W.Set(r, q, pw*dv)
-			if !blank {
-				S.Set(r, q, 2*dv-1)
-			}
-		}
+		rowWeight[r] = d.weights[l][r/n]
+	}
+	W := mat.NewDense(Np, P, nil)
+	S := mat.NewDense(Np, P, nil)
+	for q := 0; q < P; q++ {
+		w, s := avgColumn(set.Pattern(q), rowWeight, C)
+		W.SetCol(q, w)
+		S.SetCol(q, s)
 	}
 	return &convex.Family{
-		H: d.p.H, A: A, Sample: sample, Weight: W, C: unitRows(A), Sign: S,
+		H: d.p.H, A: A, Sample: sample, Weight: W, C: C, Sign: S,
 		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
 		Gates: set.Gates,
 		Meta: map[string]any{
-			"window": l, "positions": ks, "pool": "avg",
+			"window": l, "positions": ks, "pool": "avg", "row_weight": rowWeight,
 			"exhaustive": set.Exhaustive, "zero_dropped": set.SawZero, "rank": set.Rank,
 		},
 	}, nil
+}
+
+// avgColumn is the column of the average-pooling pattern D (0/1 over the family's
+// rows): Weight = p_{lk}·D (rowWeight[r] = p_{lk} of row r's position) and
+// Sign = 2D − 1, except on rows of C that are zero: a blank patch gives the
+// constraint 0 ≥ 0 and predicts 0, so its Sign is 0 and no solver or export sees a
+// row for it (empty rows stall interior-point methods).
+func avgColumn(D, rowWeight []float64, C *mat.Dense) (w, s []float64) {
+	w = make([]float64, len(D))
+	s = make([]float64, len(D))
+	for r, dv := range D {
+		w[r] = rowWeight[r] * dv
+		if !zeroRow(C.RawRowView(r)) {
+			s[r] = 2*dv - 1
+		}
+	}
+	return w, s
 }
 
 // maxFamily builds the max-pattern family of window l (§6).
 func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, error) {
 	n, s, h := d.p.N, len(ks), d.p.H
 	A := d.p.Rows(ks) // row j·n + i = x_{i,ks[j]}
-	type pair struct{ a, b int }
-	var pairs []pair // difference rows (j < j'), per sample
-	for j := 0; j < s; j++ {
-		for jj := j + 1; jj < s; jj++ {
-			pairs = append(pairs, pair{j, jj})
-		}
-	}
+	pairs := windowPairs(s)
 	Nc := n*s + n*len(pairs)
 	C := mat.NewDense(Nc, h, nil)
 	C.Slice(0, n*s, 0, h).(*mat.Dense).Copy(A)
 	for q, pr := range pairs {
 		for i := 0; i < n; i++ {
 			row := C.RawRowView(n*s + q*n + i)
-			xa, xb := A.RawRowView(pr.a*n+i), A.RawRowView(pr.b*n+i)
+			xa, xb := A.RawRowView(pr[0]*n+i), A.RawRowView(pr[1]*n+i)
 			for c := range row {
 				row[c] = xa[c] - xb[c]
 			}
@@ -479,8 +486,7 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var pis [][]int
-	var us [][]float64
+	var ws, ss, us [][]float64
 	for g := 0; g < gates.Len(); g++ {
 		u := gates.Gate(g)
 		pi := maxPattern(A, n, s, u)
@@ -489,10 +495,10 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 			continue
 		}
 		seen[key] = true
-		pis = append(pis, pi)
-		us = append(us, u)
+		w, sg := maxColumn(pi, n, s, C)
+		ws, ss, us = append(ws, w), append(ss, sg), append(us, u)
 	}
-	P := len(pis)
+	P := len(ws)
 	if P == 0 {
 		return nil, nil
 	}
@@ -503,36 +509,10 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	for r := range sample {
 		sample[r] = r % n
 	}
-	for p, pi := range pis {
+	for p := range ws {
+		W.SetCol(p, ws[p])
+		S.SetCol(p, ss[p])
 		G.SetCol(p, us[p])
-		for i := 0; i < n; i++ {
-			win := pi[i]
-			if win < 0 {
-				for j := 0; j < s; j++ {
-					S.Set(j*n+i, p, -1) // x_{ik'}ᵀu ≤ 0
-				}
-				continue
-			}
-			W.Set(win*n+i, p, 1)
-			S.Set(win*n+i, p, 1) // x_{i,π(i)}ᵀu ≥ 0
-			for q, pr := range pairs {
-				switch win {
-				case pr.a:
-					S.Set(n*s+q*n+i, p, 1) // (x_a − x_b)ᵀu ≥ 0
-				case pr.b:
-					S.Set(n*s+q*n+i, p, -1)
-				}
-			}
-		}
-	}
-	// Rows of C that are all zero (blank patches, or two equal patches) are 0 ≥ 0:
-	// drop them (see avgFamily).
-	for r := 0; r < Nc; r++ {
-		if zeroRow(C.RawRowView(r)) {
-			for q := 0; q < S.RawMatrix().Cols; q++ {
-				S.Set(r, q, 0)
-			}
-		}
 	}
 	return &convex.Family{
 		H: h, A: A, Sample: sample, Weight: W, C: C, Sign: S,
@@ -543,6 +523,112 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 			"exhaustive": gates.Exhaustive, "cells": gates.Len(), "hyperplanes": Nc,
 		},
 	}, nil
+}
+
+// windowPairs lists the position pairs (j, j′), j < j′, of a window of s positions in
+// the order of the difference rows of a max family's C (row n·s + q·n + i is
+// x_{i,j} − x_{i,j′} for pair q).
+func windowPairs(s int) [][2]int {
+	var pairs [][2]int
+	for j := 0; j < s; j++ {
+		for jj := j + 1; jj < s; jj++ {
+			pairs = append(pairs, [2]int{j, jj})
+		}
+	}
+	return pairs
+}
+
+// maxColumn is the column of max-pattern π over a window of s positions (n samples;
+// C the family's constraint rows [x_{ij} ; x_{ij} − x_{ij′}]): Weight is 1 on the
+// winner's row j·n + i (nothing when π(i) is off); Sign gives the rows of 𝒦_π:
+// +1 on x_{i,π(i)} (≥ 0), ±1 on the differences with the winner (x_{i,π(i)} − x_{i,k′}
+// ≥ 0), −1 on every x_{i,k′} when off (≤ 0), 0 elsewhere and on zero rows of C
+// (blank patches or two equal patches give 0 ≥ 0: dropped, see avgColumn).
+func maxColumn(pi []int, n, s int, C *mat.Dense) (w, sg []float64) {
+	pairs := windowPairs(s)
+	nc, _ := C.Dims()
+	w = make([]float64, n*s)
+	sg = make([]float64, nc)
+	for i, win := range pi {
+		if win < 0 {
+			for j := 0; j < s; j++ {
+				sg[j*n+i] = -1 // x_{ik'}ᵀu ≤ 0
+			}
+			continue
+		}
+		w[win*n+i] = 1
+		sg[win*n+i] = 1 // x_{i,π(i)}ᵀu ≥ 0
+		for q, pr := range pairs {
+			switch win {
+			case pr[0]:
+				sg[n*s+q*n+i] = 1 // (x_a − x_b)ᵀu ≥ 0
+			case pr[1]:
+				sg[n*s+q*n+i] = -1
+			}
+		}
+	}
+	for r := 0; r < nc; r++ {
+		if zeroRow(C.RawRowView(r)) {
+			sg[r] = 0
+		}
+	}
+	return w, sg
+}
+
+// PatternColumn maps a gate u ∈ Rʰ to its pattern column of a CNN family built by
+// this file (the hook of the adaptive mode, compiler/train; the builders above use the
+// same avgColumn/maxColumn, so a gate's column always equals the column the initial
+// build gives its pattern):
+//
+//   - average pooling (§4, §5.2): D = 1[A u ≥ 0] over the family's rows, Weight =
+//     p_{lk}·D, Sign = 2D − 1 (0 on blank rows);
+//   - max pooling (§6): π(i) = argmax_k x_{ik}ᵀu if that is ≥ 0, else off; the
+//     Weight/Sign columns of maxColumn.
+//
+// ok is false for the zero pattern (D = 0, or every sample off), which adds nothing,
+// and for a family this file did not build (no "pool" in Meta) or a gate of the wrong
+// length.
+func PatternColumn(f *convex.Family, u []float64) (weight, sign []float64, ok bool) {
+	if f == nil || f.A == nil || f.C == nil || len(u) != f.H {
+		return nil, nil, false
+	}
+	switch f.Meta["pool"] {
+	case "avg":
+		rw, _ := f.Meta["row_weight"].([]float64)
+		np, _ := f.A.Dims()
+		if len(rw) != np {
+			return nil, nil, false
+		}
+		D := pattern.Of(f.A, u)
+		if allZero(D) {
+			return nil, nil, false
+		}
+		w, s := avgColumn(D, rw, f.C)
+		return w, s, true
+	case "max":
+		ks, _ := f.Meta["positions"].([]int)
+		np, _ := f.A.Dims()
+		s := len(ks)
+		if s == 0 || np%s != 0 {
+			return nil, nil, false
+		}
+		pi := maxPattern(f.A, np/s, s, u)
+		if allOff(pi) {
+			return nil, nil, false
+		}
+		w, sg := maxColumn(pi, np/s, s, f.C)
+		return w, sg, true
+	}
+	return nil, nil, false
+}
+
+func allZero(d []float64) bool {
+	for _, v := range d {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxPattern maps a gate u to its max-pattern over a window of s positions:
