@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"cnnc/backend/conic"
@@ -263,27 +264,47 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 	return m.Solution(r.X), nil
 }
 
-// fullArrangement returns the exact pattern set of the family's base matrix when its
-// Cover count is at most ExhaustiveLimit, else nil.
+// fullArrangement returns the exact arrangement of the family's hyperplanes when its
+// Cover count is at most ExhaustiveLimit, else nil: the rows of A for FC and
+// average-pooling CNN families (C = A up to row scaling), the stacked rows of C for a
+// max-pooling family (§6: max-patterns are constant on its cells).
 func fullArrangement(f *convex.Family) *pattern.Set {
 	if f.C == nil && f.Signs[0] != 1 {
 		return nil
 	}
-	s, err := pattern.Exact(f.A, ExhaustiveLimit)
+	A := f.A
+	if f.Meta["pool"] == "max" {
+		A = f.C
+	}
+	s, err := pattern.Exact(A, ExhaustiveLimit)
 	if err != nil {
 		return nil
 	}
 	return s
 }
 
+// columnFunc is the adaptive search's gate → column map of family f: the CNN rules'
+// own constructor (derive.PatternColumn) for CNN families, nil (certify's FC layout)
+// otherwise.
+func columnFunc(f *convex.Family) certify.ColumnFunc {
+	if _, cnn := f.Meta["pool"]; !cnn {
+		return nil
+	}
+	return func(u []float64) ([]float64, []float64, bool) { return derive.PatternColumn(f, u) }
+}
+
 // certifyOutcome fills the certificate and the dual bound.
 func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, out *Outcome) {
 	out.DualObjective, out.DualSource = out.RestrictedDual, "solver (restricted patterns)"
-	if len(p.Families) != 1 {
+	if len(p.Families) == 0 {
 		return
 	}
-	f := p.Families[0]
-	exhaustive, _ := f.Meta["exhaustive"].(bool)
+	exhaustive := true
+	for _, f := range p.Families {
+		if e, _ := f.Meta["exhaustive"].(bool); !e {
+			exhaustive = false
+		}
+	}
 	yhat := p.Predict(sol)
 	if in.Train.Patterns.Mode == ir.Exact && exhaustive {
 		// With the full arrangement the restricted program is the full one, so the
@@ -308,28 +329,39 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	}
 }
 
-// adaptive runs the column-generation loop (see the package doc).
+// adaptive runs the column-generation loop (see the package doc) over every family of
+// p (FC: one; CNN: one per pooling window). Each round searches every family for
+// certificate-violating patterns (certify.Search with the family's column map and,
+// when small enough, its exact arrangement), adds the AddPerRound most violating ones
+// over all families (a family grows to at most max patterns), and re-solves
+// warm-started.
 func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve func(*convex.Program, *convex.Solution) (*convex.Solution, error), opts Options, out *Outcome) (*convex.Solution, error) {
 	ad := &Adaptive{BestBound: math.NaN()}
 	out.Adaptive = ad
-	if len(p.Families) != 1 {
+	nf := len(p.Families)
+	if nf == 0 {
 		return sol, nil
 	}
-	f := p.Families[0]
-	n, h := f.A.Dims()
-	have := pattern.NewSet(n, h)
-	for q := 0; q < f.Patterns(); q++ {
-		have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
+	cols := make([]certify.ColumnFunc, nf)
+	fulls := make([]*pattern.Set, nf)
+	allFull := true
+	for fi, f := range p.Families {
+		cols[fi] = columnFunc(f)
+		fulls[fi] = fullArrangement(f)
+		allFull = allFull && fulls[fi] != nil
 	}
-	full := fullArrangement(f)
 	max := in.Train.Patterns.Max
 	if max <= 0 {
 		max = 100000
 	}
 	// Seed with the patterns of one local search of the non-convex network (seed.go):
-	// the program's optimum then starts at or below that local minimum. Skipped when
-	// the exact arrangement is small enough to search exhaustively.
-	if full == nil {
+	// the program's optimum then starts at or below that local minimum. FC only, and
+	// skipped when the exact arrangement is small enough to search exhaustively.
+	if f := p.Families[0]; nf == 1 && cols[0] == nil && !allFull {
+		have := pattern.NewSet(f.A.Dims())
+		for q := 0; q < f.Patterns(); q++ {
+			have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
+		}
 		var added []certify.Candidate
 		for _, c := range localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed) {
 			if f.Patterns()+len(added) < max && have.Add(c.D, c.Gate) {
@@ -337,7 +369,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			}
 		}
 		if len(added) > 0 {
-			warm := extend(p, f, sol, added)
+			warm := extend(p, sol, [][]certify.Candidate{added})
 			ad.Seeded = len(added)
 			var err error
 			if sol, err = solve(p, warm); err != nil {
@@ -345,49 +377,62 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			}
 		}
 	}
+	type famCand struct {
+		f int
+		c certify.Candidate
+	}
 	for round := 0; ; round++ {
 		yhat := p.Predict(sol)
-		so := certify.SearchOptions{Full: full, Samples: opts.SearchSamples, Seed: in.Train.Patterns.Seed + int64(round) + 1}
-		cands, st, err := certify.Search(p, yhat, 0, have, so)
-		if err != nil {
-			return sol, err
+		var cands []famCand
+		stMax := 0.0
+		exhaustive := true
+		for fi := range p.Families {
+			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
+				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi]}
+			cs, st, err := certify.Search(p, yhat, fi, nil, so)
+			if err != nil {
+				return sol, err
+			}
+			ad.Evaluations += st.Evaluations
+			exhaustive = exhaustive && st.Exhaustive
+			stMax = math.Max(stMax, st.Max)
+			for _, c := range cs {
+				cands = append(cands, famCand{fi, c})
+			}
 		}
-		ad.Evaluations += st.Evaluations
-		ad.Exhaustive = st.Exhaustive
+		ad.Exhaustive = exhaustive
 		// the certificate over the whole arrangement = max(restricted, new patterns)
 		inner, err := certify.Certify(p, yhat, nil)
 		if err == nil {
-			M := math.Max(inner.Max, st.Max)
+			M := math.Max(inner.Max, stMax)
 			ad.Ratio = M / p.Beta
-			if st.Exhaustive {
+			if exhaustive {
 				lb := certify.DualBound(p, certify.Residual(p, yhat), ad.Ratio)
 				if math.IsNaN(ad.BestBound) || lb > ad.BestBound {
 					ad.BestBound = lb
 				}
 			}
 		}
-		if len(cands) == 0 || f.Patterns() >= max {
-			break
-		}
-		room := max - f.Patterns()
-		if room > AddPerRound {
-			room = AddPerRound
-		}
-		if len(cands) > room {
-			cands = cands[:room]
-		}
-		var added []certify.Candidate
-		for _, c := range cands {
-			if have.Add(c.D, c.Gate) {
-				added = append(added, c)
+		// the most violating first, at most AddPerRound, each family up to max
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].c.Value > cands[j].c.Value })
+		add := make([][]certify.Candidate, nf)
+		total := 0
+		for _, fc := range cands {
+			if total >= AddPerRound {
+				break
 			}
+			if p.Families[fc.f].Patterns()+len(add[fc.f]) >= max {
+				continue
+			}
+			add[fc.f] = append(add[fc.f], fc.c)
+			total++
 		}
-		if len(added) == 0 {
+		if total == 0 {
 			break
 		}
-		warm := extend(p, f, sol, added)
+		warm := extend(p, sol, add)
 		ad.Rounds++
-		ad.Added += len(added)
+		ad.Added += total
 		sol, err = solve(p, warm)
 		if err != nil {
 			return sol, err
@@ -396,45 +441,64 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	return sol, nil
 }
 
-// extend appends the candidates' patterns to family f (Weight, Sign, Gates) and returns
-// the warm start: the old blocks with zero blocks for the new patterns.
-func extend(p *convex.Program, f *convex.Family, sol *convex.Solution, add []certify.Candidate) *convex.Solution {
-	n, h := f.A.Dims()
-	P := f.Patterns()
-	P2 := P + len(add)
-	W := mat.NewDense(n, P2, nil)
-	W.Slice(0, n, 0, P).(*mat.Dense).Copy(f.Weight)
-	G := mat.NewDense(h, P2, nil)
-	if f.Gates != nil {
-		G.Slice(0, h, 0, P).(*mat.Dense).Copy(f.Gates)
-	}
-	var S *mat.Dense
-	if f.C != nil {
-		S = mat.NewDense(n, P2, nil)
-		S.Slice(0, n, 0, P).(*mat.Dense).Copy(f.Sign)
-	}
-	for k, c := range add {
-		W.SetCol(P+k, c.D)
-		G.SetCol(P+k, c.Gate)
-		if S != nil {
-			sg := make([]float64, n)
-			for i, d := range c.D {
-				sg[i] = 2*d - 1
+// extend appends add[f]'s patterns to family f (Weight, Sign, Gates) for every family
+// and returns the warm start: the old blocks with zero blocks for the new patterns. A
+// candidate's columns are its Weight and Sign, or for an FC candidate with only D the
+// columns D and 2D − 1.
+func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) *convex.Solution {
+	warm := &convex.Solution{Vars: sol.Vars, Bias: sol.Bias, Blocks: make([][]*mat.Dense, len(p.Families))}
+	for fi, f := range p.Families {
+		var adds []certify.Candidate
+		if fi < len(add) {
+			adds = add[fi]
+		}
+		np, h := f.A.Dims()
+		P := f.Patterns()
+		P2 := P + len(adds)
+		if len(adds) > 0 {
+			W := mat.NewDense(np, P2, nil)
+			W.Slice(0, np, 0, P).(*mat.Dense).Copy(f.Weight)
+			G := mat.NewDense(h, P2, nil)
+			if f.Gates != nil {
+				G.Slice(0, h, 0, P).(*mat.Dense).Copy(f.Gates)
 			}
-			S.SetCol(P+k, sg)
+			var S *mat.Dense
+			if f.C != nil {
+				nc, _ := f.C.Dims()
+				S = mat.NewDense(nc, P2, nil)
+				S.Slice(0, nc, 0, P).(*mat.Dense).Copy(f.Sign)
+			}
+			for k, c := range adds {
+				w, sg := c.Weight, c.Sign
+				if w == nil {
+					w = c.D
+				}
+				if sg == nil && S != nil {
+					sg = make([]float64, len(c.D))
+					for i, d := range c.D {
+						sg[i] = 2*d - 1
+					}
+				}
+				W.SetCol(P+k, w)
+				G.SetCol(P+k, c.Gate)
+				if S != nil {
+					S.SetCol(P+k, sg)
+				}
+			}
+			f.Weight, f.Gates = W, G
+			if S != nil {
+				f.Sign = S
+			}
 		}
-	}
-	f.Weight, f.Gates = W, G
-	if S != nil {
-		f.Sign = S
-	}
-	warm := &convex.Solution{Vars: sol.Vars, Bias: sol.Bias, Blocks: [][]*mat.Dense{nil}}
-	for c := range f.Signs {
-		B := mat.NewDense(P2, h, nil)
-		if old := sol.Blocks[0][c]; old != nil {
-			B.Slice(0, P, 0, h).(*mat.Dense).Copy(old)
+		for c := range f.Signs {
+			B := mat.NewDense(P2, h, nil)
+			if fi < len(sol.Blocks) && c < len(sol.Blocks[fi]) && sol.Blocks[fi][c] != nil {
+				old := sol.Blocks[fi][c]
+				r, _ := old.Dims()
+				B.Slice(0, r, 0, h).(*mat.Dense).Copy(old)
+			}
+			warm.Blocks[fi] = append(warm.Blocks[fi], B)
 		}
-		warm.Blocks[0] = append(warm.Blocks[0], B)
 	}
 	return warm
 }
