@@ -179,7 +179,10 @@ type Result struct {
 	// Method is the method used: "ws", "ipm" or "al".
 	Method string
 	// Support (ws) is the number of nonzero blocks of Solution; MaxRatio the largest
-	// certificate ratio ρ_b = max_{u∈B₂∩𝒦_b} s_b λᵀ𝒫_b u / β over all blocks at Solution.
+	// certificate ratio ρ_b = max_{u∈B₂∩𝒦_b} s_b λᵀ𝒫_b u / β (or the upper bound on it
+	// that rhoAll used) over all blocks at the λ whose dual bound certifies Solution:
+	// Solution's own λ, or, when Solution is the rounded restricted solution, that of
+	// the unrounded one (package doc, "Method ws").
 	Support  int
 	MaxRatio float64
 }

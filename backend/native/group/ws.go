@@ -24,6 +24,8 @@ type wsRun struct {
 	cones []map[int]*coneIdx // per family: pattern → cone rows (lazily built)
 	cc    [][]float64        // per family: pairProducts of C (lazily built)
 	seen  map[blockID]bool   // blocks that have been in W
+
+	nConeMax int // NNLS runs in the last rhoAll (diagnostics)
 }
 
 // coneIdx lists the rows of a pattern's cone: M = diag(sgn)·C[idx] (rows with
@@ -78,14 +80,33 @@ func (w *wsRun) pairs(f int) []float64 {
 }
 
 // rhoAll computes ρ_b = ConeMax_b(s𝒫_bᵀλ)/β for every block (gradients by one
-// product per family; ConeMax only where ‖g‖ > β). It returns max ρ (≥ 0), the blocks
-// with ρ_b > 1 sorted by decreasing ρ (ties by index), and whether every ConeMax met
-// its tolerance (a failed one contributes its upper bound ‖g‖/β).
-func (w *wsRun) rhoAll(lam []float64) (float64, []blockID, []float64) {
+// product per family), or an upper bound on it that is ≤ 1 whenever one is cheap:
+//
+//   - ‖g_b‖/β (ConeMax ≤ ‖g‖);
+//   - for a block of the restricted solve pt (nil: none) with cone multipliers
+//     μ_b ≥ 0 (the IPM's u_L): ‖g_b + M_bᵀμ_b‖/β, since u ∈ 𝒦_b gives μ_bᵀM_b u ≥ 0
+//     and so gᵀu ≤ (g + M_bᵀμ_b)ᵀu ≤ ‖g + M_bᵀμ_b‖ on B₂ ∩ 𝒦_b. At the restricted
+//     optimum g_b + M_bᵀμ_b = −u₁ with ‖u₁‖ ≤ u₀ = β, so every block of W is
+//     certified without an NNLS unless its dual residual is off.
+//
+// ConeMax (Lawson–Hanson NNLS) runs only where both bounds exceed 1; its value is
+// then used (a failed NNLS contributes the smaller bound). The certificate (max ρ
+// and the violators) is the same as with ConeMax everywhere up to the bounds below 1.
+// It returns max ρ (≥ 0) and the blocks with ρ_b > 1 sorted by decreasing ρ (ties
+// by index) with their ρ.
+func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float64) {
 	r := w.r
 	maxRho := 0.0
 	var viol []blockID
 	var vr []float64
+	var inSub map[blockID]int
+	if pt != nil && pt.sub != nil && pt.uL != nil {
+		inSub = make(map[blockID]int, len(pt.W))
+		for k, b := range pt.W {
+			inSub[b] = k
+		}
+	}
+	w.nConeMax = 0
 	for fi, fm := range r.fams {
 		P, H := fm.P, fm.H
 		Mm := blas64.General{Rows: fm.Np, Cols: P, Stride: P, Data: make([]float64, fm.Np*P)}
@@ -109,9 +130,15 @@ func (w *wsRun) rhoAll(lam []float64) (float64, []blockID, []float64) {
 				ng := norm(g)
 				rho := ng / r.beta
 				if rho > 1 && fm.Nc > 0 {
+					if k, ok := inSub[blockID{fi, s, p}]; ok {
+						rho = math.Min(rho, w.muBound(pt.sub, k, pt.uL, g)/r.beta)
+					}
+				}
+				if rho > 1 && fm.Nc > 0 {
+					w.nConeMax++
 					val, _, _, ok := certify.ConeMax(g, w.coneRows(fi, p))
 					if ok {
-						rho = val / r.beta
+						rho = math.Min(rho, val/r.beta)
 					}
 				}
 				maxRho = math.Max(maxRho, rho)
@@ -133,6 +160,27 @@ func (w *wsRun) rhoAll(lam []float64) (float64, []blockID, []float64) {
 		sv[i], sr[i] = viol[k], vr[k]
 	}
 	return maxRho, sv, sr
+}
+
+// muBound returns ‖g + M_kᵀμ_k‖ for block k of the restricted problem q with its
+// LP multipliers μ_k = uL[lo[k]:lo[k]+m[k]] (≥ 0 as the IPM keeps them interior;
+// negative entries, which cannot occur, are clipped so the bound stays sound).
+func (w *wsRun) muBound(q *sub, k int, uL, g []float64) float64 {
+	h := q.h[k]
+	v := append([]float64(nil), g...)
+	C := q.cf[q.kf[k]].C
+	mu := uL[q.lo[k] : q.lo[k]+q.m[k]]
+	for i, row := range q.idx[k] {
+		c := q.sgn[k][i] * math.Max(0, mu[i])
+		if c == 0 {
+			continue
+		}
+		cr := C[int(row)*h : int(row)*h+h]
+		for j := range v {
+			v[j] += c * cr[j]
+		}
+	}
+	return norm(v)
 }
 
 // build assembles the restricted problem on W.
@@ -194,6 +242,7 @@ func (w *wsRun) build(W []blockID) *sub {
 	}
 	// Ĵ: Π𝒫_p once per pattern group (n × H), copied with the sign of each copy.
 	q.J = make([]float64, n*q.nx)
+	q.gsg = make([]float64, len(W))
 	first := make([]int, q.ngrp)
 	for i := range first {
 		first[i] = -1
@@ -202,8 +251,10 @@ func (w *wsRun) build(W []blockID) *sub {
 		fm := r.fams[b.f]
 		sg := fm.signs[b.s]
 		H := fm.H
+		q.gsg[k] = 1
 		if k0 := first[q.grp[k]]; k0 >= 0 {
 			s0 := fm.signs[W[k0].s]
+			q.gsg[k] = sg * s0
 			for i := 0; i < n; i++ {
 				src := q.J[i*q.nx+q.xo[k0] : i*q.nx+q.xo[k0]+H]
 				dst := q.J[i*q.nx+q.xo[k] : i*q.nx+q.xo[k]+H]
@@ -238,6 +289,7 @@ func (w *wsRun) build(W []blockID) *sub {
 			}
 		}
 	}
+	q.group(first)
 	return q
 }
 
@@ -256,9 +308,9 @@ type wsPoint struct {
 	support []blockID
 }
 
-// evaluate sets r.x to the point (blocks of W, zero elsewhere), computes the
-// objective, λ = Π(y − ŷ), every ρ_b and the dual bound.
-func (w *wsRun) evaluate(pt *wsPoint) {
+// place sets r.x to the point (blocks of W, zero elsewhere) and computes its
+// objective and λ = Π(y − ŷ).
+func (w *wsRun) place(pt *wsPoint) {
 	r := w.r
 	for i, fm := range r.fams {
 		for j := range r.x[i].V.Data {
@@ -284,7 +336,16 @@ func (w *wsRun) evaluate(pt *wsPoint) {
 	for i, v := range r.resX {
 		pt.lam[i] = -v
 	}
-	pt.maxRho, pt.viol, pt.vrho = w.rhoAll(pt.lam)
+}
+
+// evaluate places pt (see place), computes every ρ_b at its λ and the dual bound.
+func (w *wsRun) evaluate(pt *wsPoint) {
+	r := w.r
+	w.place(pt)
+	pt.maxRho, pt.viol, pt.vrho = w.rhoAll(pt.lam, pt)
+	if debugWS {
+		println("  evaluate: ConeMax runs", w.nConeMax, "maxRho", pt.maxRho)
+	}
 	// Dual: max over θ ≤ 1/max(1, ρ) of θλᵀy − ½θ²‖λ‖² (λ/ρ is dual feasible).
 	ly, ll := dot(pt.lam, r.y), dot(pt.lam, pt.lam)
 	th := 1 / math.Max(1, pt.maxRho)
@@ -366,7 +427,10 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	for i, v := range r.resX {
 		lam0[i] = -v
 	}
-	_, viol0, _ := w.rhoAll(lam0)
+	_, viol0, _ := w.rhoAll(lam0, nil)
+	if debugWS {
+		println("initial rhoAll: ConeMax runs", w.nConeMax, "violators", len(viol0), "secs", time.Since(start).Seconds())
+	}
 	nAll := 0
 	for _, fm := range r.fams {
 		nAll += fm.S * fm.P
@@ -409,9 +473,14 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		}
 		pt := &wsPoint{W: W}
 		done := false
+		var chosen *wsPoint // a certified point to return instead of best
 		if len(W) > 0 {
 			q := w.build(W)
+			tb := time.Now()
 			res := q.pdipm(innerTol, set.MaxInner)
+			if debugWS {
+				println("build+pdipm secs", time.Since(start).Seconds(), "pdipm", time.Since(tb).Seconds())
+			}
 			total += res.iters
 			// Blocks with ‖x_k‖ ≤ ZeroTol·max‖x‖ are set to zero (the point is then
 			// certified as it is; if that fails, the unrounded point is tried too).
@@ -419,8 +488,16 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			for k := range W {
 				mx = math.Max(mx, norm(res.x[q.xo[k]:q.xo[k]+q.h[k]]))
 			}
-			pt.x = make([][]float64, len(W))
+			// The unrounded point is certified first: the IPM's cone multipliers
+			// bound ρ_b on W without NNLS (rhoAll). Blocks with ‖x_k‖ ≤ ZeroTol·max‖x‖
+			// are then set to zero: when the unrounded point is certified and the
+			// rounded one's objective is within the tolerance of the same dual bound,
+			// the rounded (sparser) point is returned, certified by that bound (its
+			// reported max ρ is the certifying point's; no NNLS at its own λ);
+			// otherwise it is certified on its own and the one with the smaller max ρ
+			// chooses the next working set.
 			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q}
+			pt.x = make([][]float64, len(W))
 			zeroed := false
 			for k := range W {
 				xk := append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
@@ -432,24 +509,42 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 				}
 			}
 			pt.uL, pt.sub = res.uL, q
-			done = consider(pt)
-			if !done && zeroed {
-				done = consider(full)
-				if full.maxRho < pt.maxRho {
-					pt = full
+			done = consider(full)
+			if zeroed {
+				if done {
+					w.place(pt)
+					if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
+						// certified by full's dual bound; the reported ρ is full's
+						pt.maxRho, pt.viol, pt.vrho, pt.dual = full.maxRho, full.viol, full.vrho, full.dual
+						chosen = pt
+					} else {
+						pt = full
+					}
+				} else {
+					done = consider(pt)
+					if done {
+						chosen = pt
+					} else if full.maxRho < pt.maxRho {
+						pt = full
+					}
 				}
+			} else {
+				pt = full
 			}
 		} else {
 			done = consider(pt)
 		}
-		gap := best.obj - bestDual
-		rel := gap / math.Max(1, math.Abs(best.obj))
-		rec.Record(solver.Iterate{Iter: total, PrimalRes: 0, DualRes: math.Max(0, pt.maxRho-1), Gap: rel, Objective: best.obj, Elapsed: time.Since(start),
+		final = best
+		if done && chosen != nil {
+			final = chosen
+		}
+		gap := final.obj - bestDual
+		rel := gap / math.Max(1, math.Abs(final.obj))
+		rec.Record(solver.Iterate{Iter: total, PrimalRes: 0, DualRes: math.Max(0, pt.maxRho-1), Gap: rel, Objective: final.obj, Elapsed: time.Since(start),
 			Extra: fmt.Sprintf("round %d |W| %d support %d max ρ %.9f", round, len(pt.W), len(pt.support), pt.maxRho)})
 		if debugWS {
 			println("round", round, "W", len(pt.W), "support", len(pt.support), "maxRho", pt.maxRho, "gap", gap, "iters", total, "secs", time.Since(start).Seconds())
 		}
-		final = best
 		if done {
 			status = solver.Optimal
 			break
@@ -494,7 +589,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		}
 	}
 	// Write the returned point into r.x and build the Result.
-	w.evaluate(final)
+	w.place(final)
 	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(r.fams))}
 	mult := make([][]*mat.Dense, len(r.fams))
 	for i, fm := range r.fams {
