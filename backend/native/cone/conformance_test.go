@@ -381,25 +381,41 @@ func coneCheck(k conic.Cones, v []float64, dual bool, tol float64) error {
 
 // TestConformance runs every case with the automatic linear-system choice and with
 // the block elimination forced (blocksys.go), so both solve paths meet the same checks.
+//
+// The first-order method ("admm") runs on every case; the interior-point method
+// ("ipm") on every case whose cones are zero, nonnegative and second-order.
 func TestConformance(t *testing.T) {
 	for _, ls := range []string{"", "block"} {
-		t.Run("linsys="+ls, func(t *testing.T) { conformance(t, ls) })
+		t.Run("admm/linsys="+ls, func(t *testing.T) { conformance(t, "admm", ls) })
 	}
+	t.Run("ipm", func(t *testing.T) { conformance(t, "ipm", "") })
 }
 
-func conformance(t *testing.T, ls string) {
+func conformance(t *testing.T, method, ls string) {
 	const tol = 1e-6
+	ran := 0
 	for _, cc := range confCases() {
 		t.Run(cc.name, func(t *testing.T) {
 			p := cc.problem()
 			if err := p.Validate(); err != nil {
 				t.Fatalf("bad test problem: %v", err)
 			}
+			if method == "ipm" {
+				L, err := newLayout(&p.Cones, p.M)
+				if err != nil || ipmSupported(L) != nil {
+					t.Skipf("cones %+v: not symmetric cones the IPM supports", p.Cones)
+				}
+			}
+			ran++
 			n := len(cc.c)
-			r, err := Solve(p, Settings{EpsAbs: 1e-9, EpsRel: 1e-9, EpsInfeas: 1e-9, LinearSystem: ls}, nil)
+			r, err := Solve(p, Settings{EpsAbs: 1e-9, EpsRel: 1e-9, EpsInfeas: 1e-9, LinearSystem: ls, Method: method}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if r.Method != method {
+				t.Fatalf("method %q ran, want %q", r.Method, method)
+			}
+			t.Logf("%s: %s in %d iterations", method, r.Status, r.Iterations)
 			if r.Status != cc.want {
 				t.Fatalf("status %s after %d iterations, want %s (res %g %g %g)", r.Status, r.Iterations, cc.want, r.PrimalRes, r.DualRes, r.Gap)
 			}

@@ -37,6 +37,16 @@ type Settings struct {
 	// one (else dense Cholesky), "dense" forces dense Cholesky, "block" forces the
 	// block elimination (still falling back to dense if it fails its accuracy check).
 	LinearSystem string
+	// Method selects the algorithm: "" or "auto" (default) runs the interior-point
+	// method (ipm.go) when every cone is zero, nonnegative or second-order and one
+	// factorisation of its KKT system is affordable (≤ 2e10 flops and 5e7 floats,
+	// estimated from the structure), else the first-order method; "ipm" forces the
+	// interior-point method (an error for other cones); "admm" forces the first-order
+	// method (operator splitting on the HSDE, as SCS).
+	Method string
+	// IPMMaxIters caps the interior-point iterations (MaxIters applies as well);
+	// default 100.
+	IPMMaxIters int
 	// RecordEvery passes every RecordEvery-th iterate to the Recorder; default 25
 	// (the first and last iterates are always recorded).
 	RecordEvery int
@@ -71,6 +81,7 @@ func (s *Settings) fill() {
 	defi(&s.AccelInterval, 1)
 	def(&s.InaccurateFactor, 10)
 	defi(&s.RecordEvery, 25)
+	defi(&s.IPMMaxIters, 100)
 }
 
 // Result is the outcome of Solve, in the caller's units.
@@ -104,5 +115,7 @@ type Result struct {
 	Scale          float64       // final adaptive scale
 	AccelAccepted  int           // Anderson steps accepted
 	AccelRejected  int           // Anderson steps rejected by the safeguard
-	LinearSystem   string        // "dense" or "block": how the reduced system was solved
+	LinearSystem   string        // "dense", "block" (first-order method) or "ipm-block"
+	// Method is the algorithm that ran: "ipm" or "admm".
+	Method string
 }

@@ -45,8 +45,27 @@ func Solve(p *conic.Problem, set Settings, rec solver.Recorder) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	switch set.Method {
+	case "", "auto", "ipm", "admm":
+	default:
+		return nil, fmt.Errorf("cone: method %q, want \"auto\", \"ipm\" or \"admm\"", set.Method)
+	}
 	w := newWork(p, L, &set)
 	start := time.Now()
+	if set.Method != "admm" {
+		errIPM := ipmSupported(L)
+		if set.Method == "ipm" && errIPM != nil {
+			return nil, fmt.Errorf("cone: %v", errIPM)
+		}
+		if errIPM == nil {
+			w.sc = equilibrate(p, L, !set.NoNormalize)
+			iw := newIPM(w)
+			flops, mem := iw.kkt.cost()
+			if set.Method == "ipm" || (flops <= ipmAutoFlops && mem <= ipmAutoMemory) {
+				return iw.run(rec, start), nil
+			}
+		}
+	}
 	if err := w.setup(); err != nil {
 		return nil, err
 	}
@@ -422,6 +441,7 @@ func (w *work) run(rec solver.Recorder, start time.Time) *Result {
 	res.Factorizations = w.factorizations
 	res.Scale = w.scale
 	res.LinearSystem = w.sys.kind()
+	res.Method = "admm"
 	it := w.iterate(res.Iterations, &r, start)
 	rec.End(status, it)
 	return res
