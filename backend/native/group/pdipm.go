@@ -692,6 +692,7 @@ type linsys struct {
 	e, t  []float64
 	F     []float64
 	fsc   []float64
+	inw   []float64 // invSmall work
 }
 
 func newLinsys(q *sub) *linsys {
@@ -699,7 +700,8 @@ func newLinsys(q *sub) *linsys {
 	N := q.nx + K
 	l := &linsys{q: q, N: N, tmpN: make([]float64, N), tmpN2: make([]float64, N), tmpn: make([]float64, q.n),
 		xv: make([]float64, q.nx), gv: make([]float64, q.nx), e: make([]float64, q.hmax+1), t: make([]float64, q.hmax+1),
-		F: make([]float64, (q.hmax+1)*(q.hmax+1)), fsc: make([]float64, q.hmax+1)}
+		F: make([]float64, (q.hmax+1)*(q.hmax+1)), fsc: make([]float64, q.hmax+1),
+		inw: make([]float64, (q.hmax+1)*(q.hmax+1))}
 	l.g0 = make([]int, q.ngrp)
 	for i := range l.g0 {
 		l.g0[i] = -1
@@ -807,21 +809,9 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		if !cholEquil(F, h1, sc) {
 			return false
 		}
-		// B_k⁻¹ = D (DBD)⁻¹ D from the equilibrated factor: one Potrs on the
-		// scaled identity (all h1 right-hand sides at once), then D on the left.
+		// B_k⁻¹ = D (DBD)⁻¹ D from the equilibrated factor.
+		invSmallOrPotrs(F, h1, sc, l.binv[k], l.inw)
 		inv := l.binv[k]
-		for i := range inv {
-			inv[i] = 0
-		}
-		for j := 0; j < h1; j++ {
-			inv[j*h1+j] = sc[j]
-		}
-		lapack64.Potrs(blas64.Triangular{N: h1, Stride: h1, Uplo: blas.Lower, Diag: blas.NonUnit, Data: F}, blas64.General{Rows: h1, Cols: h1, Stride: h1, Data: inv})
-		for i := 0; i < h1; i++ {
-			for j := 0; j < h1; j++ {
-				inv[i*h1+j] *= sc[i]
-			}
-		}
 		X := l.gx[q.grp[k]]
 		for i := 0; i < h; i++ {
 			for j := 0; j < h; j++ {
@@ -1028,8 +1018,93 @@ func cholEquil(A []float64, n int, d []float64) bool {
 			A[i*n+j] *= d[i] * d[j]
 		}
 	}
+	if n <= smallN {
+		return potrfSmall(A, n)
+	}
 	_, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: n, Uplo: blas.Lower, Data: A})
 	return ok
+}
+
+// invSmallOrPotrs sets inv = A⁻¹ from cholEquil's factor (invSmall, or LAPACK's
+// Potrs on the scaled identity above smallN).
+func invSmallOrPotrs(F []float64, n int, d, inv, work []float64) {
+	if n <= smallN {
+		invSmall(F, n, d, inv, work)
+		return
+	}
+	for i := range inv {
+		inv[i] = 0
+	}
+	for j := 0; j < n; j++ {
+		inv[j*n+j] = d[j]
+	}
+	lapack64.Potrs(blas64.Triangular{N: n, Stride: n, Uplo: blas.Lower, Diag: blas.NonUnit, Data: F}, blas64.General{Rows: n, Cols: n, Stride: n, Data: inv})
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			inv[i*n+j] *= d[i]
+		}
+	}
+}
+
+// smallN: up to this order the Cholesky routines below are plain loops (the
+// per-block matrices have order H+1 ≈ 10–30; LAPACK's blocked Potrf costs more in
+// call overhead than in flops there).
+const smallN = 48
+
+// potrfSmall overwrites the lower triangle of the row-major SPD matrix A (n × n) by
+// its Cholesky factor L (A = LLᵀ; the strict upper triangle is not referenced).
+// It fails when a pivot is not positive.
+func potrfSmall(A []float64, n int) bool {
+	for j := 0; j < n; j++ {
+		rj := A[j*n : j*n+j]
+		d := A[j*n+j]
+		for _, v := range rj {
+			d -= v * v
+		}
+		if !(d > 0) {
+			return false
+		}
+		d = math.Sqrt(d)
+		A[j*n+j] = d
+		for i := j + 1; i < n; i++ {
+			ri := A[i*n : i*n+j]
+			t := A[i*n+j]
+			for k, v := range ri {
+				t -= v * rj[k]
+			}
+			A[i*n+j] = t / d
+		}
+	}
+	return true
+}
+
+// invSmall sets inv (n × n) = A⁻¹ = D (LLᵀ)⁻¹ D from cholEquil's factor L of DAD:
+// M = L⁻¹ (lower, by forward substitution), then (LLᵀ)⁻¹ = MᵀM. work has n² entries.
+func invSmall(F []float64, n int, d, inv, work []float64) {
+	M := work[:n*n]
+	for i := range M {
+		M[i] = 0
+	}
+	for j := 0; j < n; j++ { // column j of L⁻¹: L m = e_j
+		M[j*n+j] = 1 / F[j*n+j]
+		for i := j + 1; i < n; i++ {
+			t := 0.0
+			for k := j; k < i; k++ {
+				t -= F[i*n+k] * M[k*n+j]
+			}
+			M[i*n+j] = t / F[i*n+i]
+		}
+	}
+	for a := 0; a < n; a++ {
+		for b := a; b < n; b++ {
+			t := 0.0
+			for k := b; k < n; k++ { // (MᵀM)_ab = Σ_k M_ka M_kb, M lower: k ≥ max(a,b)
+				t += M[k*n+a] * M[k*n+b]
+			}
+			t *= d[a] * d[b]
+			inv[a*n+b], inv[b*n+a] = t, t
+		}
+	}
 }
 
 // cholSolve solves A x = b in place given cholEquil's factor.
@@ -1051,7 +1126,11 @@ func cholSolve(F []float64, n int, d []float64, b []float64) {
 // cholLower replaces the lower triangle of X by its Cholesky factor L (X = LLᵀ) and
 // zeroes the strict upper triangle.
 func cholLower(X []float64, h int) bool {
-	if _, ok := lapack64.Potrf(blas64.Symmetric{N: h, Stride: h, Uplo: blas.Lower, Data: X}); !ok {
+	if h <= smallN {
+		if !potrfSmall(X, h) {
+			return false
+		}
+	} else if _, ok := lapack64.Potrf(blas64.Symmetric{N: h, Stride: h, Uplo: blas.Lower, Data: X}); !ok {
 		return false
 	}
 	for i := 0; i < h; i++ {

@@ -109,18 +109,7 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 	w.nConeMax = 0
 	for fi, fm := range r.fams {
 		P, H := fm.P, fm.H
-		Mm := blas64.General{Rows: fm.Np, Cols: P, Stride: P, Data: make([]float64, fm.Np*P)}
-		for row := 0; row < fm.Np; row++ {
-			l := lam[fm.sample[row]]
-			if l == 0 {
-				continue
-			}
-			for p := 0; p < P; p++ {
-				Mm.Data[row*P+p] = fm.W[row*P+p] * l
-			}
-		}
-		G := blas64.General{Rows: P, Cols: H, Stride: H, Data: make([]float64, P*H)}
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, Mm, fm.A, 0, G)
+		G := w.grads(fi, lam)
 		for s, sg := range fm.signs {
 			for p := 0; p < P; p++ {
 				g := make([]float64, H)
@@ -160,6 +149,57 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 		sv[i], sr[i] = viol[k], vr[k]
 	}
 	return maxRho, sv, sr
+}
+
+// grads returns G (P × H) with row p = 𝒫_pᵀλ for family fi (one product Mᵀ·A).
+func (w *wsRun) grads(fi int, lam []float64) blas64.General {
+	fm := w.r.fams[fi]
+	P, H := fm.P, fm.H
+	Mm := blas64.General{Rows: fm.Np, Cols: P, Stride: P, Data: make([]float64, fm.Np*P)}
+	for row := 0; row < fm.Np; row++ {
+		l := lam[fm.sample[row]]
+		if l == 0 {
+			continue
+		}
+		for p := 0; p < P; p++ {
+			Mm.Data[row*P+p] = fm.W[row*P+p] * l
+		}
+	}
+	G := blas64.General{Rows: P, Cols: H, Stride: H, Data: make([]float64, P*H)}
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, Mm, fm.A, 0, G)
+	return G
+}
+
+// sureViolators counts the blocks proved to violate (ρ_b > 1) by a cheap lower
+// bound: ρ_b ≥ s_b gᵀĝ_p/β with ĝ_p the unit gate of pattern p (a point of
+// B₂ ∩ 𝒦_b when the gate is strictly inside the cone), and ρ_b = ‖g‖/β for
+// families without cone rows. No NNLS.
+func (w *wsRun) sureViolators(lam []float64) int {
+	r := w.r
+	cnt := 0
+	for fi, fm := range r.fams {
+		G := w.grads(fi, lam)
+		for s, sg := range fm.signs {
+			for p := 0; p < fm.P; p++ {
+				g := G.Data[p*fm.H : (p+1)*fm.H]
+				if fm.Nc == 0 || len(w.cone(fi, p).idx) == 0 {
+					if norm(g) > r.beta {
+						cnt++
+					}
+					continue
+				}
+				if fm.gateOK == nil || !fm.gateOK[p] {
+					continue
+				}
+				gp := fm.gates[p*fm.H : (p+1)*fm.H]
+				if sg*dot(g, gp)/norm(gp) > r.beta {
+					cnt++
+				}
+				_ = s
+			}
+		}
+	}
+	return cnt
 }
 
 // muBound returns ‖g + M_kᵀμ_k‖ for block k of the restricted problem q with its
@@ -427,13 +467,20 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	for i, v := range r.resX {
 		lam0[i] = -v
 	}
-	_, viol0, _ := w.rhoAll(lam0, nil)
-	if debugWS {
-		println("initial rhoAll: ConeMax runs", w.nConeMax, "violators", len(viol0), "secs", time.Since(start).Seconds())
-	}
+	var viol0 []blockID
 	nAll := 0
 	for _, fm := range r.fams {
 		nAll += fm.S * fm.P
+	}
+	// When a cheap lower bound already shows that at least half of all blocks
+	// violate, every block is taken (below) and the NNLS of rhoAll is not needed.
+	if 2*w.sureViolators(lam0) < nAll {
+		_, viol0, _ = w.rhoAll(lam0, nil)
+	} else {
+		viol0 = make([]blockID, nAll) // placeholder count: replaced by all blocks below
+	}
+	if debugWS {
+		println("initial rhoAll: ConeMax runs", w.nConeMax, "violators", len(viol0), "secs", time.Since(start).Seconds())
 	}
 	if 2*len(viol0) >= nAll {
 		// Most blocks violate at the start: the working set would grow to nearly all
