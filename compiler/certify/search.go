@@ -130,14 +130,15 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	}
 	v := Residual(p, yhat)
 	thr := p.Beta * (1 + o.Tol)
-	// the family's own columns
-	seen := map[string]bool{}
+	// the family's own columns: evaluated on demand (ascent passes through them) but
+	// never returned
+	own := map[string]bool{}
 	for q := 0; q < fam.Patterns(); q++ {
 		var sg []float64
 		if fam.Sign != nil {
 			sg = mat.Col(nil, q, fam.Sign)
 		}
-		seen[colKey(mat.Col(nil, q, fam.Weight), sg)] = true
+		own[colKey(mat.Col(nil, q, fam.Weight), sg)] = true
 	}
 	var found []Candidate
 	type eval struct {
@@ -147,7 +148,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
-	evaluate := func(w, sg []float64) eval {
+	evaluate := func(w, sg []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = colMatrix(w)
 		if sg != nil {
@@ -169,6 +170,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 				best = eval{val, u, act, M}
 			}
 		}
+		if !isNew {
+			return best
+		}
 		if best.val > st.Max {
 			st.Max = best.val
 		}
@@ -184,13 +188,20 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		}
 		return best
 	}
-	consider := func(w, sg []float64) (eval, bool) {
-		k := colKey(w, sg)
-		if seen[k] || allZero(w) || (fc && have != nil && have.Has(w)) {
+	cache := map[string]eval{}
+	// consider evaluates a column once; fresh is false when it was seen before.
+	consider := func(w, sg []float64) (e eval, fresh bool) {
+		if allZero(w) {
 			return eval{}, false
 		}
-		seen[k] = true
-		return evaluate(w, sg), true
+		k := colKey(w, sg)
+		if e, ok := cache[k]; ok {
+			return e, false
+		}
+		isNew := !own[k] && !(fc && have != nil && have.Has(w))
+		e = evaluate(w, sg, isNew)
+		cache[k] = e
+		return e, true
 	}
 	considerGate := func(u []float64) (eval, bool) {
 		w, sg, ok := column(u)
@@ -203,31 +214,46 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		for q := 0; q < o.Full.Len(); q++ {
 			if fc {
 				D := o.Full.Pattern(q)
-				consider(D, fcSign(fam, D))
-			} else {
-				considerGate(o.Full.Gate(q))
+				if k := colKey(D, fcSign(fam, D)); !own[k] {
+					consider(D, fcSign(fam, D))
+				}
+			} else if w, sg, ok := column(o.Full.Gate(q)); ok && !own[colKey(w, sg)] {
+				consider(w, sg)
 			}
 		}
 		st.Exhaustive = o.Full.Exhaustive
 	} else {
+		// starts: the 10 best of the family's own patterns (at a restricted optimum
+		// the active ones sit at β; violators are often their neighbours) and the 10
+		// best sampled gates' patterns
+		var own10, sampled []eval
+		for q := 0; q < fam.Patterns(); q++ {
+			var sg []float64
+			if fam.Sign != nil {
+				sg = mat.Col(nil, q, fam.Sign)
+			}
+			if e, ok := consider(mat.Col(nil, q, fam.Weight), sg); ok {
+				own10 = append(own10, e)
+			}
+		}
 		rng := rand.New(rand.NewSource(o.Seed))
-		type start struct{ e eval }
-		var starts []start
 		g := make([]float64, h)
 		for k := 0; k < o.Samples; k++ {
 			for j := range g {
 				g[j] = rng.NormFloat64()
 			}
 			if e, ok := considerGate(g); ok {
-				starts = append(starts, start{e})
+				sampled = append(sampled, e)
 			}
 		}
-		sort.SliceStable(starts, func(i, j int) bool { return starts[i].e.val > starts[j].e.val })
-		if len(starts) > 10 {
-			starts = starts[:10]
+		best10 := func(es []eval) []eval {
+			sort.SliceStable(es, func(i, j int) bool { return es[i].val > es[j].val })
+			if len(es) > 10 {
+				es = es[:10]
+			}
+			return es
 		}
-		for _, s := range starts {
-			e := s.e
+		for _, e := range append(best10(own10), best10(sampled)...) {
 			for step := 0; step < o.Ascent && e.u != nil; step++ {
 				var bestE eval
 				moved := false
@@ -235,7 +261,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 					if u == nil {
 						return
 					}
-					if e2, ok := considerGate(u); ok && e2.val > e.val && e2.val > bestE.val {
+					if e2, _ := considerGate(u); e2.val > e.val && e2.val > bestE.val {
 						bestE, moved = e2, true
 					}
 				}

@@ -95,6 +95,9 @@ type Options struct {
 	ConicQuadraticLoss bool
 	// Search settings of the adaptive mode (defaults in certify.SearchOptions).
 	SearchSamples int
+	// ExhaustiveLimit overrides the package's ExhaustiveLimit for the adaptive search
+	// (0: ExhaustiveLimit; negative: never enumerate, always the heuristic search).
+	ExhaustiveLimit int
 }
 
 // ExhaustiveLimit is the largest Cover count for which the adaptive search and the
@@ -265,18 +268,21 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 }
 
 // fullArrangement returns the exact arrangement of the family's hyperplanes when its
-// Cover count is at most ExhaustiveLimit, else nil: the rows of A for FC and
+// Cover count is at most limit (0: ExhaustiveLimit; negative: never), else nil: the rows of A for FC and
 // average-pooling CNN families (C = A up to row scaling), the stacked rows of C for a
 // max-pooling family (§6: max-patterns are constant on its cells).
-func fullArrangement(f *convex.Family) *pattern.Set {
-	if f.C == nil && f.Signs[0] != 1 {
+func fullArrangement(f *convex.Family, limit int) *pattern.Set {
+	if limit == 0 {
+		limit = ExhaustiveLimit
+	}
+	if limit < 0 || f.C == nil && f.Signs[0] != 1 {
 		return nil
 	}
 	A := f.A
 	if f.Meta["pool"] == "max" {
 		A = f.C
 	}
-	s, err := pattern.Exact(A, ExhaustiveLimit)
+	s, err := pattern.Exact(A, limit)
 	if err != nil {
 		return nil
 	}
@@ -347,7 +353,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	allFull := true
 	for fi, f := range p.Families {
 		cols[fi] = columnFunc(f)
-		fulls[fi] = fullArrangement(f)
+		fulls[fi] = fullArrangement(f, opts.ExhaustiveLimit)
 		allFull = allFull && fulls[fi] != nil
 	}
 	max := in.Train.Patterns.Max
