@@ -74,7 +74,7 @@ func TestSCSDataFiles(t *testing.T) {
 			if g := math.Abs(r.PrimalObjective - r.DualObjective); g > 1e-5*math.Max(1, math.Abs(c.opt)) {
 				t.Errorf("primal %.12g and dual %.12g objectives differ", r.PrimalObjective, r.DualObjective)
 			}
-			t.Logf("%s: %.12g (README %.12g), %d iterations, %v", c.file, r.PrimalObjective, c.opt, r.Iterations, r.SolveTime)
+			t.Logf("%s: %.12g (README %.12g), %s, %d iterations, %v", c.file, r.PrimalObjective, c.opt, r.Method, r.Iterations, r.SolveTime)
 		})
 	}
 }
