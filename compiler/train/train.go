@@ -115,7 +115,9 @@ type Adaptive struct {
 	Evaluations int
 	Exhaustive  bool    // the last search covered the whole arrangement
 	BestBound   float64 // best lower bound seen (certificate), NaN if none
-	Ratio       float64 // ρ of the last search (max value / β over new patterns)
+	Ratio       float64 // ρ of the last search: max(restricted patterns, new ones found) / β
+	Stopped     string  // why the loop ended, in words
+	PerRound    []int   // patterns added in each round
 }
 
 // Outcome is everything report.json and weights.json need.
@@ -434,17 +436,52 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			total++
 		}
 		if total == 0 {
+			if len(cands) == 0 {
+				ad.Stopped = "no violating pattern found"
+			} else {
+				ad.Stopped = fmt.Sprintf("the families with violating patterns have max = %d patterns", max)
+			}
 			break
 		}
 		warm := extend(p, sol, add)
 		ad.Rounds++
 		ad.Added += total
-		sol, err = solve(p, warm)
+		ad.PerRound = append(ad.PerRound, total)
+		next, err := solve(p, warm)
 		if err != nil {
-			return sol, err
+			return next, err
 		}
+		if !finite(next) {
+			// A solver that gives up with a non-finite point (seen: the conic solver at
+			// its iteration limit) must not end the run with NaN weights: keep the
+			// previous round's solution (zero blocks for the new patterns: feasible,
+			// same objective) and stop. The solver's status stays in the outcome.
+			ad.Stopped = fmt.Sprintf("round %d: the solver returned a non-finite point (status %s); the previous round's solution is kept", ad.Rounds, out.Status)
+			return warm, nil
+		}
+		sol = next
 	}
 	return sol, nil
+}
+
+// finite reports whether every block entry and the bias of sol are finite.
+func finite(sol *convex.Solution) bool {
+	if sol == nil || math.IsNaN(sol.Bias) || math.IsInf(sol.Bias, 0) {
+		return false
+	}
+	for _, fb := range sol.Blocks {
+		for _, B := range fb {
+			if B == nil {
+				continue
+			}
+			for _, x := range B.RawMatrix().Data {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // extend appends add[f]'s patterns to family f (Weight, Sign, Gates) for every family
