@@ -1,0 +1,155 @@
+package certify
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"cnnc/compiler/derive"
+	"cnnc/compiler/pattern"
+	"cnnc/lang/dataset"
+	"cnnc/lang/ir"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// TestAcrossFace: for random polyhedral cones in R³ and R⁴ and the maximiser u of a
+// random direction (which lies on the faces J with positive multipliers), the gate
+// acrossFace returns for face j is on the negative side of row j and on the positive
+// side of every other row — checked by evaluating M u′ directly.
+func TestAcrossFace(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	tried := 0
+	for trial := 0; trial < 200; trial++ {
+		h := 3 + trial%2
+		m := 6 + trial%5
+		M := mat.NewDense(m, h, nil)
+		for i := 0; i < m; i++ {
+			for k := 0; k < h; k++ {
+				M.Set(i, k, rng.NormFloat64())
+			}
+		}
+		g := make([]float64, h)
+		for k := range g {
+			g[k] = rng.NormFloat64()
+		}
+		val, u, active, ok := ConeMax(g, M)
+		if !ok || val == 0 || len(active) == 0 {
+			continue
+		}
+		for _, j := range active {
+			u2 := acrossFace(M, u, active, j)
+			if u2 == nil {
+				continue
+			}
+			tried++
+			for r := 0; r < m; r++ {
+				z := dot(M.RawRowView(r), u2)
+				if r == j && !(z < 0) {
+					t.Fatalf("trial %d: row %d (the crossed face) is %.3g, want < 0", trial, r, z)
+				}
+				if r != j && z < -1e-12 {
+					t.Fatalf("trial %d: row %d is %.3g after crossing face %d, want ≥ 0", trial, r, z, j)
+				}
+			}
+		}
+	}
+	if tried < 50 {
+		t.Fatalf("only %d faces crossed", tried)
+	}
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// TestSearchCNNExhaustive: for a max-pooling CNN family built from 4 sampled gates,
+// the exhaustive search over the cells of its stacked hyperplanes (gates mapped by
+// derive.PatternColumn) finds exactly the new patterns whose value exceeds β — checked
+// against PatternMax on every distinct max-pattern of the exact program (a separate
+// build with `patterns exact`), with ŷ = 0 (v = y) and β below the largest value. The
+// FC default needs the FC layout: a CNN family without a column map is an error.
+func TestSearchCNNExhaustive(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	n, L := 4, 6
+	X := mat.NewDense(n, L, nil)
+	Y := mat.NewDense(n, 1, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < L; j++ {
+			X.Set(i, j, rng.NormFloat64())
+		}
+		Y.Set(i, 0, rng.NormFloat64())
+	}
+	m := &ir.Model{Name: "cnn", Layers: []*ir.Layer{
+		{Index: 0, Kind: ir.Input, Out: ir.Shape{1, L}},
+		{Index: 1, Kind: ir.Conv, In: ir.Shape{1, L}, Out: ir.Shape{ir.Auto, L - 1}, Kernel: []int{2}, Stride: []int{1}, Padding: []int{0}},
+		{Index: 2, Kind: ir.ReLU, In: ir.Shape{ir.Auto, L - 1}, Out: ir.Shape{ir.Auto, L - 1}},
+		{Index: 3, Kind: ir.MaxPool, Global: true, In: ir.Shape{ir.Auto, L - 1}, Out: ir.Shape{ir.Auto}},
+		{Index: 4, Kind: ir.Linear, Width: 1, In: ir.Shape{ir.Auto}, Out: ir.Shape{1}},
+	}}
+	in := func(ps ir.Patterns) *derive.Input {
+		return &derive.Input{Model: m, Data: &dataset.Dataset{Name: "train", Shape: []int{1, L}, X: X, Y: Y},
+			Train: ir.Train{Loss: ir.Squared, Beta: 1, Patterns: ps}}
+	}
+	_, p, dl := derive.Derive(in(ir.Patterns{Mode: ir.Sample, N: 4, Seed: 1}))
+	if dl.HasErrors() {
+		t.Fatal(dl)
+	}
+	_, ex, dl := derive.Derive(in(ir.Patterns{Mode: ir.Exact, Max: 100000}))
+	if dl.HasErrors() {
+		t.Fatal(dl)
+	}
+	f, fe := p.Families[0], ex.Families[0]
+	yhat := make([]float64, n)
+	v := Residual(p, yhat)
+	own := map[string]bool{}
+	for q := 0; q < f.Patterns(); q++ {
+		own[colKey(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Sign))] = true
+	}
+	vals := map[string]float64{}
+	top := 0.0
+	for q := 0; q < fe.Patterns(); q++ {
+		k := colKey(mat.Col(nil, q, fe.Weight), mat.Col(nil, q, fe.Sign))
+		val, _, _, _ := PatternMax(fe, q, v)
+		vals[k] = val
+		top = math.Max(top, val)
+	}
+	p.Beta = top / 2
+	want := 0
+	for k, val := range vals {
+		if !own[k] && val > p.Beta*(1+1e-6) {
+			want++
+		}
+	}
+	full, err := pattern.Exact(f.C, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(u []float64) ([]float64, []float64, bool) { return derive.PatternColumn(f, u) }
+	cands, st, err := Search(p, yhat, 0, nil, SearchOptions{Full: full, Column: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Exhaustive || len(cands) != want || want == 0 {
+		t.Fatalf("exhaustive search found %d violators (exhaustive %v), brute force over the exact program %d", len(cands), st.Exhaustive, want)
+	}
+	for i, c := range cands {
+		k := colKey(c.Weight, c.Sign)
+		if own[k] {
+			t.Fatalf("candidate %d is one of the family's own patterns", i)
+		}
+		if math.Abs(c.Value-vals[k]) > 1e-9*vals[k] {
+			t.Fatalf("candidate %d: value %.12g, PatternMax on the exact program's column %.12g", i, c.Value, vals[k])
+		}
+		if i > 0 && c.Value > cands[i-1].Value {
+			t.Fatal("candidates not sorted by value")
+		}
+	}
+	if _, _, err := Search(p, yhat, 0, nil, SearchOptions{}); err == nil {
+		t.Fatal("a CNN family without a column map was searched with the FC layout")
+	}
+}
