@@ -1,5 +1,6 @@
-// Package cone is cnnc's native first-order conic solver. It owns the iteration that
-// takes a conic.Problem (spec/formats.md, formulations.md §1.5)
+// Package cone is cnnc's native conic solver: a primal–dual interior-point method for
+// programs over zero, nonnegative and second-order cones, and a first-order method for
+// every cone. It owns the iteration that takes a conic.Problem (spec/formats.md, formulations.md §1.5)
 //
 //	minimize    cᵀx + ½ xᵀPx
 //	subject to  A x + s = b,   s ∈ K,
@@ -9,7 +10,48 @@
 // pipeline: compiler → conic form → backend/native/cone.Solve → solution → recovery.
 // The `cnnc solve-file` verb drives it directly on SCS data files and JSON exports.
 //
-// # Method
+// # Choice of method (Settings.Method)
+//
+// "auto" (default) runs the interior-point method when every cone is zero,
+// nonnegative or second-order and one factorisation of its KKT system is affordable
+// (estimated from the structure: ≤ 2e10 flops and 5e7 floats), else the first-order
+// method; "ipm" and "admm" force one. Result.Method says which ran.
+//
+// # Interior-point method (ipm.go, ipm_nt.go, ipm_kkt.go)
+//
+// The homogeneous self-dual embedding with a quadratic objective (as in Clarabel:
+// Goulart & Chen 2024; ECOS: Domahidi, Chu & Boyd 2013 for the linear case), with
+// Nesterov–Todd scaling and Mehrotra's predictor–corrector (Vandenberghe, "The CVXOPT
+// linear and quadratic cone program solvers", 2010). On the equilibrated data (Ruiz,
+// as below) the iterate (x, y, s, τ, κ), s ∈ int K, y ∈ int K*, τ, κ > 0 has residuals
+//
+//	r_x = Px + Aᵀy + cτ,  r_z = Ax + s − bτ,  r_τ = κ + cᵀx + bᵀy + xᵀPx/τ,
+//
+// all zero at a solution of the embedding (τ > 0: optimum (x, y, s)/τ; κ > 0:
+// certificate). Each iteration linearises them, with complementarity
+// λ∘(W⁻¹Δs + WΔy) = −d_s (λ = Wy = W⁻¹s, ipm_nt.go) and τΔκ + κΔτ = −d_κ:
+//
+//	[P  Aᵀ][Δx]   [ c]        [−η r_x            ]
+//	[A −H ][Δy] + [−b] Δτ  =  [−η r_z + W(λ\d_s)]      (H = W²; 0 on zero rows)
+//	(c + 2Pξ)ᵀΔx + bᵀΔy − (ξᵀPξ + κ/τ)Δτ = −η r_τ + d_κ/τ,   ξ = x/τ,
+//
+// solved as [Δx; Δy] = v₂ + Δτ v₁ with K v₁ = (−c, b) and K v₂ = right-hand side, so
+// each iteration factors K once (ipm_kkt.go: block elimination with the dense loss
+// rows in a Schur complement, static + dynamic regularisation, iterative refinement)
+// and solves with it three times. Predictor: η = 1, d_s = λ∘λ, d_κ = τκ, step α_a to
+// the boundary; σ = (1 − α_a)³; corrector: η = 1 − σ, d_s = λ∘λ + (W⁻¹Δs_a)∘(WΔy_a)
+// − σμe, d_κ = τκ + Δτ_aΔκ_a − σμ, μ = (sᵀy + τκ)/(ν + 1) (ν = orthant rows + SOCs);
+// step 0.99 of the way to the boundary (at most 1). Start (Clarabel): K with H = I
+// solved for (−c, b), s = −y, both shifted into the interior; τ = κ = 1.
+//
+// Stopping rule: the three residual tests of "Stopping rule" below on (x, y, s)/τ
+// (the same ε_abs, ε_rel) → Optimal; the infeasibility and unboundedness tests below
+// with τ < κ → Infeasible / Unbounded. s and y stay strictly inside their cones.
+// After IPMMaxIters (default 100, and at most MaxIters) iterations, or when the step
+// falls below 1e-8 or a factorisation fails, the status is Inaccurate when every
+// residual is within InaccurateFactor of its tolerance, else IterationLimit.
+//
+// # First-order method
 //
 // Operator splitting on the homogeneous self-dual embedding, as in SCS 3
 // (O'Donoghue, Chu, Parikh & Boyd, "Conic optimization via operator splitting and
@@ -95,7 +137,17 @@
 // NN-row primal residual was 1.1e-4 against a tolerance of about 2e-5 (dual residual
 // 3e-8, gap 1.5e-8); under the shared machine's load that was 27 ms per iteration of
 // wall time. Reaching 1e-6 there takes more than 20 000 iterations: minutes, against
-// the structured solver's seconds. Known problem, not solved here.
+// the structured solver's seconds. This is why "auto" runs the interior-point method
+// on these programs.
+//
+// Interior-point method on the same benchmark program (compiler/train
+// BenchmarkConicReLU200, ε = 1e-6, 2 shared cores): Optimal in 42 iterations,
+// 3.1–5.9 s including 0.35 s setup (the structured solver: 2.2 s, Inaccurate at its
+// 1e-6 tolerance, objective 0.1302101 vs the IPM's 0.1302232 primal / 0.1302223
+// dual). Time goes to the sparse products of iterative refinement (≈ 40 %) and the
+// block factorisation (≈ 20 %). On examples/quickstart.cnn (n = 40, 1561 exact
+// patterns, 9366 columns, 124 880 rows, ε = 1e-8 as compiler/train asks): Optimal in
+// 40 iterations, 6–7 s, objective 0.1056461532 with dual 0.1056461892.
 //
 // The solver is deterministic: no randomness, no goroutines.
 package cone
