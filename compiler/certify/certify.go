@@ -7,6 +7,12 @@
 // Pipeline position: compiler/train calls it after a solve (report.json's dual bound,
 // the adaptive loop); `cnnc verify` calls it on a weights file's predictions.
 //
+// Families: any convex.Family with ℓ2 block cost — FC (§2, §3) and the CNN families of
+// §4, §5.2 (one per pooling window) and §6 (max-patterns); the certificate reads only
+// the family's operators (A, Sample, Weight, C, Sign). Search (search.go) finds new
+// violating columns of one family; it maps gates to columns with a ColumnFunc
+// (compiler/derive.PatternColumn for CNN families, the FC layout by default).
+//
 // The certificate. Let v = −∇_ŷ ℓ(ŷ) (squared loss: v = y − ŷ; with an output bias, v is
 // projected onto 1ᵀv = 0, the dual constraint of the free bias). The candidate is
 // globally optimal iff

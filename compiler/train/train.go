@@ -14,12 +14,20 @@
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
 // Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
-// start from N sampled patterns; solve; search for patterns violating the dual
-// certificate (certify.Search: over the exact arrangement when its Cover count is at
-// most ExhaustiveLimit, else seeded gates + local ascent); add up to AddPerRound of the
-// most violating ones; re-solve warm-started (new blocks start at 0); stop when none is
-// found or M patterns are in use. The outcome records rounds, patterns added, search
-// evaluations and the best lower bound seen.
+// start from N sampled patterns per family; solve; search every family for patterns
+// violating the dual certificate (certify.Search: over the exact arrangement when its
+// Cover count is at most ExhaustiveLimit, else seeded gates + local ascent); add up to
+// AddPerRound of the most violating ones over all families; re-solve warm-started (new
+// blocks start at 0); stop when none is found, every family with violators has M
+// patterns, or a re-solve returns a non-finite point (the previous solution is kept).
+// FC programs (§2, §3) have one family, searched in the FC layout and seeded first with
+// one local search's patterns (seed.go). CNN programs (§4 cnn-gap, §5.2 cnn-pool: one
+// family per pooling window, §6 cnn-maxpool) map a gate u to a pattern column with
+// derive.PatternColumn — the constructor the initial build uses — so the average
+// pattern is 1[M_l u ≥ 0] and the max-pattern π(i) = argmax_k x_ikᵀu (off when < 0);
+// the exhaustive search enumerates the cells of M_l (average) or of the stacked rows
+// [x_ik ; x_ik − x_ik′] (max). The outcome records rounds, patterns added (per round),
+// search evaluations, the last ρ and the best lower bound seen.
 //
 // Lower bounds (Outcome.DualObjective, DualSource):
 //   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
