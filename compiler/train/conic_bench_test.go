@@ -38,8 +38,12 @@ func benchReLU(n, d, P int, beta float64, seed int64) *convex.Program {
 // BenchmarkConicReLU200 / BenchmarkStructuredReLU200: the exported two-layer program
 // (n = 200, d = 10 + ones column, 100 sampled patterns, β = 1e-3), solved to 1e-6 by
 // the native conic solver on the LSQ′ form (what `solve --solver conic` runs) and by
-// the structured solver. The conic run fails unless it reaches 1e-6 (Optimal); its
-// s-to-1e-6 metric is setup plus solve time. Run them together:
+// the structured solver. "To 1e-6" means the objective to 1e-6 relative: the conic
+// solver runs at ε = 1e-8 on its residuals, what compiler/train gives it for tol 1e-6
+// (at ε = 1e-6 its stopping rule holds with the objective still 1e-4 relative above
+// the optimum 0.13020971 on this program). The conic run fails unless it is Optimal
+// with primal and dual objectives within 1e-6 relative; its s-to-1e-6 metric is
+// setup plus solve time. Run them together:
 //
 //	go test ./compiler/train -run '^$' -bench 'ReLU200' -benchtime 1x
 func BenchmarkConicReLU200(b *testing.B) {
@@ -49,12 +53,15 @@ func BenchmarkConicReLU200(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := cone.Solve(prob, cone.Settings{EpsAbs: 1e-6, EpsRel: 1e-6}, nil)
+		r, err := cone.Solve(prob, cone.Settings{EpsAbs: 1e-8, EpsRel: 1e-8}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if r.Status != solver.Optimal {
-			b.Errorf("status %s: 1e-6 not reached", r.Status)
+			b.Errorf("status %s: tolerance not reached", r.Status)
+		}
+		if g := math.Abs(r.PrimalObjective-r.DualObjective) / math.Abs(r.PrimalObjective); g > 1e-6 {
+			b.Errorf("primal %.10g and dual %.10g differ by %.2g relative", r.PrimalObjective, r.DualObjective, g)
 		}
 		b.ReportMetric(float64(r.Iterations), "iters")
 		b.ReportMetric(r.SetupTime.Seconds(), "setup-s")
