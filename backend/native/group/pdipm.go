@@ -37,6 +37,10 @@ type sub struct {
 	ngrp int
 	cf   []*coneFam
 	hmax int
+	// gapTol > 0: the IPM also stops when its relative gap is ≤ gapTol and both
+	// relative residuals ≤ 1e-8 (the outer certificate needs no more; set by the
+	// working-set loop to a tenth of its Tol).
+	gapTol float64
 
 	// Grouped Ĵ: the blocks of one pattern group have Ĵ_k = gsg_k·Ĵ_{first}, so
 	// Ĵx = Jg·(Σ_{k∈g} gsg_k x_k)_g and Ĵ_kᵀr = gsg_k·(Jgᵀr)_{grp k}: half the
@@ -99,6 +103,7 @@ type coneFam struct {
 	H, Nc  int
 	C      []float64
 	CC     []float64
+	direct bool      // blocks use few of the Nc rows (row generation): per-block loops, no Gemm
 	blocks []int     // blocks k of W in this family, in column order
 	buf    []float64 // |blocks| × Nc
 	xb     []float64 // |blocks| × H
@@ -107,6 +112,9 @@ type coneFam struct {
 
 func (c *coneFam) alloc() {
 	K := len(c.blocks)
+	if c.direct {
+		return
+	}
 	c.buf = make([]float64, K*c.Nc)
 	c.xb = make([]float64, K*c.H)
 	c.gb = make([]float64, K*c.H*(c.H+1)/2)
@@ -139,6 +147,17 @@ func (q *sub) mulAll(x, dst []float64) {
 		if K == 0 {
 			continue
 		}
+		if c.direct {
+			for _, k := range c.blocks {
+				xk := x[q.xo[k] : q.xo[k]+c.H]
+				d := dst[q.lo[k] : q.lo[k]+q.m[k]]
+				sg := q.sgn[k]
+				for i, r := range q.idx[k] {
+					d[i] = sg[i] * dot(c.C[int(r)*c.H:int(r)*c.H+c.H], xk)
+				}
+			}
+			continue
+		}
 		for kc, k := range c.blocks {
 			copy(c.xb[kc*c.H:(kc+1)*c.H], x[q.xo[k]:q.xo[k]+c.H])
 		}
@@ -163,6 +182,24 @@ func (q *sub) mulTAdd(alpha float64, v, dst []float64) {
 	for _, c := range q.cf {
 		K := len(c.blocks)
 		if K == 0 {
+			continue
+		}
+		if c.direct {
+			for _, k := range c.blocks {
+				o := q.xo[k] + k + 1
+				out := dst[o : o+c.H]
+				vk := v[q.lo[k] : q.lo[k]+q.m[k]]
+				sg := q.sgn[k]
+				for i, r := range q.idx[k] {
+					a := alpha * sg[i] * vk[i]
+					if a == 0 {
+						continue
+					}
+					for j, cv := range c.C[int(r)*c.H : int(r)*c.H+c.H] {
+						out[j] += a * cv
+					}
+				}
+			}
 			continue
 		}
 		for i := range c.buf {
@@ -198,6 +235,34 @@ func (q *sub) gramAdd(d []float64, B [][]float64) {
 			continue
 		}
 		T := c.H * (c.H + 1) / 2
+		if c.direct {
+			g := make([]float64, T)
+			h1 := c.H + 1
+			for _, k := range c.blocks {
+				for t := range g {
+					g[t] = 0
+				}
+				dk := d[q.lo[k] : q.lo[k]+q.m[k]]
+				for i, r := range q.idx[k] {
+					a := dk[i]
+					for t, v := range c.CC[int(r)*T : int(r)*T+T] {
+						g[t] += a * v
+					}
+				}
+				Bk := B[k]
+				t := 0
+				for i := 0; i < c.H; i++ {
+					for j := i; j < c.H; j++ {
+						Bk[(i+1)*h1+j+1] += g[t]
+						if j != i {
+							Bk[(j+1)*h1+i+1] += g[t]
+						}
+						t++
+					}
+				}
+			}
+			continue
+		}
 		for i := range c.buf {
 			c.buf[i] = 0
 		}
@@ -303,6 +368,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	ta, tb, tc := make([]float64, q.hmax+1), make([]float64, q.hmax+1), make([]float64, q.hmax+1)
 	best := pdResult{}
 	bestErr := math.Inf(1)
+	bestIt := 0
 	for it := 0; ; it++ {
 		gather(z, xv)
 		loss := q.residual(xv, res)
@@ -336,20 +402,35 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		if debugPD {
 			println("it", it, "f", f, "gap", gap, "rd", relD, "rp", relP)
 		}
+		if it-bestIt > stallIters && bestErr <= 1e-4 {
+			// no better iterate for stallIters iterations: the Newton directions
+			// have lost their accuracy (ill-conditioned end game)
+			if debugPD {
+				println("  pdipm: stalled")
+			}
+			return best
+		}
 		if e := math.Max(relGap, math.Max(relD, relP)); e < bestErr {
 			bestErr = e
+			bestIt = it
 			best = pdResult{x: append([]float64(nil), xv...), uL: append([]float64(nil), uL...), iters: it, gap: gap}
 			best.t = make([]float64, K)
 			for k := 0; k < K; k++ {
 				best.t[k] = z[q.xo[k]+k]
 			}
-			if e <= tol {
+			if e <= tol || (q.gapTol > 0 && relGap <= q.gapTol && math.Max(relD, relP) <= 1e-8) {
 				best.ok = true
+				if debugPD {
+					println("  pdipm exit at line 409")
+				}
 				return best
 			}
 		}
 		best.iters = it
 		if it >= maxIt {
+			if debugPD {
+				println("  pdipm exit at line 414")
+			}
 			return best
 		}
 		mu := gap / deg
@@ -375,11 +456,17 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		for k := 0; k < K; k++ {
 			o, h := q.xo[k]+k, q.h[k]
 			if !nt[k].set(sQ[o:o+h+1], uQ[o:o+h+1]) {
+				if debugPD {
+					println("  pdipm exit at line 439")
+				}
 				return best
 			}
 			nt[k].apply(uQ[o:o+h+1], lamQ[o:o+h+1], false) // λ = W u
 		}
 		if !lin.factor(w2, nt) {
+			if debugPD {
+				println("  pdipm exit at line 444")
+			}
 			return best
 		}
 		// Newton step for complementarity right-hand side rc:
@@ -444,6 +531,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 		}
 		if !solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa) {
+			if debugPD {
+				println("  pdipm exit at line 508")
+			}
 			return best
 		}
 		aa := math.Min(1, q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa))
@@ -473,6 +563,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			eQ[o] += sigma * mu
 		}
 		if !solve(eL, eQ, dz, dsL, duL, dsQ, duQ) {
+			if debugPD {
+				println("  pdipm exit at line 537")
+			}
 			return best
 		}
 		alpha := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ))
@@ -503,6 +596,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			println("  aff", aa, "sigma", sigma, "alpha", alpha)
 		}
 		if !(alpha > 1e-12) {
+			if debugPD {
+				println("  pdipm exit at line 567")
+			}
 			return best
 		}
 		for i := range z {
@@ -516,6 +612,11 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 	}
 }
+
+// stallIters: in the end game (best error ≤ 1e-4) the IPM returns its best
+// iterate after this many iterations without a better one (error: max of relative
+// gap and residuals).
+const stallIters = 8
 
 // residual sets res = Ĵx − ỹ and returns ½‖res‖².
 func (q *sub) residual(x, res []float64) float64 {
@@ -692,7 +793,8 @@ type linsys struct {
 	e, t  []float64
 	F     []float64
 	fsc   []float64
-	inw   []float64 // invSmall work
+	inw   []float64 // invSmall / small factorization scratch
+	save  []float64 // cholRobust scratch
 }
 
 func newLinsys(q *sub) *linsys {
@@ -790,7 +892,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 				}
 			}
 		}
-		return cholEquil(A, N, l.dsc)
+		if len(l.save) < N*N {
+			l.save = make([]float64, N*N)
+		}
+		return cholRobust(A, N, l.dsc, l.save)
 	}
 	// Woodbury: B_k⁻¹; per pattern group X = Σ_k [B_k⁻¹]_xx = L Lᵀ, U_g = Ĵ_{g0} L;
 	// S = I + UUᵀ.
@@ -806,7 +911,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		F := l.F[:h1*h1]
 		copy(F, l.bk[k])
 		sc := l.fsc[:h1]
-		if !cholEquil(F, h1, sc) {
+		if !cholRobust(F, h1, sc, l.inw) {
+			if debugPD {
+				println("  factor: block chol failed")
+			}
 			return false
 		}
 		// B_k⁻¹ = D (DBD)⁻¹ D from the equilibrated factor.
@@ -823,7 +931,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		h := q.h[k]
 		X := l.gx[g]
 		// plain lower Cholesky of X (no equilibration: L must satisfy LLᵀ = X)
-		if !cholLower(X, h) {
+		if !cholLowerRobust(X, h, l.inw) {
+			if debugPD {
+				println("  factor: X chol failed")
+			}
 			return false
 		}
 		for i := 0; i < h; i++ { // store Lᵀ (upper) so the loop below reads rows
@@ -862,7 +973,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	for i := 0; i < n; i++ {
 		l.S[i*n+i]++
 	}
-	return cholEquil(l.S, n, l.ssc)
+	if len(l.save) < n*n {
+		l.save = make([]float64, n*n)
+	}
+	return cholRobust(l.S, n, l.ssc, l.save)
 }
 
 // apply computes dst = K v (exact, blockwise).
@@ -1006,6 +1120,11 @@ func gramRows(U []float64, n, k int, S []float64) {
 // cholEquil factors D A D = LLᵀ in place (row-major, full storage, lower factor),
 // D = diag(1/√A_ii) stored in d.
 func cholEquil(A []float64, n int, d []float64) bool {
+	return cholEquilShift(A, n, d, 0)
+}
+
+// cholEquilShift is cholEquil of DAD + δI (δ ≥ 0).
+func cholEquilShift(A []float64, n int, d []float64, delta float64) bool {
 	for i := 0; i < n; i++ {
 		a := A[i*n+i]
 		if !(a > 0) {
@@ -1017,6 +1136,7 @@ func cholEquil(A []float64, n int, d []float64) bool {
 		for j := 0; j < n; j++ {
 			A[i*n+j] *= d[i] * d[j]
 		}
+		A[i*n+i] += delta
 	}
 	if n <= smallN {
 		return potrfSmall(A, n)
@@ -1105,6 +1225,55 @@ func invSmall(F []float64, n int, d, inv, work []float64) {
 			inv[a*n+b], inv[b*n+a] = t, t
 		}
 	}
+}
+
+// cholRobust is cholEquil that, when the factorization fails (a matrix that is
+// positive definite in exact arithmetic but whose smallest eigenvalue is lost to
+// rounding: the NT scalings of nearly degenerate cones reach condition numbers
+// ≥ 1e16 near the end of the IPM), retries with DAD + δI, δ = 1e-14, 1e-12, …,
+// 1e-6. The shifted factor is only used as the preconditioner of linsys.solve's
+// iterative refinement against the exact matrix, so the Newton directions stay
+// those of the unshifted system up to the refinement's residual. save (n² entries)
+// is scratch.
+func cholRobust(A []float64, n int, d, save []float64) bool {
+	copy(save, A)
+	if cholEquilShift(A, n, d, 0) {
+		return true
+	}
+	for delta := 1e-14; delta <= 1e-6; delta *= 100 {
+		copy(A, save)
+		if cholEquilShift(A, n, d, delta) {
+			return true
+		}
+	}
+	return false
+}
+
+// cholLowerRobust is cholLower that retries with X + δ·max_i X_ii·I (δ as in
+// cholRobust) when the factorization fails; the factor then belongs to a slightly
+// larger matrix, which linsys.solve's refinement corrects.
+func cholLowerRobust(X []float64, h int, save []float64) bool {
+	copy(save, X)
+	if cholLower(X, h) {
+		return true
+	}
+	mx := 0.0
+	for i := 0; i < h; i++ {
+		mx = math.Max(mx, save[i*h+i])
+	}
+	if !(mx > 0) {
+		return false
+	}
+	for delta := 1e-14; delta <= 1e-6; delta *= 100 {
+		copy(X, save)
+		for i := 0; i < h; i++ {
+			X[i*h+i] += delta * mx
+		}
+		if cholLower(X, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // cholSolve solves A x = b in place given cholEquil's factor.

@@ -85,6 +85,10 @@ type Settings struct {
 	InnerTol float64
 	// MaxInner (ws): IPM iterations per restricted solve. Default 100.
 	MaxInner int
+	// RowGen (ws): row generation over the cone rows of each block (package doc,
+	// "Row generation"): 1 on, −1 off, 0 (default) on when a family has more than
+	// 1024 cone rows (CNN programs).
+	RowGen int
 	// ZeroTol (ws): after a restricted solve, blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ are
 	// set to zero in the candidate point (kept only if the certificate then holds;
 	// otherwise the unrounded point is certified) and leave the working set. Default

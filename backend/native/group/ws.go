@@ -26,7 +26,211 @@ type wsRun struct {
 	seen  map[blockID]bool   // blocks that have been in W
 
 	nConeMax int // NNLS runs in the last rhoAll (diagnostics)
+
+	// Row generation (package doc, "Row generation"): rows[b] lists the positions
+	// (into cone(f,p).idx, ascending) of the cone rows block b has in the restricted
+	// problem; absent: all rows.
+	gapTol   float64 // the IPM's gap stopping rule (sub.gapTol) at the default InnerTol
+	rowGen   bool
+	rows     map[blockID][]int32
+	rowTol   float64 // a row is violated when (M_b x_b)_r < −rowTol·‖x_b‖
+	rowStats struct{ solves, added int }
 }
+
+// rowSet returns the rows of block b in the restricted problem: row numbers of C
+// and their signs.
+func (w *wsRun) rowSet(b blockID) ([]int32, []float64) {
+	c := w.cone(b.f, b.p)
+	pos, ok := w.rows[b]
+	if !w.rowGen || !ok {
+		return c.idx, c.sgn
+	}
+	idx := make([]int32, len(pos))
+	sgn := make([]float64, len(pos))
+	for i, j := range pos {
+		idx[i], sgn[i] = c.idx[j], c.sgn[j]
+	}
+	return idx, sgn
+}
+
+// initRows gives a block entering the working set its first rows: the
+// rowInit(H) rows with the smallest slack sgn·C_r ĝ at the unit gate ĝ of its
+// pattern (the facets nearest the direction that generated the pattern); blocks
+// without a gate or with few rows keep all rows.
+func (w *wsRun) initRows(b blockID) {
+	if !w.rowGen {
+		return
+	}
+	if _, ok := w.rows[b]; ok {
+		return
+	}
+	fm := w.r.fams[b.f]
+	c := w.cone(b.f, b.p)
+	m0 := rowInit(fm.H)
+	if len(c.idx) <= 2*m0 || fm.gateOK == nil || !fm.gateOK[b.p] {
+		return
+	}
+	H := fm.H
+	gp := fm.gates[b.p*H : (b.p+1)*H]
+	slack := make([]float64, len(c.idx))
+	for i, r := range c.idx {
+		slack[i] = c.sgn[i] * dot(fm.C.Data[int(r)*H:int(r)*H+H], gp)
+	}
+	w.rows[b] = smallest(slack, m0, nil)
+}
+
+// rowInit is the number of rows a block starts with under row generation (4H:
+// at the optimum at most H rows of a block are active, formulations.md §4).
+func rowInit(h int) int { return 4 * h }
+
+// rowAdd caps the rows one check adds to a block (the most violated first).
+func rowAdd(h int) int { return 2 * h }
+
+// smallest returns the positions of the k smallest values (ties by position),
+// ascending by position, skipping positions in excl (sorted).
+func smallest(v []float64, k int, excl []int32) []int32 {
+	idx := make([]int32, 0, len(v))
+	e := 0
+	for i := range v {
+		for e < len(excl) && int(excl[e]) < i {
+			e++
+		}
+		if e < len(excl) && int(excl[e]) == i {
+			continue
+		}
+		idx = append(idx, int32(i))
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	if len(idx) > k {
+		idx = idx[:k]
+	}
+	sort.Slice(idx, func(a, b int) bool { return idx[a] < idx[b] })
+	return idx
+}
+
+// checkRows tests every cone row of every block of W at the restricted solution x
+// (compact layout of q): one product X·Cᵀ per family. Rows with
+// (M_b x_b)_r < −rowTol·‖x_b‖ that the block does not have yet are added (at most
+// rowAdd(H) per block, most violated first). It returns the number of rows added
+// and the largest relative violation over all rows.
+func (w *wsRun) checkRows(W []blockID, q *sub, x []float64) (int, float64) {
+	r := w.r
+	added := 0
+	worst := 0.0
+	for fi, fm := range r.fams {
+		if fm.Nc == 0 {
+			continue
+		}
+		var ks []int
+		for k, b := range W {
+			if b.f == fi {
+				if _, ok := w.rows[b]; ok {
+					ks = append(ks, k)
+				}
+			}
+		}
+		if len(ks) == 0 {
+			continue
+		}
+		H := fm.H
+		X := make([]float64, len(ks)*H)
+		for i, k := range ks {
+			copy(X[i*H:(i+1)*H], x[q.xo[k]:q.xo[k]+H])
+		}
+		Z := make([]float64, len(ks)*fm.Nc)
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas64.General{Rows: len(ks), Cols: H, Stride: H, Data: X},
+			blas64.General{Rows: fm.Nc, Cols: H, Stride: H, Data: fm.C.Data}, 0,
+			blas64.General{Rows: len(ks), Cols: fm.Nc, Stride: fm.Nc, Data: Z})
+		for i, k := range ks {
+			b := W[k]
+			xn := norm(X[i*H : (i+1)*H])
+			if xn == 0 {
+				continue
+			}
+			c := w.cone(b.f, b.p)
+			z := Z[i*fm.Nc : (i+1)*fm.Nc]
+			v := make([]float64, len(c.idx))
+			nv := 0
+			for j, row := range c.idx {
+				v[j] = c.sgn[j] * z[row] / xn
+				if v[j] < -w.rowTol {
+					nv++
+				}
+				worst = math.Max(worst, -v[j])
+			}
+			if nv == 0 {
+				continue
+			}
+			have := w.rows[b]
+			add := smallest(v, rowAdd(H), have)
+			var keep []int32
+			for _, j := range add {
+				if v[j] < -w.rowTol {
+					keep = append(keep, j)
+				}
+			}
+			if len(keep) == 0 {
+				continue
+			}
+			merged := append(append([]int32(nil), have...), keep...)
+			sort.Slice(merged, func(a, b int) bool { return merged[a] < merged[b] })
+			w.rows[b] = merged
+			added += len(keep)
+		}
+	}
+	return added, worst
+}
+
+// solveRestricted solves the restricted problem on W; with row generation it
+// re-solves, adding violated rows, until no row of any block of W is violated
+// (checkRows adds nothing) or maxRowRounds solves were made. It returns the last
+// restricted problem, its solution and the IPM iterations spent.
+func (w *wsRun) solveRestricted(W []blockID, tol float64, maxIt int) (*sub, pdResult, int) {
+	iters := 0
+	for _, b := range W {
+		w.initRows(b)
+	}
+	for round := 1; ; round++ {
+		q := w.build(W)
+		q.gapTol = w.gapTol * tol / w.r.set.InnerTol
+		res := q.pdipm(tol, maxIt)
+		iters += res.iters
+		w.rowStats.solves++
+		if !w.rowGen {
+			return q, res, iters
+		}
+		added, worst := w.checkRows(W, q, res.x)
+		w.rowStats.added += added
+		if debugWS {
+			var ns []float64
+			mx := 0.0
+			for k := range W {
+				v := norm(res.x[q.xo[k] : q.xo[k]+q.h[k]])
+				ns = append(ns, v)
+				mx = math.Max(mx, v)
+			}
+			sort.Float64s(ns)
+			for i := 0; i < len(ns); i += len(ns) / 20 {
+				print(" ", ns[i]/mx)
+			}
+			println()
+			println("  row round", round, "rows", q.nl, "ipm iters", res.iters, "added", added, "worst", worst)
+		}
+		if added == 0 || round >= maxRowRounds {
+			return q, res, iters
+		}
+	}
+}
+
+const (
+	// maxRowRounds caps the restricted solves of one working-set round.
+	maxRowRounds = 30
+	// rowGenAuto: row generation is on by default when a family has more cone rows.
+	rowGenAuto = 1024
+	// rowTol: relative row violation (rows of C have unit norm) that adds a row.
+	rowTol = 1e-9
+)
 
 // coneIdx lists the rows of a pattern's cone: M = diag(sgn)·C[idx] (rows with
 // Sign = 0, including the all-zero rows of C that setup drops, are absent).
@@ -179,7 +383,7 @@ func (w *wsRun) sureViolators(lam []float64) int {
 	cnt := 0
 	for fi, fm := range r.fams {
 		G := w.grads(fi, lam)
-		for s, sg := range fm.signs {
+		for _, sg := range fm.signs {
 			for p := 0; p < fm.P; p++ {
 				g := G.Data[p*fm.H : (p+1)*fm.H]
 				if fm.Nc == 0 || len(w.cone(fi, p).idx) == 0 {
@@ -195,7 +399,6 @@ func (w *wsRun) sureViolators(lam []float64) int {
 				if sg*dot(g, gp)/norm(gp) > r.beta {
 					cnt++
 				}
-				_ = s
 			}
 		}
 	}
@@ -245,9 +448,12 @@ func (w *wsRun) build(W []blockID) *sub {
 		m := 0
 		kf, kc := -1, 0
 		var ci *coneIdx
+		var bidx []int32
+		var bsgn []float64
 		if fm.Nc > 0 {
 			ci = w.cone(b.f, b.p)
-			m = len(ci.idx)
+			bidx, bsgn = w.rowSet(b)
+			m = len(bidx)
 			s, ok := slot[b.f]
 			if !ok {
 				s = len(q.cf)
@@ -258,8 +464,8 @@ func (w *wsRun) build(W []blockID) *sub {
 			q.cf[s].blocks = append(q.cf[s].blocks, k)
 		}
 		if ci != nil {
-			q.idx = append(q.idx, ci.idx)
-			q.sgn = append(q.sgn, ci.sgn)
+			q.idx = append(q.idx, bidx)
+			q.sgn = append(q.sgn, bsgn)
 		} else {
 			q.idx = append(q.idx, nil)
 			q.sgn = append(q.sgn, nil)
@@ -278,6 +484,13 @@ func (w *wsRun) build(W []blockID) *sub {
 		q.grp = append(q.grp, g)
 	}
 	for _, c := range q.cf {
+		rows := 0
+		for _, k := range c.blocks {
+			rows += q.m[k]
+		}
+		// per-block loops when the blocks use few of the family's rows (the Gemm
+		// path multiplies all Nc rows for every block)
+		c.direct = 8*rows < len(c.blocks)*c.Nc
 		c.alloc()
 	}
 	// Ĵ: Π𝒫_p once per pattern group (n × H), copied with the sign of each copy.
@@ -412,10 +625,35 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		return fm.gateOK != nil && fm.gateOK[b.p]
 	}
 	rowsOf := func(b blockID) int {
-		if r.fams[b.f].Nc == 0 {
+		fm := r.fams[b.f]
+		if fm.Nc == 0 {
 			return 0
 		}
-		return len(w.cone(b.f, b.p).idx)
+		m := len(w.cone(b.f, b.p).idx)
+		if w.rowGen {
+			if pos, ok := w.rows[b]; ok {
+				return len(pos)
+			}
+			if m > 2*rowInit(fm.H) {
+				return rowInit(fm.H)
+			}
+		}
+		return m
+	}
+	// Row generation: on by Settings.RowGen (> 0), off (< 0), or automatically when
+	// some family has more than rowGenAuto cone rows.
+	w.rows = map[blockID][]int32{}
+	w.gapTol = set.Tol / 10
+	w.rowTol = rowTol
+	switch {
+	case set.RowGen > 0:
+		w.rowGen = true
+	case set.RowGen == 0:
+		for _, fm := range r.fams {
+			if fm.Nc > rowGenAuto {
+				w.rowGen = true
+			}
+		}
 	}
 	// addViolators appends to W the violators outside it, by decreasing ρ, at most
 	// AddPerRound of them (0: no limit) and while the LP rows of W stay within
@@ -505,6 +743,8 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	total, round := 0, 0
 	status := solver.IterationLimit
 	var final *wsPoint
+	var keep []bool // per block of this round's W: kept by the rounding
+	lastOK := false // the last restricted solve met its tolerance
 	consider := func(pt *wsPoint) bool {
 		w.evaluate(pt)
 		bestDual = math.Max(bestDual, pt.dual)
@@ -520,15 +760,15 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		}
 		pt := &wsPoint{W: W}
 		done := false
+		keep = nil
 		var chosen *wsPoint // a certified point to return instead of best
 		if len(W) > 0 {
-			q := w.build(W)
 			tb := time.Now()
-			res := q.pdipm(innerTol, set.MaxInner)
+			q, res, its := w.solveRestricted(W, innerTol, set.MaxInner)
 			if debugWS {
 				println("build+pdipm secs", time.Since(start).Seconds(), "pdipm", time.Since(tb).Seconds())
 			}
-			total += res.iters
+			total += its
 			// Blocks with ‖x_k‖ ≤ ZeroTol·max‖x‖ are set to zero (the point is then
 			// certified as it is; if that fails, the unrounded point is tried too).
 			mx := 0.0
@@ -540,42 +780,35 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			// are then set to zero: when the unrounded point is certified and the
 			// rounded one's objective is within the tolerance of the same dual bound,
 			// the rounded (sparser) point is returned, certified by that bound (its
-			// reported max ρ is the certifying point's; no NNLS at its own λ);
-			// otherwise it is certified on its own and the one with the smaller max ρ
-			// chooses the next working set.
+			// reported max ρ is the certifying point's; no NNLS at its own λ).
+			// Otherwise the rounded blocks leave the working set (unless sticky) and
+			// the violators at the unrounded point's λ join it.
 			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q}
 			pt.x = make([][]float64, len(W))
+			keep = make([]bool, len(W))
 			zeroed := false
 			for k := range W {
 				xk := append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
 				full.x[k] = xk
 				if norm(xk) > set.ZeroTol*mx {
 					pt.x[k] = xk
+					keep[k] = true
 				} else {
 					zeroed = true
 				}
 			}
 			pt.uL, pt.sub = res.uL, q
+			lastOK = res.ok
 			done = consider(full)
-			if zeroed {
-				if done {
-					w.place(pt)
-					if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
-						// certified by full's dual bound; the reported ρ is full's
-						pt.maxRho, pt.viol, pt.vrho, pt.dual = full.maxRho, full.viol, full.vrho, full.dual
-						chosen = pt
-					} else {
-						pt = full
-					}
-				} else {
-					done = consider(pt)
-					if done {
-						chosen = pt
-					} else if full.maxRho < pt.maxRho {
-						pt = full
-					}
+			if zeroed && done {
+				w.place(pt)
+				if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
+					// certified by full's dual bound; the reported ρ is full's
+					pt.maxRho, pt.viol, pt.vrho, pt.dual = full.maxRho, full.viol, full.vrho, full.dual
+					chosen = pt
 				}
-			} else {
+			}
+			if chosen == nil {
 				pt = full
 			}
 		} else {
@@ -600,18 +833,25 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		// outside it.
 		inW = map[blockID]bool{}
 		W = nil
+		dropped := 0
 		for k, b := range pt.W {
-			if pt.x == nil || pt.x[k] != nil || sticky[b] {
+			if keep == nil || keep[k] || sticky[b] {
 				W = append(W, b)
 				inW[b] = true
+			} else {
+				dropped++
 			}
 		}
 		var added int
 		W, added = addViolators(W, inW, pt.viol, sticky)
-		if added == 0 && tightened < 2 {
+		if added == 0 && dropped > 0 {
+			added = -1 // a smaller (better conditioned) restricted problem
+		}
+		if added == 0 && tightened < 2 && lastOK {
 			// no violator outside W: the gap is the restricted solve's own accuracy;
-			// re-solve with a 100× tighter inner tolerance (at most twice), keeping the
-			// blocks the rounding dropped.
+			// re-solve with a 100× tighter inner tolerance (at most twice; only when
+			// the solve met its tolerance: one that stalled would stall again),
+			// keeping the blocks the rounding dropped.
 			innerTol *= 1e-2
 			tightened++
 			added = -1
