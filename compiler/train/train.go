@@ -358,6 +358,13 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	if nf == 0 {
 		return sol, nil
 	}
+	for _, f := range p.Families {
+		if lin, _ := f.Meta["linear"].(bool); lin {
+			// linear CNNs (§7) have no activation patterns: the program is exact as built
+			ad.Stopped = "no activation patterns (linear network): nothing to search"
+			return sol, nil
+		}
+	}
 	cols := make([]certify.ColumnFunc, nf)
 	fulls := make([]*pattern.Set, nf)
 	allFull := true
