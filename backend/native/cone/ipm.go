@@ -267,8 +267,8 @@ func (iw *ipmWork) run(rec solver.Recorder, start time.Time) *Result {
 		}
 		dt, dk := direction(1-sigma, tau*kappa+dtA*dkA-sigma*mu)
 		alpha := math.Min(1, ipmStepFrac*stepTo(dt, dk))
-		if !(alpha > ipmMinStep) {
-			break
+		if !(alpha > ipmMinStep) || !finiteAll(dx) || !finiteAll(dy) || !finiteAll(ds) || math.IsNaN(dt+dk) {
+			break // stalled or numerical breakdown: keep the current iterate
 		}
 		for j := range x {
 			x[j] += alpha * dx[j]
@@ -316,4 +316,13 @@ func (iw *ipmWork) residuals(x, y, s []float64, tau float64, ax, aty, px []float
 	copy(u[n:], y)
 	u[n+m] = tau
 	return iw.work.residuals(u, s, ax, aty, px)
+}
+
+func finiteAll(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }

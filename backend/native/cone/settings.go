@@ -44,6 +44,11 @@ type Settings struct {
 	// interior-point method (an error for other cones); "admm" forces the first-order
 	// method (operator splitting on the HSDE, as SCS).
 	Method string
+	// IPMEpsFactor multiplies EpsAbs and EpsRel when the interior-point method runs
+	// (its last iterations are cheap and converge fast, so callers that need the dual
+	// objective as a bound can ask it for more digits than the first-order method);
+	// default 1.
+	IPMEpsFactor float64
 	// IPMMaxIters caps the interior-point iterations (MaxIters applies as well);
 	// default 100.
 	IPMMaxIters int
@@ -82,6 +87,7 @@ func (s *Settings) fill() {
 	def(&s.InaccurateFactor, 10)
 	defi(&s.RecordEvery, 25)
 	defi(&s.IPMMaxIters, 100)
+	def(&s.IPMEpsFactor, 1)
 }
 
 // Result is the outcome of Solve, in the caller's units.

@@ -62,6 +62,8 @@ func Solve(p *conic.Problem, set Settings, rec solver.Recorder) (*Result, error)
 			iw := newIPM(w)
 			flops, mem := iw.kkt.cost()
 			if set.Method == "ipm" || (flops <= ipmAutoFlops && mem <= ipmAutoMemory) {
+				set.EpsAbs *= set.IPMEpsFactor
+				set.EpsRel *= set.IPMEpsFactor
 				return iw.run(rec, start), nil
 			}
 		}
