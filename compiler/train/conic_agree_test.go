@@ -33,7 +33,9 @@ func TestConicAgreesWithStructured(t *testing.T) {
 		in := func() *derive.Input {
 			return input(model(c.d, ir.ReLU, true, false, ir.Auto), data(c.n, c.d, c.seed), c.beta, ir.Patterns{Mode: ir.Exact, Max: 100000})
 		}
-		cone, err := Run(in(), Options{Solver: "conic", Settings: SolverSettings{Tol: 1e-7}})
+		// tol 1e-6: the IPM then runs at ε = 1e-9 (native.go); at 1e-10 it can stall at
+		// its precision floor on these small programs.
+		cone, err := Run(in(), Options{Solver: "conic", Settings: SolverSettings{Tol: 1e-6}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,10 +108,11 @@ func loadExample(t *testing.T, name string) *derive.Input {
 //   - its own: the conic dual objective (a global lower bound with exact patterns)
 //     is within 1e-6 relative of the primal one, and the pruned point is feasible;
 //   - the structured solver's (backend/native/group, different algorithm and
-//     formulation): when it reports Optimal the two optima agree to 1e-6 relative;
-//     otherwise (on these files it stops Inaccurate at about 1e-5 relative, its
-//     accuracy floor) the conic optimum must lie between the structured solver's
-//     dual bound and its feasible primal value, each widened by 1e-7 relative.
+//     formulation): the conic optimum must lie between its dual bound and its
+//     feasible primal value, each widened by 1e-7 relative; when its own gap is
+//     within 1e-6 relative the two optima must also agree to 1e-6. (On these files
+//     it has stopped with gaps of 2.5e-6 to 9e-6 relative, so only the bracket
+//     applied when measured.)
 //
 // CVXOPT is not run here: its dense KKT factorisation at this size needs gigabytes.
 func TestConicAgreesOnExamples(t *testing.T) {
@@ -139,11 +142,12 @@ func TestConicAgreesOnExamples(t *testing.T) {
 			if v := cone.Program.Violation(cone.Solution); v > 1e-6 {
 				t.Errorf("conic solution (after pruning) violates the cone constraints by %g", v)
 			}
-			if grp.Status == solver.Optimal {
+			// 1e-6 agreement is required when the structured solver's own certificate
+			// (its primal–dual gap) is that tight; the bracket is required always.
+			if grp.Status == solver.Optimal && rel(grp.DualObjective, grp.ConvexObjective) <= 1e-6 {
 				if e := rel(cone.ConvexObjective, grp.ConvexObjective); e > 1e-6 {
 					t.Errorf("conic %.10g, structured %.10g (rel %.2g)", cone.ConvexObjective, grp.ConvexObjective, e)
 				}
-				return
 			}
 			lo := grp.DualObjective - 1e-7*math.Abs(grp.DualObjective)
 			hi := grp.ConvexObjective + 1e-7*math.Abs(grp.ConvexObjective)
