@@ -69,20 +69,49 @@
 //	ρ_b = max_{u ∈ B₂ ∩ 𝒦_b} s_b λᵀ𝒫_b u / β ≤ 1.
 //
 // All gradients g_b = s𝒫_bᵀλ come from one product Mᵀ·A per family (M[r,p] =
-// Weight[r,p]·λ_{Sample[r]}); ConeMax (Lawson–Hanson NNLS) runs only where the cheap
-// bound ‖g_b‖/β exceeds 1 (ConeMax ≤ ‖g‖). A failed NNLS (iteration cap) counts with
-// its upper bound ‖g_b‖/β.
+// Weight[r,p]·λ_{Sample[r]}). Two cheap upper bounds on ρ_b are tried first:
+// ‖g_b‖/β (ConeMax ≤ ‖g‖), and, for a block of the last restricted solve with its
+// cone multipliers μ_b ≥ 0 (the IPM's u_L), ‖g_b + M_bᵀμ_b‖/β: for u ∈ 𝒦_b,
+// μ_bᵀM_b u ≥ 0, so gᵀu ≤ (g + M_bᵀμ_b)ᵀu ≤ ‖g + M_bᵀμ_b‖ on B₂ ∩ 𝒦_b; at the
+// restricted optimum g_b + M_bᵀμ_b = −u₁ with ‖u₁‖ ≤ u₀ = β. ConeMax (Lawson–Hanson
+// NNLS) runs only where both exceed 1, so the certificate is that of ConeMax on every
+// block up to bounds below 1 (FC benchmark: 200 NNLS per round → 0–2). A failed NNLS
+// (iteration cap) counts with the smaller bound.
 //
 // Loop: W₀ = the warm start's nonzero blocks + every violating block at λ(warm)
 // (λ = Πy cold); when at least half of all blocks violate there, W₀ = every usable
-// block (one restricted solve instead of several growing ones). Each round solves the
-// restricted program on W (below), sets blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ to zero
-// (the rounded point is certified; if it fails, the unrounded one is tried too),
-// evaluates every ρ_b at the new λ, and W ← support ∪ all violators outside it
-// (AddPerRound caps their number when > 0; MaxWorkRows caps the cone rows). A block
-// that left W and comes back is kept ("sticky") so the loop cannot cycle. There is no
-// second "support re-solve": the pipeline prunes the final solution by a Carathéodory
-// reduction, so the solver only returns a certified optimal point.
+// block (one restricted solve instead of several growing ones; decided without NNLS
+// when the lower bound ρ_b ≥ s_b gᵀĝ_p/β at the unit gate ĝ_p already shows it).
+// Each round solves the restricted program on W (below, with row generation) and
+// certifies the unrounded solution first (cheap bounds on W). Blocks with
+// ‖x_b‖ ≤ ZeroTol·max‖x‖ are then set to zero: if the unrounded point is certified
+// and the rounded one's objective is within Tol of the same dual bound, the rounded
+// (sparser) point is returned, certified by that bound (Result.MaxRatio is then the
+// certifying point's). Otherwise W ← (W minus the rounded blocks) ∪ all violators
+// outside it at the unrounded point's λ (AddPerRound caps their number when > 0;
+// MaxWorkRows caps the cone rows). A block that left W and comes back is kept
+// ("sticky") so the loop cannot cycle. There is no second "support re-solve": the
+// pipeline prunes the final solution by a Carathéodory reduction, so the solver only
+// returns a certified optimal point.
+//
+// # Row generation (CNN programs)
+//
+// A CNN block has thousands of cone rows (fashion_gap: 200 images × 49 patches =
+// 9800 per block, 2.9 M over all blocks), of which at most H are active at the
+// optimum. Each block b of W keeps a subset R_b of its rows (wsRun.rows): at first the
+// 4H rows with the smallest slack sgn·C_r ĝ_p at its pattern's unit gate (the facets
+// nearest the direction that generated the pattern). solveRestricted solves the
+// restricted IPM on (W, R), then checks every row of every block of W at the returned
+// x (one product X·Cᵀ per family) and adds the rows with (M_b x_b)_r < −rowTol·‖x_b‖
+// (rowTol = 1e-9; rows of C have unit norm; at most 2H per block per check, most
+// violated first), and re-solves (cold; at most 30 solves per round) until no row is
+// violated. The returned point is then feasible for the FULL program up to
+// rowTol·‖x_b‖ (the final feasibility test against TolFeas is unchanged), and the
+// certificate (ρ over the full cones, NNLS included, and the dual bound) is exactly
+// the one above, so optimality is certified against the full program. Rows a block
+// gained stay with it when it leaves and re-enters W. On by default when a family has
+// more than 1024 cone rows (Settings.RowGen: 1 on, −1 off). With few rows per block the
+// cone products run per block (coneFam.direct) instead of as Gemms over all Nc rows.
 //
 // Certificate: ρ = max(1, max_b ρ_b) over ALL blocks makes λ/ρ dual feasible (the dual
 // constraints are homogeneous), so
@@ -121,9 +150,17 @@
 // The Newton matrix is factored densely (Cholesky of (ΣH_b + |W|)², Gram ĴᵀĴ formed
 // once per solve) or by Woodbury with one n×n Cholesky of I + ĴB⁻¹Ĵᵀ, whichever costs
 // fewer flops, both equilibrated and followed by iterative refinement (≤ 6 steps
-// while the residual falls). Woodbury shares the two copies of a pattern
-// (Ĵ_v = −Ĵ_w = Π𝒫_p, so ĴB⁻¹Ĵᵀ = Σ_p Π𝒫_p([B_v⁻¹]_xx + [B_w⁻¹]_xx)𝒫_pᵀΠ: one
-// n×H column block per pattern, one Syrk). The cone rows M_b = diag(Sign_p)·C[rows]
+// while the residual falls). A factorization that fails in floating point (matrices
+// positive definite in exact arithmetic whose condition exceeds 1e16 in the end game)
+// is retried with a diagonal shift δ = 1e-14…1e-6 of the equilibrated matrix; the
+// shifted factor only preconditions the refinement against the exact matrix.
+// Woodbury shares the two copies of a pattern (Ĵ_v = −Ĵ_w = Π𝒫_p, so
+// ĴB⁻¹Ĵᵀ = Σ_p Π𝒫_p([B_v⁻¹]_xx + [B_w⁻¹]_xx)𝒫_pᵀΠ: one n×H column block per
+// pattern); Ĵ itself is applied through its n × (one block per pattern) grouped
+// copy Jg, so each product with Ĵ or Ĵᵀ costs half. The Gram UUᵀ is one Ddot per
+// upper-triangle entry, rows split over GOMAXPROCS goroutines (gramRows: each entry
+// is computed by one dot in a fixed order, so results are bit-identical whatever the
+// scheduling); the per-block (H+1)² Cholesky factors and inverses are plain loops. The cone rows M_b = diag(Sign_p)·C[rows]
 // are never stored per block: M_b x_b for all blocks of a family is one product
 // X·Cᵀ, Σ M_bᵀu_b one product U·C, and every M_bᵀdiag(d_b)M_b one product D·CC with
 // CC[r] = (c_ri c_rj)_{i≤j} formed once (the signs square away). Π𝒫_p (n×H) is
@@ -131,34 +168,58 @@
 // Step: Mehrotra; when the corrector's step is < ½ the predictor's, the centred
 // direction r_c = −λ∘λ + σμe (same factorization) is tried and the longer step kept.
 // Stopping: max(sᵀu/max(1,|f|), ‖r_d‖∞/max(β, ‖Ĵᵀỹ‖∞),
-// ‖r_p‖∞/max(1, ‖z‖∞)) ≤ InnerTol (1e-10), else the best iterate after MaxInner
-// iterations or a failed factorization/step; the outer certificate decides the status.
+// ‖r_p‖∞/max(1, ‖z‖∞)) ≤ InnerTol (1e-10), or sᵀu/max(1,|f|) ≤ Tol/10 with both
+// residuals ≤ 1e-8 (all the outer certificate needs; scaled down with InnerTol when
+// it is tightened), else the best iterate after MaxInner iterations, after 8
+// iterations without a better one once the error is ≤ 1e-4 (the directions have
+// lost their accuracy), or a failed factorization/step; the outer certificate
+// decides the status.
 // The returned x satisfies the cones up to r_p (≈ 1e-15 relative in the tests).
 //
 // Blocks of constrained families whose pattern has no gate strictly inside its cone
 // never enter W (they would have no interior); if such a block violates, the status
 // stays Inaccurate.
 //
-// Measured (shared 2-core machine, load 1–9 from other helpers):
+// Measured (shared 2-core machine; other helpers kept the load at 1–3, so the
+// second core was mostly busy and wall times vary by ±20 %):
 //   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3, Tol 1e-6):
-//     status optimal, objective 0.1081314, certified gap 8.7e-7 (absolute, |obj| < 1),
-//     1 round, 43 IPM iterations, 0.91–1.1 s (was 10.6–12.9 s: 9 rounds × 2 solves,
-//     640 iterations). One IPM iteration ≈ 21 ms ≈ 96× the two dense products A·Vᵀ
-//     and Mᵀ·A (metric ipm-iter/2-products); the Syrk of U (n² · P·H) is ~30 %, the
-//     n×n triangular solves of the refinement ~15 %. Steps of the levers: batched cone
-//     rows + shared copies + all violators per round + no re-solve: 2 rounds
-//     (130 → 198 blocks), 99 iterations, 1.9–3 s; all blocks at once: 43 iterations.
-//     The IPM's middle phase is slow (affine steps 0.2–0.4, σ ≈ 0.4): the zero blocks'
-//     cone multipliers are degenerate. Starting u_L scaled by 1e-3…1 changed nothing.
+//     status optimal, objective 0.1081311 (rounded point, 126 nonzero blocks),
+//     certified gap 1.07e-7 (absolute, |obj| < 1), 1 round, 41 IPM iterations,
+//     0.60–0.65 s (0.6 s even with GOMAXPROCS=1; was 0.96–1.15 s): 14.5 ms per IPM
+//     iteration ≈ 25–90× the two dense products (metric ipm-iter/2-products; the
+//     products themselves vary with the load). Levers, measured one by one: Trsv
+//     instead of one-column Potrs/Trsm in the solves and batched block inverses
+//     (factor 1.9 → 0.46 s CPU over 4 solves); deterministic 2-goroutine Gram
+//     (5.9 → 3.2 ms per call when a core is free; none under load); grouped Ĵ (half
+//     the Gemv work); U = Jg·L as a loop instead of 100 small Gemms; plain-loop
+//     Cholesky/inverse of the (H+1)² blocks; cheap ρ bound from μ (200 NNLS → 0–2,
+//     ≈ 40 ms) and the rounded point certified by the unrounded one's bound (another
+//     200 NNLS); initial W without NNLS (45 → 2 ms). Not reached: the issue's ≤ 0.5 s.
+//     The iteration count is the limit: the IPM's middle phase is slow (affine steps
+//     0.1–0.4, gap × 0.6–0.75 per iteration over iterations 7–40); starting points
+//     u_L × 0.1…100, s_Q × 10, u_Q × 0.1 gave 41–46 iterations.
 //   - cnnc solve examples/spiral_relu.cnn (n = 40, 3122 blocks, its tol 1e-8):
-//     inaccurate at certified gap 7.7e-8, 3.3 s, 40 active neurons (the IPM floor).
-//   - cnnc solve examples/fashion_gap.cnn (n = 200, 9800 rows, H = 16, 400 blocks):
-//     NOT solved: the restricted IPM on all 400 blocks (3.9 M cone rows) needs > 100
-//     iterations (≈ 0.5 s each) and stalls at objective 14.65 vs dual 1.75 (status
-//     inaccurate after 3 rounds, 160 s). Before the centred-direction fallback the
-//     corrector steps were 0.01–0.1; with it 0.3–0.85, but not enough. Not measured:
-//     fashion_maxpool.
-//
+//     inaccurate at certified gap 7.7e-8, 3.3 s, 40 active neurons (the IPM floor;
+//     measured before this round of changes).
+//   - cnnc solve examples/fashion_gap.cnn (n = 200, 200 patterns, 400 blocks, H = 16,
+//     9800 rows per block, 2.9 M rows; tol 1e-5): optimal, objective 3.6165480,
+//     certified gap 2.8e-5 (7.7e-6 relative), 23 s, 526 IPM iterations, training
+//     accuracy 1.0, 162 active neurons; two runs give the same objective bits. Round 1:
+//     7 row-generation solves on all 400 blocks (25 600 → 32 012 rows, 57–70 iterations
+//     each, gap 1.0e-4); round 2 on the 162-block support (13 296 rows): gap 2.8e-5.
+//     At Tol 1e-6 it ends inaccurate with that gap: the restricted IPM's directions
+//     lose accuracy at a relative gap of ≈ 1e-6 (dual residual jumps from 1e-11 to
+//     1e-3 in one iteration, even with the shifted-Cholesky fallback), so the example
+//     sets tol 1e-5.
+//   - cnnc solve examples/fashion_maxpool.cnn (n = 150, 100 max-patterns, 200 blocks,
+//     H = 49, 16 patches; tol 1e-5): optimal, objective 0.15904927, certified gap
+//     2.5e-7, 26 s (66 s under heavier load), 201 IPM iterations, training accuracy
+//     1.0, 62 active neurons; rows 39 200 → 46 455 in 6 solves.
+//   - Tried and dropped (fashion_gap at 100 × 100): IPM tolerance 1e-4 for the row
+//     rounds before the last (same iteration counts: the middle phase dominates);
+//     adding near-active rows (slack < 0.02) too (same 5 row rounds, 30 % more rows);
+//     dropping zero blocks between row rounds (more working-set rounds, 7.2 vs 5 s).
+
 // # Older methods
 //
 // Settings.Method "ipm" or "al" selects one of the previous methods; both report
@@ -212,12 +273,13 @@
 //
 // # Known limits
 //
-//   - CNN programs (fashion_gap) do not converge in the restricted IPM (see
-//     Measured): thousands of cone rows per block, many duplicated or nearly
-//     parallel patch rows, and pixel-scale data make the start (s = e, u = ν e) far
-//     from central. Likely fixes, not done: a CVXOPT-style least-squares starting
-//     point, removing duplicate cone rows per pattern, scaling C rows to unit norm.
-//
+//   - CNN programs reach a certified relative gap of ≈ 8e-6 (fashion_gap), not
+//     1e-6: the restricted IPM stalls there (see Measured). Each row-generation
+//     re-solve starts cold (no interior-point warm start), so a program needing many
+//     row rounds pays a full IPM solve per round. Likely next steps: an active-set
+//     polish (Newton on the identified active rows and blocks, then the unchanged
+//     certificate), a warm start for the row rounds.
+
 //   - Sparsity: the IPM returns the relative interior of the optimal face, so when the
 //     optimum is not unique the support can exceed n + 1 (37 > 31 on one test); a
 //     Carathéodory reduction of the support is not implemented.
