@@ -77,16 +77,20 @@ type SearchStats struct {
 //
 // The search: with o.Full, every cell of the exact arrangement (exhaustive).
 // Otherwise (large rank, where enumeration is impossible): (1) o.Samples seeded
-// Gaussian gates; (2) local ascent on the certificate objective from the 10 best: from
-// a pattern with maximiser u on the faces J (cone rows with a positive multiplier in
-// ConeMax), try the neighbouring pattern across each face j ∈ J and the pattern of u
-// itself, move to the best if it improves, for at most o.Ascent steps. The neighbour
-// across face j is the pattern of u′ = u + t·d where d is the least-norm solution of
-// m_j·d = −1, m_k·d = +1 (k ∈ J∖j) over the cone rows m, and t is half the step at
-// which an inactive cone row would reach 0 — so u′ crosses face j and no other face
-// of the cone (FC: D with row j flipped, when that cell exists). Every pattern
-// evaluated is exact; only the coverage of the arrangement is heuristic, so a search
-// that finds nothing proves optimality only when Exhaustive is true.
+// Gaussian gates; (2) local ascent on the certificate objective from the 10 best
+// sampled patterns and the 10 best of the family's own: from a pattern with maximiser
+// u on the faces J (cone rows with a positive multiplier in ConeMax), try the
+// neighbouring pattern across each face j ∈ J and across all of J at once, move to the
+// best if it improves, for at most o.Ascent steps. The neighbour across face j is the
+// pattern of u′ = u + t·d where d is the least-norm solution of m_j·d = −1,
+// m_k·d = +1 (k ∈ J∖j) over the cone rows m, and t is half the step at which an
+// inactive cone row would reach 0 — so u′ crosses face j and no other face of the cone
+// (FC: D with row j flipped, when that cell exists). These gates, the sampled ones and
+// the cells' gates of o.Full are the Candidates' Gates: strictly inside their cells, as
+// the structured solver's feasibility restoration needs (the maximiser u itself lies
+// on the cone's boundary). Every pattern evaluated is exact; only the coverage of the
+// arrangement is heuristic, so a search that finds nothing proves optimality only when
+// Exhaustive is true.
 func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o SearchOptions) ([]Candidate, SearchStats, error) {
 	var st SearchStats
 	if err := supported(p); err != nil {
@@ -148,7 +152,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
-	evaluate := func(w, sg []float64, isNew bool) eval {
+	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = colMatrix(w)
 		if sg != nil {
@@ -177,7 +181,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			st.Max = best.val
 		}
 		if best.val > thr {
-			c := Candidate{Weight: append([]float64(nil), w...), Gate: best.u, Value: best.val}
+			c := Candidate{Weight: append([]float64(nil), w...), Gate: append([]float64(nil), gate...), Value: best.val}
 			if sg != nil {
 				c.Sign = append([]float64(nil), sg...)
 			}
@@ -190,7 +194,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	}
 	cache := map[string]eval{}
 	// consider evaluates a column once; fresh is false when it was seen before.
-	consider := func(w, sg []float64) (e eval, fresh bool) {
+	consider := func(w, sg, gate []float64) (e eval, fresh bool) {
 		if allZero(w) {
 			return eval{}, false
 		}
@@ -199,7 +203,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			return e, false
 		}
 		isNew := !own[k] && !(fc && have != nil && have.Has(w))
-		e = evaluate(w, sg, isNew)
+		e = evaluate(w, sg, gate, isNew)
 		cache[k] = e
 		return e, true
 	}
@@ -208,17 +212,17 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		if !ok {
 			return eval{}, false
 		}
-		return consider(w, sg)
+		return consider(w, sg, u)
 	}
 	if o.Full != nil {
 		for q := 0; q < o.Full.Len(); q++ {
 			if fc {
 				D := o.Full.Pattern(q)
 				if k := colKey(D, fcSign(fam, D)); !own[k] {
-					consider(D, fcSign(fam, D))
+					consider(D, fcSign(fam, D), o.Full.Gate(q))
 				}
 			} else if w, sg, ok := column(o.Full.Gate(q)); ok && !own[colKey(w, sg)] {
-				consider(w, sg)
+				consider(w, sg, o.Full.Gate(q))
 			}
 		}
 		st.Exhaustive = o.Full.Exhaustive
@@ -232,7 +236,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			if fam.Sign != nil {
 				sg = mat.Col(nil, q, fam.Sign)
 			}
-			if e, ok := consider(mat.Col(nil, q, fam.Weight), sg); ok {
+			if e, ok := consider(mat.Col(nil, q, fam.Weight), sg, nil); ok {
 				own10 = append(own10, e)
 			}
 		}
@@ -265,10 +269,12 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 						bestE, moved = e2, true
 					}
 				}
-				try(e.u)
 				if e.M != nil {
 					for _, j := range e.active {
-						try(acrossFace(e.M, e.u, e.active, j))
+						try(acrossFaces(e.M, e.u, e.active, []int{j}))
+					}
+					if len(e.active) > 1 {
+						try(acrossFaces(e.M, e.u, e.active, e.active))
 					}
 				}
 				if !moved {
@@ -282,21 +288,27 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	return found, st, nil
 }
 
-// acrossFace returns a gate just across face j of the cone {x : M x ≥ 0} from u (u on
-// the faces J = active): u + t·d with d the least-norm solution of M_J d = e (e_j = −1,
-// e_k = +1 otherwise) and t half the largest step that keeps the inactive rows
-// nonnegative (capped at ‖u‖). nil when M_J is rank-deficient or no step is possible.
-func acrossFace(M *mat.Dense, u []float64, active []int, j int) []float64 {
+// acrossFaces returns a gate just across the faces cross ⊆ J of the cone
+// {x : M x ≥ 0} from u (u on the faces J = active): u + t·d with d the least-norm
+// solution of M_J d = e (e_k = −1 for k ∈ cross, +1 for the other faces of J) and t
+// half the largest step that keeps the inactive rows positive (capped at ‖u‖/‖d‖), so
+// the gate is strictly inside the cell across those faces and no other (generic data).
+// nil when M_J is rank-deficient or no step is possible.
+func acrossFaces(M *mat.Dense, u []float64, active, cross []int) []float64 {
 	m, h := M.Dims()
 	J := len(active)
 	if J == 0 || J > h {
 		return nil
 	}
+	crossed := map[int]bool{}
+	for _, j := range cross {
+		crossed[j] = true
+	}
 	MJ := mat.NewDense(J, h, nil)
 	e := mat.NewVecDense(J, nil)
 	for a, r := range active {
 		MJ.SetRow(a, M.RawRowView(r))
-		if r == j {
+		if crossed[r] {
 			e.SetVec(a, -1)
 		} else {
 			e.SetVec(a, 1)

@@ -15,8 +15,10 @@ import (
 
 // TestAcrossFace: for random polyhedral cones in R³ and R⁴ and the maximiser u of a
 // random direction (which lies on the faces J with positive multipliers), the gate
-// acrossFace returns for face j is on the negative side of row j and on the positive
-// side of every other row — checked by evaluating M u′ directly.
+// acrossFaces returns for face j is strictly on the negative side of row j and
+// strictly on the positive side of every other row (strictly inside the neighbouring
+// cell), and for all of J at once strictly negative on J and positive elsewhere —
+// checked by evaluating M u′ directly.
 func TestAcrossFace(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	tried := 0
@@ -38,7 +40,7 @@ func TestAcrossFace(t *testing.T) {
 			continue
 		}
 		for _, j := range active {
-			u2 := acrossFace(M, u, active, j)
+			u2 := acrossFaces(M, u, active, []int{j})
 			if u2 == nil {
 				continue
 			}
@@ -48,8 +50,19 @@ func TestAcrossFace(t *testing.T) {
 				if r == j && !(z < 0) {
 					t.Fatalf("trial %d: row %d (the crossed face) is %.3g, want < 0", trial, r, z)
 				}
-				if r != j && z < -1e-12 {
-					t.Fatalf("trial %d: row %d is %.3g after crossing face %d, want ≥ 0", trial, r, z, j)
+				if r != j && !(z > 0) {
+					t.Fatalf("trial %d: row %d is %.3g after crossing face %d, want > 0", trial, r, z, j)
+				}
+			}
+		}
+		if u2 := acrossFaces(M, u, active, active); u2 != nil {
+			inJ := map[int]bool{}
+			for _, j := range active {
+				inJ[j] = true
+			}
+			for r := 0; r < m; r++ {
+				if z := dot(M.RawRowView(r), u2); inJ[r] != (z < 0) || z == 0 {
+					t.Fatalf("trial %d: row %d is %.3g after crossing all of J = %v", trial, r, z, active)
 				}
 			}
 		}
