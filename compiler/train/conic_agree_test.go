@@ -117,7 +117,7 @@ func loadExample(t *testing.T, name string) *derive.Input {
 // CVXOPT is not run here: its dense KKT factorisation at this size needs gigabytes.
 func TestConicAgreesOnExamples(t *testing.T) {
 	if testing.Short() {
-		t.Skip("solves two 9366-column programs (about 15 s); skipped in -short")
+		t.Skip("solves two two-layer ReLU examples with both solvers (about 20 s); skipped in -short")
 	}
 	rel := func(a, b float64) float64 { return math.Abs(a-b) / math.Max(1e-12, math.Abs(b)) }
 	for _, name := range []string{"quickstart.cnn", "spiral_relu.cnn"} {
@@ -126,7 +126,10 @@ func TestConicAgreesOnExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			grp, err := Run(loadExample(t, name), Options{Solver: "native"})
+			// The structured solver's stopping rule is absolute below |objective| 1
+			// (gap ≤ Tol·max(1, |f|)); these objectives are ≈ 0.1, so Tol 1e-7 makes
+			// its certified gap ≤ 1e-6 relative.
+			grp, err := Run(loadExample(t, name), Options{Solver: "native", Settings: SolverSettings{Tol: 1e-7}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,12 +145,17 @@ func TestConicAgreesOnExamples(t *testing.T) {
 			if v := cone.Program.Violation(cone.Solution); v > 1e-6 {
 				t.Errorf("conic solution (after pruning) violates the cone constraints by %g", v)
 			}
-			// 1e-6 agreement is required when the structured solver's own certificate
-			// (its primal–dual gap) is that tight; the bracket is required always.
-			if grp.Status == solver.Optimal && rel(grp.DualObjective, grp.ConvexObjective) <= 1e-6 {
-				if e := rel(cone.ConvexObjective, grp.ConvexObjective); e > 1e-6 {
-					t.Errorf("conic %.10g, structured %.10g (rel %.2g)", cone.ConvexObjective, grp.ConvexObjective, e)
-				}
+			// At Tol 1e-7 the structured solver may end "inaccurate" just above that
+			// absolute gap (its accuracy floor); what this test needs is its certified
+			// bracket [dual, primal] to be 1e-6 relative, asserted next.
+			if grp.Status != solver.Optimal && grp.Status != solver.Inaccurate {
+				t.Fatalf("structured status %s", grp.Status)
+			}
+			if e := rel(grp.DualObjective, grp.ConvexObjective); e > 1e-6 {
+				t.Errorf("structured primal %.10g and dual %.10g differ by %.2g relative", grp.ConvexObjective, grp.DualObjective, e)
+			}
+			if e := rel(cone.ConvexObjective, grp.ConvexObjective); e > 1e-6 {
+				t.Errorf("conic %.10g, structured %.10g (rel %.2g)", cone.ConvexObjective, grp.ConvexObjective, e)
 			}
 			lo := grp.DualObjective - 1e-7*math.Abs(grp.DualObjective)
 			hi := grp.ConvexObjective + 1e-7*math.Abs(grp.ConvexObjective)
