@@ -126,6 +126,7 @@ type Adaptive struct {
 	Ratio       float64 // ρ of the last search: max(restricted patterns, new ones found) / β
 	Stopped     string  // why the loop ended, in words
 	PerRound    []int   // patterns added in each round
+	SearchSec   float64 // wall time spent in the searches and certificates
 }
 
 // Outcome is everything report.json and weights.json need.
@@ -405,6 +406,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		c certify.Candidate
 	}
 	for round := 0; ; round++ {
+		searchStart := time.Now()
 		yhat := p.Predict(sol)
 		var cands []famCand
 		stMax := 0.0
@@ -436,6 +438,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 				}
 			}
 		}
+		ad.SearchSec += time.Since(searchStart).Seconds()
 		// the most violating first, at most AddPerRound, each family up to max
 		sort.SliceStable(cands, func(i, j int) bool { return cands[i].c.Value > cands[j].c.Value })
 		add := make([][]certify.Candidate, nf)
