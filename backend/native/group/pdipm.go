@@ -353,6 +353,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	rpQ := make([]float64, N)  // s_Q − z
 	mxL := make([]float64, nl)
 	lin := newLinsys(q)
+	lin.tolAbs = 1e-13 * math.Max(q.beta, qn)
 	dz, dza, rhs := make([]float64, N), make([]float64, N), make([]float64, N)
 	dsL, duL := make([]float64, nl), make([]float64, nl)
 	dsLa, duLa := make([]float64, nl), make([]float64, nl)
@@ -516,6 +517,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			for i := 0; i < nl; i++ {
 				duL[i] = (dL[i] - dsL[i]/wL[i]) / wL[i]
+			}
+			if debugPD {
+				q.debugNewton(lin, rhs, dz, rd, duL, duQ, dxv)
 			}
 			return true
 		}
@@ -770,31 +774,39 @@ func (c *ntScale) apply(v, dst []float64, inv bool) {
 // ĴB⁻¹Ĵᵀ = Σ_groups Π𝒫_p (X_v + X_w) 𝒫_pᵀΠ with X_k = [B_k⁻¹]_xx, and U has one
 // n × H column block Π𝒫_p·L_p per pattern (L_pL_pᵀ = X_v + X_w), not one per copy.
 type linsys struct {
-	q     *sub
-	dense bool
-	N     int
-	gram  []float64 // nx × nx (dense mode)
-	kmat  []float64 // N × N (dense) factor
-	dsc   []float64 // equilibration
-	bk    [][]float64
-	binv  [][]float64 // B_k⁻¹ (Woodbury)
-	gx    [][]float64 // per group: Σ X_k (H×H)
-	g0    []int       // per group: first block
-	gof   []int       // per group: column offset in U
-	nu    int         // columns of U
-	U     []float64   // n × nu (Woodbury)
-	S     []float64   // n × n factor
-	ssc   []float64
-	tmpN  []float64
-	tmpN2 []float64
-	tmpn  []float64
-	xv    []float64
-	gv    []float64
-	e, t  []float64
-	F     []float64
-	fsc   []float64
-	inw   []float64 // invSmall / small factorization scratch
-	save  []float64 // cholRobust scratch
+	q       *sub
+	dense   bool
+	N       int
+	gram    []float64 // nx × nx (dense mode)
+	kmat    []float64 // N × N (dense) factor
+	dsc     []float64 // equilibration
+	bk      [][]float64
+	gk      [][]float64 // Ĝ_k = 0 ⊕ M_kᵀ diag(u/s) M_k
+	wm, tm  []float64   // (h+1)² scratch
+	av, dav []float64   // nl
+	ga      []float64   // N
+	sda     []float64   // K
+	binv    [][]float64 // B_k⁻¹ (Woodbury)
+	gx      [][]float64 // per group: Σ X_k (H×H)
+	g0      []int       // per group: first block
+	gof     []int       // per group: column offset in U
+	nu      int         // columns of U
+	U       []float64   // n × nu (Woodbury)
+	S       []float64   // n × n factor
+	ssc     []float64
+	tmpN    []float64
+	tmpN2   []float64
+	tmpn    []float64
+	xv      []float64
+	gv      []float64
+	e, t    []float64
+	F       []float64
+	fsc     []float64
+	inw     []float64 // invSmall / small factorization scratch
+	save    []float64 // cholRobust scratch
+	// PCG scratch and absolute residual target
+	cr, cz, cp, cq, cb []float64
+	tolAbs             float64
 }
 
 func newLinsys(q *sub) *linsys {
@@ -818,9 +830,17 @@ func newLinsys(q *sub) *linsys {
 	}
 	nf, Nf, nuf := float64(q.n), float64(N), float64(l.nu)
 	l.dense = Nf*Nf*Nf/3 <= 2*nf*nf*nuf+nf*nf*nf/3
+	if forceDense != 0 {
+		l.dense = forceDense > 0
+	}
 	l.bk = make([][]float64, K)
+	l.gk = make([][]float64, K)
+	l.wm = make([]float64, (q.hmax+1)*(q.hmax+1))
+	l.tm = make([]float64, (q.hmax+1)*(q.hmax+1))
+	l.av, l.dav, l.ga, l.sda = make([]float64, q.nl), make([]float64, q.nl), make([]float64, N), make([]float64, K)
 	for k := range q.h {
 		l.bk[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
+		l.gk[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
 	}
 	if l.dense {
 		l.gram = make([]float64, q.nx*q.nx)
@@ -848,6 +868,12 @@ func newLinsys(q *sub) *linsys {
 func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	q := l.q
 	for k := range q.h {
+		for i := range l.gk[k] {
+			l.gk[k][i] = 0
+		}
+	}
+	q.gramAdd(d, l.gk)
+	for k := range q.h {
 		h1 := q.h[k] + 1
 		B := l.bk[k]
 		e, col := l.e[:h1], l.t[:h1]
@@ -860,11 +886,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 			nt[k].apply(e, tmp, true)
 			nt[k].apply(tmp, col, true)
 			for i := 0; i < h1; i++ {
-				B[i*h1+j] = col[i]
+				B[i*h1+j] = col[i] + l.gk[k][i*h1+j]
 			}
 		}
 	}
-	q.gramAdd(d, l.bk)
 	if l.dense {
 		N := l.N
 		A := l.kmat
@@ -874,9 +899,12 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		for k := range q.h {
 			o := q.xo[k] + k
 			h1 := q.h[k] + 1
+			// B̃_k = B_k + γ r rᵀ (rayReg; γ = δη⁻², in the z frame)
+			g, v := l.rayReg(nt[k], h1)
+			g = rayDelta / (2 * nt[k].eta * nt[k].eta)
 			for i := 0; i < h1; i++ {
 				for j := 0; j < h1; j++ {
-					A[(o+i)*N+o+j] = l.bk[k][i*h1+j]
+					A[(o+i)*N+o+j] = l.bk[k][i*h1+j] + g*v[i]*v[j]
 				}
 			}
 		}
@@ -900,6 +928,21 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	// Woodbury: B_k⁻¹; per pattern group X = Σ_k [B_k⁻¹]_xx = L Lᵀ, U_g = Ĵ_{g0} L;
 	// S = I + UUᵀ.
 	n := q.n
+	// a = M_k w̄₁,k (LP layout), ga = M_kᵀ(d∘a) (z layout), sda_k = Σ d a².
+	for k := range q.h {
+		copy(l.xv[q.xo[k]:q.xo[k]+q.h[k]], nt[k].w[1:])
+	}
+	q.mulAll(l.xv, l.av)
+	for i, v := range l.av {
+		l.dav[i] = d[i] * v
+	}
+	for i := range l.ga {
+		l.ga[i] = 0
+	}
+	q.mulTAdd(1, l.dav, l.ga)
+	for k := range q.h {
+		l.sda[k] = dot(l.dav[q.lo[k]:q.lo[k]+q.m[k]], l.av[q.lo[k]:q.lo[k]+q.m[k]])
+	}
 	for _, X := range l.gx {
 		for i := range X {
 			X[i] = 0
@@ -909,7 +952,30 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		h1 := q.h[k] + 1
 		h := q.h[k]
 		F := l.F[:h1*h1]
-		copy(F, l.bk[k])
+		// B_k = W⁻¹ C W⁻¹ with C = I + W Ĝ W (C ⪰ I): B_k⁻¹ = W C⁻¹ W.
+		Wm := l.wm[:h1*h1]
+		e, col := l.e[:h1], l.t[:h1]
+		for j := 0; j < h1; j++ {
+			for i := range e {
+				e[i] = 0
+			}
+			e[j] = 1
+			nt[k].apply(e, col, false)
+			for i := 0; i < h1; i++ {
+				Wm[i*h1+j] = col[i]
+			}
+		}
+		T := l.tm[:h1*h1]
+		l.scaledGram(k, nt[k], F)
+		for i := 0; i < h1; i++ {
+			F[i*h1+i]++
+		}
+		g, v := l.rayReg(nt[k], h1)
+		for i := 0; i < h1; i++ {
+			for j := 0; j < h1; j++ {
+				F[i*h1+j] += g * v[i] * v[j]
+			}
+		}
 		sc := l.fsc[:h1]
 		if !cholRobust(F, h1, sc, l.inw) {
 			if debugPD {
@@ -917,9 +983,10 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 			}
 			return false
 		}
-		// B_k⁻¹ = D (DBD)⁻¹ D from the equilibrated factor.
-		invSmallOrPotrs(F, h1, sc, l.binv[k], l.inw)
+		invSmallOrPotrs(F, h1, sc, T, l.inw) // C⁻¹
 		inv := l.binv[k]
+		mulSq(T, Wm, F, h1)
+		mulSq(Wm, F, inv, h1)
 		X := l.gx[q.grp[k]]
 		for i := 0; i < h; i++ {
 			for j := 0; j < h; j++ {
@@ -976,7 +1043,22 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	if len(l.save) < n*n {
 		l.save = make([]float64, n*n)
 	}
-	return cholRobust(l.S, n, l.ssc, l.save)
+	ok := cholRobust(l.S, n, l.ssc, l.save)
+	if debugPD && ok {
+		mn, mx := math.Inf(1), 0.0
+		for i := 0; i < n; i++ {
+			v := l.S[i*n+i] / l.ssc[i]
+			mn, mx = math.Min(mn, v*v), math.Max(mx, v*v)
+		}
+		bmx := 0.0
+		for k := range l.binv {
+			for _, v := range l.binv[k] {
+				bmx = math.Max(bmx, math.Abs(v))
+			}
+		}
+		println("    S pivots", mn, mx, "max|Binv|", bmx)
+	}
+	return ok
 }
 
 // apply computes dst = K v (exact, blockwise).
@@ -1040,30 +1122,69 @@ func (l *linsys) raw(b, dst []float64) {
 	}
 }
 
-// solve: raw solve plus iterative refinement (up to 6 steps, while the residual
-// ‖b − K·dst‖∞ keeps falling and exceeds 1e-14‖b‖∞).
+// solve solves K dst = b by preconditioned conjugate gradients with the factored
+// (ray-regularised, so P ⪰ K) matrix as preconditioner, starting from dst = P⁻¹b,
+// until ‖b − K·dst‖∞ ≤ max(1e-14‖b‖∞, l.tolAbs) or cgMax iterations; the iterate
+// with the smallest residual is returned.
 func (l *linsys) solve(b, dst []float64) bool {
+	N := len(b)
+	if len(l.cr) < N {
+		l.cr, l.cz, l.cp, l.cq, l.cb = make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N)
+	}
+	r, z, p, Ap, bx := l.cr[:N], l.cz[:N], l.cp[:N], l.cq[:N], l.cb[:N]
 	l.raw(b, dst)
 	bn := 0.0
 	for _, v := range b {
 		bn = math.Max(bn, math.Abs(v))
 	}
-	prev := math.Inf(1)
-	for it := 0; it < 6; it++ {
-		l.apply(dst, l.tmpN)
-		rn := 0.0
-		for i := range l.tmpN {
-			l.tmpN[i] = b[i] - l.tmpN[i]
-			rn = math.Max(rn, math.Abs(l.tmpN[i]))
+	tol := math.Max(1e-14*bn, l.tolAbs)
+	l.apply(dst, Ap)
+	rn := 0.0
+	for i := range r {
+		r[i] = b[i] - Ap[i]
+		rn = math.Max(rn, math.Abs(r[i]))
+	}
+	best := rn
+	copy(bx, dst)
+	if debugPD {
+		println("      pcg 0", rn)
+	}
+	if rn > tol {
+		l.raw(r, z)
+		copy(p, z)
+		rz := dot(r, z)
+		for it := 1; it <= cgMax; it++ {
+			l.apply(p, Ap)
+			pAp := dot(p, Ap)
+			if !(pAp > 0) || !(rz > 0) {
+				break
+			}
+			a := rz / pAp
+			rn = 0
+			for i := range r {
+				dst[i] += a * p[i]
+				r[i] -= a * Ap[i]
+				rn = math.Max(rn, math.Abs(r[i]))
+			}
+			if debugPD {
+				println("      pcg", it, rn)
+			}
+			if rn < best {
+				best = rn
+				copy(bx, dst)
+			}
+			if rn <= tol || rn > 1e3*best {
+				break
+			}
+			l.raw(r, z)
+			rz2 := dot(r, z)
+			bt := rz2 / rz
+			rz = rz2
+			for i := range p {
+				p[i] = z[i] + bt*p[i]
+			}
 		}
-		if !(rn < prev) || rn <= 1e-14*bn {
-			break
-		}
-		prev = rn
-		l.raw(l.tmpN, l.tmpN2)
-		for i := range dst {
-			dst[i] += l.tmpN2[i]
-		}
+		copy(dst, bx)
 	}
 	for _, v := range dst {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -1072,6 +1193,9 @@ func (l *linsys) solve(b, dst []float64) bool {
 	}
 	return true
 }
+
+// cgMax caps the conjugate-gradient iterations of one Newton solve.
+const cgMax = 30
 
 // gramRows sets S (n × n, full) = UUᵀ for U (n × k, row-major): every entry of the
 // upper triangle is one Ddot of two rows, the rows split over GOMAXPROCS goroutines
@@ -1243,6 +1367,9 @@ func cholRobust(A []float64, n int, d, save []float64) bool {
 	for delta := 1e-14; delta <= 1e-6; delta *= 100 {
 		copy(A, save)
 		if cholEquilShift(A, n, d, delta) {
+			if debugPD {
+				println("    cholRobust: n", n, "shift", delta)
+			}
 			return true
 		}
 	}
@@ -1270,6 +1397,9 @@ func cholLowerRobust(X []float64, h int, save []float64) bool {
 			X[i*h+i] += delta * mx
 		}
 		if cholLower(X, h) {
+			if debugPD {
+				println("    cholLowerRobust: h", h, "shift", delta)
+			}
 			return true
 		}
 	}
@@ -1314,3 +1444,117 @@ var (
 	debugWS = os.Getenv("CNNC_DEBUG_WS") != ""
 	debugPD = os.Getenv("CNNC_DEBUG_PD") != ""
 )
+
+// debugNewton prints the residual of the reduced system and the linearised dual
+// residual rd + PΔz + GᵀΔu after a Newton solve (debug only).
+func (q *sub) debugNewton(lin *linsys, rhs, dz, rd, duL, duQ, dxv []float64) {
+	N := len(dz)
+	kd := make([]float64, N)
+	lin.apply(dz, kd)
+	rn, bn := 0.0, 0.0
+	for i := range kd {
+		rn = math.Max(rn, math.Abs(kd[i]-rhs[i]))
+		bn = math.Max(bn, math.Abs(rhs[i]))
+	}
+	// rd + Δrd, Δrd = (−Δu0, ĴᵀĴΔx − MᵀΔu_L − Δu1)
+	jx := make([]float64, q.n)
+	q.jmul(1, dxv, 0, jx)
+	g := make([]float64, q.nx)
+	q.jtmul(jx, g)
+	r := make([]float64, N)
+	for k := range q.h {
+		o, h := q.xo[k]+k, q.h[k]
+		r[o] = rd[o] - duQ[o]
+		for j := 0; j < h; j++ {
+			r[o+1+j] = rd[o+1+j] + g[q.xo[k]+j] - duQ[o+1+j]
+		}
+	}
+	q.mulTAdd(-1, duL, r)
+	ln := 0.0
+	for _, v := range r {
+		ln = math.Max(ln, math.Abs(v))
+	}
+	println("    newton: K-res", rn, "rhs", bn, "lin-rd", ln)
+}
+
+// mulSq sets C = A·B for n × n row-major matrices.
+func mulSq(A, B, C []float64, n int) {
+	for i := 0; i < n; i++ {
+		ci := C[i*n : i*n+n]
+		for j := range ci {
+			ci[j] = 0
+		}
+		for k, a := range A[i*n : i*n+n] {
+			if a == 0 {
+				continue
+			}
+			for j, b := range B[k*n : k*n+n] {
+				ci[j] += a * b
+			}
+		}
+	}
+}
+
+// scaledGram sets F ((h+1)², row-major) = W Ĝ_k W for Ĝ_k = 0 ⊕ M_kᵀ diag(d) M_k
+// without forming W Ĝ W as a product of explicit matrices (whose rounding errors,
+// amplified by ‖W‖² ≈ η²(2w̄₀)², swamp the identity in C = I + WĜW near the end of
+// the IPM). With W[x,:] = η[w̄₁, I + w̄₁w̄₁ᵀ/(1+w̄₀)], a = M w̄₁ and c = 1/(1+w̄₀),
+// row r of M̂W is η[a_r, m_r + c·a_r w̄₁], so
+//
+//	WĜW = η² [ Σd a²                  (g + c·Σda²·w̄₁)ᵀ
+//	           g + c·Σda²·w̄₁          G + c(g w̄₁ᵀ + w̄₁ gᵀ) + c²·Σda²·w̄₁w̄₁ᵀ ],
+//
+// G = Mᵀ diag(d) M, g = Mᵀ(d∘a): every term is a sum of nonnegative or accurately
+// computed products (a_r is one dot, small for the rows active at x), none is a
+// difference of large numbers.
+func (l *linsys) scaledGram(k int, nt ntScale, F []float64) {
+	q := l.q
+	h := q.h[k]
+	h1 := h + 1
+	G := l.gk[k]
+	w1 := nt.w[1:]
+	c := 1 / (1 + nt.w[0])
+	e2 := nt.eta * nt.eta
+	sda := l.sda[k]
+	g := l.ga[q.xo[k]+k+1 : q.xo[k]+k+1+h]
+	F[0] = e2 * sda
+	for i := 0; i < h; i++ {
+		v := e2 * (g[i] + c*sda*w1[i])
+		F[i+1], F[(i+1)*h1] = v, v
+	}
+	for i := 0; i < h; i++ {
+		for j := 0; j <= i; j++ {
+			v := e2 * (G[(i+1)*h1+j+1] + c*(g[i]*w1[j]+w1[i]*g[j]) + c*c*sda*w1[i]*w1[j])
+			F[(i+1)*h1+j+1], F[(j+1)*h1+i+1] = v, v
+		}
+	}
+}
+
+// rayDelta is δ of the ray regularisation (linsys.rayReg). Measured on
+// BenchmarkFCRelu200x10P100's instance at Tol 1e-6 (CG iterations per Newton solve,
+// IPM iterations): δ = 1e-2: 8.9, 50; 1e-3: 4.7, 50; 1e-4: 3.3, 50; 1e-5: 2.8, 50;
+// 1e-6: 3.7, 57 (the factorization loses accuracy again); 1e-8: 55 iterations and
+// a stalled solve.
+const rayDelta = 1e-5
+
+// rayReg returns the ray regularisation of block k in the scaled frame: the
+// preconditioner factors B̃ = B + γ r rᵀ with γ = δ·η⁻² and r = (1, ŵ₁)/√2 the
+// eigenvector of W for its largest eigenvalue η(w̄₀ + ‖w̄₁‖) (on span{e₀, (0, ŵ₁)}
+// W acts as η[w̄₀ ‖w̄₁‖; ‖w̄₁‖ w̄₀] since w̄₀² − ‖w̄₁‖² = 1), i.e. in the scaled
+// frame C̃ = C + γ(Wr)(Wr)ᵀ = C + δ(w̄₀+‖w̄₁‖)² r rᵀ. It returns g = δ(w̄₀+‖w̄₁‖)²/2
+// and v = (1, ŵ₁) (so the term is g·vvᵀ) in l.e.
+func (l *linsys) rayReg(nt ntScale, h1 int) (float64, []float64) {
+	w1 := nt.w[1:]
+	a := norm(w1)
+	v := l.e[:h1]
+	v[0] = 1
+	for j := 1; j < h1; j++ {
+		v[j] = 0
+		if a > 0 {
+			v[j] = w1[j-1] / a
+		}
+	}
+	return rayDelta * (nt.w[0] + a) * (nt.w[0] + a) / 2, v
+}
+
+var forceDense = map[string]int{"": 0, "1": 1, "-1": -1}[os.Getenv("H19_DENSE")]
