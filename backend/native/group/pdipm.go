@@ -1,6 +1,7 @@
 package group
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -783,11 +784,15 @@ type linsys struct {
 	bk      [][]float64
 	gk      [][]float64 // Ĝ_k = 0 ⊕ M_kᵀ diag(u/s) M_k
 	wm, tm  []float64   // (h+1)² scratch
+	tm2     []float64
 	av, dav []float64   // nl
 	ga      []float64   // N
 	sda     []float64   // K
+	jr      []float64   // K: ‖Ĵ_k ŵ₁‖²
 	binv    [][]float64 // B_k⁻¹ (Woodbury)
 	gx      [][]float64 // per group: Σ X_k (H×H)
+	zs      [][]float64 // per group: stacked R_{k,x}ᵀ ((H+1)·copies × H)
+	zn      []int       // rows filled in zs
 	g0      []int       // per group: first block
 	gof     []int       // per group: column offset in U
 	nu      int         // columns of U
@@ -837,6 +842,8 @@ func newLinsys(q *sub) *linsys {
 	l.gk = make([][]float64, K)
 	l.wm = make([]float64, (q.hmax+1)*(q.hmax+1))
 	l.tm = make([]float64, (q.hmax+1)*(q.hmax+1))
+	l.tm2 = make([]float64, (q.hmax+1)*(q.hmax+1))
+	l.jr = make([]float64, K)
 	l.av, l.dav, l.ga, l.sda = make([]float64, q.nl), make([]float64, q.nl), make([]float64, N), make([]float64, K)
 	for k := range q.h {
 		l.bk[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
@@ -854,6 +861,15 @@ func newLinsys(q *sub) *linsys {
 			l.binv[k] = make([]float64, (q.h[k]+1)*(q.h[k]+1))
 		}
 		l.gx = make([][]float64, q.ngrp)
+		l.zs = make([][]float64, q.ngrp)
+		l.zn = make([]int, q.ngrp)
+		nb := make([]int, q.ngrp)
+		for _, g := range q.grp {
+			nb[g]++
+		}
+		for g, k := range l.g0 {
+			l.zs[g] = make([]float64, nb[g]*(q.h[k]+1)*q.h[k])
+		}
 		for g, k := range l.g0 {
 			l.gx[g] = make([]float64, q.h[k]*q.h[k])
 		}
@@ -873,6 +889,7 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		}
 	}
 	q.gramAdd(d, l.gk)
+	l.rayNorms(nt)
 	for k := range q.h {
 		h1 := q.h[k] + 1
 		B := l.bk[k]
@@ -900,8 +917,7 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 			o := q.xo[k] + k
 			h1 := q.h[k] + 1
 			// B̃_k = B_k + γ r rᵀ (rayReg; γ = δη⁻², in the z frame)
-			g, v := l.rayReg(nt[k], h1)
-			g = rayDelta / (2 * nt[k].eta * nt[k].eta)
+			g, v := l.rayReg(nt[k], h1, l.jr[k])
 			for i := 0; i < h1; i++ {
 				for j := 0; j < h1; j++ {
 					A[(o+i)*N+o+j] = l.bk[k][i*h1+j] + g*v[i]*v[j]
@@ -970,7 +986,8 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 		for i := 0; i < h1; i++ {
 			F[i*h1+i]++
 		}
-		g, v := l.rayReg(nt[k], h1)
+		g, v := l.rayReg(nt[k], h1, l.jr[k])
+		g *= nt[k].eta * nt[k].eta * (nt[k].w[0] + norm(nt[k].w[1:])) * (nt[k].w[0] + norm(nt[k].w[1:])) // scaled frame: γ(Wr)(Wr)ᵀ
 		for i := 0; i < h1; i++ {
 			for j := 0; j < h1; j++ {
 				F[i*h1+j] += g * v[i] * v[j]
@@ -983,32 +1000,36 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 			}
 			return false
 		}
-		invSmallOrPotrs(F, h1, sc, T, l.inw) // C⁻¹
-		inv := l.binv[k]
-		mulSq(T, Wm, F, h1)
-		mulSq(Wm, F, inv, h1)
-		X := l.gx[q.grp[k]]
-		for i := 0; i < h; i++ {
-			for j := 0; j < h; j++ {
-				X[i*h+j] += 0.5 * (inv[(i+1)*h1+j+1] + inv[(j+1)*h1+i+1])
+		// D C̃ D = L Lᵀ (cholRobust), so B̃_k⁻¹ = R Rᵀ with R = W D L⁻ᵀ.
+		lowerInverse(F, h1, T) // T = L⁻¹
+		R := l.binv[k]
+		for i := 0; i < h1; i++ {
+			for j := 0; j < h1; j++ {
+				t := 0.0
+				for c := 0; c <= j; c++ { // (W D L⁻ᵀ)_ij = Σ_c W_ic d_c (L⁻¹)_jc, L⁻¹ lower
+					t += Wm[i*h1+c] * sc[c] * T[j*h1+c]
+				}
+				R[i*h1+j] = t
 			}
 		}
+		copy(l.binv[k], R)
+		// rows of R_{k,x}ᵀ (h1 × h) appended to the group's stack: X_g = ZᵀZ.
+		gr := q.grp[k]
+		Z := l.zs[gr][l.zn[gr]*h:]
+		for c := 0; c < h1; c++ {
+			for i := 0; i < h; i++ {
+				Z[c*h+i] = R[(i+1)*h1+c]
+			}
+		}
+		l.zn[gr] += h1
 	}
 	for g, k := range l.g0 {
 		h := q.h[k]
-		X := l.gx[g]
-		// plain lower Cholesky of X (no equilibration: L must satisfy LLᵀ = X)
-		if !cholLowerRobust(X, h, l.inw) {
-			if debugPD {
-				println("  factor: X chol failed")
-			}
-			return false
-		}
-		for i := 0; i < h; i++ { // store Lᵀ (upper) so the loop below reads rows
-			for j := 0; j < i; j++ {
-				X[j*h+i], X[i*h+j] = X[i*h+j], 0
-			}
-		}
+		// X_g = ZᵀZ = LLᵀ with Lᵀ the triangular factor of Z = QLᵀ (Householder):
+		// no Cholesky of the explicitly formed X, whose small eigenvalues are lost
+		// below ε‖X‖ when the blocks' inverses span many orders of magnitude.
+		qrUpper(l.zs[g][:l.zn[g]*h], l.zn[g], h, l.gx[g])
+		l.zn[g] = 0
 	}
 	// U_g = Jg_g·L_g row by row (L lower triangular; h ≤ a few dozen, so a plain
 	// loop beats one small Gemm call per group).
@@ -1093,13 +1114,29 @@ func (l *linsys) raw(b, dst []float64) {
 		cholSolve(l.kmat, l.N, l.dsc, dst)
 		return
 	}
-	// v = B⁻¹b
+	// v = B̃⁻¹b = R(Rᵀb) blockwise (factored: an explicit B̃⁻¹ would lose the
+	// directions of the active cone rows, where B̃⁻¹ is smaller than ε‖B̃⁻¹‖)
 	xv := l.xv
+	t := l.t
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
+		R := l.binv[k]
+		tk := t[:h1]
+		for j := range tk {
+			tk[j] = 0
+		}
 		for i := 0; i < h1; i++ {
-			dst[o+i] = dot(l.binv[k][i*h1:i*h1+h1], b[o:o+h1])
+			bi := b[o+i]
+			if bi == 0 {
+				continue
+			}
+			for j, r := range R[i*h1 : i*h1+h1] {
+				tk[j] += r * bi
+			}
+		}
+		for i := 0; i < h1; i++ {
+			dst[o+i] = dot(R[i*h1:i*h1+h1], tk)
 		}
 		copy(xv[q.xo[k]:q.xo[k]+q.h[k]], dst[o+1:o+h1])
 	}
@@ -1111,13 +1148,23 @@ func (l *linsys) raw(b, dst []float64) {
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
-		for i := 0; i < h1; i++ {
-			row := l.binv[k][i*h1 : i*h1+h1]
-			s := 0.0
-			for j := 1; j < h1; j++ {
-				s += row[j] * g[q.xo[k]+j-1]
+		R := l.binv[k]
+		tk := t[:h1]
+		for j := range tk {
+			tk[j] = 0
+		}
+		gk := g[q.xo[k] : q.xo[k]+h1-1]
+		for i := 1; i < h1; i++ {
+			gi := gk[i-1]
+			if gi == 0 {
+				continue
 			}
-			dst[o+i] -= s
+			for j, r := range R[i*h1 : i*h1+h1] {
+				tk[j] += r * gi
+			}
+		}
+		for i := 0; i < h1; i++ {
+			dst[o+i] -= dot(R[i*h1:i*h1+h1], tk)
 		}
 	}
 }
@@ -1530,20 +1577,24 @@ func (l *linsys) scaledGram(k int, nt ntScale, F []float64) {
 	}
 }
 
-// rayDelta is δ of the ray regularisation (linsys.rayReg). Measured on
-// BenchmarkFCRelu200x10P100's instance at Tol 1e-6 (CG iterations per Newton solve,
-// IPM iterations): δ = 1e-2: 8.9, 50; 1e-3: 4.7, 50; 1e-4: 3.3, 50; 1e-5: 2.8, 50;
-// 1e-6: 3.7, 57 (the factorization loses accuracy again); 1e-8: 55 iterations and
-// a stalled solve.
-const rayDelta = 1e-5
+// rayDelta is δ of the ray regularisation (linsys.rayReg).
+var rayDelta = envFloat("H19_DELTA", 1e-6)
 
-// rayReg returns the ray regularisation of block k in the scaled frame: the
-// preconditioner factors B̃ = B + γ r rᵀ with γ = δ·η⁻² and r = (1, ŵ₁)/√2 the
-// eigenvector of W for its largest eigenvalue η(w̄₀ + ‖w̄₁‖) (on span{e₀, (0, ŵ₁)}
-// W acts as η[w̄₀ ‖w̄₁‖; ‖w̄₁‖ w̄₀] since w̄₀² − ‖w̄₁‖² = 1), i.e. in the scaled
-// frame C̃ = C + γ(Wr)(Wr)ᵀ = C + δ(w̄₀+‖w̄₁‖)² r rᵀ. It returns g = δ(w̄₀+‖w̄₁‖)²/2
-// and v = (1, ŵ₁) (so the term is g·vvᵀ) in l.e.
-func (l *linsys) rayReg(nt ntScale, h1 int) (float64, []float64) {
+func envFloat(name string, def float64) float64 {
+	if v := os.Getenv(name); v != "" {
+		var f float64
+		fmt.Sscan(v, &f)
+		return f
+	}
+	return def
+}
+
+// rayReg returns the ray regularisation of block k: the preconditioner factors
+// B̃ = B + γ r rᵀ with r = (1, ŵ₁)/√2 the eigenvector of W for its largest
+// eigenvalue η(w̄₀ + ‖w̄₁‖) (on span{e₀, (0, ŵ₁)} W acts as η[w̄₀ a; a w̄₀],
+// a = ‖w̄₁‖, since w̄₀² − a² = 1) and γ = δ‖Ĵ r‖². It returns γ/2 and v = (1, ŵ₁)
+// (so the term is (γ/2)·vvᵀ) in l.e; jr is ‖Ĵ_k ŵ₁‖².
+func (l *linsys) rayReg(nt ntScale, h1 int, jr float64) (float64, []float64) {
 	w1 := nt.w[1:]
 	a := norm(w1)
 	v := l.e[:h1]
@@ -1554,7 +1605,89 @@ func (l *linsys) rayReg(nt ntScale, h1 int) (float64, []float64) {
 			v[j] = w1[j-1] / a
 		}
 	}
-	return rayDelta * (nt.w[0] + a) * (nt.w[0] + a) / 2, v
+	return rayDelta * jr / 4, v
+}
+
+// rayNorms sets l.jr[k] = ‖Ĵ_k ŵ₁,k‖² for every block (one pass over Jg).
+func (l *linsys) rayNorms(nt []ntScale) {
+	q := l.q
+	for k := range q.h {
+		l.jr[k] = 0
+		w1 := nt[k].w[1:]
+		a := norm(w1)
+		if a == 0 {
+			continue
+		}
+		g, h := q.grp[k], q.h[k]
+		for i := 0; i < q.n; i++ {
+			row := q.Jg[i*q.nJ+q.gcol[g] : i*q.nJ+q.gcol[g]+h]
+			t := dot(row, w1) / a
+			l.jr[k] += t * t
+		}
+	}
 }
 
 var forceDense = map[string]int{"": 0, "1": 1, "-1": -1}[os.Getenv("H19_DENSE")]
+
+// lowerInverse sets M = L⁻¹ for the lower triangular L (n × n row-major; the strict
+// upper triangle of F is ignored), by forward substitution column by column.
+func lowerInverse(F []float64, n int, M []float64) {
+	for i := range M[:n*n] {
+		M[i] = 0
+	}
+	for j := 0; j < n; j++ {
+		M[j*n+j] = 1 / F[j*n+j]
+		for i := j + 1; i < n; i++ {
+			t := 0.0
+			for k := j; k < i; k++ {
+				t -= F[i*n+k] * M[k*n+j]
+			}
+			M[i*n+j] = t / F[i*n+i]
+		}
+	}
+}
+
+// qrUpper overwrites Z (m × h row-major, m ≥ 1) by Householder reflections and
+// writes the h × h upper triangular factor R of Z = QR into out (strict lower
+// triangle zero), so that ZᵀZ = RᵀR. Rows beyond m (m < h) leave zero rows in R.
+func qrUpper(Z []float64, m, h int, out []float64) {
+	for j := 0; j < h && j < m; j++ {
+		// column j below the diagonal
+		s2 := 0.0 // Σ_{i>j} z_i²
+		for i := j + 1; i < m; i++ {
+			s2 += Z[i*h+j] * Z[i*h+j]
+		}
+		a := Z[j*h+j]
+		if s2 == 0 {
+			continue // already triangular in this column
+		}
+		alpha := -math.Copysign(math.Sqrt(a*a+s2), a)
+		// v = z − αe_j (no cancellation: a and −α have the same sign), H = I − 2vvᵀ/vᵀv
+		v0 := a - alpha
+		vv := v0*v0 + s2
+		Z[j*h+j] = alpha
+		for c := j + 1; c < h; c++ {
+			t := v0 * Z[j*h+c]
+			for i := j + 1; i < m; i++ {
+				t += Z[i*h+j] * Z[i*h+c]
+			}
+			t *= 2 / vv
+			Z[j*h+c] -= t * v0
+			for i := j + 1; i < m; i++ {
+				Z[i*h+c] -= t * Z[i*h+j]
+			}
+		}
+		for i := j + 1; i < m; i++ {
+			Z[i*h+j] = 0
+		}
+	}
+	for i := 0; i < h; i++ {
+		for j := 0; j < h; j++ {
+			if j >= i && i < m {
+				out[i*h+j] = Z[i*h+j]
+			} else {
+				out[i*h+j] = 0
+			}
+		}
+	}
+}
