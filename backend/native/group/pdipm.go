@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -362,6 +363,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	dsQa, duQa := make([]float64, N), make([]float64, N)
 	dL, dQ := make([]float64, nl), make([]float64, N) // d = λ⧵rc
 	cL := make([]float64, nl)
+	bL, bQ := make([]float64, nl), make([]float64, N) // r_c of the current direction
 	lamL, lamQ := make([]float64, nl), make([]float64, N)
 	wL, w2 := make([]float64, nl), make([]float64, nl)
 	nt := make([]ntScale, K)
@@ -465,7 +467,10 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			nt[k].apply(uQ[o:o+h+1], lamQ[o:o+h+1], false) // λ = W u
 		}
-		if !lin.factor(w2, nt) {
+		tf0 := time.Now()
+		fok := lin.factor(w2, nt)
+		tFactor += time.Since(tf0)
+		if !fok {
 			if debugPD {
 				println("  pdipm exit at line 444")
 			}
@@ -496,7 +501,10 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 				}
 			}
 			q.mulTAdd(1, cL, rhs)
-			if !lin.solve(rhs, dz) {
+			ts0 := time.Now()
+			sok := lin.solve(rhs, dz)
+			tSolve += time.Since(ts0)
+			if !sok {
 				return false
 			}
 			gather(dz, dxv)
@@ -574,6 +582,8 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			return best
 		}
 		alpha := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ))
+		copy(bL, eL)
+		copy(bQ, eQ)
 		if alpha < 0.5*aa {
 			// The second-order term spoils the step (seen on badly scaled CNN
 			// programs): fall back to the centred direction rc = −λ∘λ + σμe (same
@@ -594,8 +604,43 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 					alpha = a2
 					dz, dza, dsL, dsLa, duL, duLa = dza, dz, dsLa, dsL, duLa, duL
 					dsQ, dsQa, duQ, duQa = dsQa, dsQ, duQa, duQ
+					copy(bL, eL)
+					copy(bQ, eQ)
 				}
 			}
+		}
+		// Gondzio multiple centrality correctors (LP pairs): aim at the longer
+		// step ã = min(1, 1.5α + 0.1); where the trial products v = (s + ãΔs)(u + ãΔu)
+		// leave [βₗσμ, βᵤσμ], add the distance to the box to r_c (same
+		// factorization) and keep the corrected direction when its step is longer.
+		for c := 0; c < gondzioMax && alpha < 0.99; c++ {
+			at := math.Min(1, 1.5*alpha+0.1)
+			mt := sigma * mu
+			for i := 0; i < nl; i++ {
+				v := (sL[i] + at*dsL[i]) * (uL[i] + at*duL[i])
+				t := 0.0
+				if v < gondzioLo*mt {
+					t = gondzioLo*mt - v
+				} else if v > gondzioHi*mt {
+					t = math.Max(gondzioHi*mt-v, -gondzioHi*mt)
+				}
+				eL[i] = bL[i] + t
+			}
+			copy(eQ, bQ)
+			if !solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa) {
+				break
+			}
+			a2 := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa))
+			if debugPD {
+				println("  gondzio", c, alpha, "->", a2)
+			}
+			if a2 < 1.01*alpha {
+				break
+			}
+			alpha = a2
+			dz, dza, dsL, dsLa, duL, duLa = dza, dz, dsLa, dsL, duLa, duL
+			dsQ, dsQa, duQ, duQa = dsQa, dsQ, duQa, duQ
+			copy(bL, eL)
 		}
 		if debugPD {
 			println("  aff", aa, "sigma", sigma, "alpha", alpha)
@@ -617,6 +662,13 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 	}
 }
+
+// Gondzio correctors (pdipm): at most gondzioMax per iteration, box [βₗ, βᵤ]·σμ.
+var (
+	gondzioMax = int(envFloat("H19_GMAX", 2))
+	gondzioLo  = 0.1
+	gondzioHi  = 10.0
+)
 
 // stallIters: in the end game (best error ≤ 1e-4) the IPM returns its best
 // iterate after this many iterations without a better one (error: max of relative
@@ -1578,7 +1630,7 @@ func (l *linsys) scaledGram(k int, nt ntScale, F []float64) {
 }
 
 // rayDelta is δ of the ray regularisation (linsys.rayReg).
-var rayDelta = envFloat("H19_DELTA", 1e-6)
+var rayDelta = envFloat("H19_DELTA", 1e-10)
 
 func envFloat(name string, def float64) float64 {
 	if v := os.Getenv(name); v != "" {
@@ -1691,3 +1743,5 @@ func qrUpper(Z []float64, m, h int, out []float64) {
 		}
 	}
 }
+
+var tFactor, tSolve time.Duration
