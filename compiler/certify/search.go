@@ -54,6 +54,10 @@ type SearchOptions struct {
 	Ascent int
 	// Tol: a pattern violates when its value exceeds β·(1 + Tol) (default 1e-6).
 	Tol float64
+	// Starts, when non-nil, lists the family's own patterns (column indices) the local
+	// ascent may start from — e.g. those with nonzero blocks in the current solution;
+	// nil: every own pattern is evaluated and the 10 best are used.
+	Starts []int
 	// Column maps gates to the family's pattern columns; nil means the FC layout
 	// (A = C, Sample[r] = r, Weight = D = 1[A u ≥ 0], Sign = 2D − 1, Sign nil for a
 	// gated family), which Search then checks the family has.
@@ -78,7 +82,7 @@ type SearchStats struct {
 // The search: with o.Full, every cell of the exact arrangement (exhaustive).
 // Otherwise (large rank, where enumeration is impossible): (1) o.Samples seeded
 // Gaussian gates; (2) local ascent on the certificate objective from the 10 best
-// sampled patterns and the 10 best of the family's own: from a pattern with maximiser
+// sampled patterns and the 10 best of the family's own (o.Starts): from a pattern with maximiser
 // u on the faces J (cone rows with a positive multiplier in ConeMax), try the
 // neighbouring pattern across each face j ∈ J and across all of J at once, move to the
 // best if it improves, for at most o.Ascent steps. The neighbour across face j is the
@@ -231,7 +235,16 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		// the active ones sit at β; violators are often their neighbours) and the 10
 		// best sampled gates' patterns
 		var own10, sampled []eval
-		for q := 0; q < fam.Patterns(); q++ {
+		ownQ := o.Starts
+		if ownQ == nil {
+			for q := 0; q < fam.Patterns(); q++ {
+				ownQ = append(ownQ, q)
+			}
+		}
+		for _, q := range ownQ {
+			if q < 0 || q >= fam.Patterns() {
+				continue
+			}
 			var sg []float64
 			if fam.Sign != nil {
 				sg = mat.Col(nil, q, fam.Sign)

@@ -413,7 +413,8 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		exhaustive := true
 		for fi := range p.Families {
 			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
-				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi]}
+				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi],
+				Starts: activePatterns(sol, fi)}
 			cs, st, err := certify.Search(p, yhat, fi, nil, so)
 			if err != nil {
 				return sol, err
@@ -480,6 +481,30 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		sol = next
 	}
 	return sol, nil
+}
+
+// activePatterns lists the patterns of family fi with a nonzero block in any copy (the
+// ascent starts of the search; at least an empty, non-nil list).
+func activePatterns(sol *convex.Solution, fi int) []int {
+	act := []int{}
+	if fi >= len(sol.Blocks) {
+		return act
+	}
+	seen := map[int]bool{}
+	for _, B := range sol.Blocks[fi] {
+		if B == nil {
+			continue
+		}
+		r, _ := B.Dims()
+		for q := 0; q < r; q++ {
+			if !seen[q] && mat.Norm(B.RowView(q), 2) > 0 {
+				seen[q] = true
+				act = append(act, q)
+			}
+		}
+	}
+	sort.Ints(act)
+	return act
 }
 
 // finite reports whether every block entry and the bias of sol are finite.
