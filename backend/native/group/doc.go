@@ -147,21 +147,35 @@
 //	         r_c = −λ∘λ + σμe − (W⁻¹Δs_a)∘(WΔu_a);  step 0.99·(largest step in the cones;
 //	         SOC: smallest positive root of (v₀+αd₀)² − ‖v₁+αd₁‖², cancellation-free).
 //
-// The Newton matrix is factored densely (Cholesky of (ΣH_b + |W|)², Gram ĴᵀĴ formed
-// once per solve) or by Woodbury with one n×n Cholesky of I + ĴB⁻¹Ĵᵀ, whichever costs
-// fewer flops, both equilibrated and followed by iterative refinement (≤ 6 steps
-// while the residual falls). A factorization that fails in floating point (matrices
-// positive definite in exact arithmetic whose condition exceeds 1e16 in the end game)
-// is retried with a diagonal shift δ = 1e-14…1e-6 of the equilibrated matrix; the
-// shifted factor only preconditions the refinement against the exact matrix.
+// Newton system (pdipm.go, linsys). K Δz = b, K = ĴᵀĴ + ⊕_b B_b, is solved by
+// preconditioned conjugate gradients against K applied blockwise (stop: residual
+// ≤ max(1e-14‖b‖∞, 1e-13·max(β, ‖Ĵᵀỹ‖∞)), ≤ 30 iterations; 1–3 in practice). The
+// preconditioner P = K + ⊕_b γ_b r_b r_bᵀ is factored densely (Cholesky of
+// (ΣH_b + |W|)², Gram ĴᵀĴ formed once per solve) or by Woodbury with one n×n Cholesky
+// of I + ĴB̃⁻¹Ĵᵀ, whichever costs fewer flops. Near the optimum a nonzero block has s
+// and u on the boundary of its SOC, w̄₀ ≈ 1e4 and cond(W⁻²) = (w̄₀ + ‖w̄₁‖)⁴ ≈ 1e17, so
+// the explicit B_b = W⁻² + Ĝ_b (Ĝ_b = 0 ⊕ M_bᵀdiag(u/s)M_b) has lost its smallest
+// eigenvalue (along the ray r_b of x_b) to rounding. This was the old accuracy floor
+// (measured: B_b's Cholesky failed at a relative gap of 5e-6, the shifted factor's
+// inverse was wrong by O(1), the Woodbury solve's residual was ≈ ‖b‖ and ‖r_d‖ jumped
+// from 1e-13 to 1e-4 in one step). Now B_b is never inverted explicitly:
+// B_b = W⁻¹C_bW⁻¹ with C_b = I + WĜ_bW ⪰ I built from a = M_b w̄₁ (scaledGram: no
+// product of explicit W and Ĝ, whose rounding ∝ ‖W‖² swamps the I), C̃_b = C_b +
+// γ_b(Wr)(Wr)ᵀ factored, B̃_b⁻¹ = R_bR_bᵀ with R_b = W D L⁻ᵀ applied in factored form;
+// the ray regularisation γ_b = 1e-10·‖Ĵr_b‖² (r_b = (1, ŵ₁)/√2, W's top
+// eigenvector) caps B̃⁻¹ at 1/γ_b so Woodbury cancels little, and changes P only
+// where ĴᵀĴ has curvature ≫ γ_b. The per-pattern factor L_g (L_gL_gᵀ = Σ_b R_{b,x}R_{b,x}ᵀ)
+// comes from a Householder QR of the stacked R_{b,x}ᵀ, not from a Cholesky of the
+// explicit sum. A Cholesky that still fails in floating point is retried with a
+// diagonal shift δ = 1e-14…1e-6 of the equilibrated matrix (PCG corrects it).
 // Woodbury shares the two copies of a pattern (Ĵ_v = −Ĵ_w = Π𝒫_p, so
-// ĴB⁻¹Ĵᵀ = Σ_p Π𝒫_p([B_v⁻¹]_xx + [B_w⁻¹]_xx)𝒫_pᵀΠ: one n×H column block per
+// ĴB̃⁻¹Ĵᵀ = Σ_p Π𝒫_p L_gL_gᵀ𝒫_pᵀΠ: one n×H column block per
 // pattern); Ĵ itself is applied through its n × (one block per pattern) grouped
 // copy Jg, so each product with Ĵ or Ĵᵀ costs half. The Gram UUᵀ is one Ddot per
 // upper-triangle entry, rows split over GOMAXPROCS goroutines (gramRows: each entry
 // is computed by one dot in a fixed order, so results are bit-identical whatever the
-// scheduling); the per-block (H+1)² Cholesky factors and inverses are plain loops. The cone rows M_b = diag(Sign_p)·C[rows]
-// are never stored per block: M_b x_b for all blocks of a family is one product
+// scheduling); the per-block (H+1)² factorizations are plain loops. The cone rows
+// M_b = diag(Sign_p)·C[rows] are never stored per block: M_b x_b for all blocks of a family is one product
 // X·Cᵀ, Σ M_bᵀu_b one product U·C, and every M_bᵀdiag(d_b)M_b one product D·CC with
 // CC[r] = (c_ri c_rj)_{i≤j} formed once (the signs square away). Π𝒫_p (n×H) is
 // aggregated once per pattern, so the Np prediction rows never enter the iteration.
@@ -182,44 +196,48 @@
 //
 // Measured (shared 2-core machine; other helpers kept the load at 1–3, so the
 // second core was mostly busy and wall times vary by ±20 %):
-//   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3, Tol 1e-6):
-//     status optimal, objective 0.1081311 (rounded point, 126 nonzero blocks),
-//     certified gap 1.07e-7 (absolute, |obj| < 1), 1 round, 41 IPM iterations,
-//     0.60–0.65 s (0.6 s even with GOMAXPROCS=1; was 0.96–1.15 s): 14.5 ms per IPM
-//     iteration ≈ 25–90× the two dense products (metric ipm-iter/2-products; the
-//     products themselves vary with the load). Levers, measured one by one: Trsv
-//     instead of one-column Potrs/Trsm in the solves and batched block inverses
-//     (factor 1.9 → 0.46 s CPU over 4 solves); deterministic 2-goroutine Gram
-//     (5.9 → 3.2 ms per call when a core is free; none under load); grouped Ĵ (half
-//     the Gemv work); U = Jg·L as a loop instead of 100 small Gemms; plain-loop
-//     Cholesky/inverse of the (H+1)² blocks; cheap ρ bound from μ (200 NNLS → 0–2,
-//     ≈ 40 ms) and the rounded point certified by the unrounded one's bound (another
-//     200 NNLS); initial W without NNLS (45 → 2 ms). Not reached: the issue's ≤ 0.5 s.
-//     The iteration count is the limit: the IPM's middle phase is slow (affine steps
-//     0.1–0.4, gap × 0.6–0.75 per iteration over iterations 7–40); starting points
-//     u_L × 0.1…100, s_Q × 10, u_Q × 0.1 gave 41–46 iterations.
-//   - cnnc solve examples/spiral_relu.cnn (n = 40, 3122 blocks, its tol 1e-8):
-//     inaccurate at certified gap 7.7e-8, 3.3 s, 40 active neurons (the IPM floor;
-//     measured before this round of changes).
+//   - BenchmarkFCRelu200x10P100 (n = 200, H = 11, 200 blocks, β = 1e-3, Tol 1e-7:
+//     the gap rule is absolute below |f| = 1, so this certifies issue #6's 1e-6
+//     RELATIVE accuracy): optimal, objective 0.1081310839, certified gap 4.4e-9
+//     (4.1e-8 relative), 125 nonzero blocks, 1 round, 42 IPM iterations,
+//     0.64–0.67 s, 15 ms per iteration (factor ≈ 9 ms of it, of which the n×n Gram
+//     UUᵀ ≈ 4.5 ms; three Newton solves ≈ 1 ms each incl. 1–3 PCG iterations). Before
+//     the Newton-solve fix: 0.59 s at Tol 1e-6 with 9.9e-7 relative only by luck, and
+//     Tol 1e-7 was out of reach. compiler/train's BenchmarkStructuredReLU200 (same
+//     size, seed 1 of benchReLU, Tol 1e-7): optimal in 52 iterations, 0.76 s (was
+//     1.5 s, 111 iterations over 2 rounds, stalled at 7.6e-6 relative).
+//   - BenchmarkFCRelu200Seeds (five seeded instances of that size, Tol 1e-7): all
+//     optimal, median 0.67 s, worst 0.73 s, worst certified relative gap 1.3e-7,
+//     230 IPM iterations in all. At Tol 1e-9 all five are optimal in 0.7–0.9 s,
+//     at Tol 1e-10 too (seed 1 needs a tightening round: 1.3 s); TestTightGap checks
+//     Tol 1e-9 (the old code ended inaccurate at 3.5e-7 absolute). Not reached: the
+//     issue's ≤ 0.5 s; the IPM's middle phase still takes ≈ 30 of the 42–52
+//     iterations (affine steps 0.2–0.5, LP centrality 0.02…30). Tried and dropped:
+//     Gondzio multiple centrality correctors on the LP pairs (≤ 3 per iteration,
+//     boxes [0.1, 10] and [0.2, 5], targets min(1, 1.5α + 0.1), min(1, α + 0.2),
+//     min(1, 2α)): 15–20 % fewer iterations but each corrector costs a solve plus a
+//     step search, so wall time was the same or worse (FC 3.4 → 3.5–3.7 s over the 5
+//     seeds; fashion_gap 18.0 → 19.5 s; fashion_maxpool 33.6 → 32.0 s); σ = (μ_a/μ)^2 or ^4
+//     and step factors 0.95–0.999 instead of 0.99: no gain.
+//   - cnnc solve examples/quickstart.cnn --tol 1e-8 (n = 40, 3122 blocks, H = 3):
+//     optimal, certified gap 1.6e-10, 47 IPM iterations, 1.6 s (was inaccurate at
+//     ≈ 1.6e-8 in 95 iterations, 1.5 s). Ray regularisation δ (γ = δ‖Ĵr‖²) measured
+//     on it: δ = 1e-6: 18 PCG iterations per solve; 1e-8: 8; 1e-10: 2.4; 0: a
+//     second working-set round (96 IPM iterations).
 //   - cnnc solve examples/fashion_gap.cnn (n = 200, 200 patterns, 400 blocks, H = 16,
-//     9800 rows per block, 2.9 M rows; tol 1e-5): optimal, objective 3.6165480,
-//     certified gap 2.8e-5 (7.7e-6 relative), 23 s, 526 IPM iterations, training
-//     accuracy 1.0, 162 active neurons; two runs give the same objective bits. Round 1:
-//     7 row-generation solves on all 400 blocks (25 600 → 32 012 rows, 57–70 iterations
-//     each, gap 1.0e-4); round 2 on the 162-block support (13 296 rows): gap 2.8e-5.
-//     At Tol 1e-6 it ends inaccurate with that gap: the restricted IPM's directions
-//     lose accuracy at a relative gap of ≈ 1e-6 (dual residual jumps from 1e-11 to
-//     1e-3 in one iteration, even with the shifted-Cholesky fallback), so the example
-//     sets tol 1e-5.
+//     9800 rows per block, 2.9 M rows; tol 1e-6): optimal, objective 3.616539912,
+//     certified gap 3.9e-8 (1.1e-8 relative), 426 IPM iterations over the
+//     row-generation solves, 18–22 s, training accuracy 1.0, 146 active neurons; two
+//     runs give bit-identical weights. (Before: tol 1e-5 needed, gap 2.8e-5, 23 s.)
 //   - cnnc solve examples/fashion_maxpool.cnn (n = 150, 100 max-patterns, 200 blocks,
-//     H = 49, 16 patches; tol 1e-5): optimal, objective 0.15904927, certified gap
-//     2.5e-7, 26 s (66 s under heavier load), 201 IPM iterations, training accuracy
-//     1.0, 62 active neurons; rows 39 200 → 46 455 in 6 solves.
+//     H = 49, 16 patches; tol 1e-6): optimal, objective 0.1590492006, certified gap
+//     1.5e-8, 212 IPM iterations, 34–37 s, training accuracy 1.0, 55 active neurons.
+//     (Before: tol 1e-5, gap 2.5e-7, 26–66 s.)
 //   - Tried and dropped (fashion_gap at 100 × 100): IPM tolerance 1e-4 for the row
 //     rounds before the last (same iteration counts: the middle phase dominates);
 //     adding near-active rows (slack < 0.02) too (same 5 row rounds, 30 % more rows);
 //     dropping zero blocks between row rounds (more working-set rounds, 7.2 vs 5 s).
-
+//
 // # Older methods
 //
 // Settings.Method "ipm" or "al" selects one of the previous methods; both report
@@ -273,20 +291,17 @@
 //
 // # Known limits
 //
-//   - CNN programs reach a certified relative gap of ≈ 8e-6 (fashion_gap), not
-//     1e-6: the restricted IPM stalls there (see Measured). Each row-generation
-//     re-solve starts cold (no interior-point warm start), so a program needing many
-//     row rounds pays a full IPM solve per round. Likely next steps: an active-set
-//     polish (Newton on the identified active rows and blocks, then the unchanged
-//     certificate), a warm start for the row rounds.
-
+//   - Each row-generation re-solve of a CNN program starts cold (no interior-point
+//     warm start), so a program needing many row rounds pays a full IPM solve per
+//     round (fashion_maxpool: 212 iterations at ≈ 160 ms, the (H+1)³ block work and
+//     the n×n Gram dominate).
+//
+//   - The FC benchmark (issue #6) takes 0.64–0.73 s at 1e-6 relative, not ≤ 0.5 s
+//     (see Measured: iteration count of the middle phase × the n×n Gram per iteration).
+//
 //   - Sparsity: the IPM returns the relative interior of the optimal face, so when the
 //     optimum is not unique the support can exceed n + 1 (37 > 31 on one test); a
 //     Carathéodory reduction of the support is not implemented.
-//
-//   - The restricted IPM's accuracy floor limits the certified gap to ≈ 1e-7…1e-8
-//     relative: it stops on a failed factorization or a collapsing step before
-//     InnerTol once the zero blocks' NT scalings degenerate (spiral: 7.7e-8 > 1e-8).
 //
 //   - The dual bound from the barrier method is weak unless centering is exact: the
 //     θ-scaling loses up to half the dual value when a block's ‖s𝒫ᵀλ + 𝒞ᵀμ‖ exceeds β
