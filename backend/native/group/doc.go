@@ -78,10 +78,13 @@
 // block up to bounds below 1 (FC benchmark: 200 NNLS per round → 0–2). A failed NNLS
 // (iteration cap) counts with the smaller bound.
 //
-// Loop: W₀ = the warm start's nonzero blocks + every violating block at λ(warm)
-// (λ = Πy cold); when at least half of all blocks violate there, W₀ = every usable
-// block (one restricted solve instead of several growing ones; decided without NNLS
-// when the lower bound ρ_b ≥ s_b gᵀĝ_p/β at the unit gate ĝ_p already shows it).
+// Loop: W₀ = the warm start's nonzero blocks + the violating blocks at λ(warm)
+// (λ = Πy cold). Cold start: when at least half of all blocks violate, W₀ = every
+// usable block (one restricted solve instead of several growing ones; decided without
+// NNLS when the lower bound ρ_b ≥ s_b gᵀĝ_p/β at the unit gate ĝ_p already shows it).
+// Warm start (adaptive rounds): violators join by decreasing ρ_b, at most max(n, 50)
+// per round unless AddPerRound is set — taking every block after a warm start made W
+// jump to ~1500 blocks on which the restricted IPM hit its iteration cap.
 // Each round solves the restricted program on W (below, with row generation) and
 // certifies the unrounded solution first (cheap bounds on W). Blocks with
 // ‖x_b‖ ≤ ZeroTol·max‖x‖ are then set to zero: if the unrounded point is certified
