@@ -68,6 +68,69 @@ type blockSys struct {
 // denseRowLimit: rows with more nonzeros than this (and than √n) go to F.
 const denseRowLimit = 32
 
+// rowLimit is the dense-row threshold for n columns: max(denseRowLimit, ⌊√n⌋).
+func rowLimit(n int) int {
+	lim := denseRowLimit
+	if r := int(math.Sqrt(float64(n))); r > lim {
+		lim = r
+	}
+	return lim
+}
+
+// colSets is a union–find over column indices (path halving), shared by the block
+// eliminations of the first-order method (blockSys) and of the interior-point method
+// (ipmKKT): columns joined by a sparse row or a P entry fall into one block.
+type colSets []int
+
+func newColSets(n int) colSets {
+	c := make(colSets, n)
+	for j := range c {
+		c[j] = j
+	}
+	return c
+}
+
+func (c colSets) find(j int) int {
+	for c[j] != j {
+		c[j] = c[c[j]]
+		j = c[j]
+	}
+	return j
+}
+
+func (c colSets) union(a, b int) {
+	a, b = c.find(a), c.find(b)
+	if a != b {
+		c[b] = a
+	}
+}
+
+// blocks numbers the classes in order of their first column: blk[j] is column j's
+// block, loc[j] its position there, cols[b] the block's columns in order. Columns
+// with keep[j] false (keep nil: none) get blk −1 and loc = their position in free.
+func (c colSets) blocks(keep []bool) (blk, loc []int, cols [][]int, free []int) {
+	n := len(c)
+	blk, loc = make([]int, n), make([]int, n)
+	id := map[int]int{}
+	for j := 0; j < n; j++ {
+		if keep != nil && !keep[j] {
+			blk[j], loc[j] = -1, len(free)
+			free = append(free, j)
+			continue
+		}
+		root := c.find(j)
+		b, ok := id[root]
+		if !ok {
+			b = len(cols)
+			id[root] = b
+			cols = append(cols, nil)
+		}
+		blk[j], loc[j] = b, len(cols[b])
+		cols[b] = append(cols[b], j)
+	}
+	return blk, loc, cols, free
+}
+
 // newBlockSys returns the block system for Â, P̂, or nil when it would not be
 // cheaper than the dense one (unless forced).
 func newBlockSys(d *denseSys, m int, force bool) *blockSys {
@@ -75,29 +138,10 @@ func newBlockSys(d *denseSys, m int, force bool) *blockSys {
 	if n == 0 {
 		return nil
 	}
-	lim := denseRowLimit
-	if r := int(math.Sqrt(float64(n))); r > lim {
-		lim = r
-	}
+	lim := rowLimit(n)
 	s := &blockSys{n: n, m: m, rhoX: d.rhoX, P: d.P, rowPtr: d.rowPtr, colIdx: d.colIdx, val: d.val}
-	parent := make([]int, n)
-	for j := range parent {
-		parent[j] = j
-	}
-	var find func(int) int
-	find = func(j int) int {
-		for parent[j] != j {
-			parent[j] = parent[parent[j]]
-			j = parent[j]
-		}
-		return j
-	}
-	union := func(a, b int) {
-		a, b = find(a), find(b)
-		if a != b {
-			parent[b] = a
-		}
-	}
+	sets := newColSets(n)
+	union := sets.union
 	nnzF := 0
 	for r := 0; r < m; r++ {
 		a, b := s.rowPtr[r], s.rowPtr[r+1]
@@ -118,21 +162,7 @@ func newBlockSys(d *denseSys, m int, force bool) *blockSys {
 			}
 		}
 	}
-	id := map[int]int{}
-	s.blk = make([]int, n)
-	s.loc = make([]int, n)
-	for j := 0; j < n; j++ {
-		root := find(j)
-		b, ok := id[root]
-		if !ok {
-			b = len(s.cols)
-			id[root] = b
-			s.cols = append(s.cols, nil)
-		}
-		s.blk[j] = b
-		s.loc[j] = len(s.cols[b])
-		s.cols[b] = append(s.cols[b], j)
-	}
+	s.blk, s.loc, s.cols, _ = sets.blocks(nil)
 	k := len(s.dense)
 	sum2, bmax := 0.0, 0
 	for _, c := range s.cols {

@@ -113,27 +113,9 @@ func newIPMKKT(A, P *conic.CSC, z int, nt *ntScaling) *ipmKKT {
 	for i := 0; i < z; i++ {
 		k.isZ[i] = true
 	}
-	lim := denseRowLimit
-	if r := int(math.Sqrt(float64(n))); r > lim {
-		lim = r
-	}
-	parent := make([]int, n)
-	for j := range parent {
-		parent[j] = j
-	}
-	find := func(j int) int {
-		for parent[j] != j {
-			parent[j] = parent[parent[j]]
-			j = parent[j]
-		}
-		return j
-	}
-	union := func(a, b int) {
-		a, b = find(a), find(b)
-		if a != b {
-			parent[b] = a
-		}
-	}
+	lim := rowLimit(n)
+	sets := newColSets(n)
+	union := sets.union
 	content := make([]bool, n) // column touched by a K row or P
 	k.fPos = make([]int, m)
 	for i := range k.fPos {
@@ -197,27 +179,7 @@ func newIPMKKT(A, P *conic.CSC, z int, nt *ntScaling) *ipmKKT {
 			}
 		}
 	}
-	k.blk = make([]int, n)
-	k.loc = make([]int, n)
-	id := map[int]int{}
-	for j := 0; j < n; j++ {
-		if !content[j] {
-			k.blk[j] = -1
-			k.loc[j] = len(k.free)
-			k.free = append(k.free, j)
-			continue
-		}
-		root := find(j)
-		b, ok := id[root]
-		if !ok {
-			b = len(k.cols)
-			id[root] = b
-			k.cols = append(k.cols, nil)
-		}
-		k.blk[j] = b
-		k.loc[j] = len(k.cols[b])
-		k.cols[b] = append(k.cols[b], j)
-	}
+	k.blk, k.loc, k.cols, k.free = sets.blocks(content)
 	// F rows per block
 	nF := len(k.fRow)
 	k.bF = make([][]int, len(k.cols))
