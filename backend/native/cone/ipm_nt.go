@@ -1,6 +1,10 @@
 package cone
 
-import "math"
+import (
+	"math"
+
+	"cnnc/backend/native/soc"
+)
 
 // Nesterov–Todd scaling for the interior-point method (ipm.go) on the symmetric cones
 // it supports: the nonnegative orthant and second-order cones (Vandenberghe, "The
@@ -162,29 +166,6 @@ func (nt *ntScaling) socH(k int, v, dst []float64) {
 	}
 }
 
-// socProd sets dst = a∘b = (aᵀb, a₀b₁ + b₀a₁) (dst may not alias a or b).
-func socProd(a, b, dst []float64) {
-	d0 := dot(a, b)
-	for j := 1; j < len(a); j++ {
-		dst[j] = a[0]*b[j] + b[0]*a[j]
-	}
-	dst[0] = d0
-}
-
-// socDiv solves λ∘v = r: v₀ = (λ₀r₀ − λ₁ᵀr₁)/(λ₀² − ‖λ₁‖²), v₁ = (r₁ − v₀λ₁)/λ₀.
-func socDiv(l, r, v []float64) {
-	n1 := 0.0
-	for _, x := range l[1:] {
-		n1 = math.Hypot(n1, x)
-	}
-	det := (l[0] - n1) * (l[0] + n1)
-	v0 := (l[0]*r[0] - dot(l[1:], r[1:])) / det
-	for j := 1; j < len(l); j++ {
-		v[j] = (r[j] - v0*l[j]) / l[0]
-	}
-	v[0] = v0
-}
-
 // jordanProd sets dst = a∘b on every cone row.
 func (nt *ntScaling) jordanProd(a, b, dst []float64) {
 	for _, c := range nt.cones {
@@ -195,7 +176,7 @@ func (nt *ntScaling) jordanProd(a, b, dst []float64) {
 			continue
 		}
 		r := c.start
-		socProd(a[r:r+c.size], b[r:r+c.size], dst[r:r+c.size])
+		soc.Prod(a[r:r+c.size], b[r:r+c.size], dst[r:r+c.size])
 	}
 }
 
@@ -209,7 +190,7 @@ func (nt *ntScaling) jordanDiv(l, r, dst []float64) {
 			continue
 		}
 		a := c.start
-		socDiv(l[a:a+c.size], r[a:a+c.size], dst[a:a+c.size])
+		soc.Div(l[a:a+c.size], r[a:a+c.size], dst[a:a+c.size])
 	}
 }
 
@@ -227,55 +208,11 @@ func maxStep(cones []ipmCone, v, d []float64) float64 {
 			}
 			continue
 		}
-		if a := socStep(v[c.start:c.start+c.size], d[c.start:c.start+c.size]); a < amax {
+		if a := soc.Step(v[c.start:c.start+c.size], d[c.start:c.start+c.size]); a < amax {
 			amax = a
 		}
 	}
 	return math.Max(amax, 0)
-}
-
-// socStep: the largest α with v + αd in the second-order cone, for v in its interior:
-// the smallest positive root of f(α) = (v+αd)ᵀJ(v+αd) = a α² + 2b α + c, c = vᵀJv > 0
-// (and of v₀ + αd₀, which cannot vanish before f does unless the path meets the apex).
-func socStep(v, d []float64) float64 {
-	c := v[0] * v[0]
-	b := v[0] * d[0]
-	a := d[0] * d[0]
-	for j := 1; j < len(v); j++ {
-		c -= v[j] * v[j]
-		b -= v[j] * d[j]
-		a -= d[j] * d[j]
-	}
-	best := math.Inf(1)
-	if d[0] < 0 {
-		best = -v[0] / d[0]
-	}
-	if c <= 0 {
-		c = 0
-	}
-	// roots of a α² + 2b α + c
-	disc := b*b - a*c
-	if disc < 0 {
-		return best
-	}
-	sq := math.Sqrt(disc)
-	var q float64
-	if b >= 0 {
-		q = -(b + sq)
-	} else {
-		q = -(b - sq)
-	}
-	for _, r := range []float64{q / a, c / q} {
-		if r > 0 && r < best && !math.IsNaN(r) {
-			best = r
-		}
-	}
-	if a == 0 && b < 0 {
-		if r := -c / (2 * b); r > 0 && r < best {
-			best = r
-		}
-	}
-	return best
 }
 
 // shiftInterior moves v into the interior of K: with α = max over cones of

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 
+	"cnnc/backend/native/soc"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
@@ -487,7 +489,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			for k := 0; k < K; k++ {
 				o, h := q.xo[k]+k, q.h[k]
 				a, b := ta[:h+1], tb[:h+1]
-				socDiv(lamQ[o:o+h+1], rcQ[o:o+h+1], dQ[o:o+h+1])
+				soc.Div(lamQ[o:o+h+1], rcQ[o:o+h+1], dQ[o:o+h+1])
 				nt[k].apply(rpQ[o:o+h+1], a, true)
 				for j := range a {
 					a[j] += dQ[o+j]
@@ -532,7 +534,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 		for k := 0; k < K; k++ {
 			o, h := q.xo[k]+k, q.h[k]
-			socProd(lamQ[o:o+h+1], lamQ[o:o+h+1], eQ[o:o+h+1])
+			soc.Prod(lamQ[o:o+h+1], lamQ[o:o+h+1], eQ[o:o+h+1])
 			for j := 0; j <= h; j++ {
 				eQ[o+j] = -eQ[o+j]
 			}
@@ -562,8 +564,8 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			a, b, c := ta[:h+1], tb[:h+1], tc[:h+1]
 			nt[k].apply(dsQa[o:o+h+1], a, true)
 			nt[k].apply(duQa[o:o+h+1], b, false)
-			socProd(a, b, c)
-			socProd(lamQ[o:o+h+1], lamQ[o:o+h+1], a)
+			soc.Prod(a, b, c)
+			soc.Prod(lamQ[o:o+h+1], lamQ[o:o+h+1], a)
 			for j := 0; j <= h; j++ {
 				eQ[o+j] = -a[j] - c[j]
 			}
@@ -585,7 +587,7 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			for k := 0; k < K; k++ {
 				o, h := q.xo[k]+k, q.h[k]
-				socProd(lamQ[o:o+h+1], lamQ[o:o+h+1], eQ[o:o+h+1])
+				soc.Prod(lamQ[o:o+h+1], lamQ[o:o+h+1], eQ[o:o+h+1])
 				for j := 0; j <= h; j++ {
 					eQ[o+j] = -eQ[o+j]
 				}
@@ -663,56 +665,10 @@ func (q *sub) maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ []float64) float64 {
 	}
 	for k := range q.h {
 		o, h := q.xo[k]+k, q.h[k]
-		a = math.Min(a, socStep(sQ[o:o+h+1], dsQ[o:o+h+1]))
-		a = math.Min(a, socStep(uQ[o:o+h+1], duQ[o:o+h+1]))
+		a = math.Min(a, soc.Step(sQ[o:o+h+1], dsQ[o:o+h+1]))
+		a = math.Min(a, soc.Step(uQ[o:o+h+1], duQ[o:o+h+1]))
 	}
 	return a
-}
-
-// socStep is the largest α ≥ 0 with v + αd in the second-order cone (v interior):
-// the smallest positive root of (v₀+αd₀)² − ‖v₁+αd₁‖² = aα² + 2bα + c, roots taken
-// in the cancellation-free form.
-func socStep(v, d []float64) float64 {
-	n1 := norm(v[1:])
-	c := (v[0] - n1) * (v[0] + n1)
-	b := v[0]*d[0] - dot(v[1:], d[1:])
-	dn := norm(d[1:])
-	a := (d[0] - dn) * (d[0] + dn)
-	if a < 0 {
-		disc := math.Sqrt(b*b - a*c)
-		if b < 0 {
-			return c / (disc - b)
-		}
-		return (b + disc) / -a
-	}
-	if b >= 0 {
-		return math.Inf(1)
-	}
-	disc := b*b - a*c
-	if disc < 0 {
-		return math.Inf(1)
-	}
-	return c / (math.Sqrt(disc) - b)
-}
-
-// socProd is the Jordan product a∘b = (aᵀb, a₀b₁ + b₀a₁).
-func socProd(a, b, dst []float64) {
-	d0 := dot(a, b)
-	for j := 1; j < len(a); j++ {
-		dst[j] = a[0]*b[j] + b[0]*a[j]
-	}
-	dst[0] = d0
-}
-
-// socDiv solves λ∘v = r: v₀ = (λ₀r₀ − λ₁ᵀr₁)/(λ₀² − ‖λ₁‖²), v₁ = (r₁ − v₀λ₁)/λ₀.
-func socDiv(l, r, v []float64) {
-	n1 := norm(l[1:])
-	det := (l[0] - n1) * (l[0] + n1)
-	v0 := (l[0]*r[0] - dot(l[1:], r[1:])) / det
-	for j := 1; j < len(l); j++ {
-		v[j] = (r[j] - v0*l[j]) / l[0]
-	}
-	v[0] = v0
 }
 
 // ntScale is the Nesterov–Todd scaling of one second-order cone:
