@@ -239,7 +239,6 @@ func (q *sub) gramAdd(d []float64, B [][]float64) {
 		T := c.H * (c.H + 1) / 2
 		if c.direct {
 			g := make([]float64, T)
-			h1 := c.H + 1
 			for _, k := range c.blocks {
 				for t := range g {
 					g[t] = 0
@@ -251,17 +250,7 @@ func (q *sub) gramAdd(d []float64, B [][]float64) {
 						g[t] += a * v
 					}
 				}
-				Bk := B[k]
-				t := 0
-				for i := 0; i < c.H; i++ {
-					for j := i; j < c.H; j++ {
-						Bk[(i+1)*h1+j+1] += g[t]
-						if j != i {
-							Bk[(j+1)*h1+i+1] += g[t]
-						}
-						t++
-					}
-				}
+				addPackedX(B[k], g, c.H)
 			}
 			continue
 		}
@@ -279,20 +268,25 @@ func (q *sub) gramAdd(d []float64, B [][]float64) {
 			blas64.General{Rows: K, Cols: c.Nc, Stride: c.Nc, Data: c.buf},
 			blas64.General{Rows: c.Nc, Cols: T, Stride: T, Data: c.CC}, 0,
 			blas64.General{Rows: K, Cols: T, Stride: T, Data: c.gb})
-		h1 := c.H + 1
 		for kc, k := range c.blocks {
-			g := c.gb[kc*T : (kc+1)*T]
-			Bk := B[k]
-			t := 0
-			for i := 0; i < c.H; i++ {
-				for j := i; j < c.H; j++ {
-					Bk[(i+1)*h1+j+1] += g[t]
-					if j != i {
-						Bk[(j+1)*h1+i+1] += g[t]
-					}
-					t++
-				}
+			addPackedX(B[k], c.gb[kc*T:(kc+1)*T], c.H)
+		}
+	}
+}
+
+// addPackedX adds the symmetric H×H matrix g, packed by rows of its upper triangle
+// ((i, j) for i ≤ j, as CC is), to the x part of the (H+1)² row-major block B (rows
+// and columns 1…H).
+func addPackedX(B, g []float64, H int) {
+	h1 := H + 1
+	t := 0
+	for i := 0; i < H; i++ {
+		for j := i; j < H; j++ {
+			B[(i+1)*h1+j+1] += g[t]
+			if j != i {
+				B[(j+1)*h1+i+1] += g[t]
 			}
+			t++
 		}
 	}
 }
