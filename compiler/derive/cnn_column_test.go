@@ -3,6 +3,7 @@ package derive
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -66,7 +67,7 @@ func TestPatternColumnMatchesBuild(t *testing.T) {
 					if !ok {
 						t.Fatalf("family %s pattern %d: no column for its own gate", f.Name, q)
 					}
-					if !equal(w, mat.Col(nil, q, f.Weight)) || !equal(s, mat.Col(nil, q, f.Sign)) {
+					if !slices.Equal(w, mat.Col(nil, q, f.Weight)) || !slices.Equal(s, mat.Col(nil, q, f.Sign)) {
 						t.Fatalf("family %s pattern %d: PatternColumn differs from the built column", f.Name, q)
 					}
 					checkUnit(t, f, u, w, s)
@@ -123,16 +124,4 @@ func checkUnit(t *testing.T, f *convex.Family, u, w, s []float64) {
 			t.Fatalf("family %s: gate outside its cone at row %d (%.3g)", f.Name, r, v)
 		}
 	}
-}
-
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
