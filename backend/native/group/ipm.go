@@ -223,19 +223,7 @@ func cholInv(a []float64, n int, work []float64) bool {
 		return false
 	}
 	// work = L⁻¹ (lower), then a = L⁻ᵀL⁻¹.
-	for i := range work[:n*n] {
-		work[i] = 0
-	}
-	for j := 0; j < n; j++ {
-		work[j*n+j] = 1 / a[j*n+j]
-		for i := j + 1; i < n; i++ {
-			s := 0.0
-			for k := j; k < i; k++ {
-				s -= a[i*n+k] * work[k*n+j]
-			}
-			work[i*n+j] = s / a[i*n+i]
-		}
-	}
+	lowerInverse(a, n, work)
 	for i := 0; i < n; i++ {
 		for j := 0; j <= i; j++ {
 			s := 0.0
