@@ -1,4 +1,4 @@
-module cnnc
+module github.com/cnnc-org/cnnc
 
 go 1.26.8
 

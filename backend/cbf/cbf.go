@@ -45,7 +45,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // Version is the CBF version written.

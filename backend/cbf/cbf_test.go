@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 )
 
 // stripComments drops # lines (the header comments are free text).

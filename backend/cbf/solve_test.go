@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 )
 
 // toConic converts a parsed CBF file with L=, L+, Q, QR and PSDCON constraints

@@ -1,5 +1,5 @@
 // Package cvxpy owns the CVXPY exporter: it writes a convex program (the convex IR of
-// compiler/convex, not the conic matrix) as a readable, self-contained Python script
+// backend/convex, not the conic matrix) as a readable, self-contained Python script
 // plus an .npz file of its data, so that users can solve it with any solver CVXPY
 // reaches (SCS by default; CVXOPT, MOSEK, CLARABEL, … on the command line), see the
 // optimum on the language.md scale, and get the recovered network as weights.json.
@@ -19,7 +19,7 @@ import (
 	"strings"
 	"text/template"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 	"gonum.org/v1/gonum/mat"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 	"gonum.org/v1/gonum/mat"
 )
 

@@ -52,7 +52,7 @@ import (
 	"math"
 	"os"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // Layout is the settings layout of a data file.

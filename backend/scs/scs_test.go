@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 )
 
 // dataDir locates shared/data/scs: the directory holding go.mod, then

@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"cnnc/lang/check"
-	"cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/diag"
 )
 
 // checkOptions are the flags of `cnnc check`.

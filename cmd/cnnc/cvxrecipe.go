@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"cnnc/backend/cvxpy"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/network"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/cvxpy"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // recipeFor tells the CVXPY script how to write weights.json for p's program: the

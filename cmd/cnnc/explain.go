@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // explainOptions are the flags of `cnnc explain`.

@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/backend/cbf"
-	"cnnc/backend/conic"
-	"cnnc/backend/cvxpy"
-	"cnnc/backend/scs"
-	"cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/backend/cbf"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/cvxpy"
+	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/compiler/canon"
 )
 
 // exportOptions are the flags of `cnnc export`.

@@ -35,17 +35,17 @@ import (
 	"sync"
 	"testing"
 
-	"cnnc/backend/cbf"
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
-	"cnnc/backend/cvxpy"
-	"cnnc/backend/scs"
-	"cnnc/backend/solver"
-	"cnnc/compiler/canon"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/network"
-	"cnnc/compiler/train"
+	"github.com/cnnc-org/cnnc/backend/cbf"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/cvxpy"
+	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/train"
 )
 
 // Size gates (convex.Sizes of the derived program). Above exportLimit the example is

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/syntax"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // fmtOptions are the flags of `cnnc fmt`.

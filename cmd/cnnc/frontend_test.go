@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 func runCLI(args ...string) (string, string, int) {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"cnnc/lang/check"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // Diagnostic output formats of --format.

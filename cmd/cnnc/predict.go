@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network"
 )
 
 // predictOptions are the flags of `cnnc predict`.

@@ -5,13 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/lang/check"
-	"cnnc/lang/dataset"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // prepared is a checked file with its data loaded: what every verb past `check`

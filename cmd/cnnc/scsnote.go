@@ -1,6 +1,6 @@
 package main
 
-import "cnnc/backend/scs"
+import "github.com/cnnc-org/cnnc/backend/scs"
 
 // scsFormatNote is what `cnnc version` says about the SCS data files it
 // writes: the settings layout, version string and integer size of

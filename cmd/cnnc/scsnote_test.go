@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/backend/scs"
 )
 
 // `cnnc version` states the SCS layout, version string and integer size the

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/backend/solver"
-	"cnnc/compiler/network"
-	"cnnc/compiler/train"
-	"cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/train"
+	"github.com/cnnc-org/cnnc/lang/diag"
 )
 
 // solveOptions are the flags of `cnnc solve`.

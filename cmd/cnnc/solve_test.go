@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/compiler/network"
-	"cnnc/compiler/network/nettest"
-	"cnnc/lang/check"
-	"cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network/nettest"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/dataset"
 )
 
 // tinyFC is a two-layer ReLU problem small enough to enumerate every pattern.

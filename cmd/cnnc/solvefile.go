@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/native/cone"
-	"cnnc/backend/scs"
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/native/cone"
+	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // solveFileOptions are the flags of `cnnc solve-file`.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 // stdlibOptions are the flags of `cnnc stdlib`.

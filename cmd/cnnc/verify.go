@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cnnc/compiler/certify"
-	"cnnc/compiler/network"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // verifyOptions are the flags of `cnnc verify`.

@@ -76,8 +76,8 @@ import (
 	"math"
 	"sort"
 
-	"cnnc/backend/conic"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/convex"
 
 	"gonum.org/v1/gonum/mat"
 )

@@ -7,11 +7,11 @@ import (
 	"os/exec"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/pattern"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 
 	"gonum.org/v1/gonum/mat"
 )

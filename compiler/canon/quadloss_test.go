@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 )
 
 // TestQuadraticLossMatchesLSQ: the LSQ′ rewrite (Options.QuadraticLoss) and the LSQ

@@ -36,7 +36,7 @@ package derive
 // prediction row i = x_{i,π(i)}ᵀ u (0 when off), cone 𝒦_π = { x_{i,π(i)}ᵀu ≥ 0,
 // (x_{i,π(i)} − x_{i,k'})ᵀu ≥ 0 ∀k' ∈ l; x_{i,k'}ᵀu ≤ 0 ∀k' ∈ l when off }.
 // Max-patterns are constant on the cells of the augmented arrangement of the rows
-// x_{ik} and x_{ik} − x_{ik'} (k < k' in l), which compiler/pattern enumerates.
+// x_{ik} and x_{ik} − x_{ik'} (k < k' in l), which backend/pattern enumerates.
 //
 // Recovery (§4, §5.2): each nonzero block c of window l and copy s = ±1 gives a
 // filter u = c/√‖c‖ and output weights w = s·√‖c‖·e_l; then (β/2)(‖u‖² + ‖w‖₁²) =
@@ -54,12 +54,12 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/network"
-	"cnnc/compiler/patch"
-	"cnnc/compiler/pattern"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/patch"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // recoverTol is the block-norm threshold below which a block is treated as zero

@@ -8,8 +8,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestPatternColumnMatchesBuild: for every CNN family (average pooling global and

@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"cnnc/lang/check"
-	"cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/dataset"
 )
 
 // loadExample checks an example file and loads its training data into an Input.

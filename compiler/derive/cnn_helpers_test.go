@@ -10,13 +10,13 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 
-	"cnnc/backend/conic/conictest"
-	"cnnc/compiler/canon"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/network"
-	"cnnc/compiler/patch"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/patch"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // ly describes one layer of a hand-built test model; shapes are inferred as the

@@ -6,11 +6,11 @@ import (
 	"os"
 	"testing"
 
-	"cnnc/backend/native/group"
-	"cnnc/backend/solver"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/pattern"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // cnnCase is one architecture of the strong-duality tests.

@@ -10,12 +10,12 @@ package derive
 import (
 	"fmt"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/network"
-	"cnnc/lang/dataset"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // Input is what a rule derives from.

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/network"
-	"cnnc/compiler/pattern"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/token"
 
 	"gonum.org/v1/gonum/mat"
 )

@@ -46,10 +46,10 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/network"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 func init() {

@@ -5,10 +5,10 @@ import (
 	"os"
 	"testing"
 
-	"cnnc/backend/native/cone"
-	"cnnc/backend/solver"
-	"cnnc/compiler/canon"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/native/cone"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestCNNSpecNumbersConic: formulations.md's numbers (A) global average pooling

@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"cnnc/compiler/network"
-	"cnnc/compiler/network/nettest"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network/nettest"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestRecoveredNetworksInTorch: for every architecture of the strong-duality suite

@@ -6,8 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/network"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // BenchmarkForwardFashion: 60000 samples of 1×28×28 through conv 4×4 stride 4 with

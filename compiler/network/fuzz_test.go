@@ -8,7 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network"
 )
 
 // FuzzRead: arbitrary bytes never panic Read, and whatever Read accepts runs Forward

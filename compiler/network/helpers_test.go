@@ -7,8 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/network"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // mk builds a model: an input of shape in, then the layers (indices filled in).

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/compiler/network"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 func TestJSONRoundTripBitExact(t *testing.T) {

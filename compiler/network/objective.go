@@ -6,7 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // Objective evaluates the non-convex training objective of w on (X, Y) on the

@@ -7,8 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/network"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestObjectiveTwoLayer checks Objective on f(x) = Σ_j w_j (u_jᵀx + b_j)_+ + c against

@@ -5,12 +5,12 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/compiler/network"
-	"cnnc/compiler/network/nettest"
-	"cnnc/lang/check"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network/nettest"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 // TestStdlibModels runs every standard-library architecture, as lang/check produces

@@ -7,9 +7,9 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/network"
-	"cnnc/compiler/network/nettest"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/compiler/network/nettest"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // torchArchs cover every layer kind: 1-D and 2-D conv with stride and padding,

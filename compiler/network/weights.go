@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // Format is the weights.json format tag.

@@ -19,7 +19,7 @@
 // pooling windows of a following pooling layer are index lists over positions.
 //
 // Pipeline position: dataset.Dataset.X ──Extract──▶ *Patches ──▶ compiler/derive
-// (CNN rules) and compiler/pattern (arrangements of M).
+// (CNN rules) and backend/pattern (arrangements of M).
 package patch
 
 import (
@@ -27,7 +27,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // Patches is the result of Extract.

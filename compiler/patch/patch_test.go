@@ -10,7 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // naiveConv is an independent reference: PyTorch's Conv2d (cross-correlation) with

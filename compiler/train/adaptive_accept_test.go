@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"

@@ -5,10 +5,10 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/compiler/certify"
-	"cnnc/compiler/derive"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 )

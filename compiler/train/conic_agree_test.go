@@ -5,12 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"cnnc/backend/conic/conictest"
-	"cnnc/backend/solver"
-	"cnnc/compiler/derive"
-	"cnnc/lang/check"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestConicAgreesWithStructured: on small two-layer ReLU programs with exact patterns

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"cnnc/backend/native/cone"
-	"cnnc/backend/native/group"
-	"cnnc/backend/solver"
-	"cnnc/compiler/canon"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/pattern"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/native/cone"
+	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 
 	"gonum.org/v1/gonum/mat"
 )

@@ -5,10 +5,10 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
-	"cnnc/compiler/canon"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // TestNativeAgreesWithCVXOPTOnExport: on six seeded two-layer problems (ReLU and gated,

@@ -1,11 +1,11 @@
 package train
 
 import (
-	"cnnc/backend/conic"
-	"cnnc/backend/native/cone"
-	"cnnc/backend/native/group"
-	"cnnc/backend/solver"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/native/cone"
+	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // NativeTemplate adapts backend/native/group (the structured solver for family-only

@@ -6,9 +6,9 @@ import (
 	"os/exec"
 	"testing"
 
-	"cnnc/compiler/derive"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 )

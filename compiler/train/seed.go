@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"cnnc/compiler/certify"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/backend/convex"
 
 	"gonum.org/v1/gonum/optimize"
 )

@@ -1,6 +1,6 @@
 // Package train owns the training pipeline that `cnnc solve` runs: derive the convex
 // program (compiler/derive), choose a solver, solve, grow the pattern set in the
-// adaptive mode, certify (compiler/certify), recover the network (Rule.Recover) and
+// adaptive mode, certify (backend/certify), recover the network (Rule.Recover) and
 // evaluate it directly from its weights (compiler/network.Objective).
 //
 // Input: a derive.Input (checked model, training data, train block) and Options.
@@ -44,16 +44,16 @@ import (
 	"sort"
 	"time"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/solver"
-	"cnnc/compiler/canon"
-	"cnnc/compiler/certify"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/network"
-	"cnnc/compiler/pattern"
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 )

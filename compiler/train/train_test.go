@@ -5,13 +5,13 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
-	"cnnc/backend/solver"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/network"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
@@ -201,7 +201,7 @@ func TestStrongDuality(t *testing.T) {
 		}
 		c := out.Certificate
 		// ρ is measured at CVXOPT's interior-point solution (relative gap ~1e-8), whose
-		// residual is accurate to ~1e-5; compiler/certify's tests check ρ = 1 to 1e-6 at a
+		// residual is accurate to ~1e-5; backend/certify's tests check ρ = 1 to 1e-6 at a
 		// Newton-polished optimum.
 		if c == nil || math.Abs(c.Ratio-1) > 1e-3 {
 			t.Errorf("seed %d: certificate %+v, want ratio 1", seed, c)

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/syntax"
 )
 
 // Limits on sizes, so that shape arithmetic never overflows.

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
-	"cnnc/lang/token"
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 // Options control checking.

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 type want struct {

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // DataStatements are the statements of a data block.

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/syntax"
-	"cnnc/lang/token"
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 // FuzzParseCheck: parsing and checking any input never panics, and every

@@ -3,11 +3,11 @@ package check
 import (
 	"fmt"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
-	"cnnc/lang/token"
-	"cnnc/stdlib"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/stdlib"
 )
 
 // LayerKinds are the layer keywords of a model block (plus `use`).

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/syntax"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/syntax"
 )
 
 // TrainStatements are the statements of the train block.

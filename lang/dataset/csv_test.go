@@ -3,7 +3,7 @@ package dataset
 import (
 	"testing"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 func TestCSVLabelColumns(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // checkOutcome asserts the invariants of any Load: a data set exactly when there

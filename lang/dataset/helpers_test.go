@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/ir"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // stmt is the source range every test data block points at: line 3 of t.cnn.

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // idxBytes builds an IDX file by hand: 00 00 type ndims, big-endian uint32 dims,

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // The fixtures in testdata were written by NumPy (testdata/gen_npy.py): each X

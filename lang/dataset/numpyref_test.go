@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // numpyRef computes the planted targets with NumPy slicing (an independent

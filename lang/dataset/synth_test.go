@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 func meanVar(v []float64) (m, s float64) {

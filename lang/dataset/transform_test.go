@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/diag"
 )
 
 func hasWarning(dl diag.List, code string) bool {

@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // Severity of a diagnostic.

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // Shape of one sample: [C, H, W] for images, [C, L] for 1-D signals, [D] for vectors.

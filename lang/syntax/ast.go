@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // File is a parsed .cnn file: top-level blocks in source order.

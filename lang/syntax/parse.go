@@ -9,8 +9,8 @@ import (
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 
-	"cnnc/lang/diag"
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 var (

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/diag"
 )
 
 // Indent is the indentation of statements inside a block.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/lang/token"
 )
 
 // corpus returns every example and stdlib file.

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // Python is the interpreter the reference scripts run with.

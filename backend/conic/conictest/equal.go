@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // Diff compares two problems field by field and returns "" when they are

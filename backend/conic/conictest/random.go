@@ -4,7 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // RandomOptions selects what Random puts in a problem.

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // cooBuilder assembles a sparse matrix from (row, col, value) triples.

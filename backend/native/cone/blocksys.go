@@ -7,7 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // linSys solves the reduced system K x = r, K = ρ_x I + P̂ + Âᵀ diag(σ) Â.

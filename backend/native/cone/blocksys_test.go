@@ -6,8 +6,8 @@ import (
 	randv2 "math/rand/v2"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 )
 
 // denseK builds K = ρI + P + Aᵀdiag(σ)A entry by entry from the CSC data (P given as

@@ -6,7 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 type blockKind int

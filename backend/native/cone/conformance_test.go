@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // The conformance suite: small problems whose optimum (or infeasibility /

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // IPM constants (see doc.go, "Interior-point method").

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // ipmKKT solves the interior-point method's KKT system (ipm.go)

@@ -3,7 +3,7 @@ package cone
 import (
 	"math"
 
-	"cnnc/backend/native/soc"
+	"github.com/cnnc-org/cnnc/backend/native/soc"
 )
 
 // Nesterov–Todd scaling for the interior-point method (ipm.go) on the symmetric cones

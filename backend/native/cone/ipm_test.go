@@ -7,7 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // randInterior returns a point of the interior of SOC(q) (q = 1: a positive number).

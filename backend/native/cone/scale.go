@@ -3,7 +3,7 @@ package cone
 import (
 	"math"
 
-	"cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/conic"
 )
 
 // Ruiz equilibration (Ruiz, "A scaling algorithm to equilibrate both rows and columns

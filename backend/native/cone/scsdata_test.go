@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"cnnc/backend/scs"
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // scsDataDir finds shared/data/scs: walk up from the package directory to the folder

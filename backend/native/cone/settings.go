@@ -3,7 +3,7 @@ package cone
 import (
 	"time"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // Settings control Solve. The zero value of every field means "use the default";

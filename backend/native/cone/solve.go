@@ -6,8 +6,8 @@ import (
 	"math"
 	"time"
 
-	"cnnc/backend/conic"
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // SCS's constants for the metric R and the adaptive scale.

@@ -9,8 +9,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
-	"cnnc/backend/solver"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // BenchmarkFCRelu200x10P100: §2 program, n = 200, d = 10 (+ ones column), 100 sampled

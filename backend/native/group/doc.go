@@ -3,7 +3,7 @@
 // ReLU (§3), CNN with global average pooling (§4) and every other program made only
 // of convex.Family blocks with cost ‖·‖₂ and squared loss.
 //
-// Input: a *convex.Program whose Families describe the blocks (compiler/convex
+// Input: a *convex.Program whose Families describe the blocks (backend/convex
 // package doc); optional warm start. Output: a Result with the solution in the
 // program's own terms (convex.Solution), a certified duality gap and statistics. It
 // sits after compiler/derive and before recovery (compiler/network); programs with
@@ -64,7 +64,7 @@
 // Column generation over blocks (formulations.md §1.3, §12). At the optimum most
 // blocks are zero. A zero block b is optimal iff its dual constraint holds at
 // λ = Π(y − ŷ): there is μ_b ≥ 0 with ‖s𝒫_bᵀλ + 𝒞_bᵀμ_b‖ ≤ β, equivalently (Moreau,
-// compiler/certify.ConeMax)
+// backend/certify.ConeMax)
 //
 //	ρ_b = max_{u ∈ B₂ ∩ 𝒦_b} s_b λᵀ𝒫_b u / β ≤ 1.
 //

@@ -6,8 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/solver"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // proxStep sets x = prox_{κ‖·‖₂ per block}(y − η·g) = max(0, 1 − κ/‖z_b‖)·z_b, z = y − η·g,

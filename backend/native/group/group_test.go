@@ -7,7 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 )
 
 // objective evaluates ½‖ŷ − y‖² + βΣ‖x_b‖ and the largest cone violation of sol

@@ -5,7 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 )
 
 // fcData draws X (n × (d+1), last column ones), labels and gates from seed, and

@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // ipm is the structured barrier (interior-point) method; see the package doc, "Method".

@@ -5,7 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // TestQRUpper: for random Z (tall, square, short and rank-deficient) the factor R of

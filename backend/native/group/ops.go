@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 )
 
 // fam is one Family in the solver's own dense, row-major layout.

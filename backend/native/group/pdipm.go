@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"sync"
 
-	"cnnc/backend/native/soc"
+	"github.com/cnnc-org/cnnc/backend/native/soc"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // TestRowGeneration: on an FC program with 60 cone rows per block (more than the

@@ -8,8 +8,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/solver"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // Settings of the solver. A zero field takes the default written next to it; this is

@@ -10,9 +10,9 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
-	"cnnc/backend/solver"
-	"cnnc/compiler/certify"
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
 // blockID names block (family f, copy s, pattern p).

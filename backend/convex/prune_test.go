@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/pattern"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
 
 	"gonum.org/v1/gonum/mat"
 )

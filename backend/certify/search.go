@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"cnnc/compiler/convex"
-	"cnnc/compiler/pattern"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
 
 	"gonum.org/v1/gonum/mat"
 )

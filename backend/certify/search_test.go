@@ -5,10 +5,10 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/compiler/derive"
-	"cnnc/compiler/pattern"
-	"cnnc/lang/dataset"
-	"cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/ir"
 
 	"gonum.org/v1/gonum/mat"
 )

@@ -5,11 +5,11 @@ import (
 	"math/rand"
 	"testing"
 
-	"cnnc/backend/conic/conictest"
-	"cnnc/compiler/canon"
-	"cnnc/compiler/convex"
-	"cnnc/compiler/derive"
-	"cnnc/compiler/pattern"
+	"github.com/cnnc-org/cnnc/backend/conic/conictest"
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 
 	"gonum.org/v1/gonum/mat"
 )

@@ -44,7 +44,7 @@ import (
 	"fmt"
 	"math"
 
-	"cnnc/compiler/convex"
+	"github.com/cnnc-org/cnnc/backend/convex"
 
 	"gonum.org/v1/gonum/mat"
 )
