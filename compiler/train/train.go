@@ -38,6 +38,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -62,6 +63,9 @@ import (
 type SolverSettings struct {
 	Tol      float64 // relative tolerance (train block `tol`, default 1e-6)
 	MaxIters int     // iteration cap (train block `max_iters`, 0: solver default)
+	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
+	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
+	Context context.Context
 }
 
 // Solved is a template solver's answer in program terms.
