@@ -39,7 +39,8 @@ type Match struct {
 // Rule is one row of the rule table.
 type Rule struct {
 	Name    string // short id, e.g. "fc-relu"
-	Section string // formulations.md section, e.g. "§2"
+	Section string // section of the project's mathematics, e.g. "§2"
+	Doc     string // the file of docs/ that documents it, e.g. "docs/math/02-fc-relu.md"
 	Theorem string // e.g. "two-layer ReLU, Pilanci & Ergen 2020"
 	Pattern string // the architecture in .cnn words, e.g. "linear auto · relu · linear 1"
 
