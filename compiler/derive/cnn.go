@@ -72,6 +72,7 @@ func init() {
 	Register(&Rule{
 		Name:    "cnn-gap",
 		Section: "§4",
+		Doc:     "docs/math/04-cnn-gap.md",
 		Theorem: "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021",
 		Pattern: "conv K · relu · avgpool global · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgGlobal)) },
@@ -81,6 +82,7 @@ func init() {
 	Register(&Rule{
 		Name:    "cnn-pool",
 		Section: "§5.2",
+		Doc:     "docs/math/05-cnn-pool.md",
 		Theorem: "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (Ergen & Pilanci 2021; cnnc derivation §5.2)",
 		Pattern: "conv K · relu · avgpool W [stride=S] | flatten · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgWindowOrFlatten)) },
@@ -90,6 +92,7 @@ func init() {
 	Register(&Rule{
 		Name:    "cnn-maxpool",
 		Section: "§6",
+		Doc:     "docs/math/06-maxpool.md",
 		Theorem: "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)",
 		Pattern: "conv K · relu · maxpool global|W · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolMax)) },

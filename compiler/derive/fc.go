@@ -53,6 +53,7 @@ func init() {
 	Register(&Rule{
 		Name:    "fc-relu",
 		Section: "§2",
+		Doc:     "docs/math/02-fc-relu.md",
 		Theorem: "two-layer ReLU, Pilanci & Ergen 2020",
 		Pattern: "linear auto · relu · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.ReLU) },
@@ -64,6 +65,7 @@ func init() {
 	Register(&Rule{
 		Name:    "fc-gated",
 		Section: "§3",
+		Doc:     "docs/math/03-gated.md",
 		Theorem: "gated ReLU (convex group lasso), Mishkin, Sahiner & Pilanci 2022",
 		Pattern: "linear auto · gated · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.Gated) },

@@ -56,6 +56,7 @@ func init() {
 	Register(&Rule{
 		Name:    "linear-cnn-gap",
 		Section: "§7.1",
+		Doc:     "docs/math/07-linear-cnn.md",
 		Theorem: "two-layer linear CNN with global average pooling: ℓ2-regularised linear model (Pilanci & Ergen 2020; cnnc derivation §7.1)",
 		Pattern: "conv K · avgpool global · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, linearSteps(poolLinearGlobal)) },
@@ -65,6 +66,7 @@ func init() {
 	Register(&Rule{
 		Name:    "linear-cnn-flatten",
 		Section: "§7.2",
+		Doc:     "docs/math/07-linear-cnn.md",
 		Theorem: "two-layer linear CNN without global pooling: nuclear-norm SDP (Pilanci & Ergen 2020; cnnc derivation §7.2)",
 		Pattern: "conv K · flatten | avgpool W · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, linearSteps(poolLinearFlatten)) },
@@ -74,6 +76,7 @@ func init() {
 	Register(&Rule{
 		Name:    "linear-circ",
 		Section: "§7.3",
+		Doc:     "docs/math/07-linear-cnn.md",
 		Theorem: "two-layer linear circular CNN: ℓ1 in the Fourier domain (Pilanci & Ergen 2020; cnnc derivation §7.3)",
 		Pattern: "circconv · linear 1",
 		Match: func(m *ir.Model) Match {
