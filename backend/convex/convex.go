@@ -44,6 +44,11 @@ type Program struct {
 	Terms       []Term
 	Penalties   []Penalty
 	Constraints []Constraint
+
+	// Anchored, when set, is the whole program: the anchored relaxation of a
+	// fixed-output-weight CNN (§11, anchored.go). Families, generic parts and the
+	// loss are then unused.
+	Anchored *Anchored
 }
 
 // CostKind selects a block cost R.

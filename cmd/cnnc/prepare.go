@@ -79,11 +79,11 @@ func (p *prepared) loadData(e *env, path, format string) error {
 		return withCode(exitError, nil)
 	}
 	var all diag.List
-	train, stats, dl := dataset.Load(td, p.model.Input(), nil)
+	train, stats, dl := dataset.LoadFor(td, p.model, nil)
 	all = append(all, dl...)
 	if train != nil {
 		if tst := f.Data["test"]; tst != nil {
-			test, _, dl := dataset.Load(tst, p.model.Input(), stats)
+			test, _, dl := dataset.LoadFor(tst, p.model, stats)
 			all = append(all, dl...)
 			p.test = test
 		}

@@ -40,6 +40,11 @@ type report struct {
 	Loss               string   `json:"loss"`
 	Seed               int64    `json:"seed"`
 	Notes              []string `json:"notes,omitempty"`
+
+	// Fixed-output-weight relaxation (§11, report_fixedout.go): the zero-loss
+	// certificate, and the comparison with the hidden filter of planted data.
+	ZeroLoss *zeroLossReport `json:"zero_loss,omitempty"`
+	Planted  *plantedReport  `json:"planted,omitempty"`
 }
 
 // num returns a pointer to v, or nil for NaN/Inf (JSON has no such numbers).

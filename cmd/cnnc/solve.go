@@ -107,6 +107,11 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if err := writeFileAtomic(rpath, func(w io.Writer) error { _, err := w.Write(rj.Bytes()); return err }); err != nil {
 		return withCode(exitError, err)
 	}
+	if out.Planted != nil && out.Planted.Weights != nil {
+		if err := writeFileAtomic(filepath.Join(dir, plantedFile), out.Planted.Weights.Write); err != nil {
+			return withCode(exitError, err)
+		}
+	}
 	if o.json {
 		e.stdout.Write(rj.Bytes())
 	} else {
@@ -170,7 +175,8 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
 			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
 	}
-	if out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
+	fixedOutReport(r, out)
+	if out.ZeroLoss == nil && out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))
 		r.Notes = append(r.Notes, fmt.Sprintf("strong duality: |nonconvex − convex| = %.3e relative", rel))
 	}
@@ -199,6 +205,7 @@ func printSummary(w io.Writer, r *report) {
 	if r.TestLoss != nil {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
 	}
+	printFixedOut(w, r)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}

@@ -117,6 +117,12 @@ func (m *Map) Solution(x []float64) *convex.Solution {
 	if m.bias >= 0 {
 		s.Bias = x[m.bias]
 	}
+	if a := m.prog.Anchored; a != nil {
+		sizes := map[string]int{convex.AnchoredW: a.H, convex.AnchoredT: m.prog.N * a.K, convex.AnchoredS: m.prog.N}
+		for name, st := range m.vars {
+			s.Vars[name] = append([]float64(nil), x[st:st+sizes[name]]...)
+		}
+	}
 	return s
 }
 
@@ -139,6 +145,11 @@ func (m *Map) Vector(s *convex.Solution) []float64 {
 	}
 	if m.bias >= 0 {
 		x[m.bias] = s.Bias
+	}
+	if m.prog.Anchored != nil {
+		for name, st := range m.vars {
+			copy(x[st:], s.Vars[name])
+		}
 	}
 	return x
 }
@@ -219,6 +230,13 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, error) {
 	if err := validate(p); err != nil {
 		return nil, nil, err
+	}
+	if p.Anchored != nil {
+		if nnz := anchoredNNZ(p); nnz > MaxNNZ {
+			return nil, nil, fmt.Errorf("the conic form would hold %d nonzeros (the limit is %d, about %d GB): "+
+				"use fewer samples, or the structured native solver (solver native), which never builds it", nnz, MaxNNZ, MaxNNZ*16>>30)
+		}
+		return canonicalizeAnchored(p)
 	}
 	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
 		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+
@@ -606,6 +624,9 @@ func validate(p *convex.Program) error {
 	if p.N <= 0 || len(p.Y) != p.N {
 		return fmt.Errorf("canon: program has N=%d and %d targets", p.N, len(p.Y))
 	}
+	if p.Anchored != nil {
+		return validateAnchored(p)
+	}
 	if !(p.Beta >= 0) {
 		return fmt.Errorf("canon: β = %g", p.Beta)
 	}
@@ -684,6 +705,9 @@ const MaxNNZ = 1 << 28
 // prediction row with a nonzero weight, per copy), the norm epigraphs, and the dense
 // generic operators.
 func EstimateNNZ(p *convex.Program) int {
+	if p.Anchored != nil {
+		return anchoredNNZ(p)
+	}
 	nnz := 0
 	for _, fam := range p.Families {
 		copies := len(fam.Signs)

@@ -156,10 +156,14 @@ func describeLayer(l *ir.Layer) string {
 		}
 		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
 	case ir.Linear:
+		w := fmt.Sprint(l.Width)
 		if l.Width == ir.Auto {
-			return "linear auto"
+			w = "auto"
 		}
-		return fmt.Sprintf("linear %d", l.Width)
+		if l.Fixed != nil {
+			return fmt.Sprintf("linear %s fixed=%g", w, *l.Fixed)
+		}
+		return "linear " + w
 	case ir.Conv, ir.CircConv:
 		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
 	}

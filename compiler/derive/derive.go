@@ -84,6 +84,11 @@ func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
 		m := r.Match(in.Model)
 		if m.OK {
 			p, d := r.Build(in)
+			if r != FixedOutRule && in.Train.Noise.Given() {
+				d.Add(&diag.Diagnostic{Severity: diag.Warning, Code: CodeNoiseUnused, Range: in.Train.Noise.Range,
+					Summary: fmt.Sprintf("noise is not used by rule %s", r.Name),
+					Detail:  "The noise budget belongs to the fixed-output-weight relaxation (§11, docs/math/11-fixed-output.md); this architecture's program fits the data with its loss and weight decay instead. Remove the statement."})
+			}
 			return r, p, d
 		}
 		if best == nil || m.Layers > bestM.Layers {

@@ -98,6 +98,8 @@ type Options struct {
 	Settings SolverSettings
 	Template TemplateSolver
 	Conic    ConicSolver
+	// Anchored solves the fixed-output relaxation (§11); nil: NativeAnchored.
+	Anchored AnchoredSolver
 	Recorder solver.Recorder
 	// ConicQuadraticLoss canonicalises the squared loss as LSQ′ (canon.Options
 	// .QuadraticLoss: a quadratic objective, so the conic problem has a P) for the
@@ -155,7 +157,13 @@ type Outcome struct {
 	Iterations         int
 	Seconds            float64
 	Adaptive           *Adaptive
-	Diagnostics        diag.List
+	// ZeroLoss is the certificate of the fixed-output relaxation (§11, anchored.go);
+	// nil for every other rule.
+	ZeroLoss *ZeroLoss
+	// Planted compares the recovered filter with the hidden one of `synthetic
+	// planted` data (fixed-output rule only; nil otherwise).
+	Planted     *Planted
+	Diagnostics diag.List
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -195,6 +203,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	name := opts.Solver
 	if name == "" {
 		name = in.Train.Solver.Name
+	}
+	if prog.Anchored != nil {
+		return runAnchored(in, rule, prog, name, settings, opts, rec, out, start)
 	}
 	solve := func(p *convex.Program, warm *convex.Solution) (*convex.Solution, error) {
 		sol, err := solveOnce(p, warm, name, settings, opts, rec, out)

@@ -10,7 +10,7 @@ import (
 )
 
 // TrainStatements are the statements of the train block.
-var TrainStatements = []string{"loss", "beta", "patterns", "solver"}
+var TrainStatements = []string{"loss", "beta", "patterns", "solver", "noise"}
 
 // Losses and pattern modes.
 var (
@@ -57,7 +57,7 @@ func (c *checker) train(b *syntax.Block) {
 			continue
 		}
 		if !contains(TrainStatements, s.Keyword) {
-			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, patterns and solver (the model is chosen in the header: `train model=NAME {`).",
+			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, patterns, solver and noise (the model is chosen in the header: `train model=NAME {`).",
 				"unknown train statement `%s`", s.Keyword)
 			d.Suggest = suggest(s.Keyword, TrainStatements)
 			continue
@@ -102,6 +102,8 @@ func (c *checker) train(b *syntax.Block) {
 			t.Beta = f
 		case "patterns":
 			c.patterns(s, t)
+		case "noise":
+			c.noise(s, t)
 		case "solver":
 			if len(s.Args) == 0 || s.Args[0].Key != "" || s.Args[0].Value.Kind != syntax.Ident || s.Args[0].Value.IsBool() {
 				c.errorf("C0405", s.Range, "Write `solver NAME [key=value ...]`, e.g. `solver native tol=1e-6 max_iters=10000`.", "solver needs a name")
@@ -186,5 +188,37 @@ func (c *checker) patterns(s *syntax.Stmt, t *ir.Train) {
 	}
 	if ok {
 		t.Patterns = p
+	}
+}
+
+// noise checks `noise E` (the budget ε ≥ 0 of the fixed-output relaxation, §11) or
+// `noise sigma=S` (ε = S·√n).
+func (c *checker) noise(s *syntax.Stmt, t *ir.Train) {
+	const help = "Write `noise E` (the noise budget ε ≥ 0 on ‖(f(x) − y)₊‖₂ of the fixed-output-weight relaxation; 0 is the noiseless LP) or `noise sigma=S` (ε = S·√n for n training samples)."
+	a := c.args("`noise`", s.Args, []string{"sigma"})
+	v := a.get("sigma")
+	switch {
+	case v != nil && len(a.pos) == 0:
+		f, ok := c.number(v, "sigma")
+		if !ok {
+			return
+		}
+		if !(f >= 0) || math.IsInf(f, 0) {
+			c.errorf("C0406", v.Range, help, "noise sigma must be a finite number ≥ 0, found %s", v.Raw)
+			return
+		}
+		t.Noise = ir.Noise{Sigma: f, Range: s.Range}
+	case v == nil && len(a.pos) == 1:
+		f, ok := c.number(a.pos[0], "noise")
+		if !ok {
+			return
+		}
+		if !(f >= 0) || math.IsInf(f, 0) {
+			c.errorf("C0406", a.pos[0].Range, help, "the noise budget must be a finite number ≥ 0, found %s", a.pos[0].Raw)
+			return
+		}
+		t.Noise = ir.Noise{Budget: f, Range: s.Range}
+	default:
+		c.errorf("C0406", s.Range, help, "noise takes one budget E or sigma=S")
 	}
 }

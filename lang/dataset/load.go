@@ -38,7 +38,22 @@ type Stats struct {
 // unchanged). The returned Dataset is nil exactly when the list has errors;
 // warnings (W01xx) may accompany a valid Dataset.
 func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List) {
-	l := &loader{d: d, shape: shape}
+	return load(d, shape, nil, stats)
+}
+
+// LoadFor is Load for the model m (the data's consumer): samples are reshaped to
+// m's input shape, and the `planted` generator plants its hidden filter in m's first
+// convolution and output weights (planted.go).
+func LoadFor(d *ir.Data, m *ir.Model, stats *Stats) (*Dataset, *Stats, diag.List) {
+	var shape ir.Shape
+	if m != nil && len(m.Layers) > 0 {
+		shape = m.Input()
+	}
+	return load(d, shape, m, stats)
+}
+
+func load(d *ir.Data, shape ir.Shape, m *ir.Model, stats *Stats) (*Dataset, *Stats, diag.List) {
+	l := &loader{d: d, shape: shape, model: m}
 	if d == nil {
 		l.errf(CodeRead, token.Range{}, "", "no data block given")
 		return nil, nil, l.diags
@@ -57,7 +72,8 @@ func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List
 // loader collects the diagnostics of one Load.
 type loader struct {
 	d     *ir.Data
-	shape ir.Shape // the model's input shape (nil: none)
+	shape ir.Shape  // the model's input shape (nil: none)
+	model *ir.Model // the model the data feed (nil: unknown; see LoadFor)
 	diags diag.List
 }
 

@@ -8,6 +8,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cnnc-org/cnnc/lang/token"
@@ -194,6 +195,27 @@ type Solver struct {
 	Range   token.Range
 }
 
+// Noise is the `noise` statement: the noise budget ε of the fixed-output-weight
+// relaxation (§11), given directly (`noise E`: Budget = E) or as a per-sample noise
+// level (`noise sigma=S`: ε = S·√n for n training samples). Both 0 (the default, no
+// statement): ε = 0, the noiseless LP.
+type Noise struct {
+	Budget float64
+	Sigma  float64
+	Range  token.Range // invalid when the statement is absent
+}
+
+// Eps is the budget ε for n training samples.
+func (z Noise) Eps(n int) float64 {
+	if z.Sigma > 0 {
+		return z.Sigma * math.Sqrt(float64(n))
+	}
+	return z.Budget
+}
+
+// Given reports whether the statement was written.
+func (z Noise) Given() bool { return z.Range.IsValid() }
+
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
 	Model    string
@@ -201,6 +223,7 @@ type Train struct {
 	Beta     float64
 	Patterns Patterns
 	Solver   Solver
+	Noise    Noise
 	Range    token.Range
 }
 
