@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/compiler/train"
 )
 
@@ -20,6 +21,7 @@ type zeroLossReport struct {
 	Tolerance   float64  `json:"tolerance"`        // absolute: 1e-7·max(1, ‖y‖∞)
 	Relaxation  *float64 `json:"relaxation_value"` // aᵀŵ
 	NoiseBudget float64  `json:"noise_budget"`     // ε
+	Polish      float64  `json:"polish"`           // ‖w' − ŵ‖ of the active-piece polish (0: not polished)
 }
 
 // plantedReport is report.json's "planted" object, present when the training data
@@ -41,7 +43,7 @@ func fixedOutReport(r *report, out *train.Outcome) {
 		r.ZeroLoss = &zeroLossReport{
 			Certified: z.Certified, Verdict: z.Why,
 			MaxResidual: num(z.MaxAbs), MaxSlack: num(z.MaxSlack), MaxExcess: num(z.MaxExcess),
-			WorstSample: z.Worst, Tolerance: z.Tol, Relaxation: num(z.Relaxation), NoiseBudget: z.Eps,
+			WorstSample: z.Worst, Tolerance: z.Tol, Relaxation: num(z.Relaxation), NoiseBudget: z.Eps, Polish: z.Polish,
 		}
 	}
 	if p := out.Planted; p != nil {
@@ -70,4 +72,20 @@ func printFixedOut(w io.Writer, r *report) {
 		}
 		fmt.Fprintf(w, "planted     ‖ŵ − w*‖ = %s (data noise σ = %g)%s\n", fmtNum(p.FilterError), p.Noise, where)
 	}
+}
+
+// printZeroLoss is `cnnc verify`'s certificate for a fixed-output-weight model: the
+// zero-loss check of §11 on the weights' own outputs.
+func printZeroLoss(e *env, p *prepared, w *network.Weights) error {
+	z, err := train.ZeroLossCertificate(p.in, w, p.prog)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	verdict := "not certified"
+	if z.Certified {
+		verdict = "global minimum (zero training loss)"
+	}
+	fmt.Fprintf(e.stdout, "certificate:         %s: max |y − f(x)| = %.3e at sample %d (tolerance %.1e)\n", verdict, z.MaxAbs, z.Worst, z.Tol)
+	fmt.Fprintf(e.stdout, "                     %s\n", z.Why)
+	return nil
 }

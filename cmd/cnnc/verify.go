@@ -96,7 +96,7 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 				verdict, failed = "DISAGREES", true
 			}
 			fmt.Fprintf(e.stdout, "report:              %s: nonconvex_objective %.12g %s (relative difference %.2e, tolerance %.0e)\n", rp, *rep.NonconvexObjective, verdict, rel, o.tol)
-			if rep.DualObjective != nil {
+			if rep.DualObjective != nil && rep.ZeroLoss == nil {
 				fmt.Fprintf(e.stdout, "                     certified gap to the report's dual bound: %.3e\n", obj-*rep.DualObjective)
 			}
 		}
@@ -130,6 +130,9 @@ func printCertificate(e *env, p *prepared, w *network.Weights, format string) er
 		// derive printed why; the objective above stands on its own.
 		fmt.Fprintln(e.stdout, "certificate:         not available (no convex program derived)")
 		return nil
+	}
+	if p.prog.Anchored != nil {
+		return printZeroLoss(e, p, w)
 	}
 	if len(p.prog.Families) == 0 {
 		fmt.Fprintf(e.stdout, "certificate:         not applicable (%s has no activation patterns; its program is solved to its own duality gap)\n", p.rule.Name)

@@ -217,8 +217,23 @@ func run(pr *prob, set Settings, rec solver.Recorder, start time.Time) *Result {
 	var r resid
 	status := solver.Status("")
 	iter := 0
+	// the best iterate so far (smallest max residual/tolerance): returned when the
+	// method stops without meeting its stopping rule
+	best := struct {
+		score      float64
+		x, y, z    []float64
+		tau, kappa float64
+		r          resid
+	}{score: math.Inf(1), x: make([]float64, nx), y: make([]float64, m), z: make([]float64, m)}
 	for iter = 0; ; iter++ {
 		r = residuals(pr, x, y, z, tau, kappa, set, gx, gty)
+		if sc := math.Max(r.pri/r.tolP, math.Max(r.dual/r.tolD, r.gap/r.tolG)); sc < best.score {
+			best.score = sc
+			copy(best.x, x)
+			copy(best.y, y)
+			copy(best.z, z)
+			best.tau, best.kappa, best.r = tau, kappa, r
+		}
 		for j := range rx {
 			rx[j] = gty[j] + pr.cost[j]*tau
 		}
@@ -319,6 +334,12 @@ func run(pr *prob, set Settings, rec solver.Recorder, start time.Time) *Result {
 		}
 		tau += alpha * dt
 		kappa += alpha * dk
+	}
+	if status != solver.Optimal && status != solver.Infeasible && status != solver.Unbounded && best.score < math.Max(r.pri/r.tolP, math.Max(r.dual/r.tolD, r.gap/r.tolG)) {
+		copy(x, best.x)
+		copy(y, best.y)
+		copy(z, best.z)
+		tau, kappa, r = best.tau, best.kappa, best.r
 	}
 	if status == "" {
 		status = solver.IterationLimit
