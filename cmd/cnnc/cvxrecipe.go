@@ -21,7 +21,9 @@ import (
 //     pooled positions (derive.OutputSlots), ℓ1² output penalty when there are
 //     several, one zero filter when none is active;
 //   - linear-cnn-flatten (§7.2) and linear-circ (§7.3): the same conv layout, units
-//     from the SVD of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe).
+//     from the SVD of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe);
+//   - fixed-out (§11): the conv layer's one filter is the program's w, unpenalised;
+//     the output layer keeps its fixed weights.
 //
 // A model the recipe cannot describe (not expected for a derived program) gets a
 // recipe whose Unsupported says why: the script still solves and prints the optimum,
@@ -84,6 +86,10 @@ func recipe(p *prepared) (*cvxpy.Recipe, error) {
 		channels = in[0]
 	}
 	r.HiddenShape = append([]int{channels}, hidden.Kernel...)
+	if p.prog.Anchored != nil { // §11: one filter, fixed outputs (backend/cvxpy's anchored script)
+		r.MaxUnits = 1
+		return r, nil
+	}
 	r.EmptyUnit = true
 	slots, err := derive.OutputSlots(p.in)
 	if err != nil {

@@ -267,13 +267,13 @@ func (k *kkt) solve(bx, by, dx, dy []float64) {
 		res := 0.0
 		for j := range k.r {
 			k.r[j] = bx[j] - k.r[j]
-			res = math.Max(res, math.Abs(k.r[j]))
+			res = maxAbs(res, k.r[j])
 		}
 		k.pr.mulG(dx, k.gy)
 		k.nt.applyH(dy, k.hy)
 		for i := range k.ry {
 			k.ry[i] = by[i] - k.gy[i] + k.hy[i]
-			res = math.Max(res, math.Abs(k.ry[i]))
+			res = maxAbs(res, k.ry[i])
 		}
 		if res <= 1e-14*(1+scale) || res >= 0.5*best {
 			break

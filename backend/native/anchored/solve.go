@@ -122,10 +122,22 @@ type resid struct {
 	haveInfeas, haveUnbdd bool
 }
 
+// maxAbs is max(m, |v|), NaN when v is NaN (a cheaper math.Max(m, math.Abs(v)) for
+// the hot loops).
+func maxAbs(m, v float64) float64 {
+	if v < 0 {
+		v = -v
+	}
+	if v > m || v != v {
+		return v
+	}
+	return m
+}
+
 func infNorm(v []float64) float64 {
 	m := 0.0
 	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
+		m = maxAbs(m, x)
 	}
 	return m
 }
@@ -138,10 +150,10 @@ func residuals(pr *prob, x, y, z []float64, tau, kappa float64, set Settings, gx
 	// primal ‖Gx/τ + z/τ − h‖, dual ‖Gᵀy/τ + c‖
 	var pri, dual float64
 	for i := range gx {
-		pri = math.Max(pri, math.Abs((gx[i]+z[i])/tau-pr.hv[i]))
+		pri = maxAbs(pri, (gx[i]+z[i])/tau-pr.hv[i])
 	}
 	for j := range gty {
-		dual = math.Max(dual, math.Abs(gty[j]/tau+pr.cost[j]))
+		dual = maxAbs(dual, gty[j]/tau+pr.cost[j])
 	}
 	cx, hy := dot(pr.cost, x), dot(pr.hv, y)
 	r.pri, r.dual = pri, dual
@@ -160,7 +172,7 @@ func residuals(pr *prob, x, y, z []float64, tau, kappa float64, set Settings, gx
 		r.haveUnbdd = true
 		m := 0.0
 		for i := range gx {
-			m = math.Max(m, math.Abs(gx[i]+z[i]))
+			m = maxAbs(m, gx[i]+z[i])
 		}
 		r.unbdd = m / (-cx)
 	}
