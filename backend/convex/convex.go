@@ -21,6 +21,11 @@
 //
 // Programs outside the template (linear CNNs §7: nuclear norm, Fourier ℓ1) use the
 // generic Vars/Terms/Penalties/Constraints. Both parts may appear in one program.
+//
+// The anchored relaxation of fixed-output-weight CNNs (§11, anchored.go) is not a
+// loss-plus-regulariser program at all (maximise aᵀw over {w : ‖(f(w) − y)₊‖₂ ≤ ε}):
+// it is carried whole by Program.Anchored, with its own prediction, objective (−aᵀw),
+// violation and sizes.
 package convex
 
 import "gonum.org/v1/gonum/mat"

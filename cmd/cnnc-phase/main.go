@@ -14,7 +14,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/cnnc-phase [-o docs/math/img/11-phase-transition.svg] [-seeds 20]
+//	go run ./cmd/cnnc-phase [-o docs/math/img/11-phase-transition.svg] [-seeds 50]
 //	    [-h 10] [-k 4] [-strides 10,5,2] [-ratios 0.5,1,...] [-gd=true] [-csv FILE]
 //
 // The figure in docs/math/11-fixed-output.md was made with the defaults.
@@ -51,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "phase-transition.svg", "plot file (.svg or .png); empty: no plot")
 	csv := fs.String("csv", "", "also write the results as CSV to this file")
-	seeds := fs.Int("seeds", 20, "instances (seeds 0..N−1) per grid point")
+	seeds := fs.Int("seeds", 50, "instances (seeds 0..N−1) per grid point")
 	h := fs.Int("h", 10, "filter length h")
 	k := fs.Int("k", 4, "positions K (the signal length is h + (K−1)·stride)")
 	strides := fs.String("strides", "10,5,2", "strides to compare (overlap h − stride)")
@@ -82,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		set := planted.Setting{D: *h + (*k-1)*s, H: *h, Stride: s}
 		fmt.Fprintf(stdout, "%s, %d seeds per point\n", set, *seeds)
-		fmt.Fprintf(stdout, "  %5s %5s  %-12s %-10s %-12s %-10s %s\n", "n/h", "n", "relaxation", "certified", "gradient", "median", "time/relax")
+		fmt.Fprintf(stdout, "  %5s %5s  %-11s %-10s %-10s %-11s %-9s %s\n", "n/h", "n", "relaxation", "certified", "unique", "gradient", "median", "time/relax")
 		start := time.Now()
 		pts, err := planted.Sweep(set, rs, *seeds, *gd, func(p planted.Point) {
 			sec := 0.0
@@ -93,9 +93,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if *gd {
 				g = fmt.Sprintf("%d/%d", count(p.GDRate(), len(p.GD)), len(p.GD))
 			}
-			fmt.Fprintf(stdout, "  %5.1f %5d  %-12s %-10s %-12s %-10.1e %.3fs\n", p.Ratio, p.N,
+			fmt.Fprintf(stdout, "  %5.1f %5d  %-11s %-10s %-10s %-11s %-9.1e %.3fs\n", p.Ratio, p.N,
 				fmt.Sprintf("%d/%d", count(p.RelaxRate(), len(p.Relax)), len(p.Relax)),
-				fmt.Sprintf("%d/%d", p.Certified(), len(p.Relax)), g, p.MedianError(), sec/float64(len(p.Relax)))
+				fmt.Sprintf("%d/%d", p.Certified(), len(p.Relax)), fmt.Sprintf("%d/%d", p.Unique(), len(p.Relax)),
+				g, p.MedianError(), sec/float64(len(p.Relax)))
+			for _, r := range p.Relax {
+				if (r.Certified && r.Unique) != r.Success() {
+					fmt.Fprintf(stdout, "        seed %d: certified %v, unique %v, but ‖ŵ − w*‖ = %.3g\n", r.Seed, r.Certified, r.Unique, r.Error)
+				}
+			}
 		})
 		if err != nil {
 			return err
@@ -146,12 +152,12 @@ func floats(s string) ([]float64, error) {
 
 func writeCSV(path string, all [][]planted.Point) error {
 	var b strings.Builder
-	b.WriteString("d,h,stride,K,ratio,n,trials,relax_success,certified,gd_success,median_error\n")
+	b.WriteString("d,h,stride,K,ratio,n,trials,relax_success,certified,unique,gd_success,median_error\n")
 	for _, pts := range all {
 		for _, p := range pts {
 			s := p.Setting
-			fmt.Fprintf(&b, "%d,%d,%d,%d,%g,%d,%d,%d,%d,%d,%.6g\n", s.D, s.H, s.Stride, s.K(), p.Ratio, p.N, len(p.Relax),
-				count(p.RelaxRate(), len(p.Relax)), p.Certified(), count(p.GDRate(), len(p.GD)), p.MedianError())
+			fmt.Fprintf(&b, "%d,%d,%d,%d,%g,%d,%d,%d,%d,%d,%d,%.6g\n", s.D, s.H, s.Stride, s.K(), p.Ratio, p.N, len(p.Relax),
+				count(p.RelaxRate(), len(p.Relax)), p.Certified(), p.Unique(), count(p.GDRate(), len(p.GD)), p.MedianError())
 		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
@@ -177,10 +183,10 @@ func drawPlot(path string, all [][]planted.Point, seeds int, gd bool) error {
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Y.Min, p.Y.Max = -0.02, 1.02
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = 6
-	p.Legend.YOffs = -6
+	p.Legend.Top = false // lower right: no curve is there (0 % only below n/h ≈ 1)
+	p.Legend.Left = false
+	p.Legend.XOffs = -6
+	p.Legend.YOffs = 6
 	p.Add(plotter.NewGrid())
 	for si, pts := range all {
 		s := pts[0].Setting

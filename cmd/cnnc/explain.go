@@ -106,6 +106,12 @@ func explainNetwork(w io.Writer, f *ir.File) error {
 	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
 	fmt.Fprintf(w, "  patterns  %s\n", patternWords(t.Patterns))
 	fmt.Fprintf(w, "  solver    %s\n", solverWords(t.Solver))
+	switch z := t.Noise; {
+	case z.Sigma > 0:
+		fmt.Fprintf(w, "  noise     sigma=%g (fixed-output relaxation: budget ε = %g·√n)\n", z.Sigma, z.Sigma)
+	case z.Given():
+		fmt.Fprintf(w, "  noise     %g (fixed-output relaxation: budget ε on ‖(f(x) − y)₊‖₂)\n", z.Budget)
+	}
 	return nil
 }
 

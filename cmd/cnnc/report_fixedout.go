@@ -12,7 +12,9 @@ import (
 // fixed-output-weight relaxation (§11, docs/math/11-fixed-output.md), computed from
 // the recovered weights alone.
 type zeroLossReport struct {
-	Certified   bool     `json:"certified"`
+	Certified   bool     `json:"certified"` // zero training loss: a global minimum
+	Unique      bool     `json:"unique"`    // … and locally unique (full-rank active pieces, no patch at a kink)
+	Rank        int      `json:"rank"`      // rank of the active pieces (certified networks only)
 	Verdict     string   `json:"verdict"`
 	MaxResidual *float64 `json:"max_abs_residual"` // max_i |y_i − f_i(ŵ)|
 	MaxSlack    *float64 `json:"max_slack"`        // max_i (y_i − f_i(ŵ))
@@ -41,7 +43,7 @@ func fixedOutReport(r *report, out *train.Outcome) {
 	if z := out.ZeroLoss; z != nil {
 		r.PatternMode = "none"
 		r.ZeroLoss = &zeroLossReport{
-			Certified: z.Certified, Verdict: z.Why,
+			Certified: z.Certified, Unique: z.Unique, Rank: z.Rank, Verdict: z.Why,
 			MaxResidual: num(z.MaxAbs), MaxSlack: num(z.MaxSlack), MaxExcess: num(z.MaxExcess),
 			WorstSample: z.Worst, Tolerance: z.Tol, Relaxation: num(z.Relaxation), NoiseBudget: z.Eps, Polish: z.Polish,
 		}
@@ -58,8 +60,11 @@ func fixedOutReport(r *report, out *train.Outcome) {
 func printFixedOut(w io.Writer, r *report) {
 	if z := r.ZeroLoss; z != nil {
 		verdict := "NOT CERTIFIED"
-		if z.Certified {
-			verdict = "GLOBAL MINIMUM (zero training loss)"
+		switch {
+		case z.Certified && z.Unique:
+			verdict = "GLOBAL MINIMUM (zero training loss), locally unique"
+		case z.Certified:
+			verdict = "GLOBAL MINIMUM (zero training loss), NOT unique"
 		}
 		fmt.Fprintf(w, "certificate %s: max |y − f(ŵ)| = %s (tolerance %.1e), relaxation aᵀŵ = %s, noise budget ε = %g\n",
 			verdict, fmtNum(z.MaxResidual), z.Tolerance, fmtNum(z.Relaxation), z.NoiseBudget)
@@ -82,8 +87,11 @@ func printZeroLoss(e *env, p *prepared, w *network.Weights) error {
 		return withCode(exitError, err)
 	}
 	verdict := "not certified"
-	if z.Certified {
-		verdict = "global minimum (zero training loss)"
+	switch {
+	case z.Certified && z.Unique:
+		verdict = "global minimum (zero training loss), locally unique"
+	case z.Certified:
+		verdict = "global minimum (zero training loss), not unique"
 	}
 	fmt.Fprintf(e.stdout, "certificate:         %s: max |y − f(x)| = %.3e at sample %d (tolerance %.1e)\n", verdict, z.MaxAbs, z.Worst, z.Tol)
 	fmt.Fprintf(e.stdout, "                     %s\n", z.Why)

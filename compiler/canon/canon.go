@@ -69,6 +69,9 @@
 //	  Target:  zero rows A = Op, b = −Const; nonnegative rows A = −Op, b = Const.
 //	  Dual:    the rows' multipliers.
 //	BIAS: the output bias is a free column (no row, cost 0) with coefficient 1 in Ĝ.
+//	ANCHORED (§11, convex.Anchored): a program of its own — columns [w | t | s], cost
+//	  −a on w, NN rows t ≥ 0, t − Xw ≥ 0, y + s − Σ_k c_k t ≥ 0 and the SOC (ε, s);
+//	  see anchored.go.
 package canon
 
 import (

@@ -112,7 +112,8 @@ type Result struct {
 	N         int
 	Seed      int64
 	Status    solver.Status
-	Certified bool    // the report's zero-loss certificate
+	Certified bool    // the report's zero-loss certificate (a global minimum)
+	Unique    bool    // … and locally unique (train.ZeroLoss.Unique)
 	Error     float64 // ‖ŵ − w*‖₂
 	Seconds   float64 // the whole pipeline: derive, solve, recover, certify
 }
@@ -133,7 +134,7 @@ func Relax(s Setting, n int, seed int64) (Result, error) {
 	}
 	r := Result{N: n, Seed: seed, Status: out.Status, Seconds: time.Since(start).Seconds(), Error: math.Inf(1)}
 	if out.ZeroLoss != nil {
-		r.Certified = out.ZeroLoss.Certified
+		r.Certified, r.Unique = out.ZeroLoss.Certified, out.ZeroLoss.Unique
 	}
 	if out.Planted != nil {
 		r.Error = out.Planted.Error
@@ -317,6 +318,17 @@ func (p Point) Certified() int {
 	k := 0
 	for _, r := range p.Relax {
 		if r.Certified {
+			k++
+		}
+	}
+	return k
+}
+
+// Unique counts the trials certified as a locally unique global minimum.
+func (p Point) Unique() int {
+	k := 0
+	for _, r := range p.Relax {
+		if r.Certified && r.Unique {
 			k++
 		}
 	}

@@ -23,10 +23,14 @@ func long(t *testing.T) {
 var table = Setting{D: 40, H: 10, Stride: 10}
 
 // consistent checks the certificate against the truth on every trial: certified ⇒
-// ‖ŵ − w*‖ < 1e-5, and ‖ŵ − w*‖ > 1e-3 ⇒ not certified.
+// ‖ŵ − w*‖ < 1e-5, and ‖ŵ − w*‖ > 1e-3 ⇒ not certified; a certified unique minimum
+// is always the planted filter.
 func consistent(t *testing.T, p Point) {
 	t.Helper()
 	for _, r := range p.Relax {
+		if r.Certified && r.Unique && !(r.Error < SuccessTol) {
+			t.Errorf("%s n=%d seed %d: certified unique with ‖ŵ − w*‖ = %.3e", p.Setting, r.N, r.Seed, r.Error)
+		}
 		if r.Certified && !(r.Error < SuccessTol) {
 			t.Errorf("%s n=%d seed %d: certified with ‖ŵ − w*‖ = %.3e", p.Setting, r.N, r.Seed, r.Error)
 		}
@@ -191,6 +195,22 @@ data train {
 		t.Fatal(err)
 	}
 	return in
+}
+
+// With fewer samples than filter weights (n/h = 0.5) the relaxation often finds a
+// zero-loss filter that is not w*: certified as a global minimum (it is one) but
+// never as a unique one.
+func TestUnderdetermined(t *testing.T) {
+	pts, err := Sweep(table, []float64{0.5}, 6, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range pts[0].Relax {
+		if r.Unique {
+			t.Errorf("n = %d < h: seed %d reported a unique minimum (‖ŵ − w*‖ = %.3e)", r.N, r.Seed, r.Error)
+		}
+	}
+	t.Logf("n/h = 0.5: %d/6 certified zero loss, %d unique, %d recovered", pts[0].Certified(), pts[0].Unique(), int(6*pts[0].RelaxRate()))
 }
 
 // Gradient descent started next to w* converges to it (the gradient is right), and

@@ -17,6 +17,8 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/anchored"
 	"github.com/cnnc-org/cnnc/backend/solver"
@@ -68,6 +70,13 @@ type ZeroLoss struct {
 	Tol                         float64 // absolute: ZeroLossTol·max(1, ‖y‖∞)
 	Relaxation                  float64 // aᵀŵ, the relaxation's value
 	Eps                         float64 // the noise budget ε
+	// Unique (only when Certified): the zero-loss filter is locally unique — every
+	// patch is off its ReLU kink by more than KinkMargin (relative) and the active
+	// pieces J_i = Σ_{k: x_ikᵀŵ > 0} c_k x_ik have rank H (Rank), so f is linear near
+	// ŵ and f(ŵ + d) = y forces Jd = 0, d = 0. Margin is min |x_ikᵀŵ|/(‖x_ik‖‖ŵ‖).
+	Unique bool
+	Rank   int
+	Margin float64
 	// Polish is ‖w' − ŵ‖ when the solver's filter ŵ was polished (anchored.Polish:
 	// one exact solve on its active pieces), 0 when it was not.
 	Polish float64
@@ -219,6 +228,45 @@ func plantedFor(in *derive.Input, prog *convex.Program, w *network.Weights) *Pla
 	return p
 }
 
+// KinkMargin is the smallest relative distance |x_ikᵀŵ|/(‖x_ik‖‖ŵ‖) of a patch from
+// its ReLU kink for the uniqueness test.
+const KinkMargin = 1e-9
+
+// localRank returns the rank of J (rows Σ_{k : x_ikᵀw > 0} c_k x_ik; singular values
+// above 1e-10·σ_max) and the smallest relative margin of a patch from its kink.
+func localRank(a *convex.Anchored, n int, w []float64) (int, float64) {
+	J := mat.NewDense(n, a.H, nil)
+	wn := mat.Norm(mat.NewVecDense(len(w), w), 2)
+	margin := math.Inf(1)
+	for k := 0; k < a.K; k++ {
+		for i := 0; i < n; i++ {
+			x := a.X.RawRowView(k*n + i)
+			z := 0.0
+			for j, v := range x {
+				z += v * w[j]
+			}
+			if xn := mat.Norm(mat.NewVecDense(len(x), x), 2); xn > 0 && wn > 0 && a.C[k] != 0 {
+				margin = math.Min(margin, math.Abs(z)/(xn*wn))
+			}
+			if z > 0 {
+				row := J.RawRowView(i)
+				for j, v := range x {
+					row[j] += a.C[k] * v
+				}
+			}
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(J, mat.SVDNone) {
+		return 0, margin
+	}
+	sv := svd.Values(nil)
+	if len(sv) == 0 || !(sv[0] > 0) {
+		return 0, margin
+	}
+	return svd.Rank(1e-10 * sv[0]), margin
+}
+
 // ZeroLossCertificate recomputes the network's outputs from the weights w alone (the
 // forward pass of compiler/network) and compares them with the training targets
 // (§11's certificate). prog supplies the anchor and ε for the report; it may be nil.
@@ -241,20 +289,28 @@ func ZeroLossCertificate(in *derive.Input, w *network.Weights, prog *convex.Prog
 		}
 	}
 	z.Tol = ZeroLossTol * math.Max(1, ymax)
+	var filter []float64
 	if prog != nil && prog.Anchored != nil {
 		z.Eps = prog.Anchored.Eps
 		if conv := w.Tensor(fmt.Sprintf("L%d.weight", prog.Anchored.Layer)); conv != nil {
-			f := append([]float64(nil), conv.Data...)
+			filter = append([]float64(nil), conv.Data...)
 			if b := w.Tensor(fmt.Sprintf("L%d.bias", prog.Anchored.Layer)); b != nil {
-				f = append(f, b.Data...)
+				filter = append(filter, b.Data...)
 			}
-			z.Relaxation = prog.Anchored.Value(f)
+			z.Relaxation = prog.Anchored.Value(filter)
 		}
 	}
 	z.Certified = z.MaxAbs <= z.Tol
-	if z.Certified {
-		z.Why = fmt.Sprintf("Global minimum certified: the network's outputs, recomputed from its weights, equal every one of the %d targets to %.2e (tolerance %.1e), so its training loss ½Σ(f(xᵢ) − yᵢ)² is 0 up to rounding; no network has a negative loss, so it is a global minimum of the non-convex training problem (§11, docs/math/11-fixed-output.md).", n, z.MaxAbs, z.Tol)
-	} else {
+	if z.Certified && len(filter) == prog.Anchored.H {
+		z.Rank, z.Margin = localRank(prog.Anchored, n, filter)
+		z.Unique = z.Rank == prog.Anchored.H && z.Margin > KinkMargin
+	}
+	switch {
+	case z.Certified && z.Unique:
+		z.Why = fmt.Sprintf("Global minimum certified: the network's outputs, recomputed from its weights, equal every one of the %d targets to %.2e (tolerance %.1e), so its training loss ½Σ(f(xᵢ) − yᵢ)² is 0 up to rounding; no network has a negative loss, so it is a global minimum of the non-convex training problem (§11, docs/math/11-fixed-output.md). It is locally unique: no patch sits at a ReLU kink (smallest relative margin %.1e) and the active pieces have full rank %d, so every other filter near it has a positive loss.", n, z.MaxAbs, z.Tol, z.Margin, z.Rank)
+	case z.Certified:
+		z.Why = fmt.Sprintf("Global minimum certified, but not unique: the network's outputs, recomputed from its weights, equal every one of the %d targets to %.2e (tolerance %.1e), so its training loss is 0 and it is a global minimum of the non-convex training problem (§11, docs/math/11-fixed-output.md); but its active ReLU pieces have rank %d < %d (or a patch sits at a kink, relative margin %.1e), so other zero-loss filters exist arbitrarily close to it and the data do not determine the filter (too few samples): it need not be the filter that generated the data.", n, z.MaxAbs, z.Tol, z.Rank, prog.Anchored.H, z.Margin)
+	default:
 		z.Why = fmt.Sprintf("Recovery not certified: the largest gap between a target and the network's output is %.3e at sample %d (tolerance %.1e; largest slack y − f = %.3e, largest excess f − y = %.3e), so the relaxation's filter does not fit the data exactly and nothing says it is a global minimum of the training loss.", z.MaxAbs, z.Worst, z.Tol, z.MaxSlack, z.MaxExcess)
 		if z.Eps > 0 {
 			z.Why += fmt.Sprintf(" With a noise budget (ε = %.4g) exact fit is not expected: the filter is the relaxation's estimate, within O(noise) of a planted one.", z.Eps)

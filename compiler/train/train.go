@@ -29,6 +29,13 @@
 // [x_ik ; x_ik − x_ik′] (max). The outcome records rounds, patterns added (per round),
 // search evaluations, the last ρ and the best lower bound seen.
 //
+// Fixed-output-weight CNNs (§11, rule fixed-out) take their own path (anchored.go): the
+// anchored relaxation is solved by backend/native/anchored (Options.Anchored) or, with
+// `solver conic`, through compiler/canon; the filter is polished on its active pieces,
+// recovered, and certified by the zero-loss check of Outcome.ZeroLoss, computed from the
+// weights alone; with `synthetic planted` data Outcome.Planted compares it with the
+// hidden filter.
+//
 // Lower bounds (Outcome.DualObjective, DualSource):
 //   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
 //     of certify at the final prediction over the full arrangement — a certified lower
