@@ -9,7 +9,7 @@
 //
 // A .cnn file uses an entry with the statement `use std.NAME` inside a model block
 // (lang/check splices the entry's layers after `input` in its place; see
-// lang/LANGUAGE.md). Input: nothing. Output: Entry values. Pipeline position: a
+// docs/language.md). Input: nothing. Output: Entry values. Pipeline position: a
 // source of model text for lang/check, and the `cnnc stdlib` listing.
 package stdlib
 
