@@ -3,7 +3,7 @@
 
 Usage:  python3 cvxopt_solve.py problem.json  >  result.json
 
-The program is in SCS form (spec/formats.md):
+The program is in SCS form (docs/exports.md):
     minimize    cᵀx + ½xᵀPx   subject to   A x + s = b,  s ∈ K,
     K = {0}^z × R₊^l × SOC(q₁)×… × PSD(s₁)×…  (svec rows, off-diagonals ×√2).
 It is converted to CVXOPT's form
