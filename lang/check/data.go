@@ -189,8 +189,9 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			case len(a.pos) == 1 && a.pos[0].Kind == syntax.Ident && a.pos[0].Text == "all":
 				d.AllClasses = true
 			case len(a.pos) == 2:
-				x, ok1 := c.integer(a.pos[0], "class", 0)
-				y, ok2 := c.integer(a.pos[1], "class", 0)
+				// Class labels are any integers (e.g. `classes -1 1` for ±1 labels).
+				x, ok1 := c.integerIn(a.pos[0], "class", -1<<31, 1<<31)
+				y, ok2 := c.integerIn(a.pos[1], "class", -1<<31, 1<<31)
 				if ok1 && ok2 {
 					if x == y {
 						c.errorf("C0307", s.Range, "`classes A B` keeps two different classes: A becomes −1 and B becomes +1.", "classes must be two different labels, found %d twice", x)
