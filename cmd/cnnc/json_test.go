@@ -132,7 +132,7 @@ func TestPlusMinusOneTargets(t *testing.T) {
 	for _, c := range []struct{ name, data, loss string }{
 		{"squared", "csv \"pm.csv\"", "squared"},
 		{"hinge", "csv \"pm.csv\"", "hinge"},
-		{"classes", "csv \"pm.csv\"\n    classes -1 1", "logistic"},
+		{"classes", "csv \"pm.csv\"\n    classes -1 1", "squared"},
 	} {
 		file := filepath.Join(dir, c.name+".cnn")
 		os.WriteFile(file, []byte("model net {\n    input 2\n    linear auto bias=true\n    relu\n    linear 1\n}\ndata train {\n    "+c.data+"\n}\ntrain {\n    loss "+c.loss+"\n    beta 1e-2\n    patterns exact\n}\n"), 0o644)
