@@ -32,7 +32,9 @@ func TestParseDataSpec(t *testing.T) {
 		{npy, false, false, nil},
 		{npy + "," + npy, false, true, func(d *ir.Data) bool { return d.Source.Kind == ir.NPY && d.Source.YPath != "" }},
 		{npy + ",header=true", true, false, nil},
-		{"synthetic:spiral,n=20,limit=7", false, true, func(d *ir.Data) bool { return d.Source.Generator == "spiral" && d.Limit == 7 && d.Source.Params["n"] == 20 }},
+		{"synthetic:spiral,n=20,limit=7", false, true, func(d *ir.Data) bool {
+			return d.Source.Generator == "spiral" && d.Limit == 7 && d.Source.Params["n"] == 20
+		}},
 		{"missing.csv", true, false, nil},
 	}
 	for _, c := range cases {
