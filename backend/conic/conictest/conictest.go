@@ -59,7 +59,7 @@ type Result struct {
 	S             []float64
 	Iterations    int
 	// Tolerance is the abstol = reltol = feastol CVXOPT ran with: 1e-10, or
-	// 1e-9 / 1e-8 when it failed numerically at the tighter ones.
+	// 1e-9 / 1e-8 when it failed numerically or ended "unknown" at the tighter ones.
 	Tolerance    float64
 	Gap          float64
 	RelativeGap  float64
