@@ -425,13 +425,13 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		sample[r] = r % n
 		rowWeight[r] = d.weights[l][r/n]
 	}
-	W := mat.NewDense(Np, P, nil)
-	S := mat.NewDense(Np, P, nil)
-	for q := 0; q < P; q++ {
-		w, s := avgColumn(set.Pattern(q), rowWeight, C)
-		W.SetCol(q, w)
-		S.SetCol(q, s)
+	rowOn := make([]bool, Np)
+	for r := range rowOn {
+		rowOn[r] = !zeroRow(C.RawRowView(r))
 	}
+	// Weight = p_{lk}·D and Sign = 2D − 1 off blank rows (avgColumn, in bits)
+	W := &convex.PatternWeights{Mask: set.D, Row: rowWeight}
+	S := convex.PatternSigns(set.D, rowOn)
 	return &convex.Family{
 		H: d.p.H, A: A, Sample: sample, Weight: W, C: C, Sign: S,
 		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
@@ -489,7 +489,9 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var ws, ss, us [][]float64
+	W := convex.NewPatternWeights(n*s, nil)
+	S := convex.NewConeSigns(Nc)
+	var us [][]float64
 	for g := 0; g < gates.Len(); g++ {
 		u := gates.Gate(g)
 		pi := maxPattern(A, n, s, u)
@@ -499,23 +501,25 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		}
 		seen[key] = true
 		w, sg := maxColumn(pi, n, s, C)
-		ws, ss, us = append(ws, w), append(ss, sg), append(us, u)
+		if err := W.AppendCol(w); err != nil {
+			return nil, err
+		}
+		if err := S.AppendCol(sg); err != nil {
+			return nil, err
+		}
+		us = append(us, u)
 	}
-	P := len(ws)
+	P := len(us)
 	if P == 0 {
 		return nil, nil
 	}
-	W := mat.NewDense(n*s, P, nil)
-	S := mat.NewDense(Nc, P, nil)
 	G := mat.NewDense(h, P, nil)
 	sample := make([]int, n*s)
 	for r := range sample {
 		sample[r] = r % n
 	}
-	for p := range ws {
-		W.SetCol(p, ws[p])
-		S.SetCol(p, ss[p])
-		G.SetCol(p, us[p])
+	for p, u := range us {
+		G.SetCol(p, u)
 	}
 	return &convex.Family{
 		H: h, A: A, Sample: sample, Weight: W, C: C, Sign: S,
