@@ -1,4 +1,4 @@
-// Package certify owns the global optimality certificate of formulations.md §1.3 for
+// Package certify owns the global optimality certificate of §1.3 (docs/math/01-machinery.md) for
 // the two-layer template programs: given a candidate prediction ŷ (from any pattern set,
 // exact or sampled), it measures how far the candidate is from the global optimum of
 // the non-convex problem, finds the patterns that violate the dual constraint (new

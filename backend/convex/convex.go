@@ -2,7 +2,7 @@
 // before it is canonicalised to conic form (backend/conic) or handed to a structured
 // native solver or to the CVXPY exporter.
 //
-// Almost every exact program of spec/formulations.md is one template (§12):
+// Almost every exact program of docs/math/ is one template (§12):
 //
 //	minimize   ℓ(ŷ, y) + β Σ_b R_b(x_b)
 //	ŷ         = Σ_f Σ_{s ∈ Signs_f} s · Σ_p 𝒫_{f,p} x_{f,s,p}   (+ generic terms, + output bias)
@@ -41,7 +41,8 @@ import (
 type Program struct {
 	Model       string
 	Theorem     string // e.g. "two-layer ReLU, Pilanci & Ergen 2020"
-	Section     string // formulations.md section, e.g. "§2"
+	Section     string // section of the project's mathematics, e.g. "§2"
+	Doc         string // the docs file of that section, e.g. "docs/math/02-fc-relu.md"
 	Regularizer string // the implicit regulariser in words
 
 	Loss       string    // "squared" (½Σ(ŷ−y)²), "hinge", "logistic"
@@ -277,4 +278,13 @@ type Solution struct {
 	Vars map[string][]float64
 	// Bias is the unpenalised output bias (0 unless Program.OutputBias).
 	Bias float64
+}
+
+// Cite names the program's section and its docs file, e.g.
+// "§4, docs/math/04-cnn-gap.md" (the section alone when Doc is empty).
+func (p *Program) Cite() string {
+	if p.Doc == "" {
+		return p.Section
+	}
+	return p.Section + ", " + p.Doc
 }

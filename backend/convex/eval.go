@@ -49,7 +49,7 @@ func (p *Program) Predict(s *Solution) []float64 {
 	return yhat
 }
 
-// LossOf is the loss of the prediction yhat on the language.md scale: squared
+// LossOf is the loss of the prediction yhat on the docs/language.md scale: squared
 // ½Σ(ŷᵢ−yᵢ)², hinge Σ max(0, 1 − yᵢŷᵢ), logistic Σ log(1 + exp(−yᵢŷᵢ)) (computed stably).
 func (p *Program) LossOf(yhat []float64) float64 {
 	return LossValue(p.Loss, yhat, p.Y)
@@ -158,7 +158,7 @@ func NuclearNorm(v *Var, x []float64) float64 {
 	return s
 }
 
-// Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the language.md scale
+// Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the docs/language.md scale
 // (loss summed over samples, ½ for squared loss). It does not check feasibility: see
 // Violation.
 func (p *Program) Objective(s *Solution) float64 {
@@ -284,7 +284,7 @@ func (p *Program) Sizes() Sizes {
 // Describe writes the program in math notation, the implicit regulariser in words and
 // its sizes (for `cnnc explain`).
 func (p *Program) Describe(w io.Writer) {
-	fmt.Fprintf(w, "model %s: %s (formulations.md %s)\n\n", p.Model, p.Theorem, p.Section)
+	fmt.Fprintf(w, "model %s: %s (%s)\n\n", p.Model, p.Theorem, p.Cite())
 	loss := map[string]string{
 		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",
 		"hinge":    "Σᵢ max(0, 1 − yᵢ ŷᵢ)",

@@ -8,7 +8,7 @@ import (
 )
 
 // Prune returns a solution with the same prediction, no larger objective and at most
-// N nonzero family blocks (formulations.md §2: "a sparser optimum with ≤ n+1 blocks
+// N nonzero family blocks (§2, docs/math/02-fc-relu.md: "a sparser optimum with ≤ n+1 blocks
 // exists and can be found by pruning, e.g. an LP over the optimal face").
 //
 // Reformulation (Carathéodory). Let b range over the nonzero blocks of s, with

@@ -2,7 +2,7 @@
 // backend/convex, not the conic matrix) as a readable, self-contained Python script
 // plus an .npz file of its data, so that users can solve it with any solver CVXPY
 // reaches (SCS by default; CVXOPT, MOSEK, CLARABEL, … on the command line), see the
-// optimum on the language.md scale, and get the recovered network as weights.json.
+// optimum on the docs/language.md scale, and get the recovered network as weights.json.
 //
 // Pipeline position: compiler/derive ──convex.Program──▶ cvxpy.Write ──▶ NAME.py + NAME.npz.
 //
@@ -23,7 +23,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Recipe says how the script turns a solution into weights.json (spec/cli.md). It is
+// Recipe says how the script turns a solution into weights.json (docs/cli.md). It is
 // filled by the caller from the model and the rule (cmd/cnnc/cvxrecipe.go); the
 // exporter does not look at the network. The script's recover() mirrors the Go
 // recoveries of compiler/derive exactly (same tensor names, shapes, penalties, zero
@@ -343,7 +343,7 @@ func pyFloat(v float64) string { return fmt.Sprintf("%.17g", v) }
 // mathDoc is the program in math notation for the script's docstring.
 func mathDoc(p *convex.Program) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (formulations.md %s)\n", p.Theorem, p.Section)
+	fmt.Fprintf(&b, "%s (%s)\n", p.Theorem, p.Cite())
 	if p.Regularizer != "" {
 		fmt.Fprintf(&b, "Implicit regulariser: %s\n", p.Regularizer)
 	}

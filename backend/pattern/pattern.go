@@ -1,5 +1,5 @@
 // Package pattern owns activation patterns (hyperplane arrangements) of a matrix A
-// (spec/formulations.md §1.2): the sets 𝒟(A) = { diag(1[A u ≥ 0]) : u ∈ Rʰ } that the
+// (§1.2, docs/math/01-machinery.md): the sets 𝒟(A) = { diag(1[A u ≥ 0]) : u ∈ Rʰ } that the
 // convex programs of §2–§6 have one variable block per element of.
 //
 // Input: A (N × h; FC: A = X, CNN: A = the stacked patch matrix M). Output: a *Set

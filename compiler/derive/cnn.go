@@ -1,6 +1,6 @@
 package derive
 
-// Two-layer ReLU CNNs (spec/formulations.md §4, §5.2, §6, template table §12).
+// Two-layer ReLU CNNs (§4, docs/math/04-cnn-gap.md, §5.2, §6, template table §12).
 //
 // All three rules share one shape: a convolution (K positions, patches x_{i,k} ∈ Rʰ,
 // stacked patch matrix M of compiler/patch), ReLU, a pooling stage that maps the K
@@ -24,12 +24,12 @@ package derive
 //	min ℓ( Σ_l Σ_p Σ_{k∈l} p_{lk} D^k_{l,p} X_k (c_{l,p} − c'_{l,p}), y ) + β Σ_{l,p} (‖c_{l,p}‖₂ + ‖c'_{l,p}‖₂)
 //	s.t. (2D^k_{l,p} − I) X_k c_{l,p} ≥ 0 and the same for c'   (k ∈ l)
 //
-// Scaling (binding, language.md): the loss is summed over samples and the average
+// Scaling (binding, docs/language.md): the loss is summed over samples and the average
 // pooling's 1/|l| sits in the prediction operator (Family.Weight = p_{lk}·D), not in
 // β, so the convex optimum equals the objective of the PyTorch network with
 // AvgPool/AdaptiveAvgPool (which averages) and weight decay (β/2)Σ‖·‖² on the conv
-// filters and output weights. (spec/verify/cnn.py (A) sums the K positions instead;
-// its number is reproduced by feeding K·X: (1/K)Σ_k (K X_k u)_+ = Σ_k (X_k u)_+.)
+// filters and output weights. (A numerical check that sums the K positions instead
+// is reproduced by feeding K·X: (1/K)Σ_k (K X_k u)_+ = Σ_k (X_k u)_+.)
 //
 // Max pooling (§6): max_k (z_k)_+ = (max_k z_k)_+, so on the region where every
 // sample's winning position π(i) ∈ l ∪ {off} is fixed the unit is linear:

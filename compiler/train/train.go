@@ -13,7 +13,7 @@
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
-// Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
+// Adaptive mode (§1, docs/math/01-machinery.md, `patterns adaptive start=N max=M seed=S`):
 // start from N sampled patterns per family; solve; search every family for patterns
 // violating the dual certificate (certify.Search: over the exact arrangement when its
 // Cover count is at most ExhaustiveLimit, else seeded gates + local ascent); add up to
@@ -72,7 +72,7 @@ type SolverSettings struct {
 type Solved struct {
 	Status     solver.Status
 	Solution   *convex.Solution
-	Objective  float64 // primal objective on the language.md scale
+	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
 }
