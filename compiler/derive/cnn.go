@@ -491,6 +491,9 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	seen := map[string]bool{}
 	W := convex.NewPatternWeights(n*s, nil)
 	S := convex.NewConeSigns(Nc)
+	zero := zeroRows(C)
+	wWords := make([]uint64, W.Mask.Stride())
+	on, neg := make([]uint64, S.On.Stride()), make([]uint64, S.On.Stride())
 	var us [][]float64
 	for g := 0; g < gates.Len(); g++ {
 		u := gates.Gate(g)
@@ -500,13 +503,17 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 			continue
 		}
 		seen[key] = true
-		w, sg := maxColumn(pi, n, s, C)
-		if err := W.AppendCol(w); err != nil {
-			return nil, err
-		}
-		if err := S.AppendCol(sg); err != nil {
-			return nil, err
-		}
+		clear(wWords)
+		clear(on)
+		clear(neg)
+		maxEntries(pi, n, s, zero, func(r int) { wWords[r>>6] |= 1 << (uint(r) & 63) }, func(r int, v float64) {
+			on[r>>6] |= 1 << (uint(r) & 63)
+			if v < 0 {
+				neg[r>>6] |= 1 << (uint(r) & 63)
+			}
+		})
+		W.Mask.AppendWords(wWords)
+		S.AppendWords(on, neg)
 		us = append(us, u)
 	}
 	P := len(us)
@@ -552,34 +559,52 @@ func windowPairs(s int) [][2]int {
 // ≥ 0), −1 on every x_{i,k′} when off (≤ 0), 0 elsewhere and on zero rows of C
 // (blank patches or two equal patches give 0 ≥ 0: dropped, see avgColumn).
 func maxColumn(pi []int, n, s int, C *mat.Dense) (w, sg []float64) {
-	pairs := windowPairs(s)
 	nc, _ := C.Dims()
 	w = make([]float64, n*s)
 	sg = make([]float64, nc)
+	maxEntries(pi, n, s, zeroRows(C), func(r int) { w[r] = 1 }, func(r int, v float64) { sg[r] = v })
+	return w, sg
+}
+
+// maxEntries enumerates the nonzero entries of maxColumn's columns: weight(r) for the
+// Weight rows (value 1) and sign(r, ±1) for the Sign rows, skipping the rows with
+// zero[r] (zero rows of C). The family build writes them as bits, PatternColumn as
+// floats, so the two agree by construction.
+func maxEntries(pi []int, n, s int, zero []bool, weight func(r int), sign func(r int, v float64)) {
+	pairs := windowPairs(s)
+	put := func(r int, v float64) {
+		if !zero[r] {
+			sign(r, v)
+		}
+	}
 	for i, win := range pi {
 		if win < 0 {
 			for j := 0; j < s; j++ {
-				sg[j*n+i] = -1 // x_{ik'}ᵀu ≤ 0
+				put(j*n+i, -1) // x_{ik'}ᵀu ≤ 0
 			}
 			continue
 		}
-		w[win*n+i] = 1
-		sg[win*n+i] = 1 // x_{i,π(i)}ᵀu ≥ 0
+		weight(win*n + i)
+		put(win*n+i, 1) // x_{i,π(i)}ᵀu ≥ 0
 		for q, pr := range pairs {
 			switch win {
 			case pr[0]:
-				sg[n*s+q*n+i] = 1 // (x_a − x_b)ᵀu ≥ 0
+				put(n*s+q*n+i, 1) // (x_a − x_b)ᵀu ≥ 0
 			case pr[1]:
-				sg[n*s+q*n+i] = -1
+				put(n*s+q*n+i, -1)
 			}
 		}
 	}
-	for r := 0; r < nc; r++ {
-		if zeroRow(C.RawRowView(r)) {
-			sg[r] = 0
-		}
+}
+
+// zeroRows marks the rows of C that are all zero.
+func zeroRows(C *mat.Dense) []bool {
+	nc, _ := C.Dims()
+	z := make([]bool, nc)
+	for r := range z {
+		z[r] = zeroRow(C.RawRowView(r))
 	}
-	return w, sg
+	return z
 }
 
 // PatternColumn maps a gate u ∈ Rʰ to its pattern column of a CNN family built by
