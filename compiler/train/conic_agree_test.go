@@ -29,8 +29,15 @@ func TestConicAgreesWithStructured(t *testing.T) {
 		{10, 2, 0.02, 2}, // (n = 20 takes CVXOPT minutes: keep these small)
 	}
 	if !long() {
-		cases = cases[:1]
-		t.Log("the first case; CNNC_LONG=1 runs both")
+		// CVXOPT needs about 10 s on the first case (133 patterns) on a quiet machine;
+		// a smaller problem (8 samples, 58 patterns) checks the same agreement.
+		cases = cases[:0]
+		cases = append(cases, struct {
+			n, d int
+			beta float64
+			seed int64
+		}{8, 2, 0.02, 3})
+		t.Log("one problem with 8 samples; CNNC_LONG=1 runs the two larger ones")
 	}
 	haveCVX := conictest.Available() == nil
 	for _, c := range cases {
