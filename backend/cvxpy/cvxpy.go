@@ -108,7 +108,7 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		}
 		key := fmt.Sprintf("f%d_", fi)
 		arrays[key+"A"] = dense(f.A)
-		arrays[key+"Weight"] = dense(f.Weight)
+		arrays[key+"Weight"] = denseOr(f.Weight.Dense(), f.Weight)
 		smp := make([]float64, len(f.Sample))
 		for i, s := range f.Sample {
 			smp[i] = float64(s)
@@ -117,7 +117,7 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		fv := famView{Key: key, Name: f.Name, H: f.H, P: f.Patterns(), HasC: f.C != nil, Window: window(f)}
 		if f.C != nil {
 			arrays[key+"C"] = dense(f.C)
-			arrays[key+"Sign"] = dense(f.Sign)
+			arrays[key+"Sign"] = denseOr(f.Sign.Dense(), f.Sign)
 		}
 		if f.Gates != nil {
 			arrays[key+"gates"] = dense(f.Gates)
@@ -302,6 +302,15 @@ func window(f *convex.Family) int {
 		return w
 	}
 	return 0
+}
+
+// denseOr is dense(m), or an all-zero array of d's shape when m is nil (no patterns).
+func denseOr(m *mat.Dense, d interface{ Dims() (int, int) }) Array {
+	if m == nil {
+		r, c := d.Dims()
+		return Array{Shape: []int{r, c}, Data: make([]float64, r*c)}
+	}
+	return dense(m)
 }
 
 func dense(m *mat.Dense) Array {

@@ -273,22 +273,19 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		if fam.C == nil {
 			continue
 		}
-		nc, H := fam.C.Dims()
+		_, H := fam.C.Dims()
 		P := fam.Patterns()
 		for c := range fam.Signs {
 			for q := 0; q < P; q++ {
 				x0 := m.blocks[f][c] + q*H
-				for r := 0; r < nc; r++ {
+				fam.Sign.On.Each(q, func(r int) {
 					sg := fam.Sign.At(r, q)
-					if sg == 0 {
-						continue
-					}
 					row := b.l.row(0)
 					cr := fam.C.RawRowView(r)
 					for j := 0; j < H; j++ {
 						b.l.add(row, x0+j, -sg*cr[j])
 					}
-				}
+				})
 			}
 		}
 	}
@@ -484,16 +481,13 @@ func predictionRows(p *convex.Program, m *Map) []sparseRow {
 		acc[i] = map[int]float64{}
 	}
 	for f, fam := range p.Families {
-		np, H := fam.A.Dims()
+		_, H := fam.A.Dims()
 		P := fam.Patterns()
 		for c, sign := range fam.Signs {
 			for q := 0; q < P; q++ {
 				x0 := m.blocks[f][c] + q*H
-				for r := 0; r < np; r++ {
-					w := fam.Weight.At(r, q)
-					if w == 0 {
-						continue
-					}
+				fam.Weight.Mask.Each(q, func(r int) {
+					w := fam.Weight.RowWeight(r)
 					ar := fam.A.RawRowView(r)
 					row := acc[fam.Sample[r]]
 					for j := 0; j < H; j++ {
@@ -501,7 +495,7 @@ func predictionRows(p *convex.Program, m *Map) []sparseRow {
 							row[x0+j] += sign * w * ar[j]
 						}
 					}
-				}
+				})
 			}
 		}
 	}
@@ -687,28 +681,12 @@ func EstimateNNZ(p *convex.Program) int {
 	nnz := 0
 	for _, fam := range p.Families {
 		copies := len(fam.Signs)
-		count := func(m interface {
-			Dims() (int, int)
-			At(int, int) float64
-		}) int {
-			if m == nil {
-				return 0
+		for q := 0; q < fam.Patterns(); q++ {
+			if fam.C != nil && fam.Sign != nil {
+				nnz += copies * fam.Sign.Count(q) * fam.H
 			}
-			r, c := m.Dims()
-			k := 0
-			for i := 0; i < r; i++ {
-				for j := 0; j < c; j++ {
-					if m.At(i, j) != 0 {
-						k++
-					}
-				}
-			}
-			return k
+			nnz += copies * fam.Weight.Mask.Count(q) * fam.H
 		}
-		if fam.C != nil {
-			nnz += copies * count(fam.Sign) * fam.H
-		}
-		nnz += copies * count(fam.Weight) * fam.H
 		nnz += copies * fam.Patterns() * (fam.H + 1) * (1 + len(fam.Cost.Maps))
 	}
 	for _, t := range p.Terms {

@@ -425,13 +425,13 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		sample[r] = r % n
 		rowWeight[r] = d.weights[l][r/n]
 	}
-	W := mat.NewDense(Np, P, nil)
-	S := mat.NewDense(Np, P, nil)
-	for q := 0; q < P; q++ {
-		w, s := avgColumn(set.Pattern(q), rowWeight, C)
-		W.SetCol(q, w)
-		S.SetCol(q, s)
+	rowOn := make([]bool, Np)
+	for r := range rowOn {
+		rowOn[r] = !zeroRow(C.RawRowView(r))
 	}
+	// Weight = p_{lk}·D and Sign = 2D − 1 off blank rows (avgColumn, in bits)
+	W := &convex.PatternWeights{Mask: set.D, Row: rowWeight}
+	S := convex.PatternSigns(set.D, rowOn)
 	return &convex.Family{
 		H: d.p.H, A: A, Sample: sample, Weight: W, C: C, Sign: S,
 		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
@@ -489,7 +489,12 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var ws, ss, us [][]float64
+	W := convex.NewPatternWeights(n*s, nil)
+	S := convex.NewConeSigns(Nc)
+	zero := zeroRows(C)
+	wWords := make([]uint64, W.Mask.Stride())
+	on, neg := make([]uint64, S.On.Stride()), make([]uint64, S.On.Stride())
+	var us [][]float64
 	for g := 0; g < gates.Len(); g++ {
 		u := gates.Gate(g)
 		pi := maxPattern(A, n, s, u)
@@ -498,24 +503,30 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 			continue
 		}
 		seen[key] = true
-		w, sg := maxColumn(pi, n, s, C)
-		ws, ss, us = append(ws, w), append(ss, sg), append(us, u)
+		clear(wWords)
+		clear(on)
+		clear(neg)
+		maxEntries(pi, n, s, zero, func(r int) { wWords[r>>6] |= 1 << (uint(r) & 63) }, func(r int, v float64) {
+			on[r>>6] |= 1 << (uint(r) & 63)
+			if v < 0 {
+				neg[r>>6] |= 1 << (uint(r) & 63)
+			}
+		})
+		W.Mask.AppendWords(wWords)
+		S.AppendWords(on, neg)
+		us = append(us, u)
 	}
-	P := len(ws)
+	P := len(us)
 	if P == 0 {
 		return nil, nil
 	}
-	W := mat.NewDense(n*s, P, nil)
-	S := mat.NewDense(Nc, P, nil)
 	G := mat.NewDense(h, P, nil)
 	sample := make([]int, n*s)
 	for r := range sample {
 		sample[r] = r % n
 	}
-	for p := range ws {
-		W.SetCol(p, ws[p])
-		S.SetCol(p, ss[p])
-		G.SetCol(p, us[p])
+	for p, u := range us {
+		G.SetCol(p, u)
 	}
 	return &convex.Family{
 		H: h, A: A, Sample: sample, Weight: W, C: C, Sign: S,
@@ -548,34 +559,52 @@ func windowPairs(s int) [][2]int {
 // ≥ 0), −1 on every x_{i,k′} when off (≤ 0), 0 elsewhere and on zero rows of C
 // (blank patches or two equal patches give 0 ≥ 0: dropped, see avgColumn).
 func maxColumn(pi []int, n, s int, C *mat.Dense) (w, sg []float64) {
-	pairs := windowPairs(s)
 	nc, _ := C.Dims()
 	w = make([]float64, n*s)
 	sg = make([]float64, nc)
+	maxEntries(pi, n, s, zeroRows(C), func(r int) { w[r] = 1 }, func(r int, v float64) { sg[r] = v })
+	return w, sg
+}
+
+// maxEntries enumerates the nonzero entries of maxColumn's columns: weight(r) for the
+// Weight rows (value 1) and sign(r, ±1) for the Sign rows, skipping the rows with
+// zero[r] (zero rows of C). The family build writes them as bits, PatternColumn as
+// floats, so the two agree by construction.
+func maxEntries(pi []int, n, s int, zero []bool, weight func(r int), sign func(r int, v float64)) {
+	pairs := windowPairs(s)
+	put := func(r int, v float64) {
+		if !zero[r] {
+			sign(r, v)
+		}
+	}
 	for i, win := range pi {
 		if win < 0 {
 			for j := 0; j < s; j++ {
-				sg[j*n+i] = -1 // x_{ik'}ᵀu ≤ 0
+				put(j*n+i, -1) // x_{ik'}ᵀu ≤ 0
 			}
 			continue
 		}
-		w[win*n+i] = 1
-		sg[win*n+i] = 1 // x_{i,π(i)}ᵀu ≥ 0
+		weight(win*n + i)
+		put(win*n+i, 1) // x_{i,π(i)}ᵀu ≥ 0
 		for q, pr := range pairs {
 			switch win {
 			case pr[0]:
-				sg[n*s+q*n+i] = 1 // (x_a − x_b)ᵀu ≥ 0
+				put(n*s+q*n+i, 1) // (x_a − x_b)ᵀu ≥ 0
 			case pr[1]:
-				sg[n*s+q*n+i] = -1
+				put(n*s+q*n+i, -1)
 			}
 		}
 	}
-	for r := 0; r < nc; r++ {
-		if zeroRow(C.RawRowView(r)) {
-			sg[r] = 0
-		}
+}
+
+// zeroRows marks the rows of C that are all zero.
+func zeroRows(C *mat.Dense) []bool {
+	nc, _ := C.Dims()
+	z := make([]bool, nc)
+	for r := range z {
+		z[r] = zeroRow(C.RawRowView(r))
 	}
-	return w, sg
+	return z
 }
 
 // PatternColumn maps a gate u ∈ Rʰ to its pattern column of a CNN family built by

@@ -265,7 +265,7 @@ func FCFamily(A *mat.Dense, s *pattern.Set, layer int, gated bool) *convex.Famil
 	}
 	f := &convex.Family{
 		Name: "v", Layer: layer, H: h,
-		A: A, Sample: sample, Weight: mat.DenseCopyOf(s.D),
+		A: A, Sample: sample, Weight: &convex.PatternWeights{Mask: s.D.Clone()},
 		Signs: []float64{1, -1},
 		Cost:  convex.Cost{Kind: convex.CostL2},
 		Gates: mat.DenseCopyOf(s.Gates),
@@ -276,9 +276,7 @@ func FCFamily(A *mat.Dense, s *pattern.Set, layer int, gated bool) *convex.Famil
 		return f
 	}
 	f.C = A
-	_, P := s.D.Dims()
-	f.Sign = mat.NewDense(n, P, nil)
-	f.Sign.Apply(func(_, _ int, v float64) float64 { return 2*v - 1 }, s.D)
+	f.Sign = convex.PatternSigns(s.D, nil)
 	return f
 }
 
