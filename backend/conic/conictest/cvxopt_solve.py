@@ -26,7 +26,7 @@ Output: one JSON object
                  (Px + Aᵀy + c = 0, y ∈ K*, s = b − Ax; PSD parts as svec)
     iterations, gap, relative_gap, primal_infeasibility, dual_infeasibility
     tolerance    the abstol = reltol = feastol CVXOPT ran with
-Tolerances: abstol = reltol = feastol = 1e-10, maxiters = 100 (override with
+Tolerances: abstol = reltol = feastol = 1e-10, maxiters = 50 (override with
 the environment variables CNNC_CVXOPT_TOL and CNNC_CVXOPT_MAXITERS). When
 CVXOPT fails at that tolerance (it can raise a math domain error in its last
 iterations, or end "unknown" when its residuals stall just above 1e-10 and then
@@ -156,7 +156,7 @@ def solve(prob):
     sol, err = None, None
     for tol in (tol0, 10 * tol0, 100 * tol0):
         opts = {"abstol": tol, "reltol": tol, "feastol": tol,
-                "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "100")),
+                "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "50")),
                 "show_progress": False}
         try:
             if Pfull is not None:
