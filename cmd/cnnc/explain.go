@@ -106,14 +106,24 @@ func runExplain(e *env, o *explainOptions, path string) error {
 		return err
 	}
 	doc := explainFile(p.File)
-	if err := explainProgram(p, &doc); err != nil {
-		return err
+	// A model without a convex program (say, an architecture no rule knows) is still
+	// explained layer by layer; the diagnostics say why there is no program, and the
+	// exit code is 1.
+	perr := explainProgram(p, &doc)
+	if perr != nil && doc.Note == "" {
+		doc.Note = "no convex program: see the diagnostics"
 	}
 	if e.json {
 		doc.Diagnostics = e.diagnostics()
-		return e.writeJSON(doc)
+		if err := e.writeJSON(doc); err != nil {
+			return err
+		}
+		return perr
 	}
-	return writeExplain(e.stdout, &doc)
+	if err := writeExplain(e.stdout, &doc); err != nil {
+		return err
+	}
+	return perr
 }
 
 // explainFile describes the checked file: each model's layers (index, kind,

@@ -108,7 +108,7 @@ func randXY(r *rand.Rand, n, f int) (*mat.Dense, []float64) {
 }
 
 // solveCVXOPT canonicalises prog (compiler/canon) and solves it with CVXOPT
-// (interior point, tolerances 1e-10); it skips when cvxopt is missing and fails
+// (interior point, tolerances 1e-9); it skips when cvxopt is missing and fails
 // unless CVXOPT reports optimal.
 func solveCVXOPT(t *testing.T, prog *convex.Program) (*convex.Solution, float64) {
 	t.Helper()
@@ -129,7 +129,7 @@ func long() bool { return os.Getenv("CNNC_LONG") != "" }
 var cvxoptCache sync.Map // sha256 of the problem's JSON → conictest.Result
 
 // trySolveCVXOPT is solveCVXOPT returning CVXOPT's status instead of failing on a
-// non-optimal one ("unknown": its 1e-10 tolerances were not met).
+// non-optimal one ("unknown": its tolerances were not met).
 func trySolveCVXOPT(t *testing.T, prog *convex.Program) (*convex.Solution, float64, string) {
 	t.Helper()
 	cp, mp, err := canon.Canonicalize(prog)

@@ -87,7 +87,7 @@ func TestCNNStrongDuality(t *testing.T) {
 				}
 				sol, pcvx, status := trySolveCVXOPT(t, prog)
 				if status != "optimal" {
-					// CVXOPT stalls short of 1e-10 now and then; at most one seed in
+					// CVXOPT stalls short of its tolerance now and then; at most one seed in
 					// ten may be skipped this way.
 					if unsolved++; unsolved > seeds/10 {
 						t.Fatalf("seed %d: CVXOPT status %s (%d unsolved seeds)", seed, status, unsolved)

@@ -96,7 +96,7 @@ func matchFC(m *ir.Model, act ir.LayerKind) Match {
 		{act, nil},
 		{ir.Linear, func(l *ir.Layer) string {
 			if l.Width != 1 {
-				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: §10 (docs/math/10-vector-output.md))", l.Width)
+				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: §10, docs/math/10-vector-output.md)", l.Width)
 			}
 			if l.Fixed != nil {
 				return "expected a trainable output layer, found fixed="

@@ -1,6 +1,6 @@
 package derive
 
-// Two-layer linear CNNs (no activation; §7 (docs/math/07-linear-cnn.md)).
+// Two-layer linear CNNs (no activation; §7, docs/math/07-linear-cnn.md).
 //
 // §7.1 conv · avgpool global · linear 1: f = Σ_j w_j (1/K) Σ_k X_k u_j = (1/K)(Σ_k X_k) z
 // with z = Σ_j w_j u_j; weight decay on the factors is minimised at one unit with
