@@ -1,9 +1,11 @@
 package anchored
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -247,4 +249,66 @@ func cvxopt(t *testing.T, p *conic.Problem) (conictest.Result, bool) {
 		}
 	}
 	return cv, ok
+}
+
+// Fewer patch rows than filter weights (N·K = 8 < H = 10): Xd = 0 has solutions d.
+// (The least-squares anchor lies in X's row space, so it is orthogonal to them and
+// the program stays bounded.) With an anchor that has a component along such a d the
+// relaxation is unbounded, and the solver says so with a certificate.
+func TestUnbounded(t *testing.T) {
+	a, y, _ := planted(2, 40, 10, 10, 0, 3)
+	var svd mat.SVD
+	if !svd.Factorize(a.X, mat.SVDFullV) {
+		t.Fatal("svd")
+	}
+	var V mat.Dense
+	svd.VTo(&V)
+	for j := range a.Anchor {
+		a.Anchor[j] += V.At(j, a.H-1) // the last right singular vector: Xd = 0
+	}
+	res, err := Solve(a, y, Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != solver.Unbounded {
+		t.Fatalf("status %s, want unbounded", res.Status)
+	}
+	// the certificate: a direction with aᵀd > 0 along which the constraints hold
+	if v := dot(a.Anchor, res.W); !(v > 0) {
+		t.Errorf("aᵀd = %g, want > 0", v)
+	}
+}
+
+// A negative target with ε = 0 cannot be reached (f ≥ 0): infeasible.
+func TestInfeasible(t *testing.T) {
+	a, y, _ := planted(30, 40, 10, 10, 0, 3)
+	y[4] = -0.5
+	res, err := Solve(a, y, Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != solver.Infeasible {
+		t.Fatalf("status %s, want infeasible", res.Status)
+	}
+}
+
+// A cancelled context stops the solver at once with status interrupted; a deadline
+// gives time_limit.
+func TestContext(t *testing.T) {
+	a, y, _ := planted(200, 400, 25, 25, 0, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	res, err := Solve(a, y, Settings{Context: ctx}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != solver.Interrupted || res.Iterations > 1 || time.Since(start) > 5*time.Second {
+		t.Errorf("cancelled: status %s after %d iterations, %v", res.Status, res.Iterations, time.Since(start))
+	}
+	dl, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	if res, _ := Solve(a, y, Settings{Context: dl}, nil); res.Status != solver.TimeLimit {
+		t.Errorf("expired deadline: status %s", res.Status)
+	}
 }
