@@ -36,11 +36,11 @@ func BenchmarkAnchoredSOCP2000(b *testing.B) {
 }
 
 // BenchmarkStructuredVsConic compares the structured IPM with the native conic IPM
-// (backend/native/cone, whose block elimination does not see this structure: every
-// t column is coupled to every w column) on the same conic data at n = 200, h = 25,
-// K = 16 (3 225 variables, 6 600 rows).
+// (backend/native/cone, method ipm, whose block elimination does not see this
+// structure: every t column shares rows with every w column) on the same conic data
+// at n = 50, h = 25, K = 16 (825 variables, 1 650 rows).
 func BenchmarkStructuredVsConic(b *testing.B) {
-	a, y, _ := planted(200, 400, 25, 25, 0, 1)
+	a, y, _ := planted(50, 400, 25, 25, 0, 1)
 	p := conicOf(a, y)
 	b.Run("structured", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -53,12 +53,12 @@ func BenchmarkStructuredVsConic(b *testing.B) {
 	})
 	b.Run("conic-ipm", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			res, err := cone.Solve(p, cone.Settings{Method: "ipm", EpsAbs: 1e-9, EpsRel: 1e-9, TimeLimit: 10 * time.Minute}, nil)
-			if err != nil || res.Status != solver.Optimal {
-				b.Fatalf("status %v, err %v", res.Status, err)
+			res, err := cone.Solve(p, cone.Settings{Method: "ipm", EpsAbs: 1e-9, EpsRel: 1e-9, TimeLimit: 5 * time.Minute}, nil)
+			if err != nil {
+				b.Fatal(err)
 			}
 			b.ReportMetric(float64(res.Iterations), "iterations")
-			b.Logf("conic IPM: %s, objective %.10g, %d iterations", res.Status, res.UserObjective, res.Iterations)
+			b.Logf("conic IPM: %s, objective %.10g, %d iterations, %v", res.Status, res.UserObjective, res.Iterations, res.SolveTime)
 		}
 	})
 }

@@ -71,8 +71,10 @@
 //	‖Gᵀy + c‖∞        ≤ ε + ε·max(‖Gᵀy‖∞, ‖c‖∞)           (dual)
 //	|cᵀx + hᵀy|       ≤ ε + ε·max(|cᵀx|, |hᵀy|)           (gap)
 //
-// → Optimal. With τ < κ: Unbounded when cᵀx̂ < 0 and ‖Gx̂ + ẑ‖∞/(−cᵀx̂) ≤ EpsInfeas (the
-// relaxation has a free direction: too few samples), Infeasible when hᵀŷ < 0 and
+// → Optimal. With τ < κ: Unbounded when cᵀx̂ < 0 and ‖Gx̂ + ẑ‖∞/(−cᵀx̂) ≤ EpsInfeas (a
+// direction d with Xd ≤ 0 and aᵀd > 0: too few samples; rare with the least-squares
+// anchor, which lies in the row space of X, so that directions with Xd = 0 never
+// count), Infeasible when hᵀŷ < 0 and
 // ‖Gᵀŷ‖∞/(−hᵀŷ) ≤ EpsInfeas (targets the noise budget cannot absorb; compiler/derive
 // refuses those before solving). At MaxIters (default 100), a step below 1e-10, a
 // failed factorisation, or solver.Stop(Context) (checked every iteration, a few
@@ -98,12 +100,18 @@
 // stalls on most of these degenerate LPs with status "unknown"); the KKT solve equals
 // a dense solve to 1e-10 (TestKKTAgainstDense).
 //
-// Time (BenchmarkAnchored2000: N = 2000, H = 25, K = 16, 32 025 variables, 66 000
-// rows; shared 2-core machine at load average ≈ 18): the LP takes 18 iterations,
-// 0.8 s of CPU time per solve (3.2 s user for four solves; wall time 2.9–5.2 s under
-// that load), and recovers w* to < 1e-7 before polishing; the SOCP (σ = 0.01) takes
-// 36 iterations, 10.4 s wall. On the same data at N = 200 the general conic IPM
-// (backend/native/cone, method ipm) had not converged after 98 s of CPU time; the
-// structured method needed 30 iterations and 0.66 s wall (BenchmarkStructuredVsConic).
-// Re-measure on a quiet machine.
+// Time (shared 2-core machine at load average ≈ 30, so wall times are inflated
+// about 5×; CPU times are the better guide; re-measure on a quiet machine):
+//
+//   - BenchmarkAnchored2000 (N = 2000, H = 25, K = 16: 32 025 variables, 66 000 rows,
+//     the LP): 18 iterations, 3.1 s wall, about 0.6 s of CPU per solve (1.82 s user
+//     for three solves and the instance); ‖ŵ − w*‖ < 1e-7 before the polish.
+//   - BenchmarkAnchoredSOCP2000 (the same with σ = 0.01, ε = σ√n): 36 iterations,
+//     9.2 s wall, about 0.7 s of CPU per solve.
+//   - BenchmarkStructuredVsConic (N = 50, H = 25, K = 16: 825 variables, 1 650 rows):
+//     structured 26 iterations, 0.13 s wall; the general conic IPM 24 iterations,
+//     10.5 s wall (1.85 s user for both): its KKT block is dense in all 825 columns, an
+//     O((H + NK)³) factorisation per iteration, against O(NKH²) here. At N = 200 it had
+//     not converged after 98 s of CPU (10 minutes of wall time); at N = 2000 one
+//     factorisation would be about 10¹³ flops.
 package anchored
