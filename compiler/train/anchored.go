@@ -269,8 +269,12 @@ func localRank(a *convex.Anchored, n int, w []float64) (int, float64) {
 
 // ZeroLossCertificate recomputes the network's outputs from the weights w alone (the
 // forward pass of compiler/network) and compares them with the training targets
-// (§11's certificate). prog supplies the anchor and ε for the report; it may be nil.
+// (§11's certificate). prog is the anchored program (its patches for the uniqueness
+// test, the anchor and ε for the report).
 func ZeroLossCertificate(in *derive.Input, w *network.Weights, prog *convex.Program) (*ZeroLoss, error) {
+	if prog == nil || prog.Anchored == nil {
+		return nil, errors.New("train: the zero-loss certificate needs an anchored program")
+	}
 	yhat, err := network.Forward(in.Model, w, in.Data.X)
 	if err != nil {
 		return nil, fmt.Errorf("train: forward pass of the recovered network: %v", err)
@@ -290,15 +294,13 @@ func ZeroLossCertificate(in *derive.Input, w *network.Weights, prog *convex.Prog
 	}
 	z.Tol = ZeroLossTol * math.Max(1, ymax)
 	var filter []float64
-	if prog != nil && prog.Anchored != nil {
-		z.Eps = prog.Anchored.Eps
-		if conv := w.Tensor(fmt.Sprintf("L%d.weight", prog.Anchored.Layer)); conv != nil {
-			filter = append([]float64(nil), conv.Data...)
-			if b := w.Tensor(fmt.Sprintf("L%d.bias", prog.Anchored.Layer)); b != nil {
-				filter = append(filter, b.Data...)
-			}
-			z.Relaxation = prog.Anchored.Value(filter)
+	z.Eps = prog.Anchored.Eps
+	if conv := w.Tensor(fmt.Sprintf("L%d.weight", prog.Anchored.Layer)); conv != nil {
+		filter = append([]float64(nil), conv.Data...)
+		if b := w.Tensor(fmt.Sprintf("L%d.bias", prog.Anchored.Layer)); b != nil {
+			filter = append(filter, b.Data...)
 		}
+		z.Relaxation = prog.Anchored.Value(filter)
 	}
 	z.Certified = z.MaxAbs <= z.Tol
 	if z.Certified && len(filter) == prog.Anchored.H {
