@@ -230,6 +230,7 @@ func parseArch(m *ir.Model) arch {
 
 // cnnData is the extracted data of a matched model.
 type cnnData struct {
+	in      *Input
 	a       arch
 	p       *patch.Patches
 	y       []float64
@@ -268,15 +269,13 @@ func prepare(in *Input, a arch) (*cnnData, diag.List) {
 	if ds.HasErrors() || !CheckBeta(in, &ds) {
 		return nil, ds
 	}
-	p, err := patch.Extract(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
+	p, err := patch.ExtractWith(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv,
+		patch.Options{MaxMemory: in.MaxMemory, AppendOnes: a.conv.Bias, Progress: in.Progress, Context: in.Context})
 	if err != nil {
-		ds.Errorf(CodeShape, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
+		stageError(&ds, a.conv.Range, err, CodeShape, "The convolution's kernel, stride and padding must fit the input shape.")
 		return nil, ds
 	}
-	if a.conv.Bias {
-		p = p.AppendOnes()
-	}
-	d := &cnnData{a: a, p: p, y: y}
+	d := &cnnData{in: in, a: a, p: p, y: y}
 	switch {
 	case a.pool == nil: // flatten: one window per position
 		d.pooled = p.Out
@@ -349,7 +348,7 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 			f, err = avgFamily(d, l, ks, in.Train.Patterns)
 		}
 		if err != nil {
-			ds.Errorf(CodePatterns, in.Train.Patterns.Range, "Exact enumeration is polynomial only for low-rank patches; use `patterns sample N`, `patterns adaptive`, or raise `max`.", "pooling window %d of %d: %v", l+1, win, err)
+			stageError(&ds, in.Train.Patterns.Range, fmt.Errorf("pooling window %d of %d: %w", l+1, win, err), CodePatterns, "Exact enumeration is polynomial only for low-rank patches; use `patterns sample N`, `patterns adaptive`, or raise `max`.")
 			return nil, ds
 		}
 		if f == nil {
@@ -388,27 +387,11 @@ func reluCNNRegularizer(d *cnnData) string {
 	return b.String()
 }
 
-func patternSet(A *mat.Dense, ps ir.Patterns) (*pattern.Set, error) {
-	switch ps.Mode {
-	case ir.Exact:
-		max := ps.Max
-		if max <= 0 {
-			max = 100000
-		}
-		return pattern.Exact(A, max)
-	default: // Sample; Adaptive starts from its sampled set
-		n := ps.N
-		if n <= 0 {
-			n = 1000
-		}
-		return pattern.Sample(A, n, ps.Seed), nil
-	}
-}
-
 // avgFamily builds the family of window l (positions ks, weights d.weights[l]).
 func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, error) {
 	A := d.p.Rows(ks)
-	set, err := patternSet(A, ps)
+	Np, h := A.Dims()
+	set, err := patternSet(d.in, A, int64(len(d.windows)), int64(Np), int64(Np), int64(h))
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +399,6 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	if P == 0 {
 		return nil, nil
 	}
-	Np, _ := A.Dims()
 	n := d.p.N
 	C := unitRows(A)
 	sample := make([]int, Np)
@@ -480,10 +462,11 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	// Cells of the augmented arrangement; each gate maps to one max-pattern.
 	var gates *pattern.Set
 	var err error
+	fams := int64(len(d.windows))
 	if s == 1 {
-		gates, err = patternSet(A, ps)
+		gates, err = patternSet(d.in, A, fams, int64(n*s), int64(Nc), int64(h))
 	} else {
-		gates, err = patternSet(C, ps)
+		gates, err = patternSet(d.in, C, fams, int64(n*s), int64(Nc), int64(h))
 	}
 	if err != nil {
 		return nil, err

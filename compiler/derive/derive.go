@@ -8,14 +8,19 @@
 package derive
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/lang/dataset"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 	"github.com/cnnc-org/cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/progress"
 )
 
 // Input is what a rule derives from.
@@ -24,6 +29,49 @@ type Input struct {
 	Model *ir.Model
 	Data  *dataset.Dataset // training data reshaped to the model's input
 	Train ir.Train
+
+	// MaxMemory is the memory budget in bytes for the stages that grow with the data
+	// (patch extraction, pattern sets, the families built from them): 0 the default
+	// of package budget, < 0 none. A stage over it is refused with CodeTooLarge at
+	// the construct that sets its size (the conv layer, the patterns statement).
+	MaxMemory int64
+	// Progress receives the progress of long stages (nil: none); Context ends them
+	// early with CodeStopped (nil: never).
+	Progress progress.Reporter
+	Context  context.Context
+}
+
+// patternOptions are the pattern-stage options of in.
+func (in *Input) patternOptions() pattern.Options {
+	return pattern.Options{MaxMemory: in.MaxMemory, Progress: in.Progress, Context: in.Context}
+}
+
+// FamilyBytes estimates the memory of one template family with P patterns, Np
+// prediction rows, Nc cone rows and h features: its Weight and Sign matrices, its
+// gates, and the pattern set it is built from (pattern.SetBytes). Rules check
+// windows × FamilyBytes(largest P) against MaxMemory before they sample or
+// enumerate; a rule that stores patterns differently updates this estimate.
+func FamilyBytes(P, Np, Nc, h int64) int64 {
+	return budget.Add(budget.Floats(P, budget.Add(Np, Nc, h)), pattern.SetBytes(P, Np, h))
+}
+
+// stageError turns the error of a bounded stage into a diagnostic at r: a memory
+// budget refusal (CodeTooLarge), an interruption or time limit (CodeStopped), or
+// else code with detail. It reports whether err was one of the first two.
+func stageError(dl *diag.List, r token.Range, err error, code, detail string) {
+	if tl := budget.AsTooLarge(err); tl != nil {
+		dl.Errorf(budget.CodeTooLarge, r, tl.Detail(), "%v", tl)
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		why := "interrupted"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = "time limit reached"
+		}
+		dl.Errorf(CodeStopped, r, "The run was stopped before the convex program was built; nothing was solved.", "%s while deriving the program", why)
+		return
+	}
+	dl.Errorf(code, r, detail, "%v", err)
 }
 
 // Match is how well a rule fits a model: Layers is the number of layers after the
@@ -67,6 +115,8 @@ const (
 	CodeWidth        = "F0206" // the optimum needs more neurons than the width allows
 	CodeShape        = "F0207" // data shape does not match the model
 	CodeLoss         = "F0208" // loss not supported by the rule
+	CodeTooLarge     = budget.CodeTooLarge // F0209: a stage's size estimate exceeds the memory budget
+	CodeStopped      = "F0210"             // interrupted or time limit reached while deriving
 )
 
 // Derive picks the first rule whose Match is OK and builds its program. When no rule

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
@@ -212,33 +213,53 @@ func CheckBeta(in *Input, dl *diag.List) bool {
 
 // Patterns computes the pattern set of A that the train block asks for: exact (with
 // max), sample N (seed) or, for adaptive, the N = start sampled patterns the adaptive
-// loop begins from.
+// loop begins from. The largest set possible, with the family built from it
+// (FamilyBytes), is checked against in.MaxMemory first.
 func Patterns(in *Input, A *mat.Dense, dl *diag.List) *pattern.Set {
+	N, h := A.Dims()
+	s, err := patternSet(in, A, 1, int64(N), int64(N), int64(h))
+	if err != nil {
+		stageError(dl, in.Train.Patterns.Range, err, CodePatterns, "Exact enumeration is polynomial only for low-rank data; for this data set use `patterns sample N` or `patterns adaptive`.")
+		return nil
+	}
+	if s.Len() == 0 {
+		dl.Errorf(CodePatterns, in.Train.Patterns.Range, "Every sampled gate gave the all-zero pattern; sample more gates.", "no usable activation pattern among %d samples", s.Evaluations)
+		return nil
+	}
+	return s
+}
+
+// patternSet computes the pattern set of A for the train block, after checking that
+// families windows × FamilyBytes(largest P, Np, Nc, h) fit the memory budget.
+func patternSet(in *Input, A *mat.Dense, families, Np, Nc, h int64) (*pattern.Set, error) {
 	ps := in.Train.Patterns
+	N, hA := A.Dims()
+	var maxP float64
+	var what string
 	switch ps.Mode {
 	case ir.Exact:
-		max := ps.Max
-		if max <= 0 {
-			max = 100000
+		if ps.Max <= 0 {
+			ps.Max = 100000
 		}
-		s, err := pattern.Exact(A, max)
-		if err != nil {
-			dl.Errorf(CodePatterns, ps.Range, "Exact enumeration is polynomial only for low-rank data; for this data set use `patterns sample N` or `patterns adaptive`.", "%v", err)
-			return nil
+		maxP = math.Min(float64(ps.Max), pattern.CoverCount(N, min(N, hA)))
+		what = fmt.Sprintf("patterns exact max=%d", ps.Max)
+	default: // Sample; Adaptive starts from its sampled set
+		if ps.N <= 0 {
+			ps.N = 1000
 		}
-		return s
-	default:
-		n := ps.N
-		if n <= 0 {
-			n = 1000
-		}
-		s := pattern.Sample(A, n, ps.Seed)
-		if s.Len() == 0 {
-			dl.Errorf(CodePatterns, ps.Range, "Every sampled gate gave the all-zero pattern; sample more gates.", "no usable activation pattern among %d samples", n)
-			return nil
-		}
-		return s
+		maxP = math.Min(float64(ps.N), pattern.CoverCount(N, min(N, hA))-1)
+		what = fmt.Sprintf("patterns %s %d", ps.Mode, ps.N)
 	}
+	need := budget.Mul(families, FamilyBytes(int64(maxP), Np, Nc, h))
+	if err := budget.Check(in.MaxMemory, need,
+		fmt.Sprintf("%s: %d pattern famil%s of up to %.0f patterns over %d rows", what, families, map[bool]string{true: "y", false: "ies"}[families == 1], maxP, Np),
+		"Ask for fewer patterns (`patterns sample N`, `max=`), or use fewer samples (`limit N`)."); err != nil {
+		return nil, err
+	}
+	if ps.Mode == ir.Exact {
+		return pattern.ExactWith(A, ps.Max, in.patternOptions())
+	}
+	return pattern.SampleWith(A, ps.N, ps.Seed, in.patternOptions())
 }
 
 // DesignMatrix returns X (n × d), with a ones column appended when bias.

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -8,10 +9,27 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 	"github.com/cnnc-org/cnnc/lang/token"
+	"github.com/cnnc-org/cnnc/progress"
 )
+
+// Options bound the work of LoadWith. The zero value applies the default memory
+// budget, reports no progress and never stops early.
+type Options struct {
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none). Each reader checks the bytes it will hold (the raw values, their
+	// float64 conversion and the transformed matrix) against it before allocating,
+	// and the CSV reader while it reads; a refusal is a CodeTooLarge diagnostic at
+	// the source statement. MaxElements applies in any case.
+	MaxMemory int64
+	// Progress receives the progress of reading a CSV file (bytes); nil: none.
+	Progress progress.Reporter
+	// Context ends the CSV reader early (a CodeStopped diagnostic); nil: never.
+	Context context.Context
+}
 
 // MaxElements bounds the scalars (samples × features) any source may produce:
 // 2²⁸ float64 values are 2 GiB. Larger declared sizes are refused before anything
@@ -38,7 +56,12 @@ type Stats struct {
 // unchanged). The returned Dataset is nil exactly when the list has errors;
 // warnings (W01xx) may accompany a valid Dataset.
 func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List) {
-	l := &loader{d: d, shape: shape}
+	return LoadWith(d, shape, stats, Options{})
+}
+
+// LoadWith is Load with Options (memory budget, progress, context).
+func LoadWith(d *ir.Data, shape ir.Shape, stats *Stats, o Options) (*Dataset, *Stats, diag.List) {
+	l := &loader{d: d, shape: shape, opts: o}
 	if d == nil {
 		l.errf(CodeRead, token.Range{}, "", "no data block given")
 		return nil, nil, l.diags
@@ -58,7 +81,19 @@ func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List
 type loader struct {
 	d     *ir.Data
 	shape ir.Shape // the model's input shape (nil: none)
+	opts  Options
 	diags diag.List
+}
+
+// fits reports whether need bytes fit the memory budget; if not, it adds a
+// CodeTooLarge diagnostic at the source statement.
+func (l *loader) fits(need int64, what string) bool {
+	err := budget.Check(l.opts.MaxMemory, need, what, "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+	if tl := budget.AsTooLarge(err); tl != nil {
+		l.errf(CodeTooLarge, l.srcRange(), tl.Detail(), "data %s: %v", l.d.Name, tl)
+		return false
+	}
+	return true
 }
 
 func (l *loader) errf(code string, r token.Range, detail, format string, args ...any) {
@@ -298,6 +333,9 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		return nil, nil
 	}
 	n := len(rows)
+	if !l.fits(budget.Floats(int64(n), int64(p)), fmt.Sprintf("the feature matrix of %d samples × %d features", n, p)) {
+		return nil, nil
+	}
 	X := mat.NewDense(n, p, nil)
 	for i, ri := range rows {
 		r.feat.row(ri, X.RawRowView(i))

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"github.com/cnnc-org/cnnc/budget"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -167,6 +168,9 @@ func (p params) planted(shape []int) *raw {
 	size, okS := mulBounded(shape, MaxElements)
 	if !okS || size == 0 || int64(size)*n > MaxElements {
 		p.l.errf(CodeGenParam, rg, "", "synthetic planted: n=%d samples of shape %s are more than %d values", n, fmtDims(shape), MaxElements)
+		return nil
+	}
+	if !p.l.fits(budget.Floats(2, n, int64(size)), fmt.Sprintf("synthetic planted: %d samples of shape %s", n, fmtDims(shape))) {
 		return nil
 	}
 	t := &Teacher{Patches: 1}
