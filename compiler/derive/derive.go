@@ -107,14 +107,14 @@ func Rules() []*Rule { return rules }
 
 // Diagnostic codes of the formulation phase shared by every rule.
 const (
-	CodeNoEquivalent = "F0201" // the model matches no rule
-	CodeEmptyData    = "F0202" // no samples / no features / non-finite data
-	CodeLabels       = "F0203" // labels unusable for the loss (one class, not ±1)
-	CodeBeta         = "F0204" // β ≤ 0 or not finite
-	CodePatterns     = "F0205" // pattern set refused (exact enumeration too large)
-	CodeWidth        = "F0206" // the optimum needs more neurons than the width allows
-	CodeShape        = "F0207" // data shape does not match the model
-	CodeLoss         = "F0208" // loss not supported by the rule
+	CodeNoEquivalent = "F0201"             // the model matches no rule
+	CodeEmptyData    = "F0202"             // no samples / no features / non-finite data
+	CodeLabels       = "F0203"             // labels unusable for the loss (one class, not ±1)
+	CodeBeta         = "F0204"             // β ≤ 0 or not finite
+	CodePatterns     = "F0205"             // pattern set refused (exact enumeration too large)
+	CodeWidth        = "F0206"             // the optimum needs more neurons than the width allows
+	CodeShape        = "F0207"             // data shape does not match the model
+	CodeLoss         = "F0208"             // loss not supported by the rule
 	CodeTooLarge     = budget.CodeTooLarge // F0209: a stage's size estimate exceeds the memory budget
 	CodeStopped      = "F0210"             // interrupted or time limit reached while deriving
 )
