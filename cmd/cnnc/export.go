@@ -12,7 +12,10 @@ import (
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/cvxpy"
 	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/progress"
 )
 
 // exportOptions are the flags of `cnnc export`.
@@ -70,6 +73,17 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.layout != "legacy" && o.layout != "dev" {
 		return usageErr("unknown --scs-layout %q (want legacy or dev)", o.layout)
 	}
+	// A bad -o fails now, before the program is derived.
+	outs := []string{o.out}
+	if o.to == "cvxpy" {
+		script, npz := cvxpyPaths(o.out)
+		outs = []string{script, npz}
+	}
+	for _, op := range outs {
+		if err := validateOutFile(op); err != nil {
+			return withCode(exitError, err)
+		}
+	}
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
 		return err
@@ -80,8 +94,11 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.to == "cvxpy" {
 		return exportCVXPY(e, p, o.out)
 	}
-	cp, _, err := canon.Canonicalize(p.prog)
+	cp, _, err := canon.CanonicalizeWith(p.prog, canon.Options{MaxMemory: e.maxMemory})
 	if err != nil {
+		if tl := budget.AsTooLarge(err); tl != nil {
+			return tooLarge(e, p, tl, o.format)
+		}
 		return withCode(exitError, fmt.Errorf("canonicalising %s: %v", path, err))
 	}
 	var write func(w io.Writer) error
@@ -101,7 +118,11 @@ func runExport(e *env, o *exportOptions, path string) error {
 		}
 		write = func(w io.Writer) error { return scs.Write(w, f) }
 	}
-	if err := writeFileAtomic(o.out, write); err != nil {
+	e.sig.setStage("writing " + o.out)
+	task := progress.Start(e.reporter(o.quiet), "writing "+o.out, 0, "bytes")
+	err = writeFileAtomic(o.out, func(w io.Writer) error { return write(&countingWriter{w: w, task: task}) })
+	task.End()
+	if err != nil {
 		return withCode(exitError, err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%s): %d variables, %d rows, cones z=%d l=%d q=%d blocks s=%d blocks ep=%d; objective scale %g offset %g\n",
@@ -109,12 +130,43 @@ func runExport(e *env, o *exportOptions, path string) error {
 	return nil
 }
 
-// exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
-func exportCVXPY(e *env, p *prepared, out string) error {
+// countingWriter passes writes through and reports the bytes to a progress task.
+type countingWriter struct {
+	w    io.Writer
+	task *progress.Task
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.task.Add(int64(n))
+	return n, err
+}
+
+// tooLarge prints a memory-budget refusal of the export as a diagnostic at the
+// patterns statement (the pattern count and the samples set the program's size).
+func tooLarge(e *env, p *prepared, tl *budget.TooLarge, format string) error {
+	r := p.file.Train.Patterns.Range
+	if !r.IsValid() {
+		r = p.model.Range
+	}
+	var dl diag.List
+	dl.Errorf(budget.CodeTooLarge, r, tl.Detail(), "%v", tl)
+	printDiags(e, dl, p.srcs, format)
+	return withCode(exitError, nil)
+}
+
+// cvxpyPaths returns the script (PATH, with .py added if missing) and data paths of
+// a CVXPY export.
+func cvxpyPaths(out string) (script, npz string) {
 	if !strings.HasSuffix(out, ".py") {
 		out += ".py"
 	}
-	npz := strings.TrimSuffix(out, ".py") + ".npz"
+	return out, strings.TrimSuffix(out, ".py") + ".npz"
+}
+
+// exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
+func exportCVXPY(e *env, p *prepared, out string) error {
+	out, npz := cvxpyPaths(out)
 	r := recipeFor(p)
 	// Both files are staged in memory first so a failure leaves neither behind.
 	var script, data strings.Builder

@@ -58,7 +58,17 @@ func runFmt(e *env, o *fmtOptions, files []string) error {
 		if bytes.Equal(out, src) {
 			continue
 		}
-		if err := writeAtomic(path, out); err != nil {
+		// fmt -w rewrites the file itself: through a symbolic link, to its target.
+		target := path
+		if t, err := filepath.EvalSymlinks(path); err == nil {
+			target = t
+		}
+		if err := validateOutFile(target); err != nil {
+			fmt.Fprintf(e.stderr, "cnnc: %v\n", err)
+			failed = true
+			continue
+		}
+		if err := writeAtomic(target, out); err != nil {
 			fmt.Fprintf(e.stderr, "cnnc: %v\n", err)
 			failed = true
 		}

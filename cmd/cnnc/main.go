@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,10 +47,16 @@ func usageErr(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// env is what every verb may use: its output streams.
+// env is what every verb may use: its output streams, the context that signals
+// and --time-limit cancel (signals.go), and the memory budget (limits.go).
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+
+	ctx       context.Context
+	sig       *interrupts // nil outside main (tests): no signal handling
+	maxMemory int64       // --max-memory in bytes (0: the default budget, < 0: none)
+	memFlag   string
 }
 
 // verbs are the constructors registered by each verb's file.
@@ -75,12 +82,26 @@ network's weights and certifies that they are globally optimal.`,
 	for _, f := range verbs {
 		root.AddCommand(f(e))
 	}
+	registerLimits(root, e)
 	return root
 }
 
 // run executes cnnc with args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return runEnv(&env{stdout: stdout, stderr: stderr, ctx: context.Background()}, args)
+}
+
+// runEnv executes cnnc in e and returns the exit code.
+func runEnv(e *env, args []string) int {
+	code := execute(e, args)
+	if e.sig != nil {
+		code = e.sig.exitCode(code)
+	}
+	return code
+}
+
+func execute(e *env, args []string) int {
+	stderr := e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -99,4 +120,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr}
+	e.sig = watchSignals(e)
+	os.Exit(runEnv(e, os.Args[1:]))
+}

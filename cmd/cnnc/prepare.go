@@ -32,12 +32,14 @@ type prepared struct {
 type dataFlags struct {
 	format string // diagnostics: text or json
 	data   string // --data override of the train set
+	quiet  bool   // no progress lines on stderr
 }
 
-// register adds --data and --diagnostics to cmd.
+// register adds --data, --diagnostics and --quiet to cmd.
 func (fl *dataFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&fl.data, "data", "", "training data replacing the file's data train source")
 	cmd.Flags().StringVar(&fl.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+	cmd.Flags().BoolVarP(&fl.quiet, "quiet", "q", false, "no progress on stderr")
 }
 
 // prepare loads, checks and (when needData) loads the train and test data of path.
@@ -60,7 +62,8 @@ func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error
 		printDiags(e, dl, srcs, fl.format)
 		return nil, withCode(exitError, nil)
 	}
-	p.in = &derive.Input{File: f, Model: p.model, Train: f.Train}
+	p.in = &derive.Input{File: f, Model: p.model, Train: f.Train,
+		MaxMemory: e.maxMemory, Progress: e.reporter(fl.quiet), Context: e.ctx}
 	if !needData {
 		return p, nil
 	}
@@ -79,11 +82,14 @@ func (p *prepared) loadData(e *env, path, format string) error {
 		return withCode(exitError, nil)
 	}
 	var all diag.List
-	train, stats, dl := dataset.Load(td, p.model.Input(), nil)
+	e.sig.setStage("loading the training data")
+	lo := dataset.Options{MaxMemory: e.maxMemory, Progress: p.in.Progress, Context: e.ctx}
+	train, stats, dl := dataset.LoadWith(td, p.model.Input(), nil, lo)
 	all = append(all, dl...)
 	if train != nil {
 		if tst := f.Data["test"]; tst != nil {
-			test, _, dl := dataset.Load(tst, p.model.Input(), stats)
+			e.sig.setStage("loading the test data")
+			test, _, dl := dataset.LoadWith(tst, p.model.Input(), stats, lo)
 			all = append(all, dl...)
 			p.test = test
 		}
@@ -101,6 +107,7 @@ func (p *prepared) loadData(e *env, path, format string) error {
 
 // derive picks the rule for the model and derives its convex program.
 func (p *prepared) derive(e *env, format string) (*derive.Rule, error) {
+	e.sig.setStage("deriving the convex program")
 	rule, prog, dl := derive.Derive(p.in)
 	if err := printDiags(e, dl, p.srcs, format); err != nil {
 		return nil, err

@@ -40,6 +40,15 @@ type report struct {
 	Loss               string   `json:"loss"`
 	Seed               int64    `json:"seed"`
 	Notes              []string `json:"notes,omitempty"`
+
+	// What identifies the run (runinfo.go): when, from which file and data, with
+	// which settings, and the weights.json written beside this report.
+	Created       string        `json:"created"`        // UTC time the report was made, RFC 3339
+	Input         string        `json:"input"`          // the .cnn file as given
+	InputSHA256   string        `json:"input_sha256"`   // SHA-256 of its bytes
+	DataSHA256    string        `json:"data_sha256"`    // SHA-256 of the training set as loaded (dataHash)
+	WeightsSHA256 string        `json:"weights_sha256"` // SHA-256 of weights.json's bytes
+	Settings      solveSettings `json:"settings"`
 }
 
 // num returns a pointer to v, or nil for NaN/Inf (JSON has no such numbers).

@@ -2,13 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,11 +22,11 @@ import (
 // solveOptions are the flags of `cnnc solve`.
 type solveOptions struct {
 	dataFlags
-	out    string
-	json   bool
-	quiet  bool
-	solver string
-	tol    float64
+	out       string
+	json      bool
+	solver    string
+	tol       float64
+	timeLimit time.Duration
 }
 
 func init() {
@@ -51,10 +52,22 @@ Writes DIR/report.json and DIR/weights.json (spec/cli.md; DIR defaults to FILE w
 		}
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output folder (default: FILE without .cnn plus .out)")
 		cmd.Flags().BoolVar(&o.json, "json", false, "print report.json to stdout instead of the summary")
-		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		cmd.Flags().StringVar(&o.solver, "solver", "", "native (structured solver where it applies, else conic) or conic; default: the train block's")
-		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance (default: the train block's tol, else 1e-6)")
+		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance, > 0 (default: the train block's tol, else 1e-6)")
+		cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "stop after this wall time (e.g. 90s, 10m) with status time_limit and the best point so far; default none")
 		o.dataFlags.register(cmd)
+		cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("output") && o.out == "" {
+				return usageErr("-o \"\" names no folder; give a folder name, or leave -o out for the default (FILE without .cnn plus .out)")
+			}
+			if cmd.Flags().Changed("tol") && !(o.tol > 0 && o.tol < 1) {
+				return usageErr("--tol must be in (0, 1), got %g", o.tol)
+			}
+			if o.timeLimit < 0 {
+				return usageErr("--time-limit must be positive, got %v", o.timeLimit)
+			}
+			return nil
+		}
 		return cmd
 	})
 }
@@ -63,21 +76,31 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if o.solver != "" && o.solver != "native" && o.solver != "conic" {
 		return usageErr("unknown --solver %q (want native or conic)", o.solver)
 	}
-	p, err := prepare(e, path, o.dataFlags, true)
-	if err != nil {
-		return err
-	}
 	dir := o.out
 	if dir == "" {
 		dir = strings.TrimSuffix(path, ".cnn") + ".out"
+	}
+	// A bad output folder fails now, not after the solve.
+	if err := validateOutDir(dir); err != nil {
+		return withCode(exitError, err)
+	}
+	if o.timeLimit > 0 {
+		ctx, cancel := context.WithTimeout(e.ctx, o.timeLimit)
+		defer cancel()
+		e.ctx = ctx
+	}
+	p, err := prepare(e, path, o.dataFlags, true)
+	if err != nil {
+		return err
 	}
 	var rec solver.Recorder = solver.Nop{}
 	if !o.quiet {
 		rec = &solver.Table{W: e.stderr}
 	}
+	e.sig.setStage("deriving and solving the convex program")
 	out, err := train.Run(p.in, train.Options{
 		Solver:   o.solver,
-		Settings: train.SolverSettings{Tol: o.tol},
+		Settings: train.SolverSettings{Tol: o.tol, Context: e.ctx},
 		Recorder: rec,
 	})
 	if out != nil && len(out.Diagnostics) > 0 {
@@ -93,18 +116,20 @@ func runSolve(e *env, o *solveOptions, path string) error {
 		return withCode(exitError, fmt.Errorf("solving %s: %v", path, err))
 	}
 	rep := buildReport(p, out)
-	var rj bytes.Buffer
+	var wj, rj bytes.Buffer
+	if err := out.Weights.Write(&wj); err != nil {
+		return withCode(exitError, err)
+	}
+	stampReport(rep, p, out, o, wj.Bytes())
 	if err := rep.write(&rj); err != nil {
 		return withCode(exitError, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return withCode(exitError, fmt.Errorf("creating output folder: %v", err))
-	}
 	wpath, rpath := filepath.Join(dir, "weights.json"), filepath.Join(dir, "report.json")
-	if err := writeFileAtomic(wpath, out.Weights.Write); err != nil {
-		return withCode(exitError, err)
-	}
-	if err := writeFileAtomic(rpath, func(w io.Writer) error { _, err := w.Write(rj.Bytes()); return err }); err != nil {
+	e.sig.setStage("writing " + dir)
+	unlock := e.sig.lockOutputs()
+	err = writeOutDir(dir, map[string][]byte{"weights.json": wj.Bytes(), "report.json": rj.Bytes()})
+	unlock()
+	if err != nil {
 		return withCode(exitError, err)
 	}
 	if o.json {

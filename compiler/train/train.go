@@ -156,6 +156,9 @@ type Outcome struct {
 	Seconds            float64
 	Adaptive           *Adaptive
 	Diagnostics        diag.List
+	// Settings are the solver settings the run used, defaults resolved (Tol,
+	// MaxIters as passed to the solver; 0 MaxIters: the solver's own default).
+	Settings SolverSettings
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -177,8 +180,11 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	if settings.MaxIters <= 0 {
 		settings.MaxIters = int(in.Train.Solver.Options["max_iters"])
 	}
+	if in.Context == nil {
+		in.Context = settings.Context
+	}
 	rule, prog, dl := derive.Derive(in)
-	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN()}
+	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), Settings: settings}
 	if dl.HasErrors() || prog == nil {
 		if !dl.HasErrors() {
 			return out, errors.New("train: derive returned no program")
@@ -411,6 +417,14 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		c certify.Candidate
 	}
 	for round := 0; ; round++ {
+		if st := solver.Stop(opts.Settings.Context); st != "" || out.Status == solver.Interrupted || out.Status == solver.TimeLimit {
+			if st == "" {
+				st = out.Status
+			}
+			ad.Stopped = fmt.Sprintf("stopped (%s) before round %d", st, round+1)
+			out.Status = st
+			break
+		}
 		searchStart := time.Now()
 		yhat := p.Predict(sol)
 		var cands []famCand
