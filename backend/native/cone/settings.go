@@ -20,7 +20,7 @@ type Settings struct {
 	// of either method): the last iterate is returned with status interrupted or
 	// time_limit. nil: never.
 	Context context.Context
-	Alpha     float64 // Douglas–Rachford relaxation α ∈ (0, 2); default 1.5
+	Alpha   float64 // Douglas–Rachford relaxation α ∈ (0, 2); default 1.5
 	// Scale is SCS's initial dual scale (R_y = 1/Scale); default 0.1.
 	Scale float64
 	// RhoX is the x-block proximal weight ρ_x; default 1e-6.
