@@ -56,6 +56,7 @@ import (
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/compiler/patch"
 	"github.com/cnnc-org/cnnc/lang/diag"
@@ -76,6 +77,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021",
 		Pattern: "conv K · relu · avgpool global · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgGlobal)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -86,6 +88,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (Ergen & Pilanci 2021; cnnc derivation §5.2)",
 		Pattern: "conv K · relu · avgpool W [stride=S] | flatten · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgWindowOrFlatten)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -96,6 +99,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)",
 		Pattern: "conv K · relu · maxpool global|W · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolMax)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -261,6 +265,35 @@ func convPadding(l *ir.Layer) []int {
 		return p
 	}
 	return l.Padding
+}
+
+// checkCNN is the Check of the CNN rules: the scalar-output checks and the size
+// of the patch matrix (patch.Bytes of n samples, the conv's output positions and
+// patch features) against the memory budget, at the conv layer.
+func checkCNN(in *Input) diag.List {
+	dl := checkScalar(in)
+	a := parseArch(in.Model)
+	if a.conv == nil || in.Data == nil || len(a.conv.Out) < 2 {
+		return dl
+	}
+	K := int64(1)
+	for _, v := range a.conv.Out[1:] {
+		K = budget.Mul(K, int64(v))
+	}
+	h := int64(sampleShape(in.Model)[0])
+	for _, k := range a.conv.Kernel {
+		h = budget.Mul(h, int64(k))
+	}
+	if a.conv.Bias {
+		h++
+	}
+	n := int64(in.Data.N())
+	err := budget.Check(in.MaxMemory, patch.Bytes(n, K, h), fmt.Sprintf("the patch matrix of %d samples × %d positions × %d features", n, K, h),
+		"Each sample contributes one row per output position of the convolution: lower the padding, raise the stride, or use fewer samples (`limit N`).")
+	if err != nil {
+		stageError(&dl, a.conv.Range, err, CodeShape, "")
+	}
+	return dl
 }
 
 func prepare(in *Input, a arch) (*cnnData, diag.List) {

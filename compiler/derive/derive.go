@@ -92,7 +92,12 @@ type Rule struct {
 	Theorem string // e.g. "two-layer ReLU, Pilanci & Ergen 2020"
 	Pattern string // the architecture in .cnn words, e.g. "linear auto · relu · linear 1"
 
-	Match   func(m *ir.Model) Match
+	Match func(m *ir.Model) Match
+	// Check (optional) runs the checks Build makes before any heavy work — data
+	// shape and row counts, labels usable by the loss, β, size estimates against
+	// the memory budget — so that `cnnc check` reports them without solving. nil:
+	// Precheck says it skipped them.
+	Check   func(in *Input) diag.List
 	Build   func(in *Input) (*convex.Program, diag.List)
 	Recover func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error)
 }
@@ -123,18 +128,29 @@ const (
 // matches it reports, in the spirit of CVXPY's DCP errors, the nearest rule (the one
 // whose Match agrees on the most layers) and the first layer where the model differs.
 func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
+	r, dl := Select(in)
+	if r == nil {
+		return nil, nil, dl
+	}
+	p, d := r.Build(in)
+	return r, p, d
+}
+
+// Select returns the first rule whose Match is OK for in.Model, or nil and the
+// CodeNoEquivalent diagnostic at the first layer where the model differs from the
+// nearest rule.
+func Select(in *Input) (*Rule, diag.List) {
 	var dl diag.List
 	if in == nil || in.Model == nil || len(in.Model.Layers) == 0 {
 		dl.Errorf(CodeNoEquivalent, token.Range{}, "", "no model to derive a convex program from")
-		return nil, nil, dl
+		return nil, dl
 	}
 	var best *Rule
 	var bestM Match
 	for _, r := range rules {
 		m := r.Match(in.Model)
 		if m.OK {
-			p, d := r.Build(in)
-			return r, p, d
+			return r, nil
 		}
 		if best == nil || m.Layers > bestM.Layers {
 			best, bestM = r, m
@@ -152,5 +168,32 @@ func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
 			best.Name, best.Pattern, best.Theorem, best.Section, where, bestM.Why)
 	}
 	dl.Errorf(CodeNoEquivalent, rng, detail, "model %s has no convex equivalent", in.Model.Name)
-	return nil, nil, dl
+	return nil, dl
+}
+
+// Precheck runs every check that needs no solve and no pattern set: the rule
+// match (Select) and, with data loaded (in.Data), the rule's Check. skipped says,
+// in words, which checks did not run (no data; a rule without Check).
+func Precheck(in *Input) (rule *Rule, dl diag.List, skipped []string) {
+	rule, dl = Select(in)
+	if rule == nil {
+		return nil, dl, nil
+	}
+	switch {
+	case in.Data == nil:
+		skipped = append(skipped, "the data checks of "+rule.Name+" (no training data loaded)")
+	case rule.Check == nil:
+		skipped = append(skipped, "the data checks of "+rule.Name+" (the rule has none before building)")
+	default:
+		dl = append(dl, rule.Check(in)...)
+	}
+	return rule, dl, skipped
+}
+
+// checkScalar is the Check of the scalar-output rules: CheckData and CheckBeta.
+func checkScalar(in *Input) diag.List {
+	var dl diag.List
+	CheckData(in, &dl)
+	CheckBeta(in, &dl)
+	return dl
 }

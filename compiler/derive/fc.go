@@ -58,6 +58,7 @@ func init() {
 		Theorem: "two-layer ReLU, Pilanci & Ergen 2020",
 		Pattern: "linear auto · relu · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.ReLU) },
+		Check:   checkScalar,
 		Build:   func(in *Input) (*convex.Program, diag.List) { return buildFC(in, false) },
 		Recover: func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error) {
 			return recoverFC(in, p, s, false)
@@ -70,6 +71,7 @@ func init() {
 		Theorem: "gated ReLU (convex group lasso), Mishkin, Sahiner & Pilanci 2022",
 		Pattern: "linear auto · gated · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.Gated) },
+		Check:   checkScalar,
 		Build:   func(in *Input) (*convex.Program, diag.List) { return buildFC(in, true) },
 		Recover: func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error) {
 			return recoverFC(in, p, s, true)
@@ -191,9 +193,13 @@ func CheckData(in *Input, dl *diag.List) []float64 {
 		return nil
 	}
 	if loss == ir.Hinge || loss == ir.Logistic {
+		lr := r
+		if in.Train.LossRange.IsValid() {
+			lr = in.Train.LossRange // the loss asks for ±1 labels
+		}
 		for i, v := range y {
 			if v != 1 && v != -1 {
-				dl.Errorf(CodeLabels, r, fmt.Sprintf("The %s loss needs labels −1/+1; use `classes A B`.", loss), "label of sample %d is %g, not ±1", i, v)
+				dl.Errorf(CodeLabels, lr, fmt.Sprintf("The %s loss needs labels −1/+1; use `classes A B`.", loss), "label of sample %d is %g, not ±1", i, v)
 				return nil
 			}
 		}

@@ -217,9 +217,13 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		out = &Stats{}
 	}
 	needLabels := len(d.Classes) > 0 || d.AllClasses
+	lblk := blk
+	if d.ClassesRange.IsValid() {
+		lblk = d.ClassesRange // label problems point at the classes statement
+	}
 	if needLabels {
 		if r.yc != 1 {
-			l.errf(CodeNotClasses, blk, "`classes` needs one integer class label per sample.", "data %s: `classes` needs a single label column, but the targets have %d columns", d.Name, r.yc)
+			l.errf(CodeNotClasses, lblk, "`classes` needs one integer class label per sample.", "data %s: `classes` needs a single label column, but the targets have %d columns", d.Name, r.yc)
 			return nil, nil
 		}
 		all := r.labels // generators that make classes hand their labels over
@@ -228,7 +232,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 			for i := 0; i < r.n; i++ {
 				c, ok := intLabel(r.y[i])
 				if !ok {
-					l.errf(CodeNotClasses, blk, "`classes` selects samples by integer class label; these targets are real numbers. Drop the `classes` statement to regress on them.",
+					l.errf(CodeNotClasses, lblk, "`classes` selects samples by integer class label; these targets are real numbers. Drop the `classes` statement to regress on them.",
 						"data %s: target %g at %s is not an integer class label", d.Name, r.y[i], r.where(i))
 					return nil, nil
 				}
@@ -237,12 +241,12 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		}
 		if len(d.Classes) > 0 {
 			if len(d.Classes) != 2 {
-				l.errf(CodeClassAbsent, blk, "Write `classes A B` (two classes) or `classes all`.", "data %s: classes needs exactly two labels, got %d", d.Name, len(d.Classes))
+				l.errf(CodeClassAbsent, lblk, "Write `classes A B` (two classes) or `classes all`.", "data %s: classes needs exactly two labels, got %d", d.Name, len(d.Classes))
 				return nil, nil
 			}
 			a, b := d.Classes[0], d.Classes[1]
 			if a == b {
-				l.errf(CodeClassAbsent, blk, "`classes A B` maps A to −1 and B to +1; they must differ.", "data %s: classes %d %d name the same class twice", d.Name, a, b)
+				l.errf(CodeClassAbsent, lblk, "`classes A B` maps A to −1 and B to +1; they must differ.", "data %s: classes %d %d name the same class twice", d.Name, a, b)
 				return nil, nil
 			}
 			var na, nb int
@@ -262,7 +266,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 			}
 			for _, cc := range [][2]int{{a, na}, {b, nb}} {
 				if cc[1] == 0 {
-					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
+					l.errf(CodeClassAbsent, lblk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
 						"data %s: class %d has no sample in %s", d.Name, cc[0], r.source)
 				}
 			}
@@ -289,14 +293,14 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 				keep = min(keep, d.Limit) // step 4 early: no one-hot rows beyond the limit
 			}
 			if keep*yc > MaxElements {
-				l.errf(CodeSize, blk, "", "data %s: %d samples × %d classes of one-hot targets are more than %d values", d.Name, keep, yc, MaxElements)
+				l.errf(CodeSize, lblk, "", "data %s: %d samples × %d classes of one-hot targets are more than %d values", d.Name, keep, yc, MaxElements)
 				return nil, nil
 			}
 			Y = make([]float64, 0, keep*yc)
 			for i, c := range all[:keep] {
 				j, ok := col[c]
 				if !ok {
-					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The train set's classes are %v; one-hot columns follow them.", classes),
+					l.errf(CodeClassAbsent, lblk, fmt.Sprintf("The train set's classes are %v; one-hot columns follow them.", classes),
 						"data %s: label %d at %s is not a class of the train set", d.Name, c, r.where(i))
 					return nil, nil
 				}
