@@ -424,6 +424,29 @@ func recoverFC(in *Input, p *convex.Program, s *convex.Solution, gated bool) (*n
 		}
 	}
 	m := len(alpha)
+	if m == 0 {
+		// The zero network is optimal (large β, or features that cannot lower the
+		// loss): weights.json still needs a hidden layer, so it gets one neuron whose
+		// weights are all zero — the same function and objective, no penalty (as the
+		// CNN recoveries do).
+		m = 1
+		W, alpha = make([]float64, d), []float64{0}
+		if hidden.Bias {
+			bias = []float64{0}
+		}
+		if gated {
+			G = make([]float64, d)
+			if fam.Gates != nil && fam.Patterns() > 0 {
+				G = mat.Col(nil, 0, fam.Gates)[:d]
+			}
+			if hidden.Bias {
+				gb = []float64{0}
+				if fam.Gates != nil && fam.Patterns() > 0 {
+					gb = []float64{fam.Gates.At(d, 0)}
+				}
+			}
+		}
+	}
 	if hidden.Width != ir.Auto && m > hidden.Width {
 		var dl diag.List
 		dl.Errorf(CodeWidth, hidden.Range, fmt.Sprintf("The convex optimum uses %d neurons, and the reformulation is exact only when the width is at least that; write `linear auto` or `linear %d` (or more).", m, m),
