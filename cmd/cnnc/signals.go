@@ -28,8 +28,9 @@ type interrupts struct {
 	critical sync.Mutex
 }
 
-// GraceStop is how long a stage may take to honour an interruption.
-const GraceStop = 3 * time.Second
+// GraceStop is how long a stage may take to honour an interruption (the solvers
+// poll every iteration; the margin is for a loaded machine).
+const GraceStop = 10 * time.Second
 
 // watchSignals installs the handler and sets e.ctx.
 func watchSignals(e *env) *interrupts {
@@ -46,11 +47,18 @@ func watchSignals(e *env) *interrupts {
 		in.mu.Unlock()
 		fmt.Fprintf(e.stderr, "cnnc: %s received while %s; stopping (the previous outputs are left as they were)\n", sigName(s), stage)
 		cancel()
-		select {
-		case s2 := <-ch:
-			in.exit(s2, "a second signal")
-		case <-time.After(GraceStop):
-			in.exit(s, fmt.Sprintf("%s did not stop within %v", stage, GraceStop))
+		first := time.Now()
+		grace := time.After(GraceStop)
+		for {
+			select {
+			case s2 := <-ch:
+				if time.Since(first) < 500*time.Millisecond {
+					continue // the same signal delivered twice (to the process and its group)
+				}
+				in.exit(s2, "a second signal")
+			case <-grace:
+				in.exit(s, fmt.Sprintf("%s did not stop within %v", stage, GraceStop))
+			}
 		}
 	}()
 	return in

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +53,7 @@ Writes DIR/report.json and DIR/weights.json (spec/cli.md; DIR defaults to FILE w
 		cmd.Flags().BoolVar(&o.json, "json", false, "print report.json to stdout instead of the summary")
 		cmd.Flags().StringVar(&o.solver, "solver", "", "native (structured solver where it applies, else conic) or conic; default: the train block's")
 		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance, > 0 (default: the train block's tol, else 1e-6)")
-		cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "stop after this wall time (e.g. 90s, 10m) with status time_limit and the best point so far; default none")
+		cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "stop the solve after this wall time (e.g. 90s, 10m; counted from the end of the derivation) with status time_limit and the best point so far; default none")
 		o.dataFlags.register(cmd)
 		cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("output") && o.out == "" {
@@ -84,11 +83,6 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if err := validateOutDir(dir); err != nil {
 		return withCode(exitError, err)
 	}
-	if o.timeLimit > 0 {
-		ctx, cancel := context.WithTimeout(e.ctx, o.timeLimit)
-		defer cancel()
-		e.ctx = ctx
-	}
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
 		return err
@@ -100,7 +94,7 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	e.sig.setStage("deriving and solving the convex program")
 	out, err := train.Run(p.in, train.Options{
 		Solver:   o.solver,
-		Settings: train.SolverSettings{Tol: o.tol, Context: e.ctx},
+		Settings: train.SolverSettings{Tol: o.tol, Context: e.ctx, TimeLimit: o.timeLimit},
 		Recorder: rec,
 	})
 	if out != nil && len(out.Diagnostics) > 0 {

@@ -66,6 +66,10 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
+	// TimeLimit > 0 bounds the wall time of the solve phase — from the end of the
+	// derivation through the solves (every adaptive round included) — as a deadline
+	// added to Context; the best point so far is returned with status time_limit.
+	TimeLimit time.Duration
 }
 
 // Solved is a template solver's answer in program terms.
@@ -190,6 +194,16 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 			return out, errors.New("train: derive returned no program")
 		}
 		return out, dl
+	}
+	if settings.TimeLimit > 0 {
+		ctx := settings.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, settings.TimeLimit)
+		defer cancel()
+		settings.Context = ctx
+		opts.Settings.Context = ctx
 	}
 	if opts.Template == nil {
 		opts.Template = NativeTemplate

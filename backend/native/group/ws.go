@@ -854,6 +854,12 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			status = stop
 			break
 		}
+		if total >= set.MaxIter {
+			// the iteration budget is spent (possibly inside this round's restricted
+			// solve, which then did not meet its tolerance)
+			status = solver.IterationLimit
+			break
+		}
 		// next W: the support of this round's point, sticky blocks, and the violators
 		// outside it.
 		inW = map[blockID]bool{}
