@@ -9,7 +9,6 @@ import (
 
 // checkOptions are the flags of `cnnc check`.
 type checkOptions struct {
-	format string
 	data   string
 	noData bool
 	quiet  bool
@@ -21,28 +20,39 @@ func init() {
 		cmd := &cobra.Command{
 			Use:   "check FILE...",
 			Short: "Parse and check .cnn files; print diagnostics, exit 1 on any error",
-			Long: `Check .cnn files without solving: syntax and meaning of every block, then — for a
-file without errors — load its data (shapes, row counts, label kinds, sizes against
-the memory budget), match the trained model against the supported architectures, and
-run that architecture's data checks (labels the loss can use, the size of the patch
-matrix). Checks that could not run are named on stderr ("skipped ...").`,
-			Args: cobra.MinimumNArgs(1),
+			Long: `Parse and check each FILE and print every problem found (diagnostics on stderr:
+position, severity and code, summary, the source line, what to do). For a file
+without errors, check also runs every check that needs no solve: it loads the data
+(shapes, row counts, label kinds, sizes against the memory budget), matches the
+trained model against the supported architectures and runs that architecture's
+data checks (labels the loss can use, the size of the patch matrix); checks that
+could not run are named on stderr ("skipped ..."). Exit 1 when any file has an
+error. --json prints one JSON document: {"files", "errors", "warnings",
+"diagnostics"}. The diagnostic codes are listed in docs/language.md.`,
+			Example: "  cnnc check examples/quickstart.cnn\n  cnnc check --json examples/*.cnn",
+			Args:    cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runCheck(e, o, args)
 			},
 		}
-		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (a JSON array on stdout)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv, X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
-		cmd.Flags().BoolVar(&o.noData, "no-data", false, "do not load the data (skips the data and formulation data checks)")
+		addJSON(cmd, e, "print the diagnostics as one JSON document on stdout")
+		addDeprecatedFormat(cmd, e, "format")
+		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv[,header=true][,label=COLUMN], X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
+		cmd.Flags().BoolVar(&o.noData, "no-data", false, "do not load the data (skips the data and formulation data checks, and says so)")
 		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		return cmd
 	})
 }
 
+// checkDoc is check's --json document.
+type checkDoc struct {
+	Files       []string  `json:"files"`
+	Errors      int       `json:"errors"`
+	Warnings    int       `json:"warnings"`
+	Diagnostics diag.List `json:"diagnostics"`
+}
+
 func runCheck(e *env, o *checkOptions, files []string) error {
-	if err := checkFormat(o.format); err != nil {
-		return err
-	}
 	var all diag.List
 	srcs := diag.Sources{}
 	for _, path := range files {
@@ -58,8 +68,19 @@ func runCheck(e *env, o *checkOptions, files []string) error {
 			printSkipped(e, path, skipped)
 		}
 	}
-	if err := printDiags(e, all, srcs, o.format); err != nil {
-		return err
+	e.report(all, srcs)
+	if e.json {
+		doc := checkDoc{Files: files, Diagnostics: e.diagnostics()}
+		for _, d := range all {
+			if d.Severity == diag.Error {
+				doc.Errors++
+			} else {
+				doc.Warnings++
+			}
+		}
+		if err := e.writeJSON(doc); err != nil {
+			return err
+		}
 	}
 	if all.HasErrors() {
 		return withCode(exitError, nil)

@@ -1,4 +1,4 @@
-// Package derive owns the compiler's rule table (spec/formulations.md Part A): it
+// Package derive owns the compiler's rule table (the rule table of docs/math/12-template.md): it
 // recognises a checked model's architecture, derives the matching convex program
 // (convex.Program) with its implicit regulariser, and maps a solution back to network
 // weights. Each architecture is a Rule registered by its own file.
@@ -47,12 +47,15 @@ func (in *Input) patternOptions() pattern.Options {
 }
 
 // FamilyBytes estimates the memory of one template family with P patterns, Np
-// prediction rows, Nc cone rows and h features: its Weight and Sign matrices, its
-// gates, and the pattern set it is built from (pattern.SetBytes). Rules check
-// windows × FamilyBytes(largest P) against MaxMemory before they sample or
-// enumerate; a rule that stores patterns differently updates this estimate.
+// prediction rows, Nc cone rows and h features: its Weight mask (one bit per row
+// and pattern) and its Sign planes (two bits per cone row and pattern), its gates
+// (P × h floats), the pattern set it is built from (pattern.SetBytes), and the
+// per-row data A, C and pooling weights (floats). Rules check windows ×
+// FamilyBytes(largest P) against MaxMemory before they sample or enumerate; a rule
+// that stores patterns differently updates this estimate.
 func FamilyBytes(P, Np, Nc, h int64) int64 {
-	return budget.Add(budget.Floats(P, budget.Add(Np, Nc, h)), pattern.SetBytes(P, Np, h))
+	bits := budget.Mul(P, budget.Add(Np, budget.Mul(2, Nc)))
+	return budget.Add(bits/8+budget.Mul(P, 16), budget.Floats(P, h), pattern.SetBytes(P, Np, h), budget.Floats(budget.Add(Np, Nc), h+1))
 }
 
 // stageError turns the error of a bounded stage into a diagnostic at r: a memory
@@ -133,6 +136,9 @@ func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
 		return nil, nil, dl
 	}
 	p, d := r.Build(in)
+	if p != nil && p.Doc == "" {
+		p.Doc = r.Doc
+	}
 	return r, p, d
 }
 
@@ -157,7 +163,7 @@ func Select(in *Input) (*Rule, diag.List) {
 		}
 	}
 	rng := in.Model.Range
-	detail := "cnnc knows no convex reformulation of this architecture (formulations.md Part A lists the supported ones)."
+	detail := "cnnc knows no convex reformulation of this architecture (the rule table of docs/math/12-template.md lists the supported ones)."
 	if best != nil {
 		where := "the model ends early"
 		if bestM.Differs != nil {

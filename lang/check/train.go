@@ -42,7 +42,7 @@ var (
 	}
 )
 
-// Defaults of the train block (spec/language.md "The train block").
+// Defaults of the train block (docs/language.md "The train block").
 const (
 	DefaultBeta          = 1e-3
 	DefaultSample        = 1000   // patterns sample N
