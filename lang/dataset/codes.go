@@ -30,7 +30,6 @@ const (
 	CodeGenParam    = "F0131" // bad or unknown synthetic parameter
 	CodeTooLarge    = "F0209" // the data do not fit the memory budget (package budget; same code as every stage)
 	CodeStopped     = "F0210" // reading was interrupted or hit the time limit
-	CodeNotRegular  = "F0115" // the path is a FIFO, device or socket, not a regular file
 
 	CodeDegenerate  = "W0101" // all targets are equal: the training problem is degenerate
 	CodeStandardize = "W0102" // train and test disagree about `standardize`
