@@ -70,6 +70,7 @@ func cli(t *testing.T, dir string, args ...string) procResult {
 // bounded asserts the memory and CPU bounds of a size case.
 func bounded(t *testing.T, r procResult, rssMiB float64, cpu time.Duration) {
 	t.Helper()
+	t.Logf("peak RSS %.0f MiB (bound %.0f), CPU %v (bound %v)", r.maxRSSMiB, rssMiB, r.cpu.Round(time.Millisecond), cpu)
 	if r.maxRSSMiB > rssMiB {
 		t.Errorf("peak RSS %.0f MiB, bound %.0f MiB", r.maxRSSMiB, rssMiB)
 	}
