@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,6 +209,31 @@ func TestItem3ZeroNetwork(t *testing.T) {
 		if c, n := number(t, r, "convex_objective"), number(t, r, "nonconvex_objective"); c != n {
 			t.Fatalf("%s: convex %v ≠ nonconvex %v", act, c, n)
 		}
+	}
+	// constant (zero) features: no pattern can lower the loss; only the output bias fits
+	var rows strings.Builder
+	for i := 0; i < 30; i++ {
+		rows.WriteString("0,0," + fmtInt(i%7-3) + "\n")
+	}
+	write(t, dir, "const.csv", rows.String())
+	file := write(t, dir, "const.cnn", "model net {\n    input 2\n    linear auto\n    relu\n    linear 1 bias=true\n}\n\ndata train {\n    csv \"const.csv\"\n}\n\ntrain {\n    patterns exact\n}\n")
+	out := filepath.Join(dir, "out-const")
+	if so, se, code := runCLI("solve", file, "-o", out, "-q"); code != exitOK {
+		t.Fatalf("constant features: exit %d\n%s\n%s", code, so, se)
+	}
+	r := readReport(t, filepath.Join(out, "report.json"))
+	// the optimum is ½Σ(y − ȳ)² with ȳ the mean target (-3..3 cycling: mean −0.1)
+	want := 0.0
+	mean := 0.0
+	for i := 0; i < 30; i++ {
+		mean += float64(i%7-3) / 30
+	}
+	for i := 0; i < 30; i++ {
+		d := float64(i%7-3) - mean
+		want += 0.5 * d * d
+	}
+	if c, n := number(t, r, "convex_objective"), number(t, r, "nonconvex_objective"); math.Abs(c-want) > 1e-6*want || math.Abs(n-want) > 1e-6*want {
+		t.Fatalf("constant features: convex %v, nonconvex %v, want %v", c, n, want)
 	}
 }
 
