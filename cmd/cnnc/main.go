@@ -6,7 +6,14 @@
 //
 // Each verb lives in its own file as an options struct plus a run function and
 // registers itself with register(); main returns the exit code from one place:
-// 0 ok, 1 diagnostics or errors, 2 usage, 3 solver ended without an optimal status.
+// 0 ok, 1 diagnostics or errors, 2 usage, 3 solver ended without an optimal status,
+// 128 + signal (130, 143) when SIGINT/SIGTERM stopped a run before it wrote anything.
+//
+// Reliability (docs/cli.md, "Limits"): --max-memory sets the memory budget every
+// growing stage checks (limits.go); signals cancel a context the stages and solvers
+// poll (signals.go); solve writes its output folder as one unit and export replaces
+// only regular files (outputs.go); check runs every check that needs no solve
+// (checkall.go).
 //
 // Output (output.go): results go to stdout, progress and diagnostics to stderr. With
 // --json (every verb has it) stdout carries exactly one JSON document: the verb's
