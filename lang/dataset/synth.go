@@ -200,6 +200,23 @@ func (p params) planted(shape []int) *raw {
 			return nil
 		}
 		defWidth = 1
+		// The patch index table (K·h int32) and the teacher's work (n·K·h per
+		// filter) are bounded before they are built.
+		kh, H, W := int64(1), int64(1), int64(sp[0])
+		if len(sp) == 2 {
+			kh, H, W = k, int64(sp[0]), int64(sp[1])
+		}
+		K := ((H-kh)/s + 1) * ((W-k)/s + 1)
+		hh := int64(shape[0]) * kh * k
+		if !p.l.fits(budget.Mul(4, K, hh), fmt.Sprintf("synthetic planted: the index of %d patches of %d values", K, hh)) {
+			return nil
+		}
+		mw, _ := p.integer("width", defWidth, 1, 1<<12)
+		if w := budget.Mul(n, K, hh, max(mw, 1)); w > MaxPlantedWork {
+			p.l.errf(CodeGenParam, rg, fmt.Sprintf("Generating the targets takes samples × patches × patch size × width = %d multiply-adds, more than %d; use fewer samples, a larger stride or a smaller kernel.", w, int64(MaxPlantedWork)),
+				"synthetic planted: n=%d samples of %d patches of %d values are too much work", n, K, hh)
+			return nil
+		}
 		patchIdx, h = patches(shape, int(k), int(s))
 		t.Patches = len(patchIdx)
 		for range sp {
@@ -218,6 +235,13 @@ func (p params) planted(shape []int) *raw {
 	m, okW := p.integer("width", defWidth, 1, 1<<12)
 	if !okW {
 		return nil
+	}
+	if len(shape) < 2 {
+		if w := budget.Mul(n, int64(h), m); w > MaxPlantedWork {
+			p.l.errf(CodeGenParam, rg, fmt.Sprintf("Generating the targets takes samples × features × width = %d multiply-adds, more than %d; use fewer samples or a smaller width.", w, int64(MaxPlantedWork)),
+				"synthetic planted: n=%d samples × width %d are too much work", n, m)
+			return nil
+		}
 	}
 	r := newRand(seed)
 	for j := 0; j < int(m); j++ {
@@ -277,6 +301,10 @@ func (p params) planted(shape []int) *raw {
 // k-wide (k×k) window at stride s, no padding, windows in row-major order of their
 // top-left corner, entries in (C, kh, kw) order. It returns the windows and the
 // patch length C·k^(spatial dims).
+// MaxPlantedWork bounds the multiply-adds of the planted teacher (about ten
+// seconds of work).
+const MaxPlantedWork = 1e10
+
 func patches(shape []int, k, s int) ([][]int32, int) {
 	C := shape[0]
 	H, W := 1, shape[1]
