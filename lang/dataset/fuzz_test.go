@@ -122,6 +122,13 @@ func FuzzSynthetic(f *testing.F) {
 				shape = append(shape, w)
 			}
 		}
+		// Per-input size limit: at most 2²⁰ generated values and 10⁸ multiply-adds of
+		// the teacher (the fuzzing engine takes an input running for seconds for a
+		// hang; the generator's own limits are tested in TestReadersBudget).
+		size := float64(max(ch, 1)) * float64(max(h, 1)) * float64(max(w, 1))
+		if n*size > 1<<20 || n*size*math.Max(1, b*b)*math.Max(1, a) > 1e8 {
+			t.Skip("input over the per-input size limit")
+		}
 		d := &ir.Data{Name: "train", Range: block, Source: ir.DataSource{Kind: ir.Synthetic, Range: stmt, Generator: gen, Params: params}}
 		ds, _, dl := LoadWith(d, shape, nil, fuzzOpts)
 		checkOutcome(t, ds, dl)
