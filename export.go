@@ -3,6 +3,8 @@ package cnnc
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/diag"
 	"io"
 
 	"github.com/cnnc-org/cnnc/backend/cbf"
@@ -40,7 +42,17 @@ func (p *Problem) Conic() (*conic.Problem, error) {
 	if _, _, err := p.Derive(); err != nil {
 		return nil, err
 	}
-	cp, _, err := canon.Canonicalize(p.Program)
+	cp, _, err := canon.CanonicalizeWith(p.Program, canon.Options{MaxMemory: p.Opts.MaxMemory})
+	if tl := budget.AsTooLarge(err); tl != nil {
+		// a positioned diagnostic: the pattern count and the samples set the size
+		r := p.Train.Patterns.Range
+		if !r.IsValid() && p.Model != nil {
+			r = p.Model.Range
+		}
+		var dl diag.List
+		dl.Errorf(budget.CodeTooLarge, r, tl.Detail(), "%v", tl)
+		return nil, p.report(dl)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("canonicalising %s: %v", p.Path, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/cnnc-org/cnnc/backend/solver"
 	"github.com/cnnc-org/cnnc/compiler/network"
@@ -26,6 +27,9 @@ type SolveOptions struct {
 	Tol float64
 	// MaxIters caps the solver's iterations; 0 takes the train block's `max_iters`.
 	MaxIters int
+	// TimeLimit > 0 bounds the wall time of the solve (from the end of the
+	// derivation): the best point so far is kept with status time_limit.
+	TimeLimit time.Duration
 	// Progress receives the solver's iteration records (e.g. &solver.Table{W:
 	// os.Stderr} for the table `cnnc solve` prints); nil: none.
 	Progress solver.Recorder
@@ -54,7 +58,7 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	}
 	out, err := train.Run(p.Input(), train.Options{
 		Solver:   opts.Solver,
-		Settings: train.SolverSettings{Tol: opts.Tol, MaxIters: opts.MaxIters, Context: opts.Context},
+		Settings: train.SolverSettings{Tol: opts.Tol, MaxIters: opts.MaxIters, Context: opts.Context, TimeLimit: opts.TimeLimit},
 		Recorder: opts.Progress,
 	})
 	if out != nil {
@@ -74,6 +78,7 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	w.Preprocess = p.Preprocess()
 	res := &Result{Outcome: out, Weights: w}
 	res.Report = p.buildReport(out)
+	p.stampReport(res.Report, out, opts)
 	return res, nil
 }
 
@@ -121,6 +126,15 @@ type Report struct {
 	// and the comparison with the hidden filter of planted data.
 	ZeroLoss *ZeroLossReport `json:"zero_loss,omitempty"`
 	Planted  *PlantedReport  `json:"planted,omitempty"`
+
+	// What identifies the run (runinfo.go): when, from which file and data, with
+	// which settings, and the weights.json written beside this report.
+	Created       string        `json:"created"`        // UTC time the report was made, RFC 3339
+	Input         string        `json:"input"`          // the .cnn file as given
+	InputSHA256   string        `json:"input_sha256"`   // SHA-256 of its bytes
+	DataSHA256    string        `json:"data_sha256"`    // SHA-256 of the training set as loaded (DataHash)
+	WeightsSHA256 string        `json:"weights_sha256"` // SHA-256 of weights.json's bytes (set by Result.Files)
+	Settings      SolveSettings `json:"settings"`
 }
 
 // Num returns a pointer to v, or nil for NaN and ±Inf (JSON has no such numbers).

@@ -2,7 +2,8 @@
 // compiler never imports cmd; backend (solvers, exporters and the shared vocabulary
 // below them: the convex IR in backend/convex, the certificate in backend/certify,
 // arrangements in backend/pattern, the conic form in backend/conic) never imports
-// compiler, cmd or the parser and checker; lang imports nothing of cnnc above it.
+// compiler, cmd or the parser and checker; lang imports nothing of cnnc above it; budget and
+// progress (leaf packages every layer uses) import nothing of cnnc.
 package compiler_test
 
 import (
@@ -31,6 +32,9 @@ func TestLayering(t *testing.T) {
 		{"github.com/cnnc-org/cnnc/compiler/...", []string{"github.com/cnnc-org/cnnc/cmd/"}},
 		{"github.com/cnnc-org/cnnc/backend/...", []string{"github.com/cnnc-org/cnnc/cmd/", "github.com/cnnc-org/cnnc/compiler/", "github.com/cnnc-org/cnnc/lang/syntax", "github.com/cnnc-org/cnnc/lang/check"}},
 		{"github.com/cnnc-org/cnnc/lang/...", []string{"github.com/cnnc-org/cnnc/cmd/", "github.com/cnnc-org/cnnc/compiler", "github.com/cnnc-org/cnnc/backend"}},
+		// the leaf packages every layer may use import nothing of cnnc
+		{"github.com/cnnc-org/cnnc/budget", []string{"github.com/cnnc-org/cnnc/cmd/", "github.com/cnnc-org/cnnc/compiler", "github.com/cnnc-org/cnnc/backend", "github.com/cnnc-org/cnnc/lang", "github.com/cnnc-org/cnnc/progress"}},
+		{"github.com/cnnc-org/cnnc/progress", []string{"github.com/cnnc-org/cnnc/cmd/", "github.com/cnnc-org/cnnc/compiler", "github.com/cnnc-org/cnnc/backend", "github.com/cnnc-org/cnnc/lang", "github.com/cnnc-org/cnnc/budget"}},
 	}
 	for _, c := range cases {
 		for _, d := range deps(t, c.from) {

@@ -76,6 +76,7 @@ package canon
 
 import (
 	"fmt"
+	"github.com/cnnc-org/cnnc/budget"
 	"math"
 	"sort"
 
@@ -221,7 +222,15 @@ type Options struct {
 	// second-order cone. The problem then has a P, which every native consumer and
 	// SCS handle; the exports keep LSQ by default.
 	QuadraticLoss bool
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none): NNZBytes(EstimateNNZ(p)) is checked against it before anything is
+	// built, and a *budget.TooLarge error returned above it.
+	MaxMemory int64
 }
+
+// NNZBytes is the memory of building a conic A with nnz nonzeros: the triplets
+// being assembled (value, row, column) and the compressed matrix (value, index).
+func NNZBytes(nnz int) int64 { return budget.Mul(int64(nnz), 40) }
 
 // Canonicalize rewrites p into conic form (see the package doc for every rewrite);
 // it is CanonicalizeWith(p, Options{}).
@@ -235,11 +244,22 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		return nil, nil, err
 	}
 	if p.Anchored != nil {
-		if nnz := anchoredNNZ(p); nnz > MaxNNZ {
+		nnz := anchoredNNZ(p)
+		if nnz > MaxNNZ {
 			return nil, nil, fmt.Errorf("the conic form would hold %d nonzeros (the limit is %d, about %d GB): "+
 				"use fewer samples, or the structured native solver (solver native), which never builds it", nnz, MaxNNZ, MaxNNZ*16>>30)
 		}
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
 		return canonicalizeAnchored(p)
+	}
+	if nnz := EstimateNNZ(p); nnz <= MaxNNZ {
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples or patterns, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
 	}
 	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
 		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+

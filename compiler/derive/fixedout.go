@@ -50,11 +50,11 @@ import (
 
 // Diagnostic codes of the fixed-output rule.
 const (
-	CodeFixedSign     = "F0209" // negative or mixed fixed output weights
-	CodeFixedFilters  = "F0210" // more than one filter
-	CodeFixedInfeas   = "F0211" // the relaxation is infeasible for these targets
+	CodeFixedSign     = "F0213" // negative or mixed fixed output weights
+	CodeFixedFilters  = "F0214" // more than one filter
+	CodeFixedInfeas   = "F0215" // the relaxation is infeasible for these targets
 	CodeNoiseUnused   = "W0201" // a noise budget given to a rule that does not use it
-	CodeFixedTooLarge = "F0212" // the patch matrix is too large
+	CodeFixedTooLarge = "F0216" // the patch matrix is too large
 )
 
 // MaxAnchoredFloats bounds the patch matrix N·K·H of the anchored program (2²⁷

@@ -73,6 +73,10 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
+	// TimeLimit > 0 bounds the wall time of the solve phase — from the end of the
+	// derivation through the solves (every adaptive round included) — as a deadline
+	// added to Context; the best point so far is returned with status time_limit.
+	TimeLimit time.Duration
 }
 
 // Solved is a template solver's answer in program terms.
@@ -171,6 +175,9 @@ type Outcome struct {
 	// planted` data (fixed-output rule only; nil otherwise).
 	Planted     *Planted
 	Diagnostics diag.List
+	// Settings are the solver settings the run used, defaults resolved (Tol,
+	// MaxIters as passed to the solver; 0 MaxIters: the solver's own default).
+	Settings SolverSettings
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -192,13 +199,26 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	if settings.MaxIters <= 0 {
 		settings.MaxIters = int(in.Train.Solver.Options["max_iters"])
 	}
+	if in.Context == nil {
+		in.Context = settings.Context
+	}
 	rule, prog, dl := derive.Derive(in)
-	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN()}
+	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), Settings: settings}
 	if dl.HasErrors() || prog == nil {
 		if !dl.HasErrors() {
 			return out, errors.New("train: derive returned no program")
 		}
 		return out, dl
+	}
+	if settings.TimeLimit > 0 {
+		ctx := settings.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, settings.TimeLimit)
+		defer cancel()
+		settings.Context = ctx
+		opts.Settings.Context = ctx
 	}
 	if opts.Template == nil {
 		opts.Template = NativeTemplate
@@ -431,6 +451,14 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		c certify.Candidate
 	}
 	for round := 0; ; round++ {
+		if st := solver.Stop(opts.Settings.Context); st != "" || out.Status == solver.Interrupted || out.Status == solver.TimeLimit {
+			if st == "" {
+				st = out.Status
+			}
+			ad.Stopped = fmt.Sprintf("stopped (%s) before round %d", st, round+1)
+			out.Status = st
+			break
+		}
 		searchStart := time.Now()
 		yhat := p.Predict(sol)
 		var cands []famCand

@@ -185,6 +185,7 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 				}
 			}
 		case "classes":
+			d.ClassesRange = s.Range
 			a := c.args(what, s.Args, nil)
 			switch {
 			case len(a.pos) == 1 && a.pos[0].Kind == syntax.Ident && a.pos[0].Text == "all":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
@@ -84,7 +85,15 @@ func (p params) planted(shape []int, m *ir.Model) *raw {
 		p.l.errf(CodeGenParam, rg, "", "synthetic planted: n=%d samples of shape %s are more than %d values", n, fmtDims(shape), MaxElements)
 		return nil
 	}
+	if !p.l.fits(budget.Floats(2, n, int64(size)), fmt.Sprintf("synthetic planted: %d samples of shape %s", n, fmtDims(shape))) {
+		return nil
+	}
 	t := &Teacher{Noise: noise}
+	// The index table holds K·h int32 entries (positions × filter entries); it is
+	// sized from the model's first convolution and checked before it is built.
+	if e := plantedTableEntries(shape, m); !p.l.fits(budget.Mul(4, e), fmt.Sprintf("synthetic planted: the patch index (%d entries)", e)) {
+		return nil
+	}
 	idx, h, conv := plantedPositions(shape, m)
 	if conv != nil {
 		t.Layer = conv.Index
@@ -146,11 +155,27 @@ func (p params) planted(shape []int, m *ir.Model) *raw {
 // (or the single whole-sample position), the flat sample index of every filter
 // entry (−1: zero padding), the filter length h and the conv layer (nil: none).
 func plantedPositions(shape []int, m *ir.Model) ([][]int32, int, *ir.Layer) {
+	return plantedGeometry(shape, m, false)
+}
+
+// plantedTableEntries is the number of int32 entries (positions × filter entries)
+// plantedPositions would allocate, computed without allocating.
+func plantedTableEntries(shape []int, m *ir.Model) int64 {
+	_, e, _ := plantedGeometry(shape, m, true)
+	return int64(e)
+}
+
+// plantedGeometry is plantedPositions; with sizeOnly it returns (nil, K·h, conv)
+// for a convolution (or the whole-sample table) without allocating.
+func plantedGeometry(shape []int, m *ir.Model, sizeOnly bool) ([][]int32, int, *ir.Layer) {
 	size := 1
 	for _, v := range shape {
 		size *= v
 	}
 	whole := func() ([][]int32, int, *ir.Layer) {
+		if sizeOnly {
+			return nil, size, nil
+		}
 		pos := make([]int32, size)
 		for q := range pos {
 			pos[q] = int32(q)
@@ -210,6 +235,9 @@ func plantedPositions(shape []int, m *ir.Model) ([][]int32, int, *ir.Layer) {
 		return whole()
 	}
 	h := C * kh * kw
+	if sizeOnly {
+		return nil, oh * ow * h, conv
+	}
 	out := make([][]int32, 0, oh*ow)
 	for a := 0; a < oh; a++ {
 		for b := 0; b < ow; b++ {

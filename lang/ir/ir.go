@@ -155,12 +155,15 @@ type Data struct {
 	Range  token.Range
 	Source DataSource
 
-	Classes     []int // [A, B]: keep classes A, B; A → −1, B → +1
-	AllClasses  bool  // classes all: one-hot targets
-	Limit       int   // 0 = no limit
-	Scale       float64
-	HasScale    bool
-	Standardize bool
+	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1
+	AllClasses bool  // classes all: one-hot targets
+	// ClassesRange is the `classes` statement (invalid when there is none), where
+	// label problems found when the data are loaded point.
+	ClassesRange token.Range
+	Limit        int // 0 = no limit
+	Scale        float64
+	HasScale     bool
+	Standardize  bool
 }
 
 // Loss names.
@@ -222,13 +225,15 @@ func (z Noise) Given() bool { return z.Range.IsValid() }
 
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
-	Model    string
-	Loss     string // Squared (default), Logistic, Hinge
-	Beta     float64
-	Patterns Patterns
-	Solver   Solver
-	Noise    Noise
-	Range    token.Range
+	Model string
+	Loss  string // Squared (default), Logistic, Hinge
+	// LossRange is the `loss` statement (invalid when the default applies).
+	LossRange token.Range
+	Beta      float64
+	Patterns  Patterns
+	Solver    Solver
+	Noise     Noise
+	Range     token.Range
 }
 
 // File is a checked .cnn file.
