@@ -3,7 +3,7 @@ package cnnc
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"io"
 

@@ -11,9 +11,9 @@ import (
 	"github.com/cnnc-org/cnnc/lang/dataset"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 	"github.com/cnnc-org/cnnc/lang/syntax"
 	"github.com/cnnc-org/cnnc/lang/token"
-	"github.com/cnnc-org/cnnc/progress"
 	"github.com/cnnc-org/cnnc/stdlib"
 )
 

@@ -8,8 +8,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/train"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/dataset"
 )
 

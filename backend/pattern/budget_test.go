@@ -8,7 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 )
 
 func randomMatrix(n, h int, seed int64) *mat.Dense {

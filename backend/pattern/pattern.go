@@ -41,8 +41,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
-	"github.com/cnnc-org/cnnc/budget"
-	"github.com/cnnc-org/cnnc/progress"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // Options bound the work of ExactWith and SampleWith. The zero value applies the

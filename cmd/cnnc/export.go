@@ -12,7 +12,7 @@ import (
 	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/lang/diag"
-	"github.com/cnnc-org/cnnc/progress"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // exportOptions are the flags of `cnnc export`.

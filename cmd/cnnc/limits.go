@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cnnc-org/cnnc/budget"
-	"github.com/cnnc-org/cnnc/progress"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // registerLimits adds the global --max-memory flag: the memory budget every stage

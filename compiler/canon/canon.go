@@ -76,7 +76,7 @@ package canon
 
 import (
 	"fmt"
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"math"
 	"sort"
 

@@ -14,13 +14,13 @@ import (
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
-	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/dataset"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 	"github.com/cnnc-org/cnnc/lang/token"
-	"github.com/cnnc-org/cnnc/progress"
 )
 
 // Input is what a rule derives from.

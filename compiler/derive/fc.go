@@ -6,8 +6,8 @@ import (
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
-	"github.com/cnnc-org/cnnc/budget"
 	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 	"github.com/cnnc-org/cnnc/lang/token"

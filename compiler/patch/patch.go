@@ -28,9 +28,9 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/ir"
-	"github.com/cnnc-org/cnnc/progress"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // Options bound the work of ExtractWith. The zero value applies the default memory

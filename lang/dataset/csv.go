@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cnnc-org/cnnc/budget"
-	"github.com/cnnc-org/cnnc/progress"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // readCSV reads `csv "file" [label=last|first|COLUMN] [header=true|false]`: one

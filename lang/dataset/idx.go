@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"io"
 )
 

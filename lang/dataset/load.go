@@ -9,11 +9,11 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 	"github.com/cnnc-org/cnnc/lang/token"
-	"github.com/cnnc-org/cnnc/progress"
 )
 
 // Options bound the work of LoadWith. The zero value applies the default memory

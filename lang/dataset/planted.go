@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cnnc-org/cnnc/budget"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
