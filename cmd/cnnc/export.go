@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnnc-org/cnnc"
-	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/progress"
 )
@@ -18,12 +17,13 @@ import (
 // exportOptions are the flags of `cnnc export`.
 type exportOptions struct {
 	dataFlags
-	to     string // scs, cbf, cvxpy, json
-	out    string
-	eps    float64
-	layout string // scs: legacy or dev
-	int32  bool
-	quiet  bool
+	to      string // scs, cbf, cvxpy, json
+	out     string
+	eps     float64
+	layout  string // scs: legacy or dev
+	int32   bool
+	allRows bool
+	quiet   bool
 }
 
 func init() {
@@ -58,6 +58,7 @@ JSON document instead of a sentence.`,
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
+		cmd.Flags().BoolVar(&o.allRows, "all-rows", false, "write every cone row, also those the other rows of their pattern imply")
 		return cmd
 	})
 }
@@ -118,18 +119,17 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.to == "cvxpy" {
 		return exportCVXPY(e, p, o.out)
 	}
-	var cp *conic.Problem
-	write := func(w io.Writer) error {
-		var err error
-		cp, err = p.Export(w, o.to, cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32})
-		return err
-	}
-	if _, err := p.Conic(); err != nil { // canonicalise (against the budget) before writing
+	eo := cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32, AllRows: o.allRows}
+	e.sig.setStage("canonicalising")
+	cp, err := p.ConicFor(o.to, eo) // against the budget, before anything is written
+	if err != nil {
 		return p.done(err)
 	}
 	e.sig.setStage("writing " + o.out)
 	task := progress.Start(e.reporter(o.quiet), "writing "+o.out, 0, "bytes")
-	err = writeFileAtomic(o.out, func(w io.Writer) error { return write(&countingWriter{w: w, task: task}) })
+	err = writeFileAtomic(o.out, func(w io.Writer) error {
+		return cnnc.WriteConic(&countingWriter{w: w, task: task}, cp, o.to, eo)
+	})
 	task.End()
 	if err != nil {
 		return p.done(err)
