@@ -21,10 +21,19 @@ import (
 //
 // active lists the rows with λ_j > 0 (the cone faces u lies on).
 func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int, ok bool) {
+	val, u, active, ok, _ = coneMax(g, M)
+	return val, u, active, ok
+}
+
+// coneMax is ConeMax that also returns the multipliers λ ≥ 0 (nil when M is nil or g
+// is already in 𝒦): ‖g + Mᵀλ‖ is then an upper bound on the maximum in exact
+// arithmetic for whatever λ ≥ 0 the active-set method ended with (Moreau), which is
+// what ConeMaxUp evaluates with rounding-error bounds.
+func coneMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int, ok bool, lam []float64) {
 	h := len(g)
 	u = append([]float64(nil), g...)
 	if M == nil {
-		return norm(u), normalize(u), nil, true
+		return norm(u), normalize(u), nil, true, nil
 	}
 	m, _ := M.Dims()
 	gv := mat.NewVecDense(h, g)
@@ -43,7 +52,7 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		}
 	}
 	if feasible {
-		return norm(u), normalize(u), nil, true
+		return norm(u), normalize(u), nil, true, nil
 	}
 	lambda := make([]float64, m)
 	inP := make([]bool, m)
@@ -128,9 +137,9 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		ok = w.AtVec(j) >= -1e3*tol
 	}
 	if norm(u) <= 1e-12*norm(g) { // g ∈ 𝒦° up to rounding: the maximum is 0, at u = 0
-		return 0, make([]float64, h), active, ok
+		return 0, make([]float64, h), active, ok, lambda
 	}
-	return norm(u), normalize(append([]float64(nil), u...)), active, ok
+	return norm(u), normalize(append([]float64(nil), u...)), active, ok, lambda
 }
 
 // lsq solves min_s ‖Σ_{k} s_k M_{P_k} + g‖ (columns M_jᵀ), i.e. the unconstrained

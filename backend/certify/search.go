@@ -68,7 +68,7 @@ type SearchOptions struct {
 type SearchStats struct {
 	Evaluations int     // patterns evaluated (each: both signs)
 	Exhaustive  bool    // every pattern of the arrangement was checked
-	Max         float64 // the largest value found over the new patterns (0 if none)
+	Max         float64 // an upper bound (ConeMaxUp) on the largest value over the new patterns (0 if none)
 }
 
 // Search looks for patterns of family f of p that are not among the family's columns
@@ -156,6 +156,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
+	an := rowNormsUp(fam.A)
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = colMatrix(w)
@@ -163,17 +164,20 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			single.Sign = colMatrix(sg)
 		}
 		g := Gradient(single, 0, v)
+		ge := gradientErr(single, 0, v, an)
 		M := ConeRows(single, 0)
 		best := eval{M: M}
+		bnd := 0.0 // upper bound on the pattern's value (ConeMaxUp), for st.Max
 		for _, s := range signsOf(single) {
 			gs := append([]float64(nil), g...)
 			for k := range gs {
 				gs[k] *= s
 			}
-			if norm(gs) <= best.val {
+			if up(NormUp(gs)+ge) <= best.val {
 				continue
 			}
-			val, u, act, _ := ConeMax(gs, M)
+			b, val, u, act, _ := coneMaxUp(gs, M, ge)
+			bnd = math.Max(bnd, math.Max(b, val))
 			if val > best.val {
 				best = eval{val, u, act, M}
 			}
@@ -181,8 +185,8 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		if !isNew {
 			return best
 		}
-		if best.val > st.Max {
-			st.Max = best.val
+		if bnd > st.Max {
+			st.Max = bnd
 		}
 		if best.val > thr {
 			c := Candidate{Weight: append([]float64(nil), w...), Gate: append([]float64(nil), gate...), Value: best.val}
