@@ -40,9 +40,9 @@
 //
 //	maximise D(λ)  s.t.  R°_b(s_b𝒫_bᵀλ + 𝒞_bᵀμ_b) ≤ β, μ_b ≥ 0 (every block b), 1ᵀλ = 0 (bias),
 //
-// and for R = ‖·‖₂, min_{μ_b ≥ 0} ‖g + 𝒞_bᵀμ_b‖₂ = max_{u ∈ B₂ ∩ 𝒦_b} gᵀu (Moreau), the
-// cone maximum above: the dual constraints of all blocks together are exactly M(λ) ≤ β. The constraints are
-// positively homogeneous in λ and the domains of the three conjugates are boxes that
+// and for R = ‖·‖₂, min_{μ_b ≥ 0} ‖g + 𝒞_bᵀμ_b‖₂ = max_{u ∈ B₂ ∩ 𝒦_b} gᵀu (Moreau),
+// the cone maximum above: the dual constraints of all blocks together are exactly
+// M(λ) ≤ β. The constraints are positively homogeneous in λ and the domains of the three conjugates are boxes that
 // contain 0, so θλ is dual feasible for every θ ≤ 1/ρ (ρ = M(λ)/β), and D(θλ) is a
 // lower bound on the optimum over the patterns whose ρ was taken. With the exact
 // pattern set this is the global optimum of the non-convex problem (§1.3). The best θ
