@@ -71,7 +71,7 @@ func TestConjugates(t *testing.T) {
 }
 
 // TestResidualIsGradient: Residual = −∇ℓ by central differences (away from the hinge's
-// kink), and Curvature = ℓ” likewise.
+// kink), and Curvature = ℓ″ likewise.
 func TestResidualIsGradient(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	for _, kind := range []LossKind{Squared, Hinge, Logistic} {

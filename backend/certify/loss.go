@@ -124,7 +124,7 @@ func (l Loss) Residual(yhat []float64) []float64 {
 	return v
 }
 
-// Curvature sets h to the second derivatives ℓᵢ”(ŷᵢ): 1 (squared), yᵢ²σ(yᵢŷᵢ)σ(−yᵢŷᵢ)
+// Curvature sets h to the second derivatives ℓᵢ″(ŷᵢ): 1 (squared), yᵢ²σ(yᵢŷᵢ)σ(−yᵢŷᵢ)
 // (logistic), 0 (hinge, piecewise linear).
 func (l Loss) Curvature(yhat, h []float64) {
 	for i, y := range l.Y {
