@@ -105,7 +105,7 @@ type Result struct {
 }
 
 // Residual returns the dual point of a prediction, λ = −∇_ŷ ℓ(ŷ, y) (Loss.Residual:
-// squared y − ŷ; logistic yᵢσ(−yᵢŷᵢ); hinge yᵢ·1[yᵢŷᵢ < 1]). With an output bias it
+// squared y − ŷ; logistic yᵢσ(−yᵢŷᵢ); hinge yᵢ·1[yᵢŷᵢ ≤ 1]). With an output bias it
 // is centred onto 1ᵀλ = 0 inside the loss's domain (Loss.Center).
 func Residual(p *convex.Program, yhat []float64) []float64 {
 	loss, err := ProgramLoss(p)

@@ -104,15 +104,15 @@ func sigmoid(t float64) float64 {
 }
 
 // Residual is the dual point of a prediction, λ = −∇ℓ(ŷ): squared y − ŷ; logistic
-// yᵢσ(−yᵢŷᵢ); hinge yᵢ·1[yᵢŷᵢ < 1] (the subgradient that is 1 on the margin's wrong
-// side; at yᵢŷᵢ = 1 any aᵢ ∈ [0, 1] is a subgradient, and only a solver's dual point
-// knows the right one).
+// yᵢσ(−yᵢŷᵢ); hinge yᵢ·1[yᵢŷᵢ ≤ 1] (a subgradient: at yᵢŷᵢ = 1 any aᵢ ∈ [0, 1] is
+// one, and only a solver's dual point knows the right one; taking 1 there keeps the
+// samples on the margin in the certificate, e.g. at the best constant predictor).
 func (l Loss) Residual(yhat []float64) []float64 {
 	v := make([]float64, len(l.Y))
 	for i, y := range l.Y {
 		switch l.Kind {
 		case Hinge:
-			if y*yhat[i] < 1 {
+			if y*yhat[i] <= 1 {
 				v[i] = y
 			}
 		case Logistic:
