@@ -241,8 +241,10 @@ func costFloor(f *convex.Family) float64 {
 // ConeMaxUp returns an upper bound, valid in exact arithmetic, on
 // max_{u ∈ B₂ ∩ 𝒦} g_trueᵀu for every vector g_true within gErr (Euclidean) of the
 // floating-point g, where 𝒦 = {u : Mu ≥ 0} (M nil: Rʰ), together with ConeMax's value
-// and maximiser. With ConeMax's multipliers λ ≥ 0, Moreau gives max ≤ ‖g + Mᵀλ‖ for
-// the exact g; w = fl(g + Mᵀλ) is within γ_{m+1}(‖g‖ + Σ_jλ_j‖M_j‖) of g + Mᵀλ, so
+// and maximiser. By Moreau, max ≤ ‖g + Mᵀλ‖ for every λ ≥ 0 (and = for the optimal
+// λ). λ is recovered on ConeMax's active rows A by least squares,
+// M_Aᵀλ_A ≈ val·u − g (clipped at 0: any λ ≥ 0 gives a bound); w = fl(g + Mᵀλ) is
+// within γ_{m+1}(‖g‖ + Σ_jλ_j‖M_j‖) of g + Mᵀλ, so
 //
 //	bound = NormUp(w) + γ_{m+1}(‖g‖ + Σ_j λ_j‖M_j‖)↑ + gErr.
 func ConeMaxUp(g []float64, M *mat.Dense, gErr float64) (bound, val float64, u []float64, ok bool) {
@@ -252,25 +254,59 @@ func ConeMaxUp(g []float64, M *mat.Dense, gErr float64) (bound, val float64, u [
 
 // coneMaxUp is ConeMaxUp that also returns ConeMax's active rows.
 func coneMaxUp(g []float64, M *mat.Dense, gErr float64) (bound, val float64, u []float64, active []int, ok bool) {
-	val, u, active, ok, lam := coneMax(g, M)
-	if M == nil || lam == nil {
+	val, u, active, ok = ConeMax(g, M)
+	if M == nil || len(active) == 0 {
 		return up(NormUp(g) + gErr), val, u, active, ok
 	}
-	m, h := M.Dims()
+	_, h := M.Dims()
+	// λ_A = argmin ‖M_Aᵀλ − (val·u − g)‖ (M_Aᵀ is h × |A|, |A| ≤ h for a
+	// Lawson–Hanson active set of independent rows)
+	r := make([]float64, h)
+	for k := range r {
+		r[k] = val*u[k] - g[k]
+	}
+	lam := activeMultipliers(M, active, r)
 	w := append([]float64(nil), g...)
 	lm := 0.0
-	for j := 0; j < m; j++ {
-		if lam[j] <= 0 {
+	for a, j := range active {
+		if lam[a] <= 0 {
 			continue
 		}
 		row := M.RawRowView(j)
 		for k := 0; k < h; k++ {
-			w[k] += lam[j] * row[k]
+			w[k] += lam[a] * row[k]
 		}
-		lm += lam[j] * NormUp(row)
+		lm += lam[a] * NormUp(row)
 	}
-	e := gamma(m+1) * up(NormUp(g)+lm)
+	e := gamma(len(active)+1) * up(NormUp(g)+lm)
 	return up(NormUp(w) + e + gErr), val, u, active, ok
+}
+
+// activeMultipliers returns λ ≥ 0 (one per active row) with M_Aᵀλ close to r: the
+// least-squares solution, clipped at 0 (nil entries are 0 when M_A is
+// rank-deficient).
+func activeMultipliers(M *mat.Dense, active []int, r []float64) []float64 {
+	_, h := M.Dims()
+	lam := make([]float64, len(active))
+	if len(active) > h {
+		return lam
+	}
+	E := mat.NewDense(h, len(active), nil)
+	for a, j := range active {
+		E.SetCol(a, M.RawRowView(j))
+	}
+	var qr mat.QR
+	qr.Factorize(E)
+	var s mat.VecDense
+	if err := qr.SolveVecTo(&s, false, mat.NewVecDense(h, r)); err != nil {
+		return lam
+	}
+	for a := range lam {
+		if v := s.AtVec(a); v > 0 && !math.IsInf(v, 0) {
+			lam[a] = v
+		}
+	}
+	return lam
 }
 
 // gradientErr bounds the rounding error of Gradient(f, q, λ) in the Euclidean norm:

@@ -21,19 +21,10 @@ import (
 //
 // active lists the rows with λ_j > 0 (the cone faces u lies on).
 func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int, ok bool) {
-	val, u, active, ok, _ = coneMax(g, M)
-	return val, u, active, ok
-}
-
-// coneMax is ConeMax that also returns the multipliers λ ≥ 0 (nil when M is nil or g
-// is already in 𝒦): ‖g + Mᵀλ‖ is then an upper bound on the maximum in exact
-// arithmetic for whatever λ ≥ 0 the active-set method ended with (Moreau), which is
-// what ConeMaxUp evaluates with rounding-error bounds.
-func coneMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int, ok bool, lam []float64) {
 	h := len(g)
 	u = append([]float64(nil), g...)
 	if M == nil {
-		return norm(u), normalize(u), nil, true, nil
+		return norm(u), normalize(u), nil, true
 	}
 	m, _ := M.Dims()
 	gv := mat.NewVecDense(h, g)
@@ -52,7 +43,7 @@ func coneMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		}
 	}
 	if feasible {
-		return norm(u), normalize(u), nil, true, nil
+		return norm(u), normalize(u), nil, true
 	}
 	lambda := make([]float64, m)
 	inP := make([]bool, m)
@@ -137,9 +128,9 @@ func coneMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		ok = w.AtVec(j) >= -1e3*tol
 	}
 	if norm(u) <= 1e-12*norm(g) { // g ∈ 𝒦° up to rounding: the maximum is 0, at u = 0
-		return 0, make([]float64, h), active, ok, lambda
+		return 0, make([]float64, h), active, ok
 	}
-	return norm(u), normalize(append([]float64(nil), u...)), active, ok, lambda
+	return norm(u), normalize(append([]float64(nil), u...)), active, ok
 }
 
 // lsq solves min_s ‖Σ_{k} s_k M_{P_k} + g‖ (columns M_jᵀ), i.e. the unconstrained
