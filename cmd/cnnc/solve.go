@@ -165,6 +165,16 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 			r.TestAccuracy = num(acc)
 		}
 	}
+	if !math.IsNaN(out.SolverDual) {
+		r.SolverDual = num(out.SolverDual)
+	}
+	if c := out.Cert; c != nil {
+		r.Certificate = &reportCert{Scope: c.Scope, Patterns: c.Patterns, PatternSet: c.PatternSet, Source: c.Source,
+			Rho: c.Rho, Theta: c.Theta, Bound: c.Bound, Margin: c.Margin, Tolerance: out.Tol, Loss: loss, Lambda: c.Lambda}
+		if oc := out.Certificate; oc != nil {
+			r.Certificate.OwnRho, r.Certificate.OwnBound = num(oc.Ratio), num(oc.LowerBound)
+		}
+	}
 	if out.Adaptive != nil {
 		a := out.Adaptive
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
@@ -193,6 +203,7 @@ func printSummary(w io.Writer, r *report) {
 	fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
 	fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
 	fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
+	printCertLines(w, r)
 	fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
 		r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
 	fmt.Fprintf(w, "train       loss %s  accuracy %s\n", fmtNum(r.TrainLoss), fmtNum(r.TrainAccuracy))
@@ -202,4 +213,25 @@ func printSummary(w io.Writer, r *report) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}
+}
+
+// printCertLines explains the certificate behind the dual bound (the same words
+// `cnnc verify` prints): which bound, over which patterns, how tight it may be, and
+// why the check at the network's own prediction is looser when β is small.
+func printCertLines(w io.Writer, r *report) {
+	c := r.Certificate
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "certificate ρ = %.9f over %s: θ = %.9f, bound = D(θλ) − %.2g (rounding), the dual point λ is in report.json\n",
+		c.Rho, c.PatternSet, c.Theta, c.Margin)
+	if c.OwnRho != nil && c.OwnBound != nil && (*c.OwnRho > c.Rho*(1+1e-9) || c.Source != "prediction") {
+		fmt.Fprintf(w, "            at the network's own prediction (λ = −∇ℓ(ŷ), what `verify` can check from the weights alone): ρ = %.6g, bound %.10g; %s\n",
+			*c.OwnRho, *c.OwnBound, looseNote(r.Beta))
+	}
+}
+
+// looseNote says why ρ at a prediction near the optimum can be far above 1.
+func looseNote(beta float64) string {
+	return fmt.Sprintf("near the optimum ρ − 1 grows like ‖𝒫‖·‖ŷ − ŷ*‖/β, so with β = %g a prediction off by 1e-4 can give ρ ≫ 1 while the solver's dual point certifies the gap", beta)
 }

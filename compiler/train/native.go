@@ -15,7 +15,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 	if err != nil {
 		return nil, err
 	}
-	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint}, nil
 }
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
@@ -43,5 +43,5 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 		return nil, err
 	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations}, nil
+		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations, Y: r.Y}, nil
 }

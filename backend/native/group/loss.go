@@ -451,3 +451,50 @@ func bestBias(l certify.Loss, z []float64) float64 {
 	}
 	return b
 }
+
+// debugNewton prints the linearised residuals of a general-loss Newton direction:
+// the reduced system's, the blocks' dual residual r_d + Δr_d, the bias's and the
+// hinge e part's (debug only).
+func (lx *lossExt) debugNewton(q *sub, lin *linsys, rhs, dz, rd, duL, duQ []float64, ls *lossStep) {
+	N := len(dz)
+	kd := make([]float64, N)
+	lin.apply(dz, kd)
+	rn := 0.0
+	for i := range kd {
+		rn = math.Max(rn, math.Abs(kd[i]-rhs[i]))
+	}
+	dg := make([]float64, lx.n)
+	for i, y := range lx.y {
+		if lx.hinge() {
+			dg[i] = -y * ls.du2[i]
+		} else {
+			dg[i] = lx.h[i] * ls.dyh[i]
+		}
+	}
+	g := make([]float64, q.nx)
+	q.jtmul(dg, g)
+	r := make([]float64, N)
+	for k := range q.h {
+		o, h := q.xo[k]+k, q.h[k]
+		r[o] = rd[o] - duQ[o]
+		for j := 0; j < h; j++ {
+			r[o+1+j] = rd[o+1+j] + g[q.xo[k]+j] - duQ[o+1+j]
+		}
+	}
+	q.mulTAdd(-1, duL, r)
+	ln := 0.0
+	for _, v := range r {
+		ln = math.Max(ln, math.Abs(v))
+	}
+	rb := lx.rdb
+	for _, v := range dg {
+		rb += v
+	}
+	re := 0.0
+	if lx.hinge() {
+		for i := range lx.rde {
+			re = math.Max(re, math.Abs(lx.rde[i]-ls.du1[i]-ls.du2[i]))
+		}
+	}
+	println("    newton: K-res", rn, "lin-rd", ln, "lin-rb", rb, "lin-re", re)
+}

@@ -596,6 +596,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			if debugPD && lx == nil {
 				q.debugNewton(lin, rhs, dz, rd, duL, duQ, dxv)
 			}
+			if debugPD && lx != nil {
+				lx.debugNewton(q, lin, rhs, dz, rd, duL, duQ, ls)
+			}
 			return true
 		}
 		// predictor: rc = −λ∘λ
@@ -901,6 +904,12 @@ type linsys struct {
 	// where Ĵ = ΠJ is fixed).
 	jw []float64
 	hw []float64 // the weights h of jw (rayNorms)
+	// Woodbury for general losses: hinv = 1/h (capped), bias: the border w₁ = S⁻¹1 and
+	// its sum w1s (setWeights' doc).
+	hinv []float64
+	bias bool
+	w1   []float64
+	w1s  float64
 	// poor: the last solve ended with a residual above 100× its target (PCG
 	// stagnated); pdipm then switches to the dense factorization when it is small.
 	poor bool
@@ -937,20 +946,38 @@ func (l *linsys) jg() []float64 {
 	return l.jw
 }
 
-// setWeights sets the weighted Jacobian of a general loss: Ĵ_w = Π_v H^{1/2} Jg with
-// H = diag(h) (the loss's curvature in the prediction, lossExt) and, with an output
-// bias, Π_v = I − vvᵀ/vᵀv, v = H^{1/2}1, which eliminates the bias from the Newton
-// system exactly (Schur complement on b₀: JᵀHJ − JᵀH11ᵀHJ/1ᵀH1 = Ĵ_wᵀĴ_w). In dense
-// mode the Gram Ĵ_wᵀĴ_w (nx × nx, ungrouped) is formed too.
+// setWeights sets the weights of a general loss: K = ⊕B + Ĵ_wᵀĴ_w with
+// Ĵ_w = Π_v H^{1/2} Jg, H = diag(h) (the loss's curvature in the prediction, lossExt)
+// and, with an output bias, Π_v = I − vvᵀ/vᵀv, v = H^{1/2}1, which eliminates the bias
+// exactly (Schur complement on b₀: JᵀHJ − JᵀH11ᵀHJ/1ᵀH1 = Ĵ_wᵀĴ_w). apply and the
+// dense mode use Ĵ_w (dense: its Gram, nx × nx, formed here).
+//
+// The Woodbury preconditioner does not: h spans many orders of magnitude (hinge:
+// → ∞ on the margin, → 0 off it), and H^{1/2}J would carry that into S. It solves
+// the bordered system of (x, b₀) instead: with w = H(Jx + b₀1),
+//
+//	x = B̃⁻¹(r − Jᵀw),  (H⁻¹ + JB̃⁻¹Jᵀ)w − b₀1 = JB̃⁻¹r,  1ᵀw = 0 (the reduced system's
+//	bias row), so w = S⁻¹(JB̃⁻¹r) − (1ᵀS⁻¹JB̃⁻¹r / 1ᵀS⁻¹1)·S⁻¹1,  S = H⁻¹ + UUᵀ,
+//
+// U = J L_g unweighted (factor, raw); H⁻¹ is capped at 1e30·max h⁻¹… (h floored at
+// 1e-30·max h).
 func (l *linsys) setWeights(h []float64, bias bool) {
 	q := l.q
 	n, nJ := q.n, q.nJ
 	if len(l.jw) != n*nJ {
 		l.jw = make([]float64, n*nJ)
 		l.hw = make([]float64, n)
+		l.hinv = make([]float64, n)
+		l.w1 = make([]float64, n)
 	}
+	l.bias = bias
+	hmax := 0.0
 	for i := range l.hw {
 		l.hw[i] = math.Max(0, h[i])
+		hmax = math.Max(hmax, l.hw[i])
+	}
+	for i := range l.hinv {
+		l.hinv[i] = 1 / math.Max(l.hw[i], 1e-30*hmax+1e-300)
 	}
 	for i := 0; i < n; i++ {
 		r := math.Sqrt(math.Max(0, h[i]))
@@ -1220,7 +1247,9 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	}
 	// U_g = Jg_g·L_g row by row (L lower triangular; h ≤ a few dozen, so a plain
 	// loop beats one small Gemm call per group).
-	jgm := l.jg()
+	// General losses: U = J L_g with the unweighted J and S = H⁻¹ + UUᵀ (setWeights'
+	// doc); squared loss: U = Ĵ L_g, S = I + UUᵀ.
+	jgm := q.Jg
 	for i := 0; i < n; i++ {
 		jrow := jgm[i*q.nJ : (i+1)*q.nJ]
 		urow := l.U[i*l.nu : (i+1)*l.nu]
@@ -1247,12 +1276,28 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	}
 	gramRows(l.U, n, l.nu, l.S)
 	for i := 0; i < n; i++ {
-		l.S[i*n+i]++
+		if l.jw != nil {
+			l.S[i*n+i] += l.hinv[i]
+		} else {
+			l.S[i*n+i]++
+		}
 	}
 	if len(l.save) < n*n {
 		l.save = make([]float64, n*n)
 	}
 	ok := cholRobust(l.S, n, l.ssc, l.save)
+	if ok && l.jw != nil && l.bias {
+		// the bias's border: w₁ = S⁻¹1 and 1ᵀw₁ (raw)
+		for i := range l.w1 {
+			l.w1[i] = 1
+		}
+		cholSolve(l.S, n, l.ssc, l.w1)
+		l.w1s = 0
+		for _, v := range l.w1 {
+			l.w1s += v
+		}
+		ok = l.w1s > 0
+	}
 	if debugPD && ok {
 		mn, mx := math.Inf(1), 0.0
 		for i := 0; i < n; i++ {
@@ -1329,10 +1374,27 @@ func (l *linsys) raw(b, dst []float64) {
 		copy(xv[q.xo[k]:q.xo[k]+q.h[k]], dst[o+1:o+h1])
 	}
 	w := l.tmpn
-	l.jm(1, xv, 0, w)
-	cholSolve(l.S, q.n, l.ssc, w)
 	g := l.gv
-	l.jtm(w, g)
+	if l.jw != nil {
+		// general losses (setWeights' doc): w = S⁻¹(J v + b₀1) with 1ᵀw = 0
+		q.jmul(1, xv, 0, w)
+		cholSolve(l.S, q.n, l.ssc, w)
+		if l.bias {
+			c := 0.0
+			for _, v := range w {
+				c += v
+			}
+			c /= l.w1s
+			for i := range w {
+				w[i] -= c * l.w1[i]
+			}
+		}
+		q.jtmul(w, g)
+	} else {
+		l.jm(1, xv, 0, w)
+		cholSolve(l.S, q.n, l.ssc, w)
+		l.jtm(w, g)
+	}
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
@@ -1687,6 +1749,15 @@ func (l *linsys) rayNorms(nt []ntScale) {
 			continue
 		}
 		g, h := q.grp[k], q.h[k]
+		if l.jw != nil && os.Getenv("CNNC_EXP_PROJ") != "" {
+			jgm := l.jw
+			for i := 0; i < q.n; i++ {
+				row := jgm[i*q.nJ+q.gcol[g] : i*q.nJ+q.gcol[g]+h]
+				t := dot(row, w1) / a
+				l.jr[k] += t * t
+			}
+			continue
+		}
 		if l.jw != nil {
 			// general losses: the curvature-weighted ray before the bias projection
 			// (a ray whose prediction the bias absorbs would get γ ≈ 0 otherwise)
