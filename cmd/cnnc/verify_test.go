@@ -124,4 +124,3 @@ func TestVerifyAgreesWithSolveQuickstart(t *testing.T) {
 		t.Error("no certified bound")
 	}
 }
-
