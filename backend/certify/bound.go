@@ -128,7 +128,8 @@ func SafeBound(p *convex.Program, fams []*convex.Family, lam []float64, rhoUp fl
 // so Σ_b c_f‖x_b‖ ≤ U/β with c_f ≤ R_b(x)/‖x‖ (1 for ‖·‖₂; for CostMaps the smallest
 // singular value of the stacked maps w_jT_j), and every prediction of the blocks is
 // bounded: |(Σ_b s𝒫_b x_b)_i| ≤ S_i = (U/β)·max_f a_{f,i}/c_f with
-// a_{f,i} = Σ_{r: Sample[r]=i} max_p|Weight[r,p]|·‖A_r‖. The loss bounds ŷᵢ = (…)ᵢ + b₀:
+// a_{f,i} = Σ_{r: Sample[r]=i} |w_r|·‖A_r‖, w_r the row's pooling weight (every
+// pattern's Weight on row r is 0 or w_r). The loss bounds ŷᵢ = (…)ᵢ + b₀:
 //
 //	squared   |ŷᵢ − yᵢ| ≤ √(2U)                 ⇒ |b₀| ≤ |yᵢ| + √(2U) + S_i
 //	hinge     yᵢŷᵢ ≥ 1 − U
@@ -151,16 +152,11 @@ func BiasRange(p *convex.Program, fams []*convex.Family, U float64) float64 {
 			return math.Inf(1)
 		}
 		np, _ := f.A.Dims()
-		P := f.Patterns()
 		a := make([]float64, p.N)
 		for r := 0; r < np; r++ {
-			w := 0.0
-			for q := 0; q < P; q++ {
-				w = math.Max(w, math.Abs(f.Weight.At(r, q)))
-			}
-			if w == 0 {
-				continue
-			}
+			// every pattern's weight on row r is 0 or the row's pooling weight, so this
+			// holds for any pattern set, the full arrangement included
+			w := math.Abs(f.Weight.RowWeight(r))
 			a[f.Sample[r]] += w * norm(f.A.RawRowView(r))
 		}
 		for i := range S {

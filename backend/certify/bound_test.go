@@ -336,7 +336,7 @@ func randomFC(rng *rand.Rand, n, d, P int, kind LossKind, bias bool) *convex.Pro
 	for i := range sample {
 		sample[i] = i
 	}
-	f := &convex.Family{Name: "v", H: d, A: X, Sample: sample, Weight: W, C: X, Sign: S, Signs: []float64{1, -1}, Gates: G}
+	f := &convex.Family{Name: "v", H: d, A: X, Sample: sample, Weight: convex.MustDenseWeights(W), C: X, Sign: convex.MustDenseSigns(S), Signs: []float64{1, -1}, Gates: G}
 	return &convex.Program{Model: "test", Loss: kind.String(), Y: y, N: n, Beta: 0.05 + 0.2*rng.Float64(), OutputBias: bias, Families: []*convex.Family{f}}
 }
 

@@ -79,7 +79,10 @@ func SolveCVXOPT(t testing.TB, p *convex.Program) (Result, bool) {
 	in := map[string]any{"n": p.N, "y": p.Y, "beta": p.Beta, "bias": p.OutputBias, "loss": p.Loss}
 	var fs []famJSON
 	for _, f := range p.Families {
-		fj := famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight), C: rows(f.C), Sign: rows(f.Sign), Signs: f.Signs}
+		fj := famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight.Dense()), C: rows(f.C), Signs: f.Signs}
+		if f.Sign != nil {
+			fj.Sign = rows(f.Sign.Dense())
+		}
 		if f.Cost.Kind == convex.CostMaps {
 			for _, T := range f.Cost.Maps {
 				fj.Maps = append(fj.Maps, rows(T))

@@ -81,7 +81,7 @@
 //
 // # Method ws (default): working set + primal–dual interior point
 //
-// Column generation over blocks (formulations.md §1.3, §12). At the optimum most
+// Column generation over blocks (§1.3, docs/math/01-machinery.md, §12). At the optimum most
 // blocks are zero. A zero block b is optimal iff its dual constraint holds at
 // λ = Π(y − ŷ): there is μ_b ≥ 0 with ‖s𝒫_bᵀλ + 𝒞_bᵀμ_b‖ ≤ β, equivalently (Moreau,
 // backend/certify.ConeMax)
