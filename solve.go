@@ -272,12 +272,17 @@ func (r *Report) writeCertLines(w io.Writer) {
 		c.Rho, c.PatternSet, c.Theta, c.Margin)
 	if c.OwnRho != nil && c.OwnBound != nil && (*c.OwnRho > c.Rho*(1+1e-9) || c.Source != "prediction") {
 		fmt.Fprintf(w, "            at the network's own prediction (λ = −∇ℓ(ŷ), what `verify` can check from the weights alone): ρ = %.6g, bound %.10g; %s\n",
-			*c.OwnRho, *c.OwnBound, LooseNote(r.Beta))
+			*c.OwnRho, *c.OwnBound, LooseNote(r.Beta, r.Loss, *c.OwnRho))
 	}
 }
 
-// LooseNote says why ρ at a prediction near the optimum can be far above 1
-// (docs/certificates.md, "What solve prints").
-func LooseNote(beta float64) string {
+// LooseNote says why the certificate at a prediction's own λ = −∇ℓ(ŷ) can be loose
+// near the optimum (docs/certificates.md, "What solve prints"): ρ − 1 grows like
+// ‖𝒫‖·‖ŷ − ŷ*‖/β, and for the hinge loss the subgradient on the margin is not the
+// optimal dual value there.
+func LooseNote(beta float64, loss string, rho float64) string {
+	if loss == "hinge" && rho <= 1 {
+		return "the hinge loss has a kink on the margin, where any aᵢ ∈ [0, 1] is a subgradient and only the solver's dual point has the right one, so the prediction's own λ gives a loose bound"
+	}
 	return fmt.Sprintf("near the optimum ρ − 1 grows like ‖𝒫‖·‖ŷ − ŷ*‖/β, so with β = %g a prediction off by 1e-4 can give ρ ≫ 1 while the solver's dual point certifies the gap", beta)
 }

@@ -237,7 +237,7 @@ func writeVerify(w io.Writer, doc *verifyDoc, tol float64, haveReport bool) {
 		fmt.Fprintf(w, "  own prediction:     ρ = %.9f, bound %s, gap %.3e relative", deref(s.Rho), fmt12(s.LowerBound), deref(s.Gap))
 		if deref(s.Rho) > 1+1e-6 {
 			fmt.Fprintf(w, " (pattern %d of family %d attains ρ)\n", s.Pattern, s.Family)
-			fmt.Fprintf(w, "                      λ = −∇ℓ(ŷ) at the weights; the solver's dual point is the tight one\n")
+			fmt.Fprintf(w, "                      λ = −∇ℓ(ŷ) at the weights: loose near the optimum when β is small; the solver's dual point is the tight one\n")
 		} else {
 			fmt.Fprintln(w)
 		}
@@ -353,7 +353,11 @@ func certificate(p *prepared, w *network.Weights, obj float64, rep *cnnc.Report,
 	if !c.Certified {
 		c.Verdict = fmt.Sprintf("the weights' objective %.12g is above the best certified bound by %.3e relative, more than the tolerance %.0e", obj, best, c.Tolerance)
 		if c.Stored == nil {
-			c.Verdict += "; without report.json's dual point only the check at the weights' own prediction is available, which is loose near the optimum when β is small (" + cnnc.LooseNote(prog.Beta) + ")"
+			own := math.Inf(1)
+			if c.Own != nil {
+				own = deref(c.Own.Rho)
+			}
+			c.Verdict += "; without report.json's dual point only the check at the weights' own prediction is available, which is loose near the optimum (" + cnnc.LooseNote(prog.Beta, prog.Loss, own) + ")"
 		}
 	}
 	return c
