@@ -108,6 +108,10 @@ for k, b in enumerate(blocks):
 G = np.vstack(([np.array(Gl)] if Gl else []) + Gq)
 hv = np.concatenate(([np.array(hl)] if hl else []) + hq)
 dims = {"l": len(hl), "q": qd, "s": []}
+# sparse G: the cone rows touch one block each (dense G makes CVXOPT's KKT solves
+# minutes long on the CNN programs)
+I, Jc = np.nonzero(G)
+Gs = spmatrix(G[I, Jc].tolist(), I.tolist(), Jc.tolist(), G.shape)
 
 
 def sigmoid(t):
@@ -140,11 +144,11 @@ for tol in (1e-10, 1e-9, 1e-8):
         if loss == "logistic":
             # LDL: the default Cholesky KKT solver stops on a singular KKT matrix near
             # the optimum (most blocks are zero there)
-            sol = solvers.cp(F, G=matrix(G), h=matrix(hv), dims=dims, kktsolver="ldl")
+            sol = solvers.cp(F, G=Gs, h=matrix(hv), dims=dims, kktsolver="ldl")
             v = np.array(sol["x"]).ravel()
             obj = float(softplus(-y * (J @ v)).sum() + c @ v)
         else:
-            sol = solvers.conelp(matrix(c), matrix(G), matrix(hv), dims=dims)
+            sol = solvers.conelp(matrix(c), Gs, matrix(hv), dims=dims)
             obj = sol["primal objective"]
     except (ArithmeticError, ValueError) as e:
         res = {"status": "error", "objective": None, "tolerance": tol, "message": str(e)}
