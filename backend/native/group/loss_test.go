@@ -28,7 +28,7 @@ func TestLossesAgainstCVXOPT(t *testing.T) {
 	for _, loss := range []string{"hinge", "logistic", "squared"} {
 		for k, v := range []struct{ gated, bias bool }{{false, true}, {false, false}, {true, true}} {
 			if (k > 0 || loss == "squared") && os.Getenv("CNNC_LONG") == "" {
-				continue // squared loss is cross-checked by TestCVXOPT already
+				continue // squared loss is cross-checked by TestAgainstCVXOPT already
 			}
 			cases = append(cases, tc{loss, v.gated, v.bias, int64(20 + k)})
 		}
