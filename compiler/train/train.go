@@ -451,10 +451,11 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	yhat := p.Predict(sol)
 	var best *certify.Result
 	source := ""
-	if c, err := certify.Certify(p, yhat, nil); err == nil {
-		out.Certificate = c
-		if !math.IsNaN(c.LowerBound) {
-			best, source = c, "prediction"
+	own, cerr := certify.Certify(p, yhat, nil)
+	if cerr == nil {
+		out.Certificate = own
+		if !math.IsNaN(own.LowerBound) {
+			best, source = own, "prediction"
 		}
 	}
 	if out.dualPoint != nil {
@@ -466,6 +467,9 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	}
 	if best == nil {
 		out.DualSource = "none: no dual point in the loss's domain"
+		if cerr != nil {
+			out.DualSource = fmt.Sprintf("none: %v", cerr)
+		}
 		return
 	}
 	out.Cert = &Cert{Lambda: best.Lambda, Rho: best.Ratio, Theta: best.Bound.Theta, Bound: best.LowerBound,
