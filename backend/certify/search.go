@@ -62,6 +62,11 @@ type SearchOptions struct {
 	// (A = C, Sample[r] = r, Weight = D = 1[A u ≥ 0], Sign = 2D − 1, Sign nil for a
 	// gated family), which Search then checks the family has.
 	Column ColumnFunc
+	// Lambda, when non-nil, is the dual point to search at (a solver's, in the loss's
+	// domain and centred with a bias) instead of ŷ's own λ = −∇ℓ(ŷ): near the optimum
+	// it is far more accurate (hinge: ŷ's subgradient is wrong on the margin), so
+	// fewer patterns look violating that are not.
+	Lambda []float64
 }
 
 // SearchStats records the effort of a search.
@@ -137,6 +142,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		o.Tol = 1e-6
 	}
 	v := Residual(p, yhat)
+	if o.Lambda != nil && len(o.Lambda) == p.N {
+		v = o.Lambda
+	}
 	thr := p.Beta * (1 + o.Tol)
 	// the family's own columns: evaluated on demand (ascent passes through them) but
 	// never returned

@@ -487,7 +487,7 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	if c.Source == "prediction" {
 		from = "the returned prediction's λ = −∇ℓ(ŷ)"
 	} else if c.Source == "search" {
-		from = "the prediction's λ at the best adaptive round"
+		from = "the dual point of the best adaptive round"
 	}
 	if c.Scope == "global" {
 		out.DualSource = fmt.Sprintf("global: a lower bound on the non-convex problem's optimum, certified over %s (ρ = %.9f at %s)", c.PatternSet, c.Rho, from)
@@ -561,6 +561,12 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	for round := 0; ; round++ {
 		searchStart := time.Now()
 		yhat := p.Predict(sol)
+		// the dual point to search at: the last solve's (recomputed, never trusted:
+		// its ρ is the search's own), else the prediction's λ = −∇ℓ(ŷ)
+		lam := certify.Residual(p, yhat)
+		if len(out.dualPoint) == p.N {
+			lam = out.dualPoint
+		}
 		var cands []famCand
 		stMax := 0.0
 		exhaustive := true
@@ -568,6 +574,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
 				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi],
 				Starts: activePatterns(sol, fi)}
+			so.Lambda = lam
 			cs, st, err := certify.Search(p, yhat, fi, nil, so)
 			if err != nil {
 				return sol, err
@@ -581,12 +588,11 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 		ad.Exhaustive = exhaustive
 		// the certificate over the whole arrangement = max(restricted, new patterns)
-		inner, err := certify.Certify(p, yhat, nil)
+		inner, err := certify.CertifyDual(p, lam, nil)
 		if err == nil {
 			M := math.Max(inner.Max, stMax) // both upper bounds that hold in floating point
 			ad.Ratio = M / p.Beta
 			if exhaustive {
-				lam := certify.Residual(p, yhat)
 				b := certify.SafeBound(p, nil, lam, ad.Ratio*(1+0x1p-50))
 				if lb := b.Value; math.IsNaN(ad.BestBound) || lb > ad.BestBound {
 					ad.BestBound = lb
