@@ -88,7 +88,10 @@ type verifyDoc struct {
 	TrainAccuracy      *float64       `json:"train_accuracy"`
 	Report             *verifyReport  `json:"report"`
 	Certificate        *verifyCertDoc `json:"certificate"`
-	Diagnostics        diag.List      `json:"diagnostics"`
+	// ZeroLoss is the certificate of a fixed-output-weight model (§11), recomputed
+	// from the weights; absent for every other rule.
+	ZeroLoss    *cnnc.ZeroLossReport `json:"zero_loss,omitempty"`
+	Diagnostics diag.List            `json:"diagnostics"`
 }
 
 type verifyReport struct {
@@ -174,7 +177,7 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 			if !vr.Agrees {
 				failures = append(failures, fmt.Sprintf("the weights' objective %.12g differs from report.json's nonconvex_objective %.12g by %.2e relative (--tol %.0e): the weights are not the ones the report describes", obj, *rep.NonconvexObjective, rel, o.tol))
 			}
-			if rep.DualObjective != nil {
+			if rep.DualObjective != nil && rep.ZeroLoss == nil { // §11's dual bounds the relaxation, not the loss
 				vr.GapToDual = cnnc.Num(obj - *rep.DualObjective)
 			}
 			doc.Report = vr
@@ -184,6 +187,13 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 		doc.Certificate = certificate(p, w, obj, rep, o.certTol)
 		if c := doc.Certificate; c.NotReproduced != "" {
 			failures = append(failures, c.NotReproduced)
+		}
+		if p.Program != nil && p.Program.Anchored != nil {
+			z, err := p.ZeroLoss(w)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			doc.ZeroLoss = z
 		}
 	}
 	if e.json {
@@ -221,6 +231,11 @@ func writeVerify(w io.Writer, doc *verifyDoc, tol float64, haveReport bool) {
 	}
 	c := doc.Certificate
 	if c == nil {
+		return
+	}
+	if z := doc.ZeroLoss; z != nil {
+		fmt.Fprintf(w, "certificate:         %s: max |y − f(x)| = %s at sample %d (tolerance %.1e)\n", z.Short(), fmt12(z.MaxResidual), z.WorstSample, z.Tolerance)
+		fmt.Fprintf(w, "                     %s\n", z.Verdict)
 		return
 	}
 	if !c.Available {
@@ -284,6 +299,9 @@ func certificate(p *prepared, w *network.Weights, obj float64, rep *cnnc.Report,
 		return &verifyCertDoc{Why: "not available (no convex program derived)"}
 	}
 	prog := p.Program
+	if prog.Anchored != nil {
+		return &verifyCertDoc{Why: "the zero-loss certificate of §11 (docs/math/11-fixed-output.md), below"}
+	}
 	if len(prog.Families) == 0 || len(prog.Vars) > 0 || len(prog.Terms) > 0 {
 		return &verifyCertDoc{Why: fmt.Sprintf("not applicable (%s is outside the template the certificate covers; its program is solved to its own duality gap)", p.Rule.Name)}
 	}
