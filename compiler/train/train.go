@@ -176,7 +176,7 @@ type Outcome struct {
 	// says why when there is none.
 	DualObjective  float64
 	DualSource     string
-	RestrictedDual float64 // the solver's bound for the restricted program (certified by the solver)
+	RestrictedDual float64 // the structured solver's own bound for the restricted program (NaN on the conic path)
 	// SolverDual is the solver's own dual objective as the solver reported it: never a
 	// certified bound (printed only as information).
 	SolverDual float64
@@ -347,13 +347,12 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 			return nil, err
 		}
 		out.Status, out.SolverName = r.Status, "native group"
-		out.RestrictedDual, out.SolverDual = math.NaN(), r.Dual
-		out.dualPoint = r.DualPoint
+		// the solver's bound (the structured solver computes it with certify.SafeBound);
+		// certifyOutcome recomputes the reported one from the dual point
+		out.RestrictedDual, out.SolverDual = r.Dual, r.Dual
+		out.dualPoint = nil
 		if r.DualPoint != nil {
-			// recomputed, not trusted: ρ over the program's patterns and the safe bound
-			if c, err := certify.CertifyDual(p, domainPoint(p, r.DualPoint), nil); err == nil && !math.IsNaN(c.LowerBound) {
-				out.RestrictedDual = c.LowerBound
-			}
+			out.dualPoint = domainPoint(p, r.DualPoint)
 		}
 		out.Iterations += r.Iterations
 		return r.Solution, nil
@@ -389,11 +388,7 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 		if lam == nil {
 			lam = certify.Residual(p, p.Predict(sol))
 		}
-		lam = domainPoint(p, lam)
-		out.dualPoint = lam
-		if c, err := certify.CertifyDual(p, lam, nil); err == nil && !math.IsNaN(c.LowerBound) {
-			out.RestrictedDual = c.LowerBound
-		}
+		out.dualPoint = domainPoint(p, lam)
 	}
 	return sol, nil
 }
