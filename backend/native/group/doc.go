@@ -268,7 +268,7 @@
 //     in 35 iterations (1 round), gap 6e-9; hinge optimal in 107 iterations (round 1
 //     on all blocks, 45; round 2 on its 220-block support; the support polish, 32 on
 //     ≈ 40 blocks), gap 6.8e-7. Wall time relative to squared in the same run:
-//     logistic 0.7–1.9×, hinge 1.35–4.0×.
+//     logistic 0.7–1.9×, hinge 1.35–4.0× (last run, load 26: 1.7× and 2.5×).
 //   - Tried and dropped (fashion_gap at 100 × 100): IPM tolerance 1e-4 for the row
 //     rounds before the last (same iteration counts: the middle phase dominates);
 //     adding near-active rows (slack < 0.02) too (same 5 row rounds, 30 % more rows);
