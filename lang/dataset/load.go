@@ -107,9 +107,15 @@ type loader struct {
 // fits reports whether need bytes fit the memory budget; if not, it adds a
 // CodeTooLarge diagnostic at the source statement.
 func (l *loader) fits(need int64, what string) bool {
-	err := budget.Check(l.opts.MaxMemory, need, what, "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+	return l.fitsAt(need, what, l.srcRange(), "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+}
+
+// fitsAt is fits with the diagnostic at rng (the construct that sets the size)
+// and its own advice.
+func (l *loader) fitsAt(need int64, what string, rng token.Range, advice string) bool {
+	err := budget.Check(l.opts.MaxMemory, need, what, advice)
 	if tl := budget.AsTooLarge(err); tl != nil {
-		l.errf(CodeTooLarge, l.srcRange(), tl.Detail(), "data %s: %v", l.d.Name, tl)
+		l.errf(CodeTooLarge, rng, tl.Detail(), "data %s: %v", l.d.Name, tl)
 		return false
 	}
 	return true
