@@ -139,7 +139,7 @@ def family_units(data, values):
 
 
 def nuclear_units(Z, tol):
-    """§7.2: Z = Σ_t σ_t a_t b_tᵀ (SVD); each σ_t > tol·σ_max gives u = √σ_t a_t, w = √σ_t b_t."""
+    """§7.2 (docs/math/07-linear-cnn.md): Z = Σ_t σ_t a_t b_tᵀ (SVD); each σ_t > tol·σ_max gives u = √σ_t a_t, w = √σ_t b_t."""
     if Z.size == 0:
         return []
     a, sv, bt = np.linalg.svd(Z, full_matrices=False)
@@ -153,7 +153,7 @@ def nuclear_units(Z, tol):
 
 
 def fourier_units(zeta, tol, P):
-    """§7.3: one unit per frequency pair (k, d−k) with |ζ_k| = ρ > tol·max|ζ|:
+    """§7.3 (docs/math/07-linear-cnn.md): one unit per frequency pair (k, d−k) with |ζ_k| = ρ > tol·max|ζ|:
     |û_k| = ŵ_k = √(ρ/√d), arg û_k = arg conj(ζ_k) − 2πkP/d, u = Fᴴû, w = Fᴴŵ."""
     d = zeta.shape[0]
     sq = np.sqrt(d)

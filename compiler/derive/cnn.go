@@ -364,16 +364,18 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 	if prog.Loss == "" {
 		prog.Loss = ir.Squared
 	}
+	// Doc is set here, not from the matched rule: cnn-pool with a single window
+	// (avgpool over the whole grid, flatten of one position) is the §4 program.
 	switch {
 	case d.max:
 		prog.Theorem = "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)"
-		prog.Section = "§6"
+		prog.Section, prog.Doc = "§6", "docs/math/06-maxpool.md"
 	case win == 1:
 		prog.Theorem = "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021"
-		prog.Section = "§4"
+		prog.Section, prog.Doc = "§4", "docs/math/04-cnn-gap.md"
 	default:
 		prog.Theorem = "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (cnnc derivation §5.2)"
-		prog.Section = "§5.2"
+		prog.Section, prog.Doc = "§5.2", "docs/math/05-cnn-pool.md"
 	}
 	prog.Regularizer = reluCNNRegularizer(d)
 	for l, ks := range d.windows {

@@ -462,16 +462,25 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 		out.DualSource = "none: this program is outside the template the certificate covers, and a solver's dual objective is not a bound in floating point (solver_dual is the solver's value, uncertified)"
 		return
 	}
-	complete := in.Train.Patterns.Mode == ir.Exact
+	// A family is complete when it holds every pattern of its arrangement (exact and
+	// exhaustive) or has no activation patterns at all (the linear CNN of §7.1,
+	// docs/math/07-linear-cnn.md: its one block is the whole program, in every mode).
+	complete, linear := true, true
 	total := 0
 	for _, f := range p.Families {
 		total += f.Patterns()
-		if e, _ := f.Meta["exhaustive"].(bool); !e {
+		if l, _ := f.Meta["linear"].(bool); l {
+			continue
+		}
+		linear = false
+		if e, _ := f.Meta["exhaustive"].(bool); !e || in.Train.Patterns.Mode != ir.Exact {
 			complete = false
 		}
 	}
 	scope, set := "restricted", fmt.Sprintf("the program's %d sampled patterns", total)
 	switch {
+	case linear:
+		scope, set = "global", "the whole program (a linear CNN has no activation patterns)"
 	case complete:
 		scope, set = "global", fmt.Sprintf("every activation pattern (%d, exact enumeration)", total)
 	case in.Train.Patterns.Mode == ir.Exact:
