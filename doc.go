@@ -41,7 +41,8 @@
 // compiler/canon 6 s, compiler/patch 6 s, every other package under 4 s. Before
 // the long cross-checks moved behind CNNC_LONG=1 and CVXOPT's stalls were fixed,
 // the same machine measured compiler/derive 186 s CPU (1202 s wall),
-// compiler/train 95 s, compiler/canon 21 s (with its CVXOPT failure). A fresh
+// cmd/cnnc 159 s (925 s wall; it failed when CVXOPT ran into the test's 5-minute
+// limit), compiler/train 95 s, compiler/canon 21 s (with its CVXOPT failure). A fresh
 // clone with only Go (no python3, no Fashion-MNIST; simulated by hiding them in a
 // private mount namespace) passes in 49 s CPU (202 s wall at load ~20).
 // Re-measure the wall times on a quiet machine.
