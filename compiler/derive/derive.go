@@ -175,8 +175,8 @@ func Select(in *Input) (*Rule, diag.List) {
 			rng = bestM.Differs.Range
 			where = fmt.Sprintf("layer %d (%s)", bestM.Differs.Index, bestM.Differs.Kind)
 		}
-		detail = fmt.Sprintf("The closest supported architecture is %q: input · %s (%s, %s).\nSpecifically: %s differs: %s.",
-			best.Name, best.Pattern, best.Theorem, best.Section, where, bestM.Why)
+		detail = fmt.Sprintf("The closest supported architecture is %q: input · %s (%s, %s, %s).\nSpecifically: %s differs: %s.",
+			best.Name, best.Pattern, best.Theorem, best.Section, best.Doc, where, bestM.Why)
 	}
 	dl.Errorf(CodeNoEquivalent, rng, detail, "model %s has no convex equivalent", in.Model.Name)
 	return nil, dl
