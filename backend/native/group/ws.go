@@ -810,7 +810,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			pt.uL, pt.sub = res.uL, q
 			lastOK = res.ok
 			done = consider(full)
-			if zeroed && done {
+			if zeroed && done && !set.Unrounded {
 				w.place(pt)
 				if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
 					// certified by full's dual bound; the reported ρ is full's
