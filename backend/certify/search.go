@@ -62,11 +62,20 @@ type SearchOptions struct {
 	// (A = C, Sample[r] = r, Weight = D = 1[A u ≥ 0], Sign = 2D − 1, Sign nil for a
 	// gated family), which Search then checks the family has.
 	Column ColumnFunc
+	// Weights is the batched form of Column's Weight part (nil: the FC threshold in
+	// the FC layout; for other families without it the search evaluates gate by gate
+	// and does not run the batched gradient ascent).
+	Weights WeightFunc
+	// Steps is the number of fixed-point steps of the batched gradient ascent
+	// (default 10; negative: no batched ascent, the gate-by-gate search); Exact caps the exact evaluations (ConeMax) of the patterns it
+	// meets, best lower bound first (default 100).
+	Steps, Exact int
 }
 
 // SearchStats records the effort of a search.
 type SearchStats struct {
-	Evaluations int     // patterns evaluated (each: both signs)
+	Evaluations int     // patterns evaluated exactly (each: both signs)
+	Gates       int     // gate evaluations of the batched gradient ascent (two products each)
 	Exhaustive  bool    // every pattern of the arrangement was checked
 	Max         float64 // the largest value found over the new patterns (0 if none)
 }
@@ -230,6 +239,86 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			}
 		}
 		st.Exhaustive = o.Full.Exhaustive
+	} else if weights := o.Weights; (weights != nil || fc) && o.Steps >= 0 {
+		if weights == nil {
+			weights = thresholdWeights
+		}
+		if o.Steps <= 0 {
+			o.Steps = 10
+		}
+		if o.Exact <= 0 {
+			o.Exact = 100
+		}
+		// Starts: both signs of the gradient direction of each own pattern in
+		// o.Starts (nil: all) — the step to the pattern of g crosses every face of
+		// the cone that g points out of, where violators neighbour a restricted
+		// optimum's active blocks — and o.Samples seeded Gaussian gates (sign chosen
+		// at the start).
+		ownQ := o.Starts
+		if ownQ == nil {
+			for q := 0; q < fam.Patterns(); q++ {
+				ownQ = append(ownQ, q)
+			}
+		}
+		var U0 [][]float64
+		var sgn []float64
+		ownSupport := map[string]bool{}
+		for q := 0; q < fam.Patterns(); q++ {
+			ownSupport[supportKey(mat.Col(nil, q, fam.Weight))] = true
+		}
+		for _, q := range ownQ {
+			if q < 0 || q >= fam.Patterns() {
+				continue
+			}
+			g := Gradient(&convex.Family{A: fam.A, Sample: fam.Sample, Weight: colMatrix(mat.Col(nil, q, fam.Weight))}, 0, v)
+			ng := norm(g)
+			if ng == 0 {
+				continue
+			}
+			for _, sg := range signsOf(fam) {
+				u := make([]float64, h)
+				for k := range u {
+					u[k] = sg * g[k] / ng
+				}
+				U0 = append(U0, u)
+				sgn = append(sgn, sg)
+			}
+		}
+		rng := rand.New(rand.NewSource(o.Seed))
+		for k := 0; k < o.Samples; k++ {
+			u := make([]float64, h)
+			for j := range u {
+				u[j] = rng.NormFloat64()
+			}
+			U0 = append(U0, normalize(u))
+			sgn = append(sgn, 0)
+		}
+		if len(signsOf(fam)) == 1 { // unconstrained: |·| is symmetric, one sign suffices
+			for k := range sgn {
+				sgn[k] = 1
+			}
+		}
+		met, gates := gradientAscent(fam.A, fam.Sample, v, weights, U0, sgn, o.Steps)
+		st.Gates += gates
+		pts := bestAscent(met, ownSupport, thr)
+		for _, pt := range pts {
+			if pt.lb > st.Max {
+				st.Max = pt.lb // a lower bound on the pattern's value, attained at its gate
+			}
+		}
+		exact := 0
+		for _, pt := range pts {
+			if exact >= o.Exact {
+				break
+			}
+			w, sg, ok := column(pt.gate)
+			if !ok || !strictlyInside(fam.C, sg, pt.gate) {
+				continue
+			}
+			if _, fresh := consider(w, sg, pt.gate); fresh {
+				exact++
+			}
+		}
 	} else {
 		// starts: the 10 best of the family's own patterns (at a restricted optimum
 		// the active ones sit at β; violators are often their neighbours) and the 10
