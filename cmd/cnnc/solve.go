@@ -169,6 +169,8 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 		a := out.Adaptive
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
 			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
+		r.Notes = append(r.Notes, fmt.Sprintf("adaptive time: seed %.1fs, search %.1fs, certificate %.1fs, local search %.1fs, prune %.1fs, solve %.1fs; per round %v",
+			a.SeedSec, a.SearchSec, a.CertifySec, a.LocalSec, a.PruneSec, a.SolveSec, a.PerRound))
 	}
 	if out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))

@@ -76,6 +76,8 @@ func TestAdaptiveBeatsLocalSearch(t *testing.T) {
 	t.Logf("100 sampled patterns: %.6f (%s); adaptive: %.6f (%s, %d patterns: %d seeded by a local search, %d rounds, +%d; ρ %.4g, %d neurons) in %.1fs; best of 5 L-BFGS (100 neurons): %.6f in %.1fs",
 		sampled.ConvexObjective, sampled.Status, out.ConvexObjective, out.Status, out.Sizes.Patterns, a.Seeded, a.Rounds, a.Added, a.Ratio, out.ActiveNeurons,
 		adaptiveTime.Seconds(), best, lbfgs.Seconds())
+	t.Logf("adaptive time split: seed %.1fs, search %.1fs, certificate %.1fs, prune %.1fs, solve %.1fs; added per round %v",
+		a.SeedSec, a.SearchSec, a.CertifySec, a.PruneSec, a.SolveSec, a.PerRound)
 	if rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / out.ConvexObjective; rel > 1e-6 {
 		t.Errorf("recovered network %.10g vs convex %.10g", out.NonconvexObjective, out.ConvexObjective)
 	}

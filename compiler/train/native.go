@@ -11,12 +11,14 @@ import (
 // NativeTemplate adapts backend/native/group (the structured solver for family-only
 // programs); Run uses it when Options.Template is nil.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, AddPerRound: s.AddPerRound, Unrounded: unrounded}, rec)
 	if err != nil {
 		return nil, err
 	}
 	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
 }
+
+var unrounded = true
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
 // it when Options.Conic is nil.

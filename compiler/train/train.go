@@ -66,6 +66,9 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
+	// AddPerRound (structured solver, warm-started solves): at most this many
+	// violating blocks join the working set per round; 0: the solver's default.
+	AddPerRound int
 }
 
 // Solved is a template solver's answer in program terms.
@@ -119,6 +122,22 @@ const ExhaustiveLimit = 20000
 // AddPerRound caps the patterns added per adaptive round.
 const AddPerRound = 50
 
+var addPerRound = AddPerRound
+
+var lsIters = 0
+
+var lsWarm = false
+
+var wsAdd = 0
+
+var interTol = 0.0
+
+var searchSteps = 0
+
+var noSeed = false
+
+var debugH8 = false
+
 // Adaptive records the work of the adaptive mode.
 type Adaptive struct {
 	Seeded      int // patterns of the seeding local search (seed.go)
@@ -131,6 +150,25 @@ type Adaptive struct {
 	Stopped     string  // why the loop ended, in words
 	PerRound    []int   // patterns added in each round
 	SearchSec   float64 // wall time spent in the searches and certificates
+	// Time split (wall seconds): the seeding local search, the restricted
+	// certificate over the program's own patterns, the Carathéodory pruning and
+	// the re-solves (the seeded one included); SearchSec is the searches proper.
+	SeedSec, CertifySec, PruneSec, SolveSec, LocalSec float64
+	// Log has one entry per search (the last one found nothing to add, or stopped).
+	Log []AdaptiveRound
+}
+
+// AdaptiveRound is one search of the adaptive loop and the re-solve that followed it.
+type AdaptiveRound struct {
+	Patterns    int     // patterns of the program searched
+	Objective   float64 // its restricted optimum (the solution searched)
+	Ratio       float64 // ρ at that solution: max(restricted, new patterns found)/β
+	Found       int     // violating patterns found
+	Added       int     // of them added
+	Evaluations int
+	SearchSec   float64
+	SolveSec    float64
+	Status      string // the re-solve's status ("" when there was none)
 }
 
 // Outcome is everything report.json and weights.json need.
@@ -197,7 +235,14 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		name = in.Train.Solver.Name
 	}
 	solve := func(p *convex.Program, warm *convex.Solution) (*convex.Solution, error) {
-		sol, err := solveOnce(p, warm, name, settings, opts, rec, out)
+		s := settings
+		if warm != nil {
+			s.AddPerRound = wsAdd
+			if interTol > 0 {
+				s.Tol = math.Max(s.Tol, interTol)
+			}
+		}
+		sol, err := solveOnce(p, warm, name, s, opts, rec, out)
 		return sol, err
 	}
 	sol, err := solve(prog, nil)
@@ -371,10 +416,16 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 	}
 	cols := make([]certify.ColumnFunc, nf)
+	weightFuncs := make([]certify.WeightFunc, nf)
 	fulls := make([]*pattern.Set, nf)
 	allFull := true
 	for fi, f := range p.Families {
 		cols[fi] = columnFunc(f)
+		if cols[fi] != nil {
+			if wf := derive.PatternWeights(f); wf != nil {
+				weightFuncs[fi] = wf
+			}
+		}
 		fulls[fi] = fullArrangement(f, opts.ExhaustiveLimit)
 		allFull = allFull && fulls[fi] != nil
 	}
@@ -385,23 +436,31 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	// Seed with the patterns of one local search of the non-convex network (seed.go):
 	// the program's optimum then starts at or below that local minimum. FC only, and
 	// skipped when the exact arrangement is small enough to search exhaustively.
-	if f := p.Families[0]; nf == 1 && cols[0] == nil && !allFull {
+	if f := p.Families[0]; nf == 1 && cols[0] == nil && !allFull && !noSeed {
 		have := pattern.NewSet(f.A.Dims())
 		for q := 0; q < f.Patterns(); q++ {
 			have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
 		}
 		var added []certify.Candidate
-		for _, c := range localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed) {
+		t0 := time.Now()
+		seeds := localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed)
+		ad.SeedSec = time.Since(t0).Seconds()
+		for _, c := range seeds {
 			if f.Patterns()+len(added) < max && have.Add(c.D, c.Gate) {
 				added = append(added, c)
 			}
 		}
 		if len(added) > 0 {
+			t0 = time.Now()
 			sol = p.Prune(sol) // as in the rounds below
+			ad.PruneSec += time.Since(t0).Seconds()
 			warm := extend(p, sol, [][]certify.Candidate{added})
 			ad.Seeded = len(added)
 			var err error
-			if sol, err = solve(p, warm); err != nil {
+			t0 = time.Now()
+			sol, err = solve(p, warm)
+			ad.SolveSec += time.Since(t0).Seconds()
+			if err != nil {
 				return sol, err
 			}
 		}
@@ -412,6 +471,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	}
 	for round := 0; ; round++ {
 		searchStart := time.Now()
+		ev0 := ad.Evaluations
 		yhat := p.Predict(sol)
 		var cands []famCand
 		stMax := 0.0
@@ -419,7 +479,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		for fi := range p.Families {
 			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
 				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi],
-				Starts: activePatterns(sol, fi)}
+				Weights: weightFuncs[fi], Starts: activePatterns(sol, fi), Steps: searchSteps}
 			cs, st, err := certify.Search(p, yhat, fi, nil, so)
 			if err != nil {
 				return sol, err
@@ -432,6 +492,12 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			}
 		}
 		ad.Exhaustive = exhaustive
+		rl := AdaptiveRound{Patterns: 0, Objective: p.Objective(sol), Found: len(cands), Evaluations: ad.Evaluations - ev0, SearchSec: time.Since(searchStart).Seconds()}
+		for _, f := range p.Families {
+			rl.Patterns += f.Patterns()
+		}
+		ad.SearchSec += rl.SearchSec
+		certStart := time.Now()
 		// the certificate over the whole arrangement = max(restricted, new patterns)
 		inner, err := certify.Certify(p, yhat, nil)
 		if err == nil {
@@ -444,13 +510,14 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 				}
 			}
 		}
-		ad.SearchSec += time.Since(searchStart).Seconds()
+		ad.CertifySec += time.Since(certStart).Seconds()
+		rl.Ratio = ad.Ratio
 		// the most violating first, at most AddPerRound, each family up to max
 		sort.SliceStable(cands, func(i, j int) bool { return cands[i].c.Value > cands[j].c.Value })
 		add := make([][]certify.Candidate, nf)
 		total := 0
 		for _, fc := range cands {
-			if total >= AddPerRound {
+			if total >= addPerRound {
 				break
 			}
 			if p.Families[fc.f].Patterns()+len(add[fc.f]) >= max {
@@ -459,6 +526,36 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			add[fc.f] = append(add[fc.f], fc.c)
 			total++
 		}
+		var ls *lsResult
+		if lsIters > 0 && nf == 1 && cols[0] == nil && !allFull {
+			f := p.Families[0]
+			have := map[string]bool{}
+			for q := 0; q < f.Patterns(); q++ {
+				have[supportKey(mat.Col(nil, q, f.Weight))] = true
+			}
+			for _, c := range add[0] {
+				have[supportKey(c.D)] = true
+			}
+			t0 := time.Now()
+			ls = localSearchFrom(p, f, 0, sol, lsIters)
+			nls := 0
+			if ls != nil {
+				for _, c := range ls.cands {
+					if k := supportKey(c.D); f.Patterns()+len(add[0]) < max && !have[k] {
+						have[k] = true
+						add[0] = append(add[0], c)
+						total++
+						nls++
+					}
+				}
+			}
+			ad.LocalSec += time.Since(t0).Seconds()
+			if debugH8 && ls != nil {
+				println("local search from the solution:", ls.obj, "new patterns", nls, "secs", time.Since(t0).Seconds())
+			}
+		}
+		rl.Added = total
+		ad.Log = append(ad.Log, rl)
 		if total == 0 {
 			if len(cands) == 0 {
 				ad.Stopped = "no violating pattern found"
@@ -474,12 +571,67 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		// (measured: n = 200, W 200 → 1145 blocks in 19 rounds, each restricted
 		// solve at its 100-iteration cap). Prune keeps the prediction and does not
 		// raise the objective, so the search above, done at sol, stays valid.
+		t0 := time.Now()
 		sol = p.Prune(sol)
+		ad.PruneSec += time.Since(t0).Seconds()
+		P0 := p.Families[0].Patterns()
 		warm := extend(p, sol, add)
+		if debugH8 {
+			v := certify.Residual(p, yhat)
+			v2 := certify.Residual(p, p.Predict(warm))
+			for k := 0; k < len(add[0]) && k < 5; k++ {
+				val, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v)
+				val2, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v2)
+				println("cand", k, "value", add[0][k].Value/p.Beta, "patternmax", val/p.Beta, "at warm", val2/p.Beta, "ones", int(mat.Sum(mat.NewVecDense(len(add[0][k].Weight), add[0][k].Weight))))
+			}
+		}
+		if ls != nil && lsWarm {
+			if w := networkSolution(p, 0, ls); w != nil && p.Objective(w) < p.Objective(warm) {
+				warm = w
+			}
+		}
 		ad.Rounds++
 		ad.Added += total
 		ad.PerRound = append(ad.PerRound, total)
+		t0 = time.Now()
 		next, err := solve(p, warm)
+		ad.SolveSec += time.Since(t0).Seconds()
+		ad.Log[len(ad.Log)-1].SolveSec = time.Since(t0).Seconds()
+		ad.Log[len(ad.Log)-1].Status = string(out.Status)
+		if debugH8 && next != nil {
+			v3 := certify.Residual(p, p.Predict(next))
+			for k := 0; k < len(add[0]) && k < 3; k++ {
+				val, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v3)
+				println("after solve: cand", k, "patternmax", val/p.Beta, "obj", p.Objective(next), "warm obj", p.Objective(warm))
+				f := p.Families[0]
+				g := certify.Gradient(f, P0+k, v3)
+				M := certify.ConeRows(f, P0+k)
+				cv, uu, act, ok := certify.ConeMax(g, M)
+				{
+					mu := mat.NewVecDense(len(act)+1, nil)
+					_ = mu
+					z := mat.NewVecDense(200, nil)
+					z.MulVec(M, mat.NewVecDense(len(uu), uu))
+					println("   u check: min Mu", mat.Min(z), "g·u/β", mat.Dot(mat.NewVecDense(len(g), g), mat.NewVecDense(len(uu), uu))/p.Beta, "‖u‖", mat.Norm(mat.NewVecDense(len(uu), uu), 2))
+				}
+				ng := 0.0
+				for _, x := range g {
+					ng += x * x
+				}
+				gm := make([]float64, len(g))
+				for i := range g {
+					gm[i] = -g[i]
+				}
+				cv2, _, act2, ok2 := certify.ConeMax(gm, M)
+				r, _ := M.Dims()
+				gate := mat.Col(nil, P0+k, f.Gates)
+				minm := math.Inf(1)
+				for i := 0; i < r; i++ {
+					minm = math.Min(minm, mat.Dot(M.RowView(i), mat.NewVecDense(len(gate), gate)))
+				}
+				println("   ‖g‖/β", math.Sqrt(ng)/p.Beta, "conemax+", cv/p.Beta, ok, len(act), "conemax-", cv2/p.Beta, ok2, len(act2), "rows", r, "gate margin", minm)
+			}
+		}
 		if err != nil {
 			return next, err
 		}
@@ -600,4 +752,62 @@ func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) 
 		}
 	}
 	return warm
+}
+
+// supportKey identifies a pattern column by its support.
+func supportKey(w []float64) string {
+	b := make([]byte, len(w))
+	for i, x := range w {
+		b[i] = '0'
+		if x != 0 {
+			b[i] = '1'
+		}
+	}
+	return string(b)
+}
+
+// networkSolution maps the neurons of a local search of family fi (FC layout) to a
+// solution of p: neuron (u, α) with pattern D adds |α|·u to the block of D's
+// pattern in the copy of sign α (neurons sharing a pattern and sign add up). The
+// point is feasible (u lies in the closed cone of its own pattern), predicts what the
+// network predicts, and its objective is at most the network's (§1.3 rescaling).
+// nil when a neuron's pattern is not among the family's.
+func networkSolution(p *convex.Program, fi int, ls *lsResult) *convex.Solution {
+	f := p.Families[fi]
+	P := f.Patterns()
+	_, h := f.A.Dims()
+	idx := make(map[string]int, P)
+	for q := 0; q < P; q++ {
+		idx[supportKey(mat.Col(nil, q, f.Weight))] = q
+	}
+	sol := &convex.Solution{Bias: ls.bias, Blocks: make([][]*mat.Dense, len(p.Families))}
+	for i, g := range p.Families {
+		for range g.Signs {
+			sol.Blocks[i] = append(sol.Blocks[i], mat.NewDense(g.Patterns(), g.H, nil))
+		}
+	}
+	for j, c := range ls.cands {
+		a := ls.alpha[j]
+		if a == 0 {
+			continue
+		}
+		q, ok := idx[supportKey(c.D)]
+		if !ok {
+			return nil
+		}
+		copyIdx := -1
+		for ci, sg := range f.Signs {
+			if sg*a > 0 {
+				copyIdx = ci
+			}
+		}
+		if copyIdx < 0 {
+			return nil
+		}
+		row := sol.Blocks[fi][copyIdx].RawRowView(q)
+		for k := 0; k < h; k++ {
+			row[k] += math.Abs(a) * c.Gate[k]
+		}
+	}
+	return sol
 }
