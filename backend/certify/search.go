@@ -153,9 +153,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	for q := 0; q < fam.Patterns(); q++ {
 		var sg []float64
 		if fam.Sign != nil {
-			sg = mat.Col(nil, q, fam.Sign)
+			sg = fam.Sign.Col(q, nil)
 		}
-		own[colKey(mat.Col(nil, q, fam.Weight), sg)] = true
+		own[colKey(fam.Weight.Col(q, nil), sg)] = true
 	}
 	var found []Candidate
 	type eval struct {
@@ -167,9 +167,15 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
-		single.Weight = colMatrix(w)
+		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
+		if err := single.Weight.AppendCol(w); err != nil {
+			// a column map that disagrees with the family's row weights: evaluate the
+			// column with its own weights (Gradient reads them through the mask)
+			single.Weight = convex.MustDenseWeights(colMatrix(w))
+		}
+		single.Sign = nil
 		if sg != nil {
-			single.Sign = colMatrix(sg)
+			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
 		M := ConeRows(single, 0)
@@ -264,13 +270,13 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		var sgn []float64
 		ownSupport := map[string]bool{}
 		for q := 0; q < fam.Patterns(); q++ {
-			ownSupport[supportKey(mat.Col(nil, q, fam.Weight))] = true
+			ownSupport[supportKey(fam.Weight.Col(q, nil))] = true
 		}
 		for _, q := range ownQ {
 			if q < 0 || q >= fam.Patterns() {
 				continue
 			}
-			g := Gradient(&convex.Family{A: fam.A, Sample: fam.Sample, Weight: colMatrix(mat.Col(nil, q, fam.Weight))}, 0, v)
+			g := Gradient(fam, q, v)
 			ng := norm(g)
 			if ng == 0 {
 				continue
@@ -336,9 +342,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			}
 			var sg []float64
 			if fam.Sign != nil {
-				sg = mat.Col(nil, q, fam.Sign)
+				sg = fam.Sign.Col(q, nil)
 			}
-			if e, ok := consider(mat.Col(nil, q, fam.Weight), sg, nil); ok {
+			if e, ok := consider(fam.Weight.Col(q, nil), sg, nil); ok {
 				own10 = append(own10, e)
 			}
 		}

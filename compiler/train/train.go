@@ -13,7 +13,7 @@
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
-// Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
+// Adaptive mode (§1, docs/math/01-machinery.md, `patterns adaptive start=N max=M seed=S`):
 // start from N sampled patterns per family; solve; search every family for patterns
 // violating the dual certificate (certify.Search: over the exact arrangement when its
 // Cover count is at most ExhaustiveLimit, else seeded gates + local ascent); add up to
@@ -66,16 +66,13 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
-	// AddPerRound (structured solver, warm-started solves): at most this many
-	// violating blocks join the working set per round; 0: the solver's default.
-	AddPerRound int
 }
 
 // Solved is a template solver's answer in program terms.
 type Solved struct {
 	Status     solver.Status
 	Solution   *convex.Solution
-	Objective  float64 // primal objective on the language.md scale
+	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
 }
@@ -119,24 +116,12 @@ type Options struct {
 // final certificate enumerate the full arrangement.
 const ExhaustiveLimit = 20000
 
-// AddPerRound caps the patterns added per adaptive round.
+// AddPerRound caps the certificate-violating patterns added per adaptive round (the
+// local search's patterns come on top).
 const AddPerRound = 50
 
-var addPerRound = AddPerRound
-
-var lsIters = 0
-
-var lsWarm = false
-
-var wsAdd = 0
-
-var interTol = 0.0
-
-var searchSteps = 0
-
-var noSeed = false
-
-var debugH8 = false
+// LocalIterations caps the L-BFGS iterations of each round's local search (FC).
+const LocalIterations = 1000
 
 // Adaptive records the work of the adaptive mode.
 type Adaptive struct {
@@ -154,6 +139,8 @@ type Adaptive struct {
 	// certificate over the program's own patterns, the Carathéodory pruning and
 	// the re-solves (the seeded one included); SearchSec is the searches proper.
 	SeedSec, CertifySec, PruneSec, SolveSec, LocalSec float64
+	Gates                                             int // gate evaluations of the batched gradient ascent (certify.SearchStats)
+	Local                                             int // patterns added from the rounds' local searches
 	// Log has one entry per search (the last one found nothing to add, or stopped).
 	Log []AdaptiveRound
 }
@@ -165,10 +152,15 @@ type AdaptiveRound struct {
 	Ratio       float64 // ρ at that solution: max(restricted, new patterns found)/β
 	Found       int     // violating patterns found
 	Added       int     // of them added
-	Evaluations int
-	SearchSec   float64
-	SolveSec    float64
-	Status      string // the re-solve's status ("" when there was none)
+	Evaluations int     // exact evaluations of the search
+	Gates       int     // gate evaluations of its gradient ascent
+	Local       int     // of the added patterns, those from the local search
+	// LocalObjective is the non-convex objective the round's local search reached
+	// (NaN when there was none): the re-solve's optimum is at most this.
+	LocalObjective float64
+	SearchSec      float64
+	SolveSec       float64
+	Status         solver.Status // the re-solve's status ("" when there was none)
 }
 
 // Outcome is everything report.json and weights.json need.
@@ -235,14 +227,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		name = in.Train.Solver.Name
 	}
 	solve := func(p *convex.Program, warm *convex.Solution) (*convex.Solution, error) {
-		s := settings
-		if warm != nil {
-			s.AddPerRound = wsAdd
-			if interTol > 0 {
-				s.Tol = math.Max(s.Tol, interTol)
-			}
-		}
-		sol, err := solveOnce(p, warm, name, s, opts, rec, out)
+		sol, err := solveOnce(p, warm, name, settings, opts, rec, out)
 		return sol, err
 	}
 	sol, err := solve(prog, nil)
@@ -250,6 +235,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		return out, err
 	}
 	if in.Train.Patterns.Mode == ir.Adaptive {
+		opts.Settings = settings
 		sol, err = adaptive(in, prog, sol, solve, opts, out)
 		if err != nil {
 			return out, err
@@ -399,8 +385,9 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 // p (FC: one; CNN: one per pooling window). Each round searches every family for
 // certificate-violating patterns (certify.Search with the family's column map and,
 // when small enough, its exact arrangement), adds the AddPerRound most violating ones
-// over all families (a family grows to at most max patterns), and re-solves
-// warm-started.
+// over all families (a family grows to at most max patterns) and, for an FC program,
+// the new patterns of a local search started from the round's solution; then it
+// re-solves warm-started.
 func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve func(*convex.Program, *convex.Solution) (*convex.Solution, error), opts Options, out *Outcome) (*convex.Solution, error) {
 	ad := &Adaptive{BestBound: math.NaN()}
 	out.Adaptive = ad
@@ -433,30 +420,26 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	if max <= 0 {
 		max = 100000
 	}
-	// Seed with the patterns of one local search of the non-convex network (seed.go):
-	// the program's optimum then starts at or below that local minimum. FC only, and
-	// skipped when the exact arrangement is small enough to search exhaustively.
-	if f := p.Families[0]; nf == 1 && cols[0] == nil && !allFull && !noSeed {
-		have := pattern.NewSet(f.A.Dims())
-		for q := 0; q < f.Patterns(); q++ {
-			have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
-		}
-		var added []certify.Candidate
+	// Local searches (seed.go): FC programs with squared loss whose arrangement is too
+	// large to search exhaustively. The seed is one local search of the non-convex
+	// network from a seeded random start; each round then adds the patterns of a local
+	// search started from the round's solution. Either way the program's optimum after
+	// adding them is at most the local search's objective.
+	local := nf == 1 && cols[0] == nil && !allFull && localSearchable(p, p.Families[0])
+	if local {
+		f := p.Families[0]
 		t0 := time.Now()
 		seeds := localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed)
 		ad.SeedSec = time.Since(t0).Seconds()
-		for _, c := range seeds {
-			if f.Patterns()+len(added) < max && have.Add(c.D, c.Gate) {
-				added = append(added, c)
-			}
-		}
-		if len(added) > 0 {
+		if added := newPatterns(f, seeds, nil, max); len(added) > 0 {
 			t0 = time.Now()
 			sol = p.Prune(sol) // as in the rounds below
 			ad.PruneSec += time.Since(t0).Seconds()
-			warm := extend(p, sol, [][]certify.Candidate{added})
+			warm, err := extend(p, sol, [][]certify.Candidate{added})
+			if err != nil {
+				return sol, err
+			}
 			ad.Seeded = len(added)
-			var err error
 			t0 = time.Now()
 			sol, err = solve(p, warm)
 			ad.SolveSec += time.Since(t0).Seconds()
@@ -469,9 +452,17 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		f int
 		c certify.Candidate
 	}
+	stall := 0 // consecutive rounds that lowered the objective by less than Tol (relative)
 	for round := 0; ; round++ {
+		if st := solver.Stop(opts.Settings.Context); st != "" {
+			ad.Stopped = fmt.Sprintf("stopped before round %d (%s)", round+1, st)
+			break
+		}
+		rl := AdaptiveRound{Objective: p.Objective(sol), LocalObjective: math.NaN()}
+		for _, f := range p.Families {
+			rl.Patterns += f.Patterns()
+		}
 		searchStart := time.Now()
-		ev0 := ad.Evaluations
 		yhat := p.Predict(sol)
 		var cands []famCand
 		stMax := 0.0
@@ -479,23 +470,24 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		for fi := range p.Families {
 			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
 				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi],
-				Weights: weightFuncs[fi], Starts: activePatterns(sol, fi), Steps: searchSteps}
+				Weights: weightFuncs[fi], Starts: activePatterns(sol, fi)}
 			cs, st, err := certify.Search(p, yhat, fi, nil, so)
 			if err != nil {
 				return sol, err
 			}
-			ad.Evaluations += st.Evaluations
+			rl.Evaluations += st.Evaluations
+			rl.Gates += st.Gates
 			exhaustive = exhaustive && st.Exhaustive
 			stMax = math.Max(stMax, st.Max)
 			for _, c := range cs {
 				cands = append(cands, famCand{fi, c})
 			}
 		}
+		ad.Evaluations += rl.Evaluations
+		ad.Gates += rl.Gates
 		ad.Exhaustive = exhaustive
-		rl := AdaptiveRound{Patterns: 0, Objective: p.Objective(sol), Found: len(cands), Evaluations: ad.Evaluations - ev0, SearchSec: time.Since(searchStart).Seconds()}
-		for _, f := range p.Families {
-			rl.Patterns += f.Patterns()
-		}
+		rl.Found = len(cands)
+		rl.SearchSec = time.Since(searchStart).Seconds()
 		ad.SearchSec += rl.SearchSec
 		certStart := time.Now()
 		// the certificate over the whole arrangement = max(restricted, new patterns)
@@ -510,14 +502,14 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 				}
 			}
 		}
-		ad.CertifySec += time.Since(certStart).Seconds()
 		rl.Ratio = ad.Ratio
+		ad.CertifySec += time.Since(certStart).Seconds()
 		// the most violating first, at most AddPerRound, each family up to max
 		sort.SliceStable(cands, func(i, j int) bool { return cands[i].c.Value > cands[j].c.Value })
 		add := make([][]certify.Candidate, nf)
 		total := 0
 		for _, fc := range cands {
-			if total >= addPerRound {
+			if total >= AddPerRound {
 				break
 			}
 			if p.Families[fc.f].Patterns()+len(add[fc.f]) >= max {
@@ -526,40 +518,32 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			add[fc.f] = append(add[fc.f], fc.c)
 			total++
 		}
-		var ls *lsResult
-		if lsIters > 0 && nf == 1 && cols[0] == nil && !allFull {
-			f := p.Families[0]
-			have := map[string]bool{}
-			for q := 0; q < f.Patterns(); q++ {
-				have[supportKey(mat.Col(nil, q, f.Weight))] = true
-			}
-			for _, c := range add[0] {
-				have[supportKey(c.D)] = true
-			}
+		if local {
 			t0 := time.Now()
-			ls = localSearchFrom(p, f, 0, sol, lsIters)
-			nls := 0
-			if ls != nil {
-				for _, c := range ls.cands {
-					if k := supportKey(c.D); f.Patterns()+len(add[0]) < max && !have[k] {
-						have[k] = true
-						add[0] = append(add[0], c)
-						total++
-						nls++
-					}
-				}
+			// Its patterns are added when it ended below the round's optimum, and
+			// while the loop has not stalled (below): near the optimum it mostly moves
+			// neurons lying on cell boundaries across them.
+			if ls := localSearchFrom(p, p.Families[0], 0, sol, LocalIterations); ls != nil && ls.obj < rl.Objective && (len(cands) > 0 || stall < 2) {
+				rl.LocalObjective = ls.obj
+				more := newPatterns(p.Families[0], ls.cands, add[0], max)
+				add[0] = append(add[0], more...)
+				rl.Local = len(more)
+				total += len(more)
+				ad.Local += len(more)
 			}
 			ad.LocalSec += time.Since(t0).Seconds()
-			if debugH8 && ls != nil {
-				println("local search from the solution:", ls.obj, "new patterns", nls, "secs", time.Since(t0).Seconds())
-			}
 		}
 		rl.Added = total
 		ad.Log = append(ad.Log, rl)
 		if total == 0 {
-			if len(cands) == 0 {
+			switch {
+			case len(cands) == 0 && local && stall >= 2:
+				ad.Stopped = "no violating pattern found, and the last two rounds lowered the objective by less than the tolerance"
+			case len(cands) == 0 && local:
+				ad.Stopped = "no violating pattern found, and the local search found no new pattern"
+			case len(cands) == 0:
 				ad.Stopped = "no violating pattern found"
-			} else {
+			default:
 				ad.Stopped = fmt.Sprintf("the families with violating patterns have max = %d patterns", max)
 			}
 			break
@@ -574,64 +558,19 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		t0 := time.Now()
 		sol = p.Prune(sol)
 		ad.PruneSec += time.Since(t0).Seconds()
-		P0 := p.Families[0].Patterns()
-		warm := extend(p, sol, add)
-		if debugH8 {
-			v := certify.Residual(p, yhat)
-			v2 := certify.Residual(p, p.Predict(warm))
-			for k := 0; k < len(add[0]) && k < 5; k++ {
-				val, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v)
-				val2, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v2)
-				println("cand", k, "value", add[0][k].Value/p.Beta, "patternmax", val/p.Beta, "at warm", val2/p.Beta, "ones", int(mat.Sum(mat.NewVecDense(len(add[0][k].Weight), add[0][k].Weight))))
-			}
-		}
-		if ls != nil && lsWarm {
-			if w := networkSolution(p, 0, ls); w != nil && p.Objective(w) < p.Objective(warm) {
-				warm = w
-			}
+		warm, err := extend(p, sol, add)
+		if err != nil {
+			return sol, err
 		}
 		ad.Rounds++
 		ad.Added += total
 		ad.PerRound = append(ad.PerRound, total)
 		t0 = time.Now()
 		next, err := solve(p, warm)
-		ad.SolveSec += time.Since(t0).Seconds()
-		ad.Log[len(ad.Log)-1].SolveSec = time.Since(t0).Seconds()
-		ad.Log[len(ad.Log)-1].Status = string(out.Status)
-		if debugH8 && next != nil {
-			v3 := certify.Residual(p, p.Predict(next))
-			for k := 0; k < len(add[0]) && k < 3; k++ {
-				val, _, _, _ := certify.PatternMax(p.Families[0], P0+k, v3)
-				println("after solve: cand", k, "patternmax", val/p.Beta, "obj", p.Objective(next), "warm obj", p.Objective(warm))
-				f := p.Families[0]
-				g := certify.Gradient(f, P0+k, v3)
-				M := certify.ConeRows(f, P0+k)
-				cv, uu, act, ok := certify.ConeMax(g, M)
-				{
-					mu := mat.NewVecDense(len(act)+1, nil)
-					_ = mu
-					z := mat.NewVecDense(200, nil)
-					z.MulVec(M, mat.NewVecDense(len(uu), uu))
-					println("   u check: min Mu", mat.Min(z), "g·u/β", mat.Dot(mat.NewVecDense(len(g), g), mat.NewVecDense(len(uu), uu))/p.Beta, "‖u‖", mat.Norm(mat.NewVecDense(len(uu), uu), 2))
-				}
-				ng := 0.0
-				for _, x := range g {
-					ng += x * x
-				}
-				gm := make([]float64, len(g))
-				for i := range g {
-					gm[i] = -g[i]
-				}
-				cv2, _, act2, ok2 := certify.ConeMax(gm, M)
-				r, _ := M.Dims()
-				gate := mat.Col(nil, P0+k, f.Gates)
-				minm := math.Inf(1)
-				for i := 0; i < r; i++ {
-					minm = math.Min(minm, mat.Dot(M.RowView(i), mat.NewVecDense(len(gate), gate)))
-				}
-				println("   ‖g‖/β", math.Sqrt(ng)/p.Beta, "conemax+", cv/p.Beta, ok, len(act), "conemax-", cv2/p.Beta, ok2, len(act2), "rows", r, "gate margin", minm)
-			}
-		}
+		last := &ad.Log[len(ad.Log)-1]
+		last.SolveSec = time.Since(t0).Seconds()
+		last.Status = out.Status
+		ad.SolveSec += last.SolveSec
 		if err != nil {
 			return next, err
 		}
@@ -643,26 +582,67 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			ad.Stopped = fmt.Sprintf("round %d: the solver returned a non-finite point (status %s); the previous round's solution is kept", ad.Rounds, out.Status)
 			return warm, nil
 		}
+		if no, po := p.Objective(next), rl.Objective; no > po-opts.Settings.Tol*math.Max(1, math.Abs(po)) {
+			stall++
+		} else {
+			stall = 0
+		}
 		sol = next
 	}
 	return sol, nil
 }
 
-// activePatterns lists the patterns of family fi with a nonzero block in any copy (the
-// ascent starts of the search; at least an empty, non-nil list).
+// newPatterns returns the candidates (FC layout: D and Gate) whose pattern is neither
+// one of family f's nor in taken nor earlier in cands, while f stays within max
+// patterns.
+func newPatterns(f *convex.Family, cands, taken []certify.Candidate, max int) []certify.Candidate {
+	have := make(map[string]bool, f.Patterns()+len(taken))
+	for q := 0; q < f.Patterns(); q++ {
+		have[supportKey(f.Weight.Col(q, nil))] = true
+	}
+	for _, c := range taken {
+		have[supportKey(c.D)] = true
+	}
+	var out []certify.Candidate
+	for _, c := range cands {
+		if f.Patterns()+len(taken)+len(out) >= max {
+			break
+		}
+		if k := supportKey(c.D); !have[k] {
+			have[k] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// activePatterns lists the patterns of family fi with a block in some copy above
+// 1e-6 × the family's largest block norm (the ascent starts of the search; the
+// solver's unrounded interior point has every block of its working set slightly
+// nonzero); at least an empty, non-nil list.
 func activePatterns(sol *convex.Solution, fi int) []int {
 	act := []int{}
 	if fi >= len(sol.Blocks) {
 		return act
 	}
-	seen := map[int]bool{}
+	var norms [][]float64
+	mx := 0.0
 	for _, B := range sol.Blocks[fi] {
-		if B == nil {
-			continue
+		var ns []float64
+		if B != nil {
+			r, _ := B.Dims()
+			ns = make([]float64, r)
+			for q := 0; q < r; q++ {
+				ns[q] = mat.Norm(B.RowView(q), 2)
+				mx = math.Max(mx, ns[q])
+			}
 		}
-		r, _ := B.Dims()
-		for q := 0; q < r; q++ {
-			if !seen[q] && mat.Norm(B.RowView(q), 2) > 0 {
+		norms = append(norms, ns)
+	}
+	seen := map[int]bool{}
+	for _, ns := range norms {
+		for q, v := range ns {
+			if !seen[q] && v > 1e-6*mx {
 				seen[q] = true
 				act = append(act, q)
 			}
@@ -692,66 +672,32 @@ func finite(sol *convex.Solution) bool {
 	return true
 }
 
-// extend appends add[f]'s patterns to family f (Weight, Sign, Gates) for every family
+// extend appends add[f]'s patterns to family f for every family (convex.Program.Extend)
 // and returns the warm start: the old blocks with zero blocks for the new patterns. A
 // candidate's columns are its Weight and Sign, or for an FC candidate with only D the
-// columns D and 2D − 1.
-func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) *convex.Solution {
-	warm := &convex.Solution{Vars: sol.Vars, Bias: sol.Bias, Blocks: make([][]*mat.Dense, len(p.Families))}
-	for fi, f := range p.Families {
-		var adds []certify.Candidate
-		if fi < len(add) {
-			adds = add[fi]
-		}
-		np, h := f.A.Dims()
-		P := f.Patterns()
-		P2 := P + len(adds)
-		if len(adds) > 0 {
-			W := mat.NewDense(np, P2, nil)
-			W.Slice(0, np, 0, P).(*mat.Dense).Copy(f.Weight)
-			G := mat.NewDense(h, P2, nil)
-			if f.Gates != nil {
-				G.Slice(0, h, 0, P).(*mat.Dense).Copy(f.Gates)
+// columns D and 2D − 1 (no Sign for an unconstrained family).
+func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) (*convex.Solution, error) {
+	cols := make([][]convex.Column, len(add))
+	for fi, cs := range add {
+		for _, c := range cs {
+			w, sg := c.Weight, c.Sign
+			if w == nil {
+				w = c.D
 			}
-			var S *mat.Dense
-			if f.C != nil {
-				nc, _ := f.C.Dims()
-				S = mat.NewDense(nc, P2, nil)
-				S.Slice(0, nc, 0, P).(*mat.Dense).Copy(f.Sign)
-			}
-			for k, c := range adds {
-				w, sg := c.Weight, c.Sign
-				if w == nil {
-					w = c.D
-				}
-				if sg == nil && S != nil {
-					sg = make([]float64, len(c.D))
-					for i, d := range c.D {
-						sg[i] = 2*d - 1
-					}
-				}
-				W.SetCol(P+k, w)
-				G.SetCol(P+k, c.Gate)
-				if S != nil {
-					S.SetCol(P+k, sg)
+			if sg == nil && fi < len(p.Families) && p.Families[fi].C != nil {
+				sg = make([]float64, len(c.D))
+				for i, d := range c.D {
+					sg[i] = 2*d - 1
 				}
 			}
-			f.Weight, f.Gates = W, G
-			if S != nil {
-				f.Sign = S
-			}
-		}
-		for c := range f.Signs {
-			B := mat.NewDense(P2, h, nil)
-			if fi < len(sol.Blocks) && c < len(sol.Blocks[fi]) && sol.Blocks[fi][c] != nil {
-				old := sol.Blocks[fi][c]
-				r, _ := old.Dims()
-				B.Slice(0, r, 0, h).(*mat.Dense).Copy(old)
-			}
-			warm.Blocks[fi] = append(warm.Blocks[fi], B)
+			cols[fi] = append(cols[fi], convex.Column{Weight: w, Sign: sg, Gate: c.Gate})
 		}
 	}
-	return warm
+	warm, err := p.Extend(sol, cols)
+	if err != nil {
+		return nil, fmt.Errorf("train: adding patterns: %v", err)
+	}
+	return warm, nil
 }
 
 // supportKey identifies a pattern column by its support.
@@ -764,50 +710,4 @@ func supportKey(w []float64) string {
 		}
 	}
 	return string(b)
-}
-
-// networkSolution maps the neurons of a local search of family fi (FC layout) to a
-// solution of p: neuron (u, α) with pattern D adds |α|·u to the block of D's
-// pattern in the copy of sign α (neurons sharing a pattern and sign add up). The
-// point is feasible (u lies in the closed cone of its own pattern), predicts what the
-// network predicts, and its objective is at most the network's (§1.3 rescaling).
-// nil when a neuron's pattern is not among the family's.
-func networkSolution(p *convex.Program, fi int, ls *lsResult) *convex.Solution {
-	f := p.Families[fi]
-	P := f.Patterns()
-	_, h := f.A.Dims()
-	idx := make(map[string]int, P)
-	for q := 0; q < P; q++ {
-		idx[supportKey(mat.Col(nil, q, f.Weight))] = q
-	}
-	sol := &convex.Solution{Bias: ls.bias, Blocks: make([][]*mat.Dense, len(p.Families))}
-	for i, g := range p.Families {
-		for range g.Signs {
-			sol.Blocks[i] = append(sol.Blocks[i], mat.NewDense(g.Patterns(), g.H, nil))
-		}
-	}
-	for j, c := range ls.cands {
-		a := ls.alpha[j]
-		if a == 0 {
-			continue
-		}
-		q, ok := idx[supportKey(c.D)]
-		if !ok {
-			return nil
-		}
-		copyIdx := -1
-		for ci, sg := range f.Signs {
-			if sg*a > 0 {
-				copyIdx = ci
-			}
-		}
-		if copyIdx < 0 {
-			return nil
-		}
-		row := sol.Blocks[fi][copyIdx].RawRowView(q)
-		for k := 0; k < h; k++ {
-			row[k] += math.Abs(a) * c.Gate[k]
-		}
-	}
-	return sol
 }
