@@ -9,16 +9,17 @@ import (
 )
 
 // NativeTemplate adapts backend/native/group (the structured solver for family-only
-// programs); Run uses it when Options.Template is nil.
+// programs); Run uses it when Options.Template is nil. It asks for the certified
+// unrounded point (group.Settings.Unrounded): Run prunes the support itself, and the
+// certificate and the adaptive search evaluated at the rounded point's residual can
+// be far off when β is small.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, AddPerRound: s.AddPerRound, Unrounded: unrounded}, rec)
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Unrounded: true}, rec)
 	if err != nil {
 		return nil, err
 	}
 	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
 }
-
-var unrounded = true
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
 // it when Options.Conic is nil.

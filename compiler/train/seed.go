@@ -30,7 +30,7 @@ import (
 // weights); an output bias, when the program has one, is unpenalised. Squared loss only;
 // the search stops at MaxIter L-BFGS iterations or a gradient norm of 1e-9.
 func localSearchSeeds(p *convex.Program, f *convex.Family, m int, seed int64) []certify.Candidate {
-	if p.Loss != "squared" && p.Loss != "" || f.C == nil || m <= 0 {
+	if !localSearchable(p, f) || m <= 0 {
 		return nil
 	}
 	_, h := f.A.Dims()
@@ -70,7 +70,7 @@ type lsResult struct {
 // optimum after adding them is at most the local search's objective (the argument of
 // localSearchSeeds), so the adaptive loop cannot lose by it.
 func localSearchFrom(p *convex.Program, f *convex.Family, fi int, sol *convex.Solution, iters int) *lsResult {
-	if p.Loss != "squared" && p.Loss != "" || f.C == nil || fi >= len(sol.Blocks) {
+	if !localSearchable(p, f) || fi >= len(sol.Blocks) {
 		return nil
 	}
 	_, h := f.A.Dims()
@@ -127,6 +127,48 @@ func localSearch(p *convex.Program, f *convex.Family, m int, th []float64, iters
 	A := f.A
 	n, h := A.Dims()
 	bias := p.OutputBias
+	obj := lsObjective(p, f, m)
+	res, _ := optimize.Minimize(optimize.Problem{
+		Func: func(x []float64) float64 { return obj(x, nil) },
+		Grad: func(g, x []float64) { obj(x, g) },
+	}, th, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: iters}, &optimize.LBFGS{})
+	if res == nil {
+		return &lsResult{obj: math.NaN()}
+	}
+	out := &lsResult{obj: obj(res.X, nil)}
+	if bias {
+		out.bias = res.X[m*h+m]
+	}
+	for j := 0; j < m; j++ {
+		u := append([]float64(nil), res.X[j*h:(j+1)*h]...)
+		D := make([]float64, n)
+		any := false
+		for i := 0; i < n; i++ {
+			v := 0.0
+			for k, xk := range A.RawRowView(i) {
+				v += xk * u[k]
+			}
+			if v >= 0 {
+				D[i] = 1
+				any = true
+			}
+		}
+		if any {
+			out.cands = append(out.cands, certify.Candidate{D: D, Gate: u})
+			out.alpha = append(out.alpha, res.X[m*h+j])
+		}
+	}
+	return out
+}
+
+// lsObjective returns the non-convex objective ½‖ŷ − y‖² + (β/2)(‖U‖² + ‖α‖²) of the
+// two-layer network with m neurons on family f's data and its gradient (into grad
+// when non-nil), over θ = [U (m×h, row j = u_j) | α (m) | b0] (b0 only with an
+// output bias, unpenalised).
+func lsObjective(p *convex.Program, f *convex.Family, m int) func(th, grad []float64) float64 {
+	A := f.A
+	n, h := A.Dims()
+	bias := p.OutputBias
 	y := p.Y
 	beta := p.Beta
 	// θ = [U (m×h, row j = u_j) | α (m) | b0]. Forward: Z = A·Uᵀ (n×m),
@@ -136,7 +178,7 @@ func localSearch(p *convex.Program, f *convex.Family, m int, th []float64, iters
 	GZ := make([]float64, n*m)
 	r := make([]float64, n)
 	Ag := A.RawMatrix()
-	obj := func(th, grad []float64) float64 {
+	return func(th, grad []float64) float64 {
 		a := th[m*h : m*h+m]
 		b0 := 0.0
 		if bias {
@@ -190,37 +232,24 @@ func localSearch(p *convex.Program, f *convex.Family, m int, th []float64, iters
 		}
 		return loss + 0.5*beta*pen
 	}
-	res, _ := optimize.Minimize(optimize.Problem{
-		Func: func(x []float64) float64 { return obj(x, nil) },
-		Grad: func(g, x []float64) { obj(x, g) },
-	}, th, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: iters}, &optimize.LBFGS{})
-	if res == nil {
-		return &lsResult{obj: math.NaN()}
+}
+
+// localSearchable: the local searches handle the ReLU family of an FC program with
+// squared loss (A = C = the data with its bias column, one row per sample).
+func localSearchable(p *convex.Program, f *convex.Family) bool {
+	if p.Loss != "squared" && p.Loss != "" || f.C == nil || f.A == nil || f.Weight == nil {
+		return false
 	}
-	out := &lsResult{obj: obj(res.X, nil)}
-	if bias {
-		out.bias = res.X[m*h+m]
+	np, _ := f.A.Dims()
+	if np != p.N || len(f.Sample) != np || len(f.Signs) != 2 {
+		return false
 	}
-	for j := 0; j < m; j++ {
-		u := append([]float64(nil), res.X[j*h:(j+1)*h]...)
-		D := make([]float64, n)
-		any := false
-		for i := 0; i < n; i++ {
-			v := 0.0
-			for k, xk := range A.RawRowView(i) {
-				v += xk * u[k]
-			}
-			if v >= 0 {
-				D[i] = 1
-				any = true
-			}
-		}
-		if any {
-			out.cands = append(out.cands, certify.Candidate{D: D, Gate: u})
-			out.alpha = append(out.alpha, res.X[m*h+j])
+	for r, s := range f.Sample {
+		if s != r {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // SeedIterations caps the L-BFGS iterations of the adaptive mode's seeding search.
