@@ -43,6 +43,7 @@ package certify
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 
@@ -61,8 +62,9 @@ type Result struct {
 	// LowerBound is the dual bound g(v/max(1,ρ)) on the optimum over the patterns
 	// checked (NaN when the loss has none).
 	LowerBound float64
-	// Checked counts the (pattern, sign) maximisations; Inexact counts those whose
-	// active-set solve hit its iteration cap.
+	// Checked counts the (pattern, sign) maximisations (patterns whose ‖𝒫ᵀv‖ is at
+	// most the maximum found are not maximised: their value cannot exceed it);
+	// Inexact counts those whose active-set solve hit its iteration cap.
 	Checked, Inexact int
 }
 
@@ -187,16 +189,33 @@ func Certify(p *convex.Program, yhat []float64, fams []*convex.Family) (*Result,
 	}
 	v := Residual(p, yhat)
 	res := &Result{Family: -1, Pattern: -1}
+	// Patterns in decreasing order of ‖g‖ (g = 𝒫ᵀv, one product each), which bounds
+	// the pattern's value from above: once ‖g‖ ≤ the maximum found, no later pattern
+	// can exceed it and its NNLS is skipped. The maximum is the same as checking
+	// every pattern.
+	type cand struct {
+		f, q int
+		ng   float64
+	}
+	var order []cand
 	for fi, f := range fams {
 		for q := 0; q < f.Patterns(); q++ {
-			val, s, u, ok := PatternMax(f, q, v)
-			res.Checked += len(signsOf(f))
-			if !ok {
-				res.Inexact++
-			}
-			if val > res.Max {
-				res.Max, res.Family, res.Pattern, res.Sign, res.U = val, fi, q, s, u
-			}
+			order = append(order, cand{fi, q, norm(Gradient(f, q, v))})
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].ng > order[j].ng })
+	for _, c := range order {
+		if c.ng <= res.Max {
+			break
+		}
+		f := fams[c.f]
+		val, s, u, ok := PatternMax(f, c.q, v)
+		res.Checked += len(signsOf(f))
+		if !ok {
+			res.Inexact++
+		}
+		if val > res.Max {
+			res.Max, res.Family, res.Pattern, res.Sign, res.U = val, c.f, c.q, s, u
 		}
 	}
 	res.Ratio = res.Max / p.Beta
