@@ -74,10 +74,13 @@ type SearchOptions struct {
 
 // SearchStats records the effort of a search.
 type SearchStats struct {
-	Evaluations int     // patterns evaluated exactly (each: both signs)
-	Gates       int     // gate evaluations of the batched gradient ascent (two products each)
-	Exhaustive  bool    // every pattern of the arrangement was checked
-	Max         float64 // the largest value found over the new patterns (0 if none)
+	Evaluations int  // patterns evaluated exactly (each: both signs)
+	Gates       int  // gate evaluations of the batched gradient ascent (two products each)
+	Exhaustive  bool // every pattern of the arrangement was checked
+	// Max is the largest value found over the new patterns (0 if none; patterns with
+	// ‖𝒫ᵀv‖ ≤ β are not maximised, their value being at most β), or a lower bound on
+	// it attained at a gate of the gradient ascent.
+	Max float64
 }
 
 // Search looks for patterns of family f of p that are not among the family's columns
@@ -165,6 +168,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
+	keepM := false
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
@@ -178,6 +182,10 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
+		if isNew && norm(g) <= p.Beta {
+			// ‖𝒫ᵀv‖ bounds the value: no violation, and ρ = max(1, ·) is unaffected
+			return eval{}
+		}
 		M := ConeRows(single, 0)
 		best := eval{M: M}
 		for _, s := range signsOf(single) {
@@ -192,6 +200,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			if val > best.val {
 				best = eval{val, u, act, M}
 			}
+		}
+		if !keepM {
+			best.M = nil // only the face-crossing ascent uses it (memory: Nc × H per pattern)
 		}
 		if !isNew {
 			return best
@@ -326,6 +337,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			}
 		}
 	} else {
+		keepM = true
 		// starts: the 10 best of the family's own patterns (at a restricted optimum
 		// the active ones sit at β; violators are often their neighbours) and the 10
 		// best sampled gates' patterns
