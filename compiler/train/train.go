@@ -149,6 +149,7 @@ type Adaptive struct {
 type AdaptiveRound struct {
 	Patterns    int     // patterns of the program searched
 	Objective   float64 // its restricted optimum (the solution searched)
+	Elapsed     float64 // wall seconds from the start of Run to this solution
 	Ratio       float64 // ρ at that solution: max(restricted, new patterns found)/β
 	Found       int     // violating patterns found
 	Added       int     // of them added
@@ -236,7 +237,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	}
 	if in.Train.Patterns.Mode == ir.Adaptive {
 		opts.Settings = settings
-		sol, err = adaptive(in, prog, sol, solve, opts, out)
+		sol, err = adaptive(in, prog, sol, solve, opts, out, start)
 		if err != nil {
 			return out, err
 		}
@@ -388,7 +389,7 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 // over all families (a family grows to at most max patterns) and, for an FC program,
 // the new patterns of a local search started from the round's solution; then it
 // re-solves warm-started.
-func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve func(*convex.Program, *convex.Solution) (*convex.Solution, error), opts Options, out *Outcome) (*convex.Solution, error) {
+func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve func(*convex.Program, *convex.Solution) (*convex.Solution, error), opts Options, out *Outcome, start time.Time) (*convex.Solution, error) {
 	ad := &Adaptive{BestBound: math.NaN()}
 	out.Adaptive = ad
 	nf := len(p.Families)
@@ -458,7 +459,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			ad.Stopped = fmt.Sprintf("stopped before round %d (%s)", round+1, st)
 			break
 		}
-		rl := AdaptiveRound{Objective: p.Objective(sol), LocalObjective: math.NaN()}
+		rl := AdaptiveRound{Objective: p.Objective(sol), LocalObjective: math.NaN(), Elapsed: time.Since(start).Seconds()}
 		for _, f := range p.Families {
 			rl.Patterns += f.Patterns()
 		}
