@@ -11,7 +11,17 @@
 // §4, §5.2 (one per pooling window) and §6 (max-patterns); the certificate reads only
 // the family's operators (A, Sample, Weight, C, Sign). Search (search.go) finds new
 // violating columns of one family; it maps gates to columns with a ColumnFunc
-// (compiler/derive.PatternColumn for CNN families, the FC layout by default).
+// (compiler/derive.PatternColumn for CNN families, the FC layout by default) and,
+// for its batched gradient ascent (ascent.go), gates to weight columns with a
+// WeightFunc (compiler/derive.PatternWeights; the FC threshold by default).
+// ConeMax (nnls.go) is the cone projection every exact evaluation uses; the
+// certificate visits patterns by decreasing ‖𝒫ᵀv‖ and stops projecting once that
+// upper bound falls below the maximum found.
+//
+// Measured (BenchmarkConeMax*, shared 2-core machine at load ≈ 20): one projection
+// of a random direction onto an FC cone of 200 rows in R¹¹ 132 µs (844 µs with
+// gonum's QR refactored and condition-estimated at every active-set step), onto a
+// CNN cone of 9800 rows in R¹⁷ 24 ms (38.5 ms).
 //
 // The certificate. Let v = −∇_ŷ ℓ(ŷ) (squared loss: v = y − ŷ; with an output bias, v is
 // projected onto 1ᵀv = 0, the dual constraint of the free bias). The candidate is

@@ -91,8 +91,20 @@ type SearchStats struct {
 // through o.Column (FC default: D = 1[A u ≥ 0]). Its value is PatternMax on that
 // column: max_{u ∈ B₂ ∩ 𝒦} |vᵀ𝒫u| with both signs, an exact cone projection (ConeMax).
 //
-// The search: with o.Full, every cell of the exact arrangement (exhaustive).
-// Otherwise (large rank, where enumeration is impossible): (1) o.Samples seeded
+// The search: with o.Full, every cell of the exact arrangement (exhaustive; cells
+// with ‖𝒫ᵀv‖ ≤ β need no projection). Otherwise (large rank, where enumeration is
+// impossible), when the family has a batched weight map (o.Weights, or the FC
+// layout): a batched gradient ascent on the certificate objective f(u) = σvᵀ𝒫_{p(u)}u
+// (gradientAscent, ascent.go): u ← g(u)/‖g(u)‖ for o.Steps steps from both signs of
+// the gradient direction of each own pattern in o.Starts (the step to the pattern of
+// g crosses every face of the cone g points out of — where a restricted optimum's
+// violators are) and from o.Samples seeded Gaussian gates; every pattern met gets the
+// bounds gᵀu ≤ value ≤ ‖g‖ (equal at a fixed point), and the o.Exact new patterns
+// with the best lower bounds are evaluated exactly. Their gates (the ascent's points,
+// strictly inside the cells of their patterns; others are skipped) become the
+// Candidates' Gates.
+//
+// Without a batched weight map (or with o.Steps < 0): (1) o.Samples seeded
 // Gaussian gates; (2) local ascent on the certificate objective from the 10 best
 // sampled patterns and the 10 best of the family's own (o.Starts): from a pattern with maximiser
 // u on the faces J (cone rows with a positive multiplier in ConeMax), try the
@@ -104,9 +116,9 @@ type SearchStats struct {
 // (FC: D with row j flipped, when that cell exists). These gates, the sampled ones and
 // the cells' gates of o.Full are the Candidates' Gates: strictly inside their cells, as
 // the structured solver's feasibility restoration needs (the maximiser u itself lies
-// on the cone's boundary). Every pattern evaluated is exact; only the coverage of the
-// arrangement is heuristic, so a search that finds nothing proves optimality only when
-// Exhaustive is true.
+// on the cone's boundary). Every pattern returned is evaluated exactly; only the
+// coverage of the arrangement is heuristic, so a search that finds nothing proves
+// optimality only when Exhaustive is true.
 func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o SearchOptions) ([]Candidate, SearchStats, error) {
 	var st SearchStats
 	if err := supported(p); err != nil {

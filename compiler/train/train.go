@@ -13,21 +13,35 @@
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
-// Adaptive mode (§1, docs/math/01-machinery.md, `patterns adaptive start=N max=M seed=S`):
-// start from N sampled patterns per family; solve; search every family for patterns
+// Adaptive mode (§1, docs/math/01-machinery.md; docs/adaptive.md, `patterns adaptive
+// start=N max=M seed=S`): start from N sampled patterns per family and solve. FC ReLU
+// programs with squared loss are then seeded with one local search's patterns
+// (seed.go). Each round, at the current solution: search every family for patterns
 // violating the dual certificate (certify.Search: over the exact arrangement when its
-// Cover count is at most ExhaustiveLimit, else seeded gates + local ascent); add up to
-// AddPerRound of the most violating ones over all families; re-solve warm-started (new
-// blocks start at 0); stop when none is found, every family with violators has M
-// patterns, or a re-solve returns a non-finite point (the previous solution is kept).
-// FC programs (§2, §3) have one family, searched in the FC layout and seeded first with
-// one local search's patterns (seed.go). CNN programs (§4 cnn-gap, §5.2 cnn-pool: one
-// family per pooling window, §6 cnn-maxpool) map a gate u to a pattern column with
-// derive.PatternColumn — the constructor the initial build uses — so the average
-// pattern is 1[M_l u ≥ 0] and the max-pattern π(i) = argmax_k x_ikᵀu (off when < 0);
-// the exhaustive search enumerates the cells of M_l (average) or of the stacked rows
-// [x_ik ; x_ik − x_ik′] (max). The outcome records rounds, patterns added (per round),
-// search evaluations, the last ρ and the best lower bound seen.
+// Cover count is at most ExhaustiveLimit, else a batched gradient ascent on the
+// certificate objective from the active patterns and seeded gates); certify the
+// program's own patterns (ρ = max of both); take the AddPerRound most violating
+// patterns over all families and, for FC ReLU programs, the new patterns of a local
+// search started from the solution's network (LocalIterations L-BFGS steps; added
+// when it ended below the round's optimum, which bounds the next one); prune the
+// solution (Carathéodory), extend the program and re-solve warm-started (new blocks
+// start at 0). Stop when nothing is added (no violator and no local-search pattern,
+// or two rounds that lowered the objective by less than Tol with no violator), every
+// family with violators has M patterns, the context ends, or a re-solve returns a
+// non-finite point (the previous solution is kept). The structured solver returns
+// its unrounded certified point (NativeTemplate): with β small, a rounded point's
+// residual gives a badly wrong ρ.
+//
+// CNN programs (§4 cnn-gap, §5.2 cnn-pool: one family per pooling window, §6
+// cnn-maxpool) map a gate u to a pattern column with derive.PatternColumn — the
+// constructor the initial build uses — and to its weights in batches with
+// derive.PatternWeights, so the average pattern is 1[M_l u ≥ 0] and the max-pattern
+// π(i) = argmax_k x_ikᵀu (off when < 0); the exhaustive search enumerates the cells of
+// M_l (average) or of the stacked rows [x_ik ; x_ik − x_ik′] (max). The outcome
+// (Adaptive) records rounds, patterns added (per round, by the local searches), the
+// search effort, the last ρ, the best lower bound seen (exhaustive searches only),
+// why the loop stopped, the wall-time split (seed, search, certificate, local search,
+// prune, solve) and a log of every round.
 //
 // Lower bounds (Outcome.DualObjective, DualSource):
 //   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
