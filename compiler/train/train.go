@@ -533,7 +533,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			add[fc.f] = append(add[fc.f], fc.c)
 			total++
 		}
-		if local {
+		if local && p.Families[0].Patterns()+len(add[0]) < max {
 			t0 := time.Now()
 			// Its patterns are added when it ended below the round's optimum, and
 			// while the loop has not stalled (below): near the optimum it mostly moves
