@@ -18,10 +18,12 @@
 // certificate visits patterns by decreasing ‖𝒫ᵀv‖ and stops projecting once that
 // upper bound falls below the maximum found.
 //
-// Measured (BenchmarkConeMax*, shared 2-core machine at load ≈ 20): one projection
-// of a random direction onto an FC cone of 200 rows in R¹¹ 132 µs (844 µs with
-// gonum's QR refactored and condition-estimated at every active-set step), onto a
-// CNN cone of 9800 rows in R¹⁷ 24 ms (38.5 ms).
+// Measured (BenchmarkConeMax*, shared 2-core machine at load ≈ 20, so ±40 %): one
+// projection of a random direction onto an FC cone of 200 rows in R¹¹ 0.09–0.19 ms,
+// onto a CNN cone of 9800 rows in R¹⁷ 12–15 ms. Before: 0.84 ms and 38.5 ms with
+// gonum's QR refactored and condition-estimated at every active-set step; 0.26–0.29
+// ms and 33–34 ms with the Householder solve but a row-by-row loop for M·u (now
+// Gemv, measured in the same run).
 //
 // The certificate. Let v = −∇_ŷ ℓ(ŷ) (squared loss: v = y − ŷ; with an output bias, v is
 // projected onto 1ᵀv = 0, the dual constraint of the free bias). The candidate is

@@ -3,6 +3,8 @@ package certify
 import (
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -30,18 +32,18 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 	raw := M.RawMatrix()
 	row := func(j int) []float64 { return raw.Data[j*raw.Stride : j*raw.Stride+h] }
 	w := make([]float64, m) // M u
+	mv := func() { // w = M u (gonum's Gemv: four rows at a time)
+		blas64.Gemv(blas.NoTrans, 1, raw, blas64.Vector{N: h, Inc: 1, Data: u}, 0, blas64.Vector{N: m, Inc: 1, Data: w})
+	}
+	mv()
 	mmax := 0.0
 	feasible := true
 	for j := 0; j < m; j++ {
-		r := row(j)
-		s := 0.0
-		for k, x := range r {
-			s += x * u[k]
+		for _, x := range row(j) {
 			if a := math.Abs(x); a > mmax {
 				mmax = a
 			}
 		}
-		w[j] = s
 	}
 	tol := 1e-12 * mmax * math.Max(norm(g), 1e-300)
 	for j := 0; j < m; j++ {
@@ -67,14 +69,7 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 				}
 			}
 		}
-		for j := 0; j < m; j++ {
-			r := row(j)
-			s := 0.0
-			for k, x := range r {
-				s += x * u[k]
-			}
-			w[j] = s
-		}
+		mv()
 	}
 	excluded := make([]bool, m)
 	ok = false
