@@ -32,7 +32,7 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 	raw := M.RawMatrix()
 	row := func(j int) []float64 { return raw.Data[j*raw.Stride : j*raw.Stride+h] }
 	w := make([]float64, m) // M u
-	mv := func() { // w = M u (gonum's Gemv: four rows at a time)
+	mv := func() {          // w = M u (gonum's Gemv: four rows at a time)
 		blas64.Gemv(blas.NoTrans, 1, raw, blas64.Vector{N: h, Inc: 1, Data: u}, 0, blas64.Vector{N: m, Inc: 1, Data: w})
 	}
 	mv()
