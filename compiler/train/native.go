@@ -18,7 +18,11 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 	if err != nil {
 		return nil, err
 	}
-	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+	sv := &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}
+	if r.Method == "ws" {
+		sv.MaxRatio = r.MaxRatio // at the returned (unrounded) point's own residual
+	}
+	return sv, nil
 }
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses

@@ -89,6 +89,11 @@ type Solved struct {
 	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
+	// MaxRatio, when positive, is the solver's own certificate at Solution: the
+	// largest ρ_b over the program's blocks at Solution's residual, or an upper bound
+	// on it that is exact wherever it exceeds 1 (backend/native/group's MaxRatio).
+	// The adaptive loop then skips recomputing it; 0: not provided.
+	MaxRatio float64
 }
 
 // TemplateSolver solves a family-only program (e.g. backend/native/group).
@@ -201,6 +206,8 @@ type Outcome struct {
 	Seconds            float64
 	Adaptive           *Adaptive
 	Diagnostics        diag.List
+
+	solverRatio float64 // Solved.MaxRatio of the last solve (0: none)
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -303,6 +310,7 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 		out.Status, out.SolverName = r.Status, "native group"
 		out.RestrictedDual = r.Dual
 		out.Iterations += r.Iterations
+		out.solverRatio = r.MaxRatio
 		return r.Solution, nil
 	}
 	if opts.Conic == nil {
@@ -321,6 +329,7 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 	}
 	out.Status, out.SolverName = r.Status, "conic"
 	out.RestrictedDual = r.Dual
+	out.solverRatio = 0
 	out.Iterations += r.Iterations
 	if len(r.X) != prob.N {
 		return nil, fmt.Errorf("train: conic solver returned %d values for %d columns (status %s)", len(r.X), prob.N, r.Status)
@@ -505,10 +514,19 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		rl.SearchSec = time.Since(searchStart).Seconds()
 		ad.SearchSec += rl.SearchSec
 		certStart := time.Now()
-		// the certificate over the whole arrangement = max(restricted, new patterns)
-		inner, err := certify.Certify(p, yhat, nil)
+		// the certificate over the whole arrangement = max(restricted, new patterns);
+		// the restricted part is the structured solver's own when it gives one (same
+		// residual: the pruning keeps the prediction)
+		innerMax := out.solverRatio * p.Beta
+		var err error
+		if !(innerMax > 0) {
+			var inner *certify.Result
+			if inner, err = certify.Certify(p, yhat, nil); err == nil {
+				innerMax = inner.Max
+			}
+		}
 		if err == nil {
-			M := math.Max(inner.Max, stMax)
+			M := math.Max(innerMax, stMax)
 			ad.Ratio = M / p.Beta
 			if exhaustive {
 				lb := certify.DualBound(p, certify.Residual(p, yhat), ad.Ratio)
