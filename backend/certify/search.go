@@ -67,9 +67,15 @@ type SearchOptions struct {
 	// and does not run the batched gradient ascent).
 	Weights WeightFunc
 	// Steps is the number of fixed-point steps of the batched gradient ascent
-	// (default 10; negative: no batched ascent, the gate-by-gate search); Exact caps the exact evaluations (ConeMax) of the patterns it
-	// meets, best lower bound first (default 100).
+	// (default 10; negative: no batched ascent, the gate-by-gate search); Exact caps
+	// the exact evaluations (ConeMax) of the patterns it meets, best lower bound first
+	// (default 100).
 	Steps, Exact int
+	// Lambda, when non-nil, is the dual point to search at (a solver's, in the loss's
+	// domain and centred with a bias) instead of ŷ's own λ = −∇ℓ(ŷ): near the optimum
+	// it is far more accurate (hinge: ŷ's subgradient is wrong on the margin), so
+	// fewer patterns look violating that are not.
+	Lambda []float64
 }
 
 // SearchStats records the effort of a search.
@@ -77,9 +83,12 @@ type SearchStats struct {
 	Evaluations int  // patterns evaluated exactly (each: both signs)
 	Gates       int  // gate evaluations of the batched gradient ascent (two products each)
 	Exhaustive  bool // every pattern of the arrangement was checked
-	// Max is the largest value found over the new patterns (0 if none; patterns with
-	// ‖𝒫ᵀv‖ ≤ β are not maximised, their value being at most β), or a lower bound on
-	// it attained at a gate of the gradient ascent.
+	// Max is an upper bound (ConeMaxUp) on the largest value over the new patterns
+	// the search evaluated exactly (0 if none; a pattern whose ‖𝒫ᵀv‖ bound is at most
+	// β contributes that bound without a projection); with the batched gradient
+	// ascent, also the largest lower bound gᵀu it met (a value attained by a unit
+	// vector of that pattern's cone), so with that search Max is a value the search
+	// found, not an upper bound over what it only met.
 	Max float64
 }
 
@@ -161,6 +170,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		o.Tol = 1e-6
 	}
 	v := Residual(p, yhat)
+	if o.Lambda != nil && len(o.Lambda) == p.N {
+		v = o.Lambda
+	}
 	thr := p.Beta * (1 + o.Tol)
 	// the family's own columns: evaluated on demand (ascent passes through them) but
 	// never returned
@@ -181,6 +193,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
 	keepM := false
+	an := rowNormsUp(fam.A)
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
@@ -194,21 +207,25 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
-		if isNew && norm(g) <= p.Beta {
+		ge := gradientErr(single, 0, v, an)
+		if gb := up(NormUp(g) + ge); isNew && gb <= p.Beta {
 			// ‖𝒫ᵀv‖ bounds the value: no violation, and ρ = max(1, ·) is unaffected
+			st.Max = math.Max(st.Max, gb)
 			return eval{}
 		}
 		M := ConeRows(single, 0)
 		best := eval{M: M}
+		bnd := 0.0 // upper bound on the pattern's value (ConeMaxUp), for st.Max
 		for _, s := range signsOf(single) {
 			gs := append([]float64(nil), g...)
 			for k := range gs {
 				gs[k] *= s
 			}
-			if norm(gs) <= best.val {
+			if up(NormUp(gs)+ge) <= best.val {
 				continue
 			}
-			val, u, act, _ := ConeMax(gs, M)
+			b, val, u, act, _ := coneMaxUp(gs, M, ge)
+			bnd = math.Max(bnd, math.Max(b, val))
 			if val > best.val {
 				best = eval{val, u, act, M}
 			}
@@ -219,8 +236,8 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		if !isNew {
 			return best
 		}
-		if best.val > st.Max {
-			st.Max = best.val
+		if bnd > st.Max {
+			st.Max = bnd
 		}
 		if best.val > thr {
 			c := Candidate{Weight: append([]float64(nil), w...), Gate: append([]float64(nil), gate...), Value: best.val}

@@ -85,6 +85,9 @@ type trainDoc struct {
 	Beta     float64 `json:"beta"`
 	Patterns string  `json:"patterns"`
 	Solver   string  `json:"solver"`
+	// Noise is the fixed-output relaxation's noise budget statement in words (§11);
+	// empty without one.
+	Noise string `json:"noise,omitempty"`
 }
 
 type programDoc struct {
@@ -166,6 +169,12 @@ func explainFile(f *ir.File) explainDoc {
 		model = "(none selected)"
 	}
 	doc.Train = trainDoc{Model: model, Loss: t.Loss, Beta: t.Beta, Patterns: patternWords(t.Patterns), Solver: solverWords(t.Solver)}
+	switch z := t.Noise; {
+	case z.Sigma > 0:
+		doc.Train.Noise = fmt.Sprintf("sigma=%g (fixed-output relaxation: budget ε = %g·√n)", z.Sigma, z.Sigma)
+	case z.Given():
+		doc.Train.Noise = fmt.Sprintf("%g (fixed-output relaxation: budget ε on ‖(f(x) − y)₊‖₂)", z.Budget)
+	}
 	return doc
 }
 
@@ -234,6 +243,9 @@ func writeExplain(w io.Writer, doc *explainDoc) error {
 	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
 	fmt.Fprintf(w, "  patterns  %s\n", t.Patterns)
 	fmt.Fprintf(w, "  solver    %s\n", t.Solver)
+	if t.Noise != "" {
+		fmt.Fprintf(w, "  noise     %s\n", t.Noise)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Convex program")
 	fmt.Fprintln(w)

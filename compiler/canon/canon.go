@@ -69,10 +69,14 @@
 //	  Target:  zero rows A = Op, b = −Const; nonnegative rows A = −Op, b = Const.
 //	  Dual:    the rows' multipliers.
 //	BIAS: the output bias is a free column (no row, cost 0) with coefficient 1 in Ĝ.
+//	ANCHORED (§11, convex.Anchored): a program of its own — columns [w | t | s], cost
+//	  −a on w, NN rows t ≥ 0, t − Xw ≥ 0, y + s − Σ_k c_k t ≥ 0 and the SOC (ε, s);
+//	  see anchored.go.
 package canon
 
 import (
 	"fmt"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"math"
 	"sort"
 
@@ -89,6 +93,34 @@ type Map struct {
 	vars   map[string]int
 	bias   int // −1 if none
 	n      int
+	// lossRows[i] is the row of A whose dual multiplier carries sample i's dual
+	// variable (LossDual), lossScale its factor: λᵢ = lossScale[i]·y[lossRows[i]].
+	lossRows  []int
+	lossScale []float64
+}
+
+// LossDual maps a conic dual y (SCS conventions: Px + Aᵀy + c = 0, y ∈ K*) to the dual
+// point λ of the prediction equation ŷ = Ĝx that the certificate uses (λ = −∇ℓ(ŷ) at
+// the optimum; the Dual lines of the package doc):
+//
+//	LSQ   λ = 2μ (μ the middle part of the loss SOC's multiplier)
+//	LSQ′  λ = μ  (the zero rows' multipliers)
+//	HINGE λᵢ = yᵢγᵢ (γᵢ the multiplier of eᵢ + yᵢŷᵢ − 1 ≥ 0)
+//	LOGISTIC λᵢ = yᵢγᵢ (γᵢ the multiplier of 1 − aᵢ − a′ᵢ ≥ 0)
+//
+// It returns nil when y has the wrong length.
+func (m *Map) LossDual(y []float64) []float64 {
+	if len(m.lossRows) == 0 || len(y) == 0 {
+		return nil
+	}
+	lam := make([]float64, len(m.lossRows))
+	for i, r := range m.lossRows {
+		if r < 0 || r >= len(y) {
+			return nil
+		}
+		lam[i] = m.lossScale[i] * y[r]
+	}
+	return lam
 }
 
 // Columns is the number of columns of x.
@@ -117,6 +149,12 @@ func (m *Map) Solution(x []float64) *convex.Solution {
 	if m.bias >= 0 {
 		s.Bias = x[m.bias]
 	}
+	if a := m.prog.Anchored; a != nil {
+		sizes := map[string]int{convex.AnchoredW: a.H, convex.AnchoredT: m.prog.N * a.K, convex.AnchoredS: m.prog.N}
+		for name, st := range m.vars {
+			s.Vars[name] = append([]float64(nil), x[st:st+sizes[name]]...)
+		}
+	}
 	return s
 }
 
@@ -139,6 +177,11 @@ func (m *Map) Vector(s *convex.Solution) []float64 {
 	}
 	if m.bias >= 0 {
 		x[m.bias] = s.Bias
+	}
+	if m.prog.Anchored != nil {
+		for name, st := range m.vars {
+			copy(x[st:], s.Vars[name])
+		}
 	}
 	return x
 }
@@ -207,7 +250,15 @@ type Options struct {
 	// second-order cone. The problem then has a P, which every native consumer and
 	// SCS handle; the exports keep LSQ by default.
 	QuadraticLoss bool
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none): NNZBytes(EstimateNNZ(p)) is checked against it before anything is
+	// built, and a *budget.TooLarge error returned above it.
+	MaxMemory int64
 }
+
+// NNZBytes is the memory of building a conic A with nnz nonzeros: the triplets
+// being assembled (value, row, column) and the compressed matrix (value, index).
+func NNZBytes(nnz int) int64 { return budget.Mul(int64(nnz), 40) }
 
 // Canonicalize rewrites p into conic form (see the package doc for every rewrite);
 // it is CanonicalizeWith(p, Options{}).
@@ -219,6 +270,24 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, error) {
 	if err := validate(p); err != nil {
 		return nil, nil, err
+	}
+	if p.Anchored != nil {
+		nnz := anchoredNNZ(p)
+		if nnz > MaxNNZ {
+			return nil, nil, fmt.Errorf("the conic form would hold %d nonzeros (the limit is %d, about %d GB): "+
+				"use fewer samples, or the structured native solver (solver native), which never builds it", nnz, MaxNNZ, MaxNNZ*16>>30)
+		}
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
+		return canonicalizeAnchored(p)
+	}
+	if nnz := EstimateNNZ(p); nnz <= MaxNNZ {
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples or patterns, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
 	}
 	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
 		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+
@@ -311,12 +380,20 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 	}
 	// prediction operator Ĝ as sparse rows
 	G := predictionRows(p, m)
+	// the rows whose multipliers carry the loss's dual variables (Map.LossDual)
+	type secRow struct {
+		sec   *section
+		row   int
+		scale float64
+	}
+	var lossAt []secRow
 	// loss
 	switch {
 	case (p.Loss == "squared" || p.Loss == "") && opts.QuadraticLoss:
 		r := b.col("r_loss", p.N, -1, []int{p.N})
 		for i := 0; i < p.N; i++ {
 			row := b.z.row(-p.Y[i])
+			lossAt = append(lossAt, secRow{&b.z, row, 1})
 			b.z.add(row, r+i, 1)
 			for k, cidx := range G[i].cols {
 				b.z.add(row, cidx, -G[i].vals[k])
@@ -331,6 +408,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		b.q.add(r0, tau, -2)
 		for i := 0; i < p.N; i++ {
 			row := b.q.row(-2 * p.Y[i])
+			lossAt = append(lossAt, secRow{&b.q, row, 2})
 			for k, cidx := range G[i].cols {
 				b.q.add(row, cidx, -2*G[i].vals[k])
 			}
@@ -345,6 +423,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			r := b.l.row(0)
 			b.l.add(r, e+i, -1)
 			r = b.l.row(-1)
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, e+i, -1)
 			for k, cidx := range G[i].cols {
 				b.l.add(r, cidx, -p.Y[i]*G[i].vals[k])
@@ -357,6 +436,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		for i := 0; i < p.N; i++ {
 			b.c[t+i] = 1
 			r := b.l.row(1) // 1 − a − a' ≥ 0
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, a+i, 1)
 			b.l.add(r, a2+i, 1)
 			// (−t, 1, a)
@@ -406,6 +486,16 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		return nil, nil, err
 	}
 	m.n = b.n
+	offset := map[*section]int{}
+	off := 0
+	for _, sec := range []*section{&b.z, &b.l, &b.q, &b.s, &b.ep} { // assemble's order
+		offset[sec] = off
+		off += sec.rows
+	}
+	for _, la := range lossAt {
+		m.lossRows = append(m.lossRows, offset[la.sec]+la.row)
+		m.lossScale = append(m.lossScale, la.scale)
+	}
 	return prob, m, nil
 }
 
@@ -600,6 +690,9 @@ func validate(p *convex.Program) error {
 	if p.N <= 0 || len(p.Y) != p.N {
 		return fmt.Errorf("canon: program has N=%d and %d targets", p.N, len(p.Y))
 	}
+	if p.Anchored != nil {
+		return validateAnchored(p)
+	}
 	if !(p.Beta >= 0) {
 		return fmt.Errorf("canon: β = %g", p.Beta)
 	}
@@ -678,6 +771,9 @@ const MaxNNZ = 1 << 28
 // prediction row with a nonzero weight, per copy), the norm epigraphs, and the dense
 // generic operators.
 func EstimateNNZ(p *convex.Program) int {
+	if p.Anchored != nil {
+		return anchoredNNZ(p)
+	}
 	nnz := 0
 	for _, fam := range p.Families {
 		copies := len(fam.Signs)

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"math"
+
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/cone"
@@ -10,19 +12,15 @@ import (
 
 // NativeTemplate adapts backend/native/group (the structured solver for family-only
 // programs); Run uses it when Options.Template is nil. It asks for the certified
-// unrounded point (group.Settings.Unrounded): Run prunes the support itself, and the
-// certificate and the adaptive search evaluated at the rounded point's residual can
-// be far off when β is small.
+// unrounded point (group.Settings.Unrounded): Run prunes the support itself, the
+// point's residual is then the certifying dual point, and the adaptive mode's local
+// search starts from every block of the working set.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Unrounded: true}, rec)
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context, Unrounded: true}, rec)
 	if err != nil {
 		return nil, err
 	}
-	sv := &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}
-	if r.Method == "ws" {
-		sv.MaxRatio = r.MaxRatio // at the returned (unrounded) point's own residual
-	}
-	return sv, nil
+	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint}, nil
 }
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
@@ -45,10 +43,16 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 	if s.MaxIters > 0 {
 		cs.MaxIters = s.MaxIters
 	}
+	cs.Context = s.Context
 	r, err := cone.Solve(p, cs, rec)
 	if err != nil {
 		return nil, err
 	}
+	dual := p.Scale()*r.DualObjective + p.ObjOffset
+	if r.Status == solver.Interrupted || r.Status == solver.TimeLimit {
+		// an iterate stopped from outside has no certified dual bound
+		dual = math.NaN()
+	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations}, nil
+		Dual: dual, Iterations: r.Iterations, Y: r.Y}, nil
 }

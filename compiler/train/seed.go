@@ -1,11 +1,14 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 
 	"github.com/cnnc-org/cnnc/backend/certify"
 	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -29,7 +32,7 @@ import (
 // A is the family's data matrix (the hidden bias is its ones column, penalised like the
 // weights); an output bias, when the program has one, is unpenalised. Squared loss only;
 // the search stops at MaxIter L-BFGS iterations or a gradient norm of 1e-9.
-func localSearchSeeds(p *convex.Program, f *convex.Family, m int, seed int64) []certify.Candidate {
+func localSearchSeeds(ctx context.Context, p *convex.Program, f *convex.Family, m int, seed int64) []certify.Candidate {
 	if !localSearchable(p, f) || m <= 0 {
 		return nil
 	}
@@ -46,7 +49,7 @@ func localSearchSeeds(p *convex.Program, f *convex.Family, m int, seed int64) []
 	for k := m * h; k < m*h+m; k++ {
 		th[k] = rng.NormFloat64() / math.Sqrt(float64(m))
 	}
-	return localSearch(p, f, m, th, SeedIterations).cands
+	return localSearch(ctx, p, f, m, th, SeedIterations).cands
 }
 
 // lsResult is the end point of a local search: one candidate per neuron with a
@@ -69,7 +72,7 @@ type lsResult struct {
 // moves to patterns the certificate search may not rank first, and the program's
 // optimum after adding them is at most the local search's objective (the argument of
 // localSearchSeeds), so the adaptive loop cannot lose by it.
-func localSearchFrom(p *convex.Program, f *convex.Family, fi int, sol *convex.Solution, iters int) *lsResult {
+func localSearchFrom(ctx context.Context, p *convex.Program, f *convex.Family, fi int, sol *convex.Solution, iters int) *lsResult {
 	if !localSearchable(p, f) || fi >= len(sol.Blocks) {
 		return nil
 	}
@@ -116,14 +119,14 @@ func localSearchFrom(p *convex.Program, f *convex.Family, fi int, sol *convex.So
 	if p.OutputBias {
 		th[m*h+m] = sol.Bias
 	}
-	return localSearch(p, f, m, th, iters)
+	return localSearch(ctx, p, f, m, th, iters)
 }
 
 // localSearch minimises the non-convex objective of the two-layer network over
 // θ = [U (m×h, row j = u_j) | α (m) | b0] from th by L-BFGS (at most iters
 // iterations, gradient norm 1e-9) and returns the patterns of its neurons and its
 // final objective.
-func localSearch(p *convex.Program, f *convex.Family, m int, th []float64, iters int) *lsResult {
+func localSearch(ctx context.Context, p *convex.Program, f *convex.Family, m int, th []float64, iters int) *lsResult {
 	A := f.A
 	n, h := A.Dims()
 	bias := p.OutputBias
@@ -131,7 +134,7 @@ func localSearch(p *convex.Program, f *convex.Family, m int, th []float64, iters
 	res, _ := optimize.Minimize(optimize.Problem{
 		Func: func(x []float64) float64 { return obj(x, nil) },
 		Grad: func(g, x []float64) { obj(x, g) },
-	}, th, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: iters}, &optimize.LBFGS{})
+	}, th, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: iters, Recorder: stopRecorder{ctx}}, &optimize.LBFGS{})
 	if res == nil {
 		return &lsResult{obj: math.NaN()}
 	}
@@ -254,3 +257,16 @@ func localSearchable(p *convex.Program, f *convex.Family) bool {
 
 // SeedIterations caps the L-BFGS iterations of the adaptive mode's seeding search.
 const SeedIterations = 3000
+
+// stopRecorder ends an L-BFGS run once ctx says stop (solver.Stop), after the
+// iteration in progress: the local search then reports where it got to.
+type stopRecorder struct{ ctx context.Context }
+
+func (stopRecorder) Init() error { return nil }
+
+func (r stopRecorder) Record(*optimize.Location, optimize.Operation, *optimize.Stats) error {
+	if st := solver.Stop(r.ctx); st != "" {
+		return errors.New(string(st))
+	}
+	return nil
+}

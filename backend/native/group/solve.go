@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/backend/certify"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
@@ -29,6 +31,10 @@ type Settings struct {
 	MaxOuter int
 	// TimeLimit: wall-clock limit; 0 means none. Default 0.
 	TimeLimit time.Duration
+	// Context, when set, ends the solve early (solver.Stop): it is polled once per
+	// IPM, Newton or every 16 FISTA iterations, and the best certified point so far
+	// is returned with status interrupted or time_limit. nil: never.
+	Context context.Context
 
 	// Delta0: initial AL penalty δ. Default (0): DeltaScale·L_loss/‖C‖₂², with
 	// L_loss = ‖𝒫‖₂² (largest eigenvalue of the loss Hessian, 30 power iterations) and
@@ -196,6 +202,13 @@ type Result struct {
 	// the unrounded one (package doc, "Method ws").
 	Support  int
 	MaxRatio float64
+	// DualPoint (ws) is the dual point λ that certifies Dual, DualRho the upper bound
+	// on its ρ over every block of the program (certify.SafeBound's input) and Bound
+	// the safe bound's parts: a caller (or `cnnc verify`) can recompute ρ(λ) and the
+	// bound independently.
+	DualPoint []float64
+	DualRho   float64
+	Bound     certify.Bound
 }
 
 // solver state.
@@ -208,6 +221,8 @@ type run struct {
 	bias  bool
 	delta float64
 	gam   [][]float64 // per family: Γ (Nc × S·P)
+	prog  *convex.Program
+	loss  certify.Loss
 
 	x, xp, yv, xn    []*state
 	grad             []blas64.General
@@ -231,7 +246,11 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		rec = solver.Nop{}
 	}
 	s = s.withDefaults()
-	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias}
+	loss, err := certify.ProgramLoss(p)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias, prog: p, loss: loss}
 	r.alloc()
 	if err := r.warm(p, warm); err != nil {
 		return nil, err
@@ -243,6 +262,9 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	feasScale := math.Max(1, yinf)
 
 	method := s.Method
+	if loss.Kind != certify.Squared && method != "" && method != "ws" {
+		return nil, fmt.Errorf("group: method %q handles squared loss only; %s loss needs method ws", method, loss.Kind)
+	}
 	switch method {
 	case "", "ws":
 		method = "ws"
@@ -293,7 +315,7 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		if s.TimeLimit > 0 {
 			deadline = start.Add(s.TimeLimit)
 		}
-		it, timedOut := r.inner(innerTol*r.beta, budget, deadline, start, total, lastGap, rec)
+		it, timedOut, stop := r.inner(innerTol*r.beta, budget, deadline, start, total, lastGap, rec)
 		total += it
 		c = r.certify()
 		lastGap = c.gap / math.Max(1, math.Abs(c.primal))
@@ -306,6 +328,10 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		}
 		if timedOut {
 			status = solver.TimeLimit
+			break
+		}
+		if stop != "" {
+			status = stop
 			break
 		}
 		if total >= s.MaxIter || outer+1 >= s.MaxOuter {
