@@ -118,6 +118,9 @@ type Report struct {
 	Loss               string   `json:"loss"`
 	Seed               int64    `json:"seed"`
 	Notes              []string `json:"notes,omitempty"`
+	// Adaptive is the work of `patterns adaptive` (docs/adaptive.md); absent in the
+	// other modes.
+	Adaptive *AdaptiveReport `json:"adaptive,omitempty"`
 	// Diagnostics are the warnings of the run (the file's, the data's, the
 	// derivation's); nil is written as [].
 	Diagnostics diag.List `json:"diagnostics"`
@@ -234,9 +237,7 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 		}
 	}
 	if out.Adaptive != nil {
-		a := out.Adaptive
-		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
-			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
+		r.Adaptive = adaptiveReport(out.Adaptive)
 	}
 	fixedOutReport(r, out)
 	if out.ZeroLoss == nil && out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
@@ -276,9 +277,79 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
 	}
 	r.writeFixedOut(w)
+	if a := r.Adaptive; a != nil {
+		scope := "over the patterns the search evaluated (not exhaustive)"
+		if a.Exhaustive {
+			scope = "over the whole arrangement (exhaustive search)"
+		}
+		fmt.Fprintf(w, "adaptive    %d rounds, %d patterns added (%d seeded, %d by local search) per round %v; ρ %s %s\n",
+			a.Rounds, a.Added, a.Seeded, a.LocalPatterns, a.AddedPerRound, fmtNum(a.Ratio), scope)
+		fmt.Fprintf(w, "adaptive    time: search %.1f s, certificate %.1f s, local search %.1f s, prune %.1f s, solve %.1f s; %s\n",
+			a.Seconds.Search+a.Seconds.Seed, a.Seconds.Certificate, a.Seconds.LocalSearch, a.Seconds.Prune, a.Seconds.Solve, a.Stopped)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}
+}
+
+// AdaptiveReport is report.json's "adaptive" object: the work of `patterns
+// adaptive` (docs/adaptive.md).
+type AdaptiveReport struct {
+	Rounds        int   `json:"rounds"`
+	Seeded        int   `json:"seeded"`          // patterns of the seeding local search
+	Added         int   `json:"added"`           // patterns added over the rounds
+	AddedPerRound []int `json:"added_per_round"` // per round
+	LocalPatterns int   `json:"local_patterns"`  // of the added, from the rounds' local searches
+	Evaluations   int   `json:"search_evaluations"`
+	Gates         int   `json:"gate_evaluations"`
+	// Exhaustive: the last search covered the whole arrangement, so Ratio is the
+	// certificate over every pattern and BestBound a lower bound on every network.
+	Exhaustive bool `json:"exhaustive"`
+	// Ratio is ρ of the last search: max over the program's patterns and the new
+	// ones found, over β (a lower bound on the arrangement's ρ unless exhaustive).
+	Ratio     *float64 `json:"ratio"`
+	BestBound *float64 `json:"best_bound"` // null unless a search was exhaustive
+	Stopped   string   `json:"stopped"`    // why the loop ended
+	Seconds   struct {
+		Seed        float64 `json:"seed"`
+		Search      float64 `json:"search"`
+		Certificate float64 `json:"certificate"`
+		LocalSearch float64 `json:"local_search"`
+		Prune       float64 `json:"prune"`
+		Solve       float64 `json:"solve"`
+	} `json:"seconds"`
+	Log []AdaptiveRound `json:"log"`
+}
+
+// AdaptiveRound is one search of the adaptive loop and the re-solve after it.
+type AdaptiveRound struct {
+	Patterns       int      `json:"patterns"`  // of the program searched
+	Objective      *float64 `json:"objective"` // its restricted optimum
+	Elapsed        float64  `json:"elapsed"`   // seconds from the start of the solve to it
+	Ratio          *float64 `json:"ratio"`
+	Found          int      `json:"found"` // violating patterns found
+	Added          int      `json:"added"`
+	Local          int      `json:"local"`           // of the added, from the local search
+	LocalObjective *float64 `json:"local_objective"` // where the local search ended
+	Evaluations    int      `json:"search_evaluations"`
+	Gates          int      `json:"gate_evaluations"`
+	SearchSeconds  float64  `json:"search_seconds"`
+	SolveSeconds   float64  `json:"solve_seconds"`
+	Status         string   `json:"status,omitempty"` // the re-solve's
+}
+
+func adaptiveReport(a *train.Adaptive) *AdaptiveReport {
+	r := &AdaptiveReport{Rounds: a.Rounds, Seeded: a.Seeded, Added: a.Added, AddedPerRound: append([]int{}, a.PerRound...),
+		LocalPatterns: a.Local, Evaluations: a.Evaluations, Gates: a.Gates, Exhaustive: a.Exhaustive,
+		Ratio: Num(a.Ratio), BestBound: Num(a.BestBound), Stopped: a.Stopped, Log: []AdaptiveRound{}}
+	r.Seconds.Seed, r.Seconds.Search, r.Seconds.Certificate = a.SeedSec, a.SearchSec, a.CertifySec
+	r.Seconds.LocalSearch, r.Seconds.Prune, r.Seconds.Solve = a.LocalSec, a.PruneSec, a.SolveSec
+	for _, l := range a.Log {
+		r.Log = append(r.Log, AdaptiveRound{Patterns: l.Patterns, Objective: Num(l.Objective), Elapsed: l.Elapsed, Ratio: Num(l.Ratio),
+			Found: l.Found, Added: l.Added, Local: l.Local, LocalObjective: Num(l.LocalObjective),
+			Evaluations: l.Evaluations, Gates: l.Gates, SearchSeconds: l.SearchSec, SolveSeconds: l.SolveSec, Status: string(l.Status)})
+	}
+	return r
 }
 
 // writeCertLines explains the certificate behind the dual bound (the same words

@@ -12,7 +12,19 @@
 // §4, §5.2 (one per pooling window) and §6 (max-patterns); the certificate reads only
 // the family's operators (A, Sample, Weight, C, Sign). Search (search.go) finds new
 // violating columns of one family; it maps gates to columns with a ColumnFunc
-// (compiler/derive.PatternColumn for CNN families, the FC layout by default).
+// (compiler/derive.PatternColumn for CNN families, the FC layout by default) and,
+// for its batched gradient ascent (ascent.go), gates to weight columns with a
+// WeightFunc (compiler/derive.PatternWeights; the FC threshold by default).
+// ConeMax (nnls.go) is the cone projection every exact evaluation uses; the
+// certificate visits patterns by decreasing ‖𝒫ᵀv‖ and stops projecting once that
+// upper bound falls below the maximum found.
+//
+// Measured (BenchmarkConeMax*, shared 2-core machine at load ≈ 20, so ±40 %): one
+// projection of a random direction onto an FC cone of 200 rows in R¹¹ 0.09–0.19 ms,
+// onto a CNN cone of 9800 rows in R¹⁷ 12–15 ms. Before: 0.84 ms and 38.5 ms with
+// gonum's QR refactored and condition-estimated at every active-set step; 0.26–0.29
+// ms and 33–34 ms with the Householder solve but a row-by-row loop for M·u (now
+// Gemv, measured in the same run).
 //
 // The certificate. Let v = −∇_ŷ ℓ(ŷ) (squared loss: v = y − ŷ; with an output bias, v is
 // centred onto 1ᵀv = 0, the dual constraint of the free bias), or any other dual point
@@ -76,6 +88,7 @@ package certify
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 
@@ -99,8 +112,10 @@ type Result struct {
 	// over the patterns checked; LowerBound is Bound.Value (NaN when the loss has none).
 	Bound      Bound
 	LowerBound float64
-	// Checked counts the (pattern, sign) maximisations; Inexact counts those whose
-	// active-set solve hit its iteration cap (their bound is still an upper bound).
+	// Checked counts the (pattern, sign) maximisations (patterns whose gradient bound
+	// is at most the best value found are not maximised: their value cannot exceed
+	// it); Inexact counts those whose active-set solve hit its iteration cap (their
+	// bound is still an upper bound).
 	Checked, Inexact int
 }
 
@@ -242,20 +257,39 @@ func CertifyDual(p *convex.Program, lam []float64, fams []*convex.Family) (*Resu
 	}
 	res := &Result{Family: -1, Pattern: -1, Lambda: append([]float64(nil), lam...)}
 	argVal := 0.0
+	// Patterns in decreasing order of their gradient bound ‖𝒫ᵀλ‖ (rounded up), which
+	// bounds the value from above: once it is at most the best value found, no later
+	// pattern can exceed that (nor res.Max ≥ it) and the projections stop. The bound
+	// is the same as checking every pattern.
+	type cand struct {
+		f, q int
+		gn   float64
+	}
+	var order []cand
+	ans := make([][]float64, len(fams))
 	for fi, f := range fams {
-		an := rowNormsUp(f.A)
+		ans[fi] = rowNormsUp(f.A)
 		for q := 0; q < f.Patterns(); q++ {
-			b, val, s, u, ok := patternMaxUp(f, q, lam, an, argVal)
-			res.Checked += len(signsOf(f))
-			if !ok {
-				res.Inexact++
-			}
-			if b > res.Max {
-				res.Max = b
-			}
-			if val > argVal {
-				argVal, res.Family, res.Pattern, res.Sign, res.U = val, fi, q, s, u
-			}
+			g := Gradient(f, q, lam)
+			order = append(order, cand{fi, q, up(NormUp(g) + gradientErr(f, q, lam, ans[fi]))})
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].gn > order[j].gn })
+	for _, c := range order {
+		if c.gn <= argVal {
+			break
+		}
+		f := fams[c.f]
+		b, val, s, u, ok := patternMaxUp(f, c.q, lam, ans[c.f], argVal)
+		res.Checked += len(signsOf(f))
+		if !ok {
+			res.Inexact++
+		}
+		if b > res.Max {
+			res.Max = b
+		}
+		if val > argVal {
+			argVal, res.Family, res.Pattern, res.Sign, res.U = val, c.f, c.q, s, u
 		}
 	}
 	res.Ratio = up(res.Max / p.Beta)

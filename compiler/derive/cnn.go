@@ -676,6 +676,75 @@ func PatternColumn(f *convex.Family, u []float64) (weight, sign []float64, ok bo
 	return nil, nil, false
 }
 
+// PatternWeights is the batched form of PatternColumn's Weight part for a CNN family
+// built by this file: it turns Z = A·U (one column per gate) in place into the
+// Weight columns of the gates' patterns — p_{lk}·1[Z ≥ 0] for average pooling, and
+// for max pooling 1 at each sample's winning row (the first largest, as maxPattern)
+// when its value is ≥ 0. nil for other families.
+func PatternWeights(f *convex.Family) func(Z *mat.Dense) {
+	if f == nil || f.A == nil {
+		return nil
+	}
+	np, _ := f.A.Dims()
+	switch f.Meta["pool"] {
+	case "avg":
+		rw, _ := f.Meta["row_weight"].([]float64)
+		if len(rw) != np {
+			return nil
+		}
+		return func(Z *mat.Dense) {
+			raw := Z.RawMatrix()
+			for r := 0; r < raw.Rows; r++ {
+				row := raw.Data[r*raw.Stride : r*raw.Stride+raw.Cols]
+				for j, z := range row {
+					if z >= 0 {
+						row[j] = rw[r]
+					} else {
+						row[j] = 0
+					}
+				}
+			}
+		}
+	case "max":
+		ks, _ := f.Meta["positions"].([]int)
+		s := len(ks)
+		if s == 0 || np%s != 0 {
+			return nil
+		}
+		n := np / s
+		return func(Z *mat.Dense) {
+			raw := Z.RawMatrix()
+			S := raw.Cols
+			best := make([]float64, S)
+			arg := make([]int, S)
+			for i := 0; i < n; i++ {
+				for c := 0; c < S; c++ {
+					best[c], arg[c] = math.Inf(-1), -1
+				}
+				for j := 0; j < s; j++ {
+					row := raw.Data[(j*n+i)*raw.Stride : (j*n+i)*raw.Stride+S]
+					for c, z := range row {
+						if z > best[c] {
+							best[c], arg[c] = z, j
+						}
+					}
+				}
+				for j := 0; j < s; j++ {
+					row := raw.Data[(j*n+i)*raw.Stride : (j*n+i)*raw.Stride+S]
+					for c := range row {
+						if arg[c] == j && best[c] >= 0 {
+							row[c] = 1
+						} else {
+							row[c] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func allZero(d []float64) bool {
 	for _, v := range d {
 		if v != 0 {

@@ -11,9 +11,12 @@ import (
 )
 
 // NativeTemplate adapts backend/native/group (the structured solver for family-only
-// programs); Run uses it when Options.Template is nil.
+// programs); Run uses it when Options.Template is nil. It asks for the certified
+// unrounded point (group.Settings.Unrounded): Run prunes the support itself, the
+// point's residual is then the certifying dual point, and the adaptive mode's local
+// search starts from every block of the working set.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context}, rec)
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context, Unrounded: true}, rec)
 	if err != nil {
 		return nil, err
 	}

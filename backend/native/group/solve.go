@@ -100,6 +100,13 @@ type Settings struct {
 	// otherwise the unrounded point is certified) and leave the working set. Default
 	// 1e-5.
 	ZeroTol float64
+	// Unrounded (ws): return the certified unrounded restricted solution instead of
+	// the rounded (sparser) one. The rounding keeps the objective within Tol, but
+	// with a small β the rounded point's residual λ can be far from dual feasible
+	// (ρ − 1 ≈ ‖𝒫‖·‖Δλ‖/β; measured ρ = 6.3 at a rounded point whose unrounded
+	// point had ρ = 1), which misleads a certificate or pattern search run at it.
+	// The rounding still decides which blocks leave the working set.
+	Unrounded bool
 	// Tau0: initial barrier weight τ₀ = Tau0·m/f(x₀), m the barrier parameter (2 per
 	// block + 1 per cone row). Default 1.
 	Tau0 float64

@@ -915,7 +915,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			pt.uL, pt.sub, pt.ipmLam = res.uL, q, res.lam
 			lastOK = res.ok
 			done = consider(full)
-			if zeroed && done {
+			if zeroed && done && !set.Unrounded {
 				w.place(pt)
 				if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
 					// certified by full's dual bound; the reported ρ is full's
