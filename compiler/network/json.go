@@ -54,8 +54,12 @@ func (w *Weights) Write(out io.Writer) error {
 	}
 	var b bytes.Buffer
 	str := func(s string) string { q, _ := json.Marshal(s); return string(q) }
-	fmt.Fprintf(&b, "{\n  \"format\": %s,\n  \"model\": %s,\n  \"beta\": %s,\n  \"loss\": %s,\n  \"layers\": [\n",
+	fmt.Fprintf(&b, "{\n  \"format\": %s,\n  \"model\": %s,\n  \"beta\": %s,\n  \"loss\": %s,\n",
 		str(w.Format), str(w.Model), num(w.Beta), str(w.Loss))
+	if w.Regularizer != "" {
+		fmt.Fprintf(&b, "  \"regularizer\": %s,\n", str(w.Regularizer))
+	}
+	b.WriteString("  \"layers\": [\n")
 	for i, l := range w.Layers {
 		if l.Fixed != nil {
 			if err := checkFinite(fmt.Sprintf("layer %d fixed", l.Index), []float64{*l.Fixed}); err != nil {
