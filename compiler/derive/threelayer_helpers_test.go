@@ -1,0 +1,82 @@
+package derive
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/native/cone"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/lang/check"
+	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc/lang/syntax"
+)
+
+// srcInput checks the .cnn source src (its data block, if any, is ignored) and pairs
+// its trained model and train block with the data X, y.
+func srcInput(t testing.TB, src string, X *mat.Dense, y []float64) *Input {
+	t.Helper()
+	f, ds := syntax.Parse("test.cnn", []byte(src))
+	if ds.HasErrors() {
+		t.Fatalf("parse: %v", ds)
+	}
+	out, cd := check.Check(f, check.Options{SkipFiles: true})
+	if cd.HasErrors() {
+		t.Fatalf("check: %v", cd)
+	}
+	m := out.Trained
+	if m == nil {
+		t.Fatal("no trained model")
+	}
+	n, _ := X.Dims()
+	return &Input{File: out, Model: m, Train: out.Train,
+		Data: &dataset.Dataset{Name: "train", Shape: m.Input(), X: X, Y: mat.NewDense(n, 1, y)}}
+}
+
+// specInst is one reference instance of testdata/threelayer_spec.json (the data of
+// the reference scripts of §8 and §9b, drawn by numpy; see threelayer_spec.py).
+type specInst struct {
+	X    [][]float64
+	Y    []float64
+	Beta float64
+}
+
+func loadThreeSpec(t testing.TB) map[string]specInst {
+	t.Helper()
+	b, err := os.ReadFile("testdata/threelayer_spec.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]specInst
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// solveConic solves prog with the native conic interior-point method at tolerance
+// tol (the squared loss as the LSQ cone: on these programs the LSQ′ form stalls on its
+// dual residual near 1e-5) and fails unless it reports optimal.
+func solveConic(t testing.TB, prog *convex.Program, tol float64) (*convex.Solution, float64) {
+	t.Helper()
+	cp, m, err := canon.Canonicalize(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cone.DefaultSettings()
+	s.Method = "ipm"
+	s.EpsAbs, s.EpsRel = tol, tol
+	r, err := cone.Solve(cp, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != solver.Optimal {
+		t.Fatalf("conic IPM status %s after %d iterations", r.Status, r.Iterations)
+	}
+	sol := m.Solution(r.X)
+	return sol, prog.Objective(sol)
+}
