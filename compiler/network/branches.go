@@ -10,8 +10,8 @@ import (
 //
 // A layer with Branches = K (weights.json "branches") is K parallel copies of itself;
 // its output (Out features, or Out channels) is branch-major, branch k owning the
-// k-th contiguous K-th. A run is a sequence of branched layers with only relu, gated
-// or flatten between them. The first layer of a run reads the shared input, so its
+// k-th contiguous K-th. A run is a sequence of branched layers with only relu, gated,
+// pools or flatten between them (they act per channel or feature). The first layer of a run reads the shared input, so its
 // weight is an ordinary dense tensor (a conv's filters, a linear layer's rows); every
 // later layer of the run is a linear layer whose branch k reads only branch k's
 // features: its dense PyTorch weight [K·N, K·N′] is block-diagonal, and compile
@@ -20,8 +20,9 @@ import (
 //
 // Regularizer (Weights.Regularizer), for the three-layer parallel network
 //
-//	input · A (branched linear or circconv, m1 units per branch) · [relu] ·
-//	B (branched linear, one unit per branch, no bias) · relu · output linear 1,
+//	input · A (branched linear, conv or circconv, m1 units per branch) · [relu] ·
+//	[avgpool global] · B (branched linear, one unit per branch, no bias) · relu ·
+//	output linear 1,
 //
 // f(x) = Σ_k w3_k·(Σ_j B_kj·(A_kj x)₊)₊ (A_kj x is unit j of branch k: a neuron
 // x·w1_kj + b_kj, or a circular filter's d outputs, in which case B_kj has d entries):
@@ -91,7 +92,7 @@ func (bt *branchTracker) param(p *plan, st *step, l *Layer, where string) error 
 	return nil
 }
 
-// keep is called for relu, gated and flatten: they keep the current run.
+// keep is called for relu, gated, pools and flatten: they keep the current run.
 func (bt *branchTracker) keep(int) {}
 
 // end closes the current run.
@@ -160,14 +161,15 @@ func (p *plan) planRegularizer(w *Weights, tensors map[string]*Tensor, lastParam
 	r := &regPlan{kind: w.Regularizer, K: run.K, m1: a.out.C / run.K, a: a, b: b, out: out, covers: map[string]bool{}}
 	if a.kind == stepConv {
 		r.aPer = a.in.C * a.kh * a.kw
-		r.bCols = a.out.H * a.out.W
 	} else {
 		r.aPer = a.in.size()
-		r.bCols = 1
 	}
-	if b.in.size() != r.K*r.m1*r.bCols {
-		return bad(fmt.Sprintf("the second branched layer reads %d inputs, want %d", b.in.size(), r.K*r.m1*r.bCols))
+	// B reads each unit of A through the same number of inputs: a neuron's 1, a
+	// filter's output positions (or 1 after global pooling)
+	if b.in.size()%(r.K*r.m1) != 0 {
+		return bad(fmt.Sprintf("the second branched layer reads %d inputs, not a multiple of the %d first-layer units", b.in.size(), r.K*r.m1))
 	}
+	r.bCols = b.in.size() / (r.K * r.m1)
 	for _, name := range []string{fmt.Sprintf("L%d.weight", a.layer), fmt.Sprintf("L%d.weight", b.layer), fmt.Sprintf("L%d.weight", out.layer)} {
 		r.covers[name] = true
 	}

@@ -354,7 +354,7 @@ func (w *Weights) compile() (*plan, error) {
 			}
 
 		case "avgpool", "maxpool":
-			bt.end()
+			bt.keep(k) // per channel: the branches' channels stay apart
 			if cur.rank < 2 {
 				return nil, fmt.Errorf("%s needs a [C,L] or [C,H,W] input, got %s", where, shapeString(cur.shape()))
 			}

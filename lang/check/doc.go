@@ -18,7 +18,7 @@
 // A width chosen by the program (`filters=auto`, `linear auto`) is ir.Auto (0) in
 // Layer.Width and in the channel entry Out[0] of the shapes that follow.
 //
-// Parallel branches (`branches=auto|K` on linear and circconv): the width (filters) is
+// Parallel branches (`branches=auto|K` on linear, conv and circconv): the width (filters) is
 // per branch, the output has K·width features (channels), auto when K is; consecutive
 // branched layers (only relu or gated between them) form one run and must agree on K;
 // the output layer has no branches (it sums them).

@@ -294,7 +294,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		return true
 
 	case ir.Conv:
-		a := c.args(what, s.Args, []string{"stride", "padding", "filters", "bias"})
+		a := c.args(what, s.Args, []string{"stride", "padding", "filters", "bias", "branches"})
 		ok := len(a.kv) == countKeys(s.Args)
 		if in != nil && !c.needSpatial(st, s, in) {
 			return false
@@ -323,6 +323,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 			}
 		}
 		ok = c.width(a, l) && ok
+		ok = c.perBranchFilters(a, l) && ok
 		if v := a.get("bias"); v != nil {
 			b, good := c.boolean(v, "bias")
 			l.Bias, ok = b, ok && good
@@ -330,7 +331,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		if !ok || in == nil {
 			return ok
 		}
-		out := ir.Shape{l.Width}
+		out := ir.Shape{branchWidth(l.Width, l.Branches)}
 		for i := 0; i < nd; i++ {
 			padded := in[i+1] + 2*l.Padding[i]
 			if l.Kernel[i] > padded {
@@ -363,16 +364,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 			l.Kernel = k
 		}
 		ok = c.width(a, l) && ok
-		if v := a.get("branches"); v != nil {
-			ok = c.branches(v, l) && ok
-			if a.get("filters") == nil {
-				l.Width = 1 // one filter per branch unless filters= says otherwise
-			} else if ok && l.Width == ir.Auto {
-				c.errorf("C0220", a.kv["filters"].Range, "With `branches=`, `filters` is the number of filters of each branch and must be a number (default 1).",
-					"a branched circconv needs its per-branch filter count, found `auto`")
-				ok = false
-			}
-		}
+		ok = c.perBranchFilters(a, l) && ok
 		if !ok || in == nil {
 			return ok
 		}
@@ -478,6 +470,24 @@ func branchText(k int) string {
 		return "auto"
 	}
 	return fmt.Sprint(k)
+}
+
+// perBranchFilters reads `branches=` of a conv or circconv: with it, `filters` is the
+// number of filters of each branch (default 1) and must be a number.
+func (c *checker) perBranchFilters(a *argSet, l *ir.Layer) bool {
+	v := a.get("branches")
+	if v == nil {
+		return true
+	}
+	ok := c.branches(v, l)
+	if a.get("filters") == nil {
+		l.Width = 1
+	} else if ok && l.Width == ir.Auto {
+		c.errorf("C0220", a.kv["filters"].Range, "With `branches=`, `filters` is the number of filters of each branch and must be a number (default 1).",
+			"a branched %s needs its per-branch filter count, found `auto`", l.Kind)
+		ok = false
+	}
+	return ok
 }
 
 // branches reads branches=auto|K into l.Branches.

@@ -95,7 +95,7 @@ type Layer struct {
 	Bias    bool
 	Fixed   *float64 // linear fixed=VALUE: all weights frozen to *Fixed
 
-	// Branches is the `branches=` key of linear and circconv (parallel networks,
+	// Branches is the `branches=` key of linear, conv and circconv (parallel networks,
 	// language.md): 0 when absent, AutoBranches when the program chooses the number of
 	// branches K, else K. A layer with branches is K parallel copies of itself: Width
 	// (filters) is per branch, and the layer's output has K·Width features (channels),
