@@ -84,10 +84,10 @@ func solveConic(t testing.TB, prog *convex.Program, tol float64) (*convex.Soluti
 
 // solveThree solves a three-layer program: with the structured solver (tolerance
 // 1e-9, must be optimal) when every block cost is ‖·‖₂, else with the native conic
-// interior-point method on the LSQ cone at 1e-9. The conic method often stops short
-// of that tolerance on these programs (status inaccurate or iteration_limit with the
-// objective correct to ~1e-9); its point is accepted when it violates the cones by
-// at most 1e-8, and the status is logged.
+// interior-point method on the LSQ cone at 1e-8 (at 1e-9 its last iterations often
+// break down on these programs, returning a point with residuals near 1e-5 although
+// the objective is right). A non-optimal conic answer is accepted when it violates
+// the cones by at most 1e-8 and its residuals are below 1e-6, and its status is logged.
 func solveThree(t testing.TB, prog *convex.Program) (*convex.Solution, float64) {
 	t.Helper()
 	l2 := true
@@ -110,7 +110,7 @@ func solveThree(t testing.TB, prog *convex.Program) (*convex.Solution, float64) 
 	}
 	s := cone.DefaultSettings()
 	s.Method = "ipm"
-	s.EpsAbs, s.EpsRel = 1e-9, 1e-9
+	s.EpsAbs, s.EpsRel = 1e-8, 1e-8
 	r, err := cone.Solve(cp, s, nil)
 	if err != nil {
 		t.Fatal(err)
