@@ -103,7 +103,14 @@ func explainNetwork(w io.Writer, f *ir.File) error {
 	}
 	fmt.Fprintf(w, "  model     %s\n", model)
 	fmt.Fprintf(w, "  loss      %s\n", t.Loss)
-	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
+	switch t.Regularizer {
+	case ir.Path:
+		fmt.Fprintf(w, "  beta      %g (path regulariser β·Σ_k |w3_k|·sqrt(Σ_j ‖w1_kj‖²·‖w2_kj‖²))\n", t.Beta)
+	case ir.Group:
+		fmt.Fprintf(w, "  beta      %g (group regulariser β·Σ_k |w3_k|·Σ_j ‖w1_kj‖·‖w2_kj‖)\n", t.Beta)
+	default:
+		fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
+	}
 	fmt.Fprintf(w, "  patterns  %s\n", patternWords(t.Patterns))
 	fmt.Fprintf(w, "  solver    %s\n", solverWords(t.Solver))
 	return nil
@@ -154,6 +161,12 @@ func layerParams(l *ir.Layer) string {
 	}
 	if l.Bias {
 		p = append(p, "bias")
+	}
+	switch {
+	case l.Branches == ir.AutoBranches:
+		p = append(p, "branches=auto (widths per branch)")
+	case l.Branches > 0:
+		p = append(p, fmt.Sprintf("branches=%d (widths per branch)", l.Branches))
 	}
 	return strings.Join(p, " ")
 }
