@@ -1,0 +1,71 @@
+package derive
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/cnnc-org/cnnc/lang/diag"
+)
+
+// TestThreeLayerDiagnostics: the three-layer models cnnc cannot solve exactly are
+// refused with a diagnostic that names the real difference.
+func TestThreeLayerDiagnostics(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	X2, y2 := randXY(r, 12, 2)
+	X8, y8 := randXY(r, 6, 8)
+	train := "train {\n    beta 0.1\n    patterns exact\n}\n"
+	trainPath := "train {\n    regularizer path\n    beta 0.1\n    patterns exact\n}\n"
+	cases := []struct {
+		name, src string
+		X8        bool
+		code      string
+		want      []string
+	}{
+		{"fc3-not-parallel", "model m {\n    input 2\n    linear auto\n    relu\n    linear auto\n    relu\n    linear 1\n}\n" + train, false,
+			CodeNoEquivalent, []string{"three-relu", "two ReLU layers", "second is this `relu`, layer 4", "branches=auto", "regularizer path"}},
+		{"fc3-weight-decay", "model m {\n    input 2\n    linear 2 branches=auto\n    relu\n    linear 1 branches=auto\n    relu\n    linear 1\n}\n" + train, false,
+			CodeRegularizer, []string{"concave power", "regularizer path", "regularizer group"}},
+		{"fc4", "model m {\n    input 2\n    linear 2 branches=auto\n    relu\n    linear 1 branches=auto\n    relu\n    linear auto\n    relu\n    linear 1\n}\n" + trainPath, false,
+			CodeNoEquivalent, []string{"third hidden layer", "at most two ReLU layers"}},
+		{"circ3-shared", "model m {\n    input 1x8\n    circconv\n    linear auto\n    relu\n    linear 1\n}\n" + trainPath, true,
+			CodeNoEquivalent, []string{"circ3", "share the circular filters", "circconv branches=auto"}},
+		{"circ4", "model m {\n    input 1x8\n    circconv branches=auto\n    circconv branches=auto\n    linear 1 branches=auto\n    relu\n    linear 1\n}\n" + trainPath, true,
+			CodeNoEquivalent, []string{"L = 3 only", "quasi-norm", "spectral norm"}},
+		{"circ3-weight-decay", "model m {\n    input 1x8\n    circconv branches=auto\n    linear 1 branches=auto\n    relu\n    linear 1\n}\n" + train, true,
+			CodeRegularizer, []string{"concave power"}},
+		{"fc3-budget", "model m {\n    input 2\n    linear 2 bias=true branches=auto\n    relu\n    linear 1 branches=auto\n    relu\n    linear 1\n}\ntrain {\n    regularizer path\n    patterns exact max=500\n}\n", false,
+			CodePatterns, []string{"configurations", "more than max = 500"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			X, y := X2, y2
+			if c.X8 {
+				X, y = X8, y8
+			}
+			in := srcInput(t, c.src, X, y)
+			_, prog, ds := Derive(in)
+			if prog != nil || !ds.HasErrors() {
+				t.Fatalf("derived a program; diagnostics %v", ds)
+			}
+			var d *diag.Diagnostic
+			for _, x := range ds {
+				if x.Code == c.code {
+					d = x
+				}
+			}
+			if d == nil {
+				t.Fatalf("no %s among %v", c.code, ds)
+			}
+			text := d.Summary + " " + d.Detail
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%s lacks %q:\n%s\n%s", c.code, w, d.Summary, d.Detail)
+				}
+			}
+			if !d.Range.IsValid() {
+				t.Errorf("%s has no source range", c.code)
+			}
+		})
+	}
+}
