@@ -245,6 +245,15 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 	}
 	a, pp := td.a, td.pp
 	ps := in.Train.Patterns
+	if ps.Mode == ir.Adaptive && (a.cnn || in.Train.Regularizer == ir.Group) {
+		what := "the group regulariser's certificate needs the dual of Σ_j‖q_j‖₂ over each pair's cone, which cnnc does not compute yet"
+		if a.cnn {
+			what = "the pooled CNN's second-layer constraints depend on which positions each unit has active, so its pairs cannot be generated one at a time"
+		}
+		dl.Errorf(CodePatterns, ps.Range, fmt.Sprintf("The adaptive mode is available for fully connected three-layer networks with `regularizer path`: %s. Use `patterns exact` (small data) or `patterns sample N`.", what),
+			"patterns adaptive is not available for this three-layer model")
+		return nil, dl
+	}
 	var sets []*pattern.PairSet
 	exhaustive := false
 	switch ps.Mode {
@@ -543,15 +552,52 @@ func threeFamily(pp *pattern.PairProblem, set *pattern.PairSet, pool float64, la
 	}
 	if allRows {
 		signs := append([]float64(nil), set.Signs...)
-		f.Meta["column"] = func(u []float64) ([]float64, []float64, bool) {
+		f.Meta[MetaColumn] = func(u []float64) ([]float64, []float64, bool) {
 			pr, ok := pp.PairOf(signs, u)
 			if !ok {
 				return nil, nil, false
 			}
 			return L.column(pr)
 		}
+		f.Meta[MetaFull] = func(limit int) *pattern.Set { return fullPairs(pp, signs, limit) }
 	}
 	return f
+}
+
+// Family.Meta keys of the adaptive mode's hooks (compiler/train): MetaColumn maps a
+// gate to the family's columns (a certify.ColumnFunc), MetaFull returns every column's
+// gate as a pattern.Set when the exact enumeration stays within limit (nil otherwise).
+const (
+	MetaColumn = "column"
+	MetaFull   = "full"
+)
+
+// fullPairs enumerates every pair of the sign family signs (first layer exact, pairs
+// exact, both within limit) and returns their gates as a pattern.Set (one entry per
+// pair, keyed by the pair's slots and D2), or nil when that is too large.
+func fullPairs(pp *pattern.PairProblem, signs []float64, limit int) *pattern.Set {
+	first, err := pattern.Exact(stackedM(pp), limit)
+	if err != nil {
+		return nil
+	}
+	q := &pattern.PairProblem{Pos: pp.Pos, First: first, M1: pp.M1}
+	set, err := q.Exact(signs, limit)
+	if err != nil || len(set.Pairs) == 0 {
+		return nil
+	}
+	n, _ := pp.Pos[0].Dims()
+	keyLen := len(signs)*n*len(pp.Pos) + n
+	_, h := pp.Pos[0].Dims()
+	out := pattern.NewSet(keyLen, len(signs)*h)
+	for _, pr := range set.Pairs {
+		k := make([]float64, 0, keyLen)
+		for _, D := range pr.Slots {
+			k = append(k, D...)
+		}
+		out.Add(append(k, pr.D2...), pr.Gate)
+	}
+	out.Exhaustive = set.Exhaustive
+	return out
 }
 
 // threeBranch is one recovered branch: m1 first-layer units (h entries each, the bias

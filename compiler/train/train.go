@@ -293,6 +293,12 @@ func fullArrangement(f *convex.Family, limit int) *pattern.Set {
 	if limit < 0 || f.C == nil && f.Signs[0] != 1 {
 		return nil
 	}
+	if full, ok := f.Meta[derive.MetaFull].(func(int) *pattern.Set); ok {
+		return full(limit) // a family with its own enumeration (three-layer pairs)
+	}
+	if _, ok := f.Meta[derive.MetaColumn]; ok {
+		return nil
+	}
 	A := f.A
 	if f.Meta["pool"] == "max" {
 		A = f.C
@@ -308,6 +314,9 @@ func fullArrangement(f *convex.Family, limit int) *pattern.Set {
 // own constructor (derive.PatternColumn) for CNN families, nil (certify's FC layout)
 // otherwise.
 func columnFunc(f *convex.Family) certify.ColumnFunc {
+	if fn, ok := f.Meta[derive.MetaColumn].(func([]float64) ([]float64, []float64, bool)); ok {
+		return fn // a family with its own gate → column map (three-layer pairs)
+	}
 	if _, cnn := f.Meta["pool"]; !cnn {
 		return nil
 	}
