@@ -248,7 +248,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 // solveOnce runs the chosen solver on p and fills the solver fields of out.
 func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSettings, opts Options, rec solver.Recorder, out *Outcome) (*convex.Solution, error) {
 	template := len(p.Vars) == 0 && len(p.Terms) == 0 && len(p.Penalties) == 0 && len(p.Constraints) == 0
-	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "")
+	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "") && l2Costs(p)
 	if useTemplate && opts.Template != nil {
 		r, err := opts.Template(p, warm, s, rec)
 		if err != nil {
@@ -609,4 +609,16 @@ func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) 
 		}
 	}
 	return warm
+}
+
+// l2Costs reports whether every family of p has the block cost ‖·‖₂: the structured
+// solver (backend/native/group) does not accept CostMaps (§8's Fourier ℓ1, §9b's
+// group regulariser) yet, so such programs go through the conic path.
+func l2Costs(p *convex.Program) bool {
+	for _, f := range p.Families {
+		if f.Cost.Kind != convex.CostL2 {
+			return false
+		}
+	}
+	return true
 }
