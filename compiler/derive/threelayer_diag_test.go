@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -65,6 +66,34 @@ func TestThreeLayerDiagnostics(t *testing.T) {
 			}
 			if !d.Range.IsValid() {
 				t.Errorf("%s has no source range", c.code)
+			}
+		})
+	}
+}
+
+// TestStdlibThreeLayer: the standard-library entries std.circ3, std.three_relu and
+// std.three_relu_cnn, spliced with `use`, derive their rule and solve (sampled
+// patterns) to a network whose objective equals the convex optimum.
+func TestStdlibThreeLayer(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ entry, rule string }{{"std.circ3", "circ3"}, {"std.three_relu", "three-relu"}, {"std.three_relu_cnn", "three-relu-cnn"}} {
+		t.Run(c.entry, func(t *testing.T) {
+			d := 16
+			if c.entry == "std.three_relu" {
+				d = 10
+			}
+			X, y := randXY(r, 8, d)
+			src := "model m {\n    use " + c.entry + "\n}\ntrain {\n    regularizer path\n    beta 0.5\n    patterns sample 30 seed=2\n}\n"
+			in := srcInput(t, src, X, y)
+			rule, prog, ds := Derive(in)
+			if ds.HasErrors() || rule.Name != c.rule {
+				t.Fatalf("rule %v: %v", rule, ds)
+			}
+			sol, p := solveThree(t, prog)
+			rec, _ := recoveredObjective(t, rule, in, prog, prog.Prune(sol))
+			t.Logf("%s: %d patterns, p = %.8f, recovered %.8f", c.entry, prog.Sizes().Patterns, p, rec)
+			if math.Abs(rec-p) > 1e-6*p {
+				t.Fatalf("recovered %.10g, convex %.10g", rec, p)
 			}
 		})
 	}
