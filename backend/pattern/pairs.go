@@ -64,6 +64,32 @@ type PairProblem struct {
 
 	unit   [][]float64 // unit rows of M (nil for zero rows)
 	centre [][]float64 // centres of the first-layer cones (centres)
+	cols   [][]float64 // First's patterns as 0/1 floats
+}
+
+// firstCols returns First's patterns as 0/1 floats (cached).
+func (pp *PairProblem) firstCols() [][]float64 {
+	if pp.cols == nil {
+		pp.cols = make([][]float64, pp.First.Len())
+		for i := range pp.cols {
+			pp.cols[i] = pp.First.Pattern(i)
+		}
+	}
+	return pp.cols
+}
+
+// bitKey is a pattern as a string of '1' and '0' from row 0 on: comparing keys in
+// descending order is Set's pattern order (ones first).
+func bitKey(d []float64) string {
+	b := make([]byte, len(d))
+	for i, v := range d {
+		if v != 0 {
+			b[i] = '1'
+		} else {
+			b[i] = '0'
+		}
+	}
+	return string(b)
 }
 
 // Pair is one pattern pair of a sign family.
@@ -248,9 +274,9 @@ func unitVec(v []float64) []float64 {
 func PairKey(slots [][]float64, d2 []float64) string {
 	k := ""
 	for _, D := range slots {
-		k += key(D) + "|"
+		k += bitKey(D) + "|"
 	}
-	return k + key(d2)
+	return k + bitKey(d2)
 }
 
 // add appends p unless its key is present; it reports whether p was added.
@@ -329,7 +355,7 @@ func (pp *PairProblem) configPairs(set *PairSet, cfg []int, max int) error {
 	gate := make([]float64, m1*h)
 	centres := pp.centres()
 	for j, i := range cfg {
-		slots[j] = pp.First.cols[i]
+		slots[j] = pp.firstCols()[i]
 		copy(gate[j*h:], centres[i])
 	}
 	d2 := make([]float64, n)
@@ -426,7 +452,7 @@ func (pp *PairProblem) centres() [][]float64 {
 	U := pp.units()
 	pp.centre = make([][]float64, pp.First.Len())
 	for i := range pp.centre {
-		D := pp.First.cols[i]
+		D := pp.firstCols()[i]
 		var G [][]float64
 		for r, u := range U {
 			if u == nil {
@@ -440,7 +466,7 @@ func (pp *PairProblem) centres() [][]float64 {
 		}
 		q, ok := strictPoint(G, h)
 		if !ok {
-			q = append([]float64(nil), pp.First.gates[i]...)
+			q = append([]float64(nil), pp.First.Gate(i)...)
 		}
 		pp.centre[i] = q
 	}
@@ -548,7 +574,7 @@ func (pp *PairProblem) Sample(N int, seed int64) []*PairSet {
 			for i := range q {
 				q[i] = math.Abs(w2[j]) * w1[j*h+i]
 			}
-			sl[j] = slot{s: s, key: key(Of(M, q)), q: q}
+			sl[j] = slot{s: s, key: bitKey(Of(M, q)), q: q}
 		}
 		sort.SliceStable(sl, func(a, b int) bool {
 			if sl[a].s != sl[b].s {

@@ -77,7 +77,7 @@ func brutePairs(t *testing.T, pp *PairProblem, signs []float64) map[string]bool 
 	m1 := len(signs)
 	rays := make([][][]float64, P1)
 	for i := 0; i < P1; i++ {
-		D := pp.First.cols[i]
+		D := pp.firstCols()[i]
 		C := mat.DenseCopyOf(M)
 		for r := 0; r < n; r++ {
 			if D[r] == 0 {
@@ -108,7 +108,7 @@ func brutePairs(t *testing.T, pp *PairProblem, signs []float64) map[string]bool 
 		slots := make([][]float64, m1)
 		var cols [][]float64 // q = Σ λ_c cols[c]
 		for j, i := range cfg {
-			slots[j] = pp.First.cols[i]
+			slots[j] = pp.firstCols()[i]
 			for _, r := range rays[i] {
 				c := make([]float64, m1*h)
 				copy(c[j*h:], r)

@@ -327,7 +327,14 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 		if len(set.Pairs) == 0 {
 			continue
 		}
-		f := threeFamily(pp, set, td.pool, a.first.Index, reg, !a.cnn)
+		f, err := threeFamily(pp, set, td.pool, a.first.Index, reg, !a.cnn)
+		if err != nil {
+			dl.Errorf(CodePatterns, ps.Range, "", "building the pattern-pair family %v: %v", set.Signs, err)
+			return nil, dl
+		}
+		if f == nil {
+			continue
+		}
 		f.Meta["exhaustive"] = exhaustive && set.Exhaustive
 		prog.Families = append(prog.Families, f)
 	}
@@ -450,7 +457,7 @@ func unitVec(v []float64) []float64 {
 
 // threeFamily builds the family of one sign family's pairs. allRows lists every
 // possible second-layer row up front (FC; the adaptive mode needs it).
-func threeFamily(pp *pattern.PairProblem, set *pattern.PairSet, pool float64, layer int, reg string, allRows bool) *convex.Family {
+func threeFamily(pp *pattern.PairProblem, set *pattern.PairSet, pool float64, layer int, reg string, allRows bool) (*convex.Family, error) {
 	n, h := pp.Pos[0].Dims()
 	P := len(pp.Pos)
 	m1 := len(set.Signs)
@@ -517,16 +524,29 @@ func threeFamily(pp *pattern.PairProblem, set *pattern.PairSet, pool float64, la
 		}
 	}
 	Pn := len(ws)
-	W := mat.NewDense(Np, Pn, nil)
-	S := mat.NewDense(Nc, Pn, nil)
+	rowW := make([]float64, Np) // prediction row (j, p, t) carries s_j·pool when active
+	for j := 0; j < m1; j++ {
+		for r := j * P * n; r < (j+1)*P*n; r++ {
+			rowW[r] = set.Signs[j] * pool
+		}
+	}
+	if Pn == 0 {
+		return nil, nil
+	}
+	W := convex.NewPatternWeights(Np, rowW)
+	S := convex.NewConeSigns(Nc)
 	G := mat.NewDense(H, Pn, nil)
 	for q := range ws {
-		W.SetCol(q, ws[q])
 		s := ss[q]
 		if len(s) < Nc {
 			s = append(s, make([]float64, Nc-len(s))...)
 		}
-		S.SetCol(q, s)
+		if err := W.AppendCol(ws[q]); err != nil {
+			return nil, err
+		}
+		if err := S.AppendCol(s); err != nil {
+			return nil, err
+		}
 		G.SetCol(q, gs[q])
 	}
 	cost := convex.Cost{Kind: convex.CostL2}
@@ -561,7 +581,7 @@ func threeFamily(pp *pattern.PairProblem, set *pattern.PairSet, pool float64, la
 		}
 		f.Meta[MetaFull] = func(limit int) *pattern.Set { return fullPairs(pp, signs, limit) }
 	}
-	return f
+	return f, nil
 }
 
 // Family.Meta keys of the adaptive mode's hooks (compiler/train): MetaColumn maps a

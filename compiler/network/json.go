@@ -25,6 +25,9 @@ func Read(r io.Reader) (*Weights, error) {
 	if err := w.Finalize(); err != nil {
 		return nil, err
 	}
+	if err := w.CheckPreprocess(); err != nil {
+		return nil, fmt.Errorf("weights.json: %v", err)
+	}
 	return &w, nil
 }
 
@@ -59,7 +62,20 @@ func (w *Weights) Write(out io.Writer) error {
 	if w.Regularizer != "" {
 		fmt.Fprintf(&b, "  \"regularizer\": %s,\n", str(w.Regularizer))
 	}
-	b.WriteString("  \"layers\": [\n")
+	if w.Preprocess != nil {
+		if err := w.CheckPreprocess(); err != nil {
+			return err
+		}
+		line, err := json.Marshal(w.Preprocess)
+		if err != nil {
+			return err
+		}
+		b.WriteString("  \"preprocess\": ")
+		b.Write(line)
+		b.WriteString(",\n  \"layers\": [\n")
+	} else {
+		b.WriteString("  \"layers\": [\n")
+	}
 	for i, l := range w.Layers {
 		if l.Fixed != nil {
 			if err := checkFinite(fmt.Sprintf("layer %d fixed", l.Index), []float64{*l.Fixed}); err != nil {
@@ -147,7 +163,7 @@ func checkFinite(what string, v []float64) error {
 	return nil
 }
 
-// intList decodes a JSON number or an array of numbers (cli.md's example writes
+// intList decodes a JSON number or an array of numbers (docs/cli.md's example writes
 // "padding": 0 for a 2-D conv; one number stands for every spatial dimension).
 type intList []int
 

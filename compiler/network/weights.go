@@ -64,6 +64,9 @@ type Weights struct {
 	Loss    string   `json:"loss"`
 	Layers  []Layer  `json:"layers"`
 	Tensors []Tensor `json:"tensors"`
+	// Preprocess is the training data's preprocessing and the meaning of the
+	// outputs (nil in files written before it was recorded).
+	Preprocess *Preprocess `json:"preprocess,omitempty"`
 
 	// Regularizer is the network-level regulariser of a parallel three-layer network:
 	// "path" (PenaltyPath) or "group" (PenaltyGroup); "" when every penalty is

@@ -19,7 +19,7 @@ var (
 	Regularizers = []string{ir.WeightDecay, ir.Path, ir.Group}
 )
 
-// Defaults of the train block (spec/language.md "The train block").
+// Defaults of the train block (docs/language.md "The train block").
 const (
 	DefaultBeta          = 1e-3
 	DefaultSample        = 1000   // patterns sample N
