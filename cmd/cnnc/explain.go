@@ -85,6 +85,9 @@ type trainDoc struct {
 	Beta     float64 `json:"beta"`
 	Patterns string  `json:"patterns"`
 	Solver   string  `json:"solver"`
+	// Noise is the fixed-output relaxation's noise budget statement in words (§11);
+	// empty without one.
+	Noise string `json:"noise,omitempty"`
 
 	Regularizer string `json:"regularizer"` // weight_decay, path or group
 }
@@ -172,6 +175,12 @@ func explainFile(f *ir.File) explainDoc {
 	if doc.Train.Regularizer == "" {
 		doc.Train.Regularizer = ir.WeightDecay
 	}
+	switch z := t.Noise; {
+	case z.Sigma > 0:
+		doc.Train.Noise = fmt.Sprintf("sigma=%g (fixed-output relaxation: budget ε = %g·√n)", z.Sigma, z.Sigma)
+	case z.Given():
+		doc.Train.Noise = fmt.Sprintf("%g (fixed-output relaxation: budget ε on ‖(f(x) − y)₊‖₂)", z.Budget)
+	}
 	return doc
 }
 
@@ -251,6 +260,9 @@ func writeExplain(w io.Writer, doc *explainDoc) error {
 	fmt.Fprintf(w, "  beta      %g (%s)\n", t.Beta, regWords(t.Regularizer))
 	fmt.Fprintf(w, "  patterns  %s\n", t.Patterns)
 	fmt.Fprintf(w, "  solver    %s\n", t.Solver)
+	if t.Noise != "" {
+		fmt.Fprintf(w, "  noise     %s\n", t.Noise)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Convex program")
 	fmt.Fprintln(w)

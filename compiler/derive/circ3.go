@@ -72,6 +72,7 @@ func init() {
 		Theorem: "three-layer circular CNN with one ReLU layer: Fourier-ℓ1 group program (Ergen & Pilanci 2021; cnnc derivation §8)",
 		Pattern: "circconv branches=auto · linear 1 branches=auto · relu · linear 1",
 		Match:   matchCirc3,
+		Check:   checkCirc3,
 		Build:   buildCirc3,
 		Recover: recoverCirc3,
 	})
@@ -175,10 +176,19 @@ func circDFT(d int) ([]*mat.Dense, []float64) {
 	return maps, wts
 }
 
-func buildCirc3(in *Input) (*convex.Program, diag.List) {
-	var dl diag.List
+// checkCirc3 is the rule's Check: the data and β (checkScalar) and circ3Checks.
+func checkCirc3(in *Input) diag.List {
+	dl := checkScalar(in)
+	circ3Checks(in, &dl)
+	return dl
+}
+
+// circ3Checks reports what buildCirc3 refuses before any work: a signal shape or
+// kernel outside the Fourier-ℓ1 form, a hidden bias, plain weight decay, the adaptive
+// mode. It returns the regulariser.
+func circ3Checks(in *Input, dl *diag.List) string {
 	ls := in.Model.Layers
-	conv, hid, out := ls[1], ls[2], ls[4]
+	conv, hid := ls[1], ls[2]
 	shape := sampleShape(in.Model)
 	if len(shape) != 2 || shape[0] != 1 || len(conv.Kernel) != 1 || conv.Kernel[0] != shape[1] {
 		dl.Errorf(CodeThreeLayer, conv.Range, fmt.Sprintf("The §8 program (ℓ1 on the Fourier spectrum) holds for one-channel 1-D signals with full-length circular filters: write `input 1xd` (or `input d`) and `circconv branches=auto` without a kernel size. Shorter filters confine the spectrum to a subspace, where the ℓ1 form no longer holds (see %s).", circ3Doc),
@@ -188,15 +198,23 @@ func buildCirc3(in *Input) (*convex.Program, diag.List) {
 		dl.Errorf(CodeThreeLayer, hid.Range, "A bias on the ReLU unit adds a term outside the Fourier-ℓ1 cost; remove `bias=true` from the hidden layer (an unpenalised output bias, `linear 1 bias=true` on the last layer, is fine).",
 			"the three-layer circular CNN has no hidden bias")
 	}
-	reg, okReg := checkThreeLayerReg(in, &dl, circ3Doc)
-	y := CheckData(in, &dl)
-	okBeta := CheckBeta(in, &dl)
-	if dl.HasErrors() || y == nil || !okBeta || !okReg {
-		return nil, dl
-	}
+	reg, _ := checkThreeLayerReg(in, dl, circ3Doc)
 	if in.Train.Patterns.Mode == ir.Adaptive {
 		dl.Errorf(CodePatterns, in.Train.Patterns.Range, "The adaptive mode's certificate needs the dual of the Fourier-ℓ1 block cost, which cnnc does not compute yet; use `patterns exact` (small data) or `patterns sample N`.",
 			"patterns adaptive is not available for the three-layer circular CNN")
+	}
+	return reg
+}
+
+func buildCirc3(in *Input) (*convex.Program, diag.List) {
+	var dl diag.List
+	ls := in.Model.Layers
+	conv, out := ls[1], ls[4]
+	shape := sampleShape(in.Model)
+	reg := circ3Checks(in, &dl)
+	y := CheckData(in, &dl)
+	okBeta := CheckBeta(in, &dl)
+	if dl.HasErrors() || y == nil || !okBeta {
 		return nil, dl
 	}
 	X := mat.DenseCopyOf(in.Data.X)

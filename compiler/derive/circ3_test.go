@@ -26,7 +26,7 @@ train {
 // network's objective computed from its weights alone.
 func TestCirc3SpecNumber(t *testing.T) {
 	sp := loadThreeSpec(t)["circ3"]
-	in := srcInput(t, circ3Src, dense(sp.X, 1), sp.Y)
+	in := threeInput(t, circ3Src, dense(sp.X, 1), sp.Y)
 	rule, prog, ds := Derive(in)
 	if ds.HasErrors() || rule.Name != "circ3" {
 		t.Fatalf("rule %v: %v", rule, ds)

@@ -84,6 +84,7 @@ func init() {
 		Theorem: "three-layer parallel ReLU network with two ReLU layers, path or group regularisation (Ergen & Pilanci 2021; cnnc derivation §9b)",
 		Pattern: "linear m1 branches=auto · relu · linear 1 branches=auto · relu · linear 1",
 		Match:   func(m *ir.Model) Match { return matchThree(m, false) },
+		Check:   checkThree,
 		Build:   buildThree,
 		Recover: recoverThree,
 	})
@@ -94,6 +95,7 @@ func init() {
 		Theorem: "three-layer ReLU CNN with two ReLU layers, average pooling between them, path or group regularisation (cnnc derivation §9b.7)",
 		Pattern: "conv K filters=m1 branches=auto · relu · avgpool global · linear 1 branches=auto · relu · linear 1",
 		Match:   func(m *ir.Model) Match { return matchThree(m, true) },
+		Check:   checkThree,
 		Build:   buildThree,
 		Recover: recoverThree,
 	})
@@ -184,15 +186,43 @@ type threeData struct {
 	h    int // features per unit (with the bias entry)
 }
 
-func prepareThree(in *Input) (*threeData, diag.List) {
-	var dl diag.List
+// checkThree is the rules' Check: the data and β (with the patch budget for the CNN),
+// and threeChecks.
+func checkThree(in *Input) diag.List {
 	a := parseThree(in.Model)
+	var dl diag.List
+	if a.cnn {
+		dl = checkCNN(in)
+	} else {
+		dl = checkScalar(in)
+	}
+	threeChecks(in, a, &dl)
+	return dl
+}
+
+// threeChecks reports what buildThree refuses before any work: a second-layer bias,
+// plain weight decay, the adaptive mode where it is not available.
+func threeChecks(in *Input, a threeArch, dl *diag.List) {
 	if a.second.Bias {
 		dl.Errorf(CodeThreeLayer, a.second.Range, "The second-layer unit of a branch has no bias in this architecture (the path and group regularisers do not cover one); remove `bias=true` from it. A first-layer bias and an output bias are fine.",
 			"the second branched layer has a bias")
 	}
-	_, okReg := checkThreeLayerReg(in, &dl, threeDoc)
-	if dl.HasErrors() || !okReg {
+	checkThreeLayerReg(in, dl, threeDoc)
+	if ps := in.Train.Patterns; ps.Mode == ir.Adaptive && (a.cnn || in.Train.Regularizer == ir.Group) {
+		what := "the group regulariser's certificate needs the dual of Σ_j‖q_j‖₂ over each pair's cone, which cnnc does not compute yet"
+		if a.cnn {
+			what = "the pooled CNN's second-layer constraints depend on which positions each unit has active, so its pairs cannot be generated one at a time"
+		}
+		dl.Errorf(CodePatterns, ps.Range, fmt.Sprintf("The adaptive mode is available for fully connected three-layer networks with `regularizer path`: %s. Use `patterns exact` (small data) or `patterns sample N`.", what),
+			"patterns adaptive is not available for this three-layer model")
+	}
+}
+
+func prepareThree(in *Input) (*threeData, diag.List) {
+	var dl diag.List
+	a := parseThree(in.Model)
+	threeChecks(in, a, &dl)
+	if dl.HasErrors() {
 		return nil, dl
 	}
 	td := &threeData{a: a, pool: 1}
@@ -245,15 +275,6 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 	}
 	a, pp := td.a, td.pp
 	ps := in.Train.Patterns
-	if ps.Mode == ir.Adaptive && (a.cnn || in.Train.Regularizer == ir.Group) {
-		what := "the group regulariser's certificate needs the dual of Σ_j‖q_j‖₂ over each pair's cone, which cnnc does not compute yet"
-		if a.cnn {
-			what = "the pooled CNN's second-layer constraints depend on which positions each unit has active, so its pairs cannot be generated one at a time"
-		}
-		dl.Errorf(CodePatterns, ps.Range, fmt.Sprintf("The adaptive mode is available for fully connected three-layer networks with `regularizer path`: %s. Use `patterns exact` (small data) or `patterns sample N`.", what),
-			"patterns adaptive is not available for this three-layer model")
-		return nil, dl
-	}
 	var sets []*pattern.PairSet
 	exhaustive := false
 	switch ps.Mode {

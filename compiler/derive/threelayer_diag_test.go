@@ -44,7 +44,7 @@ func TestThreeLayerDiagnostics(t *testing.T) {
 			if c.X8 {
 				X, y = X8, y8
 			}
-			in := srcInput(t, c.src, X, y)
+			in := threeInput(t, c.src, X, y)
 			_, prog, ds := Derive(in)
 			if prog != nil || !ds.HasErrors() {
 				t.Fatalf("derived a program; diagnostics %v", ds)
@@ -84,7 +84,7 @@ func TestStdlibThreeLayer(t *testing.T) {
 			}
 			X, y := randXY(r, 8, d)
 			src := "model m {\n    use " + c.entry + "\n}\ntrain {\n    regularizer path\n    beta 0.5\n    patterns sample 30 seed=2\n}\n"
-			in := srcInput(t, src, X, y)
+			in := threeInput(t, src, X, y)
 			rule, prog, ds := Derive(in)
 			if ds.HasErrors() || rule.Name != c.rule {
 				t.Fatalf("rule %v: %v", rule, ds)

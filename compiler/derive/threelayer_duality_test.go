@@ -43,7 +43,7 @@ func (c threeCase) input(t testing.TB) *Input {
 		X, y = randXY(r, n, 2)
 		src = threeSrc(false, bias, c.arch, beta)
 	}
-	return srcInput(t, src, X, y)
+	return threeInput(t, src, X, y)
 }
 
 // TestThreeLayerStrongDuality: on seeded small problems of every three-layer row (§8;

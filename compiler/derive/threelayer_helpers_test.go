@@ -19,7 +19,7 @@ import (
 
 // srcInput checks the .cnn source src (its data block, if any, is ignored) and pairs
 // its trained model and train block with the data X, y.
-func srcInput(t testing.TB, src string, X *mat.Dense, y []float64) *Input {
+func threeInput(t testing.TB, src string, X *mat.Dense, y []float64) *Input {
 	t.Helper()
 	f, ds := syntax.Parse("test.cnn", []byte(src))
 	if ds.HasErrors() {

@@ -57,7 +57,7 @@ func TestThreeLayerSpecNumbers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := sp[c.data]
-			in := srcInput(t, threeSrc(c.cnn, c.bias, c.reg, d.Beta), dense(d.X, c.scale), d.Y)
+			in := threeInput(t, threeSrc(c.cnn, c.bias, c.reg, d.Beta), dense(d.X, c.scale), d.Y)
 			rule, prog, ds := Derive(in)
 			if ds.HasErrors() {
 				t.Fatalf("derive: %v", ds)

@@ -40,7 +40,7 @@ func TestThreeLayerRecoveredInTorch(t *testing.T) {
 		add(arch, threeCase{arch, 0}.input(t))
 	}
 	sp := loadThreeSpec(t)["A"]
-	add("A", srcInput(t, threeSrc(false, false, "path", sp.Beta), dense(sp.X, 1), sp.Y))
+	add("A", threeInput(t, threeSrc(false, false, "path", sp.Beta), dense(sp.X, 1), sp.Y))
 	res, ok := nettest.TorchEvalAll(t, cases)
 	if !ok {
 		return

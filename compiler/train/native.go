@@ -1,6 +1,8 @@
 package train
 
 import (
+	"math"
+
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/cone"
@@ -11,7 +13,7 @@ import (
 // NativeTemplate adapts backend/native/group (the structured solver for family-only
 // programs); Run uses it when Options.Template is nil.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
+	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context}, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +40,16 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 	if s.MaxIters > 0 {
 		cs.MaxIters = s.MaxIters
 	}
+	cs.Context = s.Context
 	r, err := cone.Solve(p, cs, rec)
 	if err != nil {
 		return nil, err
 	}
+	dual := p.Scale()*r.DualObjective + p.ObjOffset
+	if r.Status == solver.Interrupted || r.Status == solver.TimeLimit {
+		// an iterate stopped from outside has no certified dual bound
+		dual = math.NaN()
+	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations}, nil
+		Dual: dual, Iterations: r.Iterations}, nil
 }
