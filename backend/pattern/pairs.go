@@ -7,6 +7,9 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // Pattern pairs of three-layer networks with two ReLU layers
@@ -61,6 +64,10 @@ type PairProblem struct {
 	First *Set
 	// M1 is the number of first-layer units per branch.
 	M1 int
+	// Opts reports progress (configurations enumerated, branches drawn) and stops the
+	// work early (checked every 64 configurations or 256 branches; the error is
+	// ctx.Err()). Memory is the caller's to check before (PairBytes).
+	Opts Options
 
 	unit   [][]float64 // unit rows of M (nil for zero rows)
 	centre [][]float64 // centres of the first-layer cones (centres)
@@ -301,6 +308,14 @@ func (s *PairSet) Has(slots [][]float64, d2 []float64) bool {
 // Add adds a pair (e.g. one found by the adaptive search); it reports whether it was new.
 func (s *PairSet) Add(p Pair) bool { return s.add(p) }
 
+// PairBytes estimates the memory of P pairs of m1 slots over n samples, nK first-layer
+// rows and h features per unit: each pair's gate (m1·h floats), D2 (n floats), slot
+// references, its key (m1·nK + n bytes) and some overhead.
+func PairBytes(P, n, nK, m1, h int64) int64 {
+	per := budget.Add(budget.Add(budget.Mul(8, budget.Add(budget.Mul(m1, h), n)), budget.Add(budget.Mul(m1, nK), n)), budget.Add(budget.Mul(24, m1), 96))
+	return budget.Mul(P, per)
+}
+
 // ErrTooMany is returned (wrapped) when an enumeration exceeds its budget.
 type ErrTooMany struct {
 	What  string
@@ -322,11 +337,19 @@ func (pp *PairProblem) Exact(signs []float64, max int) (*PairSet, error) {
 		return nil, &ErrTooMany{What: fmt.Sprintf("configurations of sign family %v over %d first-layer patterns", signs, P1), Count: c, Max: max}
 	}
 	set := &PairSet{Signs: append([]float64(nil), signs...), Exhaustive: pp.First.Exhaustive}
+	task := progress.Start(pp.Opts.Progress, fmt.Sprintf("pattern pairs %v", signs), int64(ConfigCount(P1, signs)), "configurations")
+	defer task.End()
 	cfg := make([]int, m1)
 	var rec func(j, lo int) error
 	rec = func(j, lo int) error {
 		if j == m1 {
 			set.Configurations++
+			task.Add(1)
+			if set.Configurations%64 == 0 {
+				if err := stopped(pp.Opts.Context); err != nil {
+					return err
+				}
+			}
 			return pp.configPairs(set, cfg, max)
 		}
 		start := 0
@@ -531,8 +554,9 @@ func (pp *PairProblem) stacked() *mat.Dense {
 
 // Sample draws N random branches (seeded) and returns the distinct pairs they reach,
 // one PairSet per sign family of m1 = pp.M1 (SignFamilies order), each pair with its
-// branch's q as gate, slots in canonical order (see the file comment).
-func (pp *PairProblem) Sample(N int, seed int64) []*PairSet {
+// branch's q as gate, slots in canonical order (see the file comment). The error is
+// the context's when the work is stopped early.
+func (pp *PairProblem) Sample(N int, seed int64) ([]*PairSet, error) {
 	_, h, _ := pp.dims()
 	m1 := pp.M1
 	fams := SignFamilies(m1)
@@ -544,7 +568,13 @@ func (pp *PairProblem) Sample(N int, seed int64) []*PairSet {
 	M := pp.stacked()
 	w1 := make([]float64, m1*h)
 	w2 := make([]float64, m1)
+	task := progress.Start(pp.Opts.Progress, "pattern pairs sample", int64(N), "branches")
+	defer task.End()
 	for k := 0; k < N; k++ {
+		task.Add(1)
+		if k%256 == 255 && stopped(pp.Opts.Context) != nil {
+			return sets, stopped(pp.Opts.Context)
+		}
 		for i := range w1 {
 			w1[i] = rng.NormFloat64()
 		}
@@ -594,5 +624,5 @@ func (pp *PairProblem) Sample(N int, seed int64) []*PairSet {
 		}
 		sets[m1-plus].add(p)
 	}
-	return sets
+	return sets, nil
 }

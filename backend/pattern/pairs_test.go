@@ -341,8 +341,8 @@ func TestPairsSampleSubset(t *testing.T) {
 		t.Fatal(err)
 	}
 	pp := &PairProblem{Pos: []*mat.Dense{X}, First: F, M1: 2}
-	S := pp.Sample(3000, 4)
-	S2 := pp.Sample(3000, 4)
+	S, _ := pp.Sample(3000, 4)
+	S2, _ := pp.Sample(3000, 4)
 	for fi, s := range SignFamilies(2) {
 		ex, err := pp.Exact(s, 100000)
 		if err != nil {

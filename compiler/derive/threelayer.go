@@ -70,6 +70,7 @@ import (
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
 	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
@@ -275,6 +276,29 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 	}
 	a, pp := td.a, td.pp
 	ps := in.Train.Patterns
+	pp.Opts = in.patternOptions()
+	// Memory: every sign family may hold up to max (exact) or N (sampled) pairs.
+	n, h := pp.Pos[0].Dims()
+	P, m1 := int64(len(pp.Pos)), int64(pp.M1)
+	maxPairs := int64(ps.Max)
+	what := fmt.Sprintf("patterns exact max=%d", ps.Max)
+	if ps.Mode == ir.Exact && maxPairs <= 0 {
+		maxPairs, what = 100000, "patterns exact"
+	}
+	if ps.Mode != ir.Exact {
+		maxPairs, what = int64(ps.N), fmt.Sprintf("patterns %s %d", ps.Mode, ps.N)
+		if maxPairs <= 0 {
+			maxPairs = 1000
+		}
+	}
+	Np := budget.Mul(m1, budget.Mul(P, int64(n)))
+	Nc := budget.Add(Np, budget.Mul(int64(n), int64(1)<<min(pp.M1, 30)))
+	need := budget.Mul(m1, budget.Add(FamilyBytes(maxPairs, Np, Nc, budget.Mul(m1, int64(h))), pattern.PairBytes(maxPairs, int64(n), budget.Mul(P, int64(n)), m1, int64(h))))
+	if err := budget.Check(in.MaxMemory, need, fmt.Sprintf("%s: %d sign families of up to %d pattern pairs over %d rows", what, m1, maxPairs, Np),
+		"Ask for fewer pattern pairs (`patterns sample N`, `max=`), or use fewer samples (`limit N`)."); err != nil {
+		stageError(&dl, ps.Range, err, CodePatterns, "")
+		return nil, dl
+	}
 	var sets []*pattern.PairSet
 	exhaustive := false
 	switch ps.Mode {
@@ -283,8 +307,12 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 		if max <= 0 {
 			max = 100000
 		}
-		first, err := pattern.Exact(stackedM(pp), max)
+		first, err := pattern.ExactWith(stackedM(pp), max, in.patternOptions())
 		if err != nil {
+			if budget.AsTooLarge(err) != nil || in.Context != nil && in.Context.Err() != nil {
+				stageError(&dl, ps.Range, err, CodePatterns, "")
+				return nil, dl
+			}
 			dl.Errorf(CodePatterns, ps.Range, "Exact enumeration of the pattern pairs needs the first layer's activation patterns, which are polynomial only for low-rank data; use `patterns sample N` (random branches) or `patterns adaptive`.", "first layer: %v", err)
 			return nil, dl
 		}
@@ -309,18 +337,18 @@ func buildThree(in *Input) (*convex.Program, diag.List) {
 						"exact enumeration exceeds max = %d pattern pairs", max)
 					return nil, dl
 				}
-				dl.Errorf(CodePatterns, ps.Range, "", "%v", err)
+				stageError(&dl, ps.Range, err, CodePatterns, "")
 				return nil, dl
 			}
 			total += len(set.Pairs)
 			sets = append(sets, set)
 		}
 	default: // sample, and the adaptive mode's start
-		n := ps.N
-		if n <= 0 {
-			n = 1000
+		var err error
+		if sets, err = pp.Sample(int(maxPairs), ps.Seed); err != nil {
+			stageError(&dl, ps.Range, err, CodePatterns, "")
+			return nil, dl
 		}
-		sets = pp.Sample(n, ps.Seed)
 	}
 	loss := in.Train.Loss
 	if loss == "" {

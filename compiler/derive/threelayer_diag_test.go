@@ -98,3 +98,18 @@ func TestStdlibThreeLayer(t *testing.T) {
 		})
 	}
 }
+
+// TestThreeLayerMemoryBudget: the pair stage checks its size against the memory
+// budget before enumerating or sampling (F0209 at the patterns statement).
+func TestThreeLayerMemoryBudget(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	X, y := randXY(r, 8, 2)
+	for _, pat := range []string{"exact", "sample 5000"} {
+		in := threeInput(t, "model m {\n    input 2\n    linear 2 branches=auto\n    relu\n    linear 1 branches=auto\n    relu\n    linear 1\n}\ntrain {\n    regularizer path\n    patterns "+pat+"\n}\n", X, y)
+		in.MaxMemory = 100000
+		_, prog, ds := Derive(in)
+		if prog != nil || len(ds) == 0 || ds[0].Code != CodeTooLarge || ds[0].Range.Start.Line != 11 {
+			t.Errorf("%s: program %v, diagnostics %v", pat, prog != nil, ds)
+		}
+	}
+}
