@@ -135,6 +135,33 @@ type Report struct {
 	DataSHA256    string        `json:"data_sha256"`    // SHA-256 of the training set as loaded (DataHash)
 	WeightsSHA256 string        `json:"weights_sha256"` // SHA-256 of weights.json's bytes (set by Result.Files)
 	Settings      SolveSettings `json:"settings"`
+	// SolverDual is the solver's own dual objective: information only, never a
+	// certified bound (dual_objective is; docs/certificates.md).
+	SolverDual *float64 `json:"solver_dual,omitempty"`
+	// Certificate is the certificate behind dual_objective: `cnnc verify` recomputes
+	// ρ and the bound from its dual point.
+	Certificate *ReportCert `json:"certificate,omitempty"`
+}
+
+// ReportCert is report.json's "certificate" (docs/certificates.md): the dual point λ
+// (one entry per training sample), the upper bound ρ on
+// max_p max_{u ∈ B₂ ∩ 𝒦_p} |λᵀ𝒫_p u|/β over the stated pattern set, the scaling θ,
+// the floating-point-safe bound D(θλ) − margin, and the tolerance the solve was asked
+// for (verify's default for the certified gap).
+type ReportCert struct {
+	Scope      string    `json:"scope"` // "global" or "restricted"
+	Patterns   int       `json:"patterns"`
+	PatternSet string    `json:"pattern_set"`
+	Source     string    `json:"source"` // "solver", "prediction" or "search"
+	Rho        float64   `json:"rho"`
+	Theta      float64   `json:"theta"`
+	Bound      float64   `json:"bound"`
+	Margin     float64   `json:"margin"`
+	Tolerance  float64   `json:"tolerance"`
+	Loss       string    `json:"loss"`
+	Lambda     []float64 `json:"lambda"`
+	OwnRho     *float64  `json:"own_rho,omitempty"`   // ρ at the recovered network's own prediction
+	OwnBound   *float64  `json:"own_bound,omitempty"` // the bound there
 }
 
 // Num returns a pointer to v, or nil for NaN and ±Inf (JSON has no such numbers).
@@ -196,6 +223,16 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 			r.TestLoss, r.TestAccuracy = pr.Loss, pr.Accuracy
 		}
 	}
+	if !math.IsNaN(out.SolverDual) {
+		r.SolverDual = Num(out.SolverDual)
+	}
+	if c := out.Cert; c != nil {
+		r.Certificate = &ReportCert{Scope: c.Scope, Patterns: c.Patterns, PatternSet: c.PatternSet, Source: c.Source,
+			Rho: c.Rho, Theta: c.Theta, Bound: c.Bound, Margin: c.Margin, Tolerance: out.Settings.Tol, Loss: p.Loss(), Lambda: c.Lambda}
+		if oc := out.Certificate; oc != nil {
+			r.Certificate.OwnRho, r.Certificate.OwnBound = Num(oc.Ratio), Num(oc.LowerBound)
+		}
+	}
 	if out.Adaptive != nil {
 		a := out.Adaptive
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
@@ -231,6 +268,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
 	fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
 	fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
+	r.writeCertLines(w)
 	fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
 		r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
 	fmt.Fprintf(w, "train       loss %s  accuracy %s\n", fmtNum(r.TrainLoss), fmtNum(r.TrainAccuracy))
@@ -241,4 +279,31 @@ func (r *Report) WriteSummary(w io.Writer) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}
+}
+
+// writeCertLines explains the certificate behind the dual bound (the same words
+// `cnnc verify` prints): which bound, over which patterns, how tight it may be, and
+// why the check at the network's own prediction is looser when β is small.
+func (r *Report) writeCertLines(w io.Writer) {
+	c := r.Certificate
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "certificate ρ = %.9f over %s: θ = %.9f, bound = D(θλ) − %.2g (rounding), the dual point λ is in report.json\n",
+		c.Rho, c.PatternSet, c.Theta, c.Margin)
+	if c.OwnRho != nil && c.OwnBound != nil && (*c.OwnRho > c.Rho*(1+1e-9) || c.Source != "prediction") {
+		fmt.Fprintf(w, "            at the network's own prediction (λ = −∇ℓ(ŷ), what `verify` can check from the weights alone): ρ = %.6g, bound %.10g; %s\n",
+			*c.OwnRho, *c.OwnBound, LooseNote(r.Beta, r.Loss, *c.OwnRho))
+	}
+}
+
+// LooseNote says why the certificate at a prediction's own λ = −∇ℓ(ŷ) can be loose
+// near the optimum (docs/certificates.md, "What solve prints"): ρ − 1 grows like
+// ‖𝒫‖·‖ŷ − ŷ*‖/β, and for the hinge loss the subgradient on the margin is not the
+// optimal dual value there.
+func LooseNote(beta float64, loss string, rho float64) string {
+	if loss == "hinge" && rho <= 1 {
+		return "the hinge loss has a kink on the margin, where any aᵢ ∈ [0, 1] is a subgradient and only the solver's dual point has the right one, so the prediction's own λ gives a loose bound"
+	}
+	return fmt.Sprintf("near the optimum ρ − 1 grows like ‖𝒫‖·‖ŷ − ŷ*‖/β, so with β = %g a prediction off by 1e-4 can give ρ ≫ 1 while the solver's dual point certifies the gap", beta)
 }

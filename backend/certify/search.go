@@ -62,13 +62,18 @@ type SearchOptions struct {
 	// (A = C, Sample[r] = r, Weight = D = 1[A u ≥ 0], Sign = 2D − 1, Sign nil for a
 	// gated family), which Search then checks the family has.
 	Column ColumnFunc
+	// Lambda, when non-nil, is the dual point to search at (a solver's, in the loss's
+	// domain and centred with a bias) instead of ŷ's own λ = −∇ℓ(ŷ): near the optimum
+	// it is far more accurate (hinge: ŷ's subgradient is wrong on the margin), so
+	// fewer patterns look violating that are not.
+	Lambda []float64
 }
 
 // SearchStats records the effort of a search.
 type SearchStats struct {
 	Evaluations int     // patterns evaluated (each: both signs)
 	Exhaustive  bool    // every pattern of the arrangement was checked
-	Max         float64 // the largest value found over the new patterns (0 if none)
+	Max         float64 // an upper bound (ConeMaxUp) on the largest value over the new patterns (0 if none)
 }
 
 // Search looks for patterns of family f of p that are not among the family's columns
@@ -137,6 +142,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		o.Tol = 1e-6
 	}
 	v := Residual(p, yhat)
+	if o.Lambda != nil && len(o.Lambda) == p.N {
+		v = o.Lambda
+	}
 	thr := p.Beta * (1 + o.Tol)
 	// the family's own columns: evaluated on demand (ascent passes through them) but
 	// never returned
@@ -156,6 +164,7 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
+	an := rowNormsUp(fam.A)
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
@@ -169,17 +178,20 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
+		ge := gradientErr(single, 0, v, an)
 		M := ConeRows(single, 0)
 		best := eval{M: M}
+		bnd := 0.0 // upper bound on the pattern's value (ConeMaxUp), for st.Max
 		for _, s := range signsOf(single) {
 			gs := append([]float64(nil), g...)
 			for k := range gs {
 				gs[k] *= s
 			}
-			if norm(gs) <= best.val {
+			if up(NormUp(gs)+ge) <= best.val {
 				continue
 			}
-			val, u, act, _ := ConeMax(gs, M)
+			b, val, u, act, _ := coneMaxUp(gs, M, ge)
+			bnd = math.Max(bnd, math.Max(b, val))
 			if val > best.val {
 				best = eval{val, u, act, M}
 			}
@@ -187,8 +199,8 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		if !isNew {
 			return best
 		}
-		if best.val > st.Max {
-			st.Max = best.val
+		if bnd > st.Max {
+			st.Max = bnd
 		}
 		if best.val > thr {
 			c := Candidate{Weight: append([]float64(nil), w...), Gate: append([]float64(nil), gate...), Value: best.val}

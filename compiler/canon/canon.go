@@ -93,6 +93,34 @@ type Map struct {
 	vars   map[string]int
 	bias   int // −1 if none
 	n      int
+	// lossRows[i] is the row of A whose dual multiplier carries sample i's dual
+	// variable (LossDual), lossScale its factor: λᵢ = lossScale[i]·y[lossRows[i]].
+	lossRows  []int
+	lossScale []float64
+}
+
+// LossDual maps a conic dual y (SCS conventions: Px + Aᵀy + c = 0, y ∈ K*) to the dual
+// point λ of the prediction equation ŷ = Ĝx that the certificate uses (λ = −∇ℓ(ŷ) at
+// the optimum; the Dual lines of the package doc):
+//
+//	LSQ   λ = 2μ (μ the middle part of the loss SOC's multiplier)
+//	LSQ′  λ = μ  (the zero rows' multipliers)
+//	HINGE λᵢ = yᵢγᵢ (γᵢ the multiplier of eᵢ + yᵢŷᵢ − 1 ≥ 0)
+//	LOGISTIC λᵢ = yᵢγᵢ (γᵢ the multiplier of 1 − aᵢ − a′ᵢ ≥ 0)
+//
+// It returns nil when y has the wrong length.
+func (m *Map) LossDual(y []float64) []float64 {
+	if len(m.lossRows) == 0 || len(y) == 0 {
+		return nil
+	}
+	lam := make([]float64, len(m.lossRows))
+	for i, r := range m.lossRows {
+		if r < 0 || r >= len(y) {
+			return nil
+		}
+		lam[i] = m.lossScale[i] * y[r]
+	}
+	return lam
 }
 
 // Columns is the number of columns of x.
@@ -352,12 +380,20 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 	}
 	// prediction operator Ĝ as sparse rows
 	G := predictionRows(p, m)
+	// the rows whose multipliers carry the loss's dual variables (Map.LossDual)
+	type secRow struct {
+		sec   *section
+		row   int
+		scale float64
+	}
+	var lossAt []secRow
 	// loss
 	switch {
 	case (p.Loss == "squared" || p.Loss == "") && opts.QuadraticLoss:
 		r := b.col("r_loss", p.N, -1, []int{p.N})
 		for i := 0; i < p.N; i++ {
 			row := b.z.row(-p.Y[i])
+			lossAt = append(lossAt, secRow{&b.z, row, 1})
 			b.z.add(row, r+i, 1)
 			for k, cidx := range G[i].cols {
 				b.z.add(row, cidx, -G[i].vals[k])
@@ -372,6 +408,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		b.q.add(r0, tau, -2)
 		for i := 0; i < p.N; i++ {
 			row := b.q.row(-2 * p.Y[i])
+			lossAt = append(lossAt, secRow{&b.q, row, 2})
 			for k, cidx := range G[i].cols {
 				b.q.add(row, cidx, -2*G[i].vals[k])
 			}
@@ -386,6 +423,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			r := b.l.row(0)
 			b.l.add(r, e+i, -1)
 			r = b.l.row(-1)
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, e+i, -1)
 			for k, cidx := range G[i].cols {
 				b.l.add(r, cidx, -p.Y[i]*G[i].vals[k])
@@ -398,6 +436,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		for i := 0; i < p.N; i++ {
 			b.c[t+i] = 1
 			r := b.l.row(1) // 1 − a − a' ≥ 0
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, a+i, 1)
 			b.l.add(r, a2+i, 1)
 			// (−t, 1, a)
@@ -447,6 +486,16 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		return nil, nil, err
 	}
 	m.n = b.n
+	offset := map[*section]int{}
+	off := 0
+	for _, sec := range []*section{&b.z, &b.l, &b.q, &b.s, &b.ep} { // assemble's order
+		offset[sec] = off
+		off += sec.rows
+	}
+	for _, la := range lossAt {
+		m.lossRows = append(m.lossRows, offset[la.sec]+la.row)
+		m.lossScale = append(m.lossScale, la.scale)
+	}
 	return prob, m, nil
 }
 

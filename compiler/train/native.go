@@ -17,7 +17,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 	if err != nil {
 		return nil, err
 	}
-	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint}, nil
 }
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
@@ -51,5 +51,5 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 		dual = math.NaN()
 	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: dual, Iterations: r.Iterations}, nil
+		Dual: dual, Iterations: r.Iterations, Y: r.Y}, nil
 }

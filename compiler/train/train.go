@@ -6,10 +6,10 @@
 // Input: a derive.Input (checked model, training data, train block) and Options.
 // Output: an *Outcome with every number report.json needs.
 //
-// Solvers. Template programs (families only) with squared loss go to the structured
-// solver (Options.Template; the CLI wires backend/native/group); everything else, and
-// `solver conic`, goes through compiler/canon to a conic solver (Options.Conic; the
-// CLI wires backend/native/cone); Options.ConicQuadraticLoss canonicalises the squared
+// Solvers. Template programs (families only) with squared, hinge or logistic loss go
+// to the structured solver (Options.Template; the CLI wires backend/native/group);
+// everything else, and `solver conic`, goes through compiler/canon to a conic solver
+// (Options.Conic; the CLI wires backend/native/cone); Options.ConicQuadraticLoss canonicalises the squared
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
@@ -36,12 +36,18 @@
 // weights alone; with `synthetic planted` data Outcome.Planted compares it with the
 // hidden filter.
 //
-// Lower bounds (Outcome.DualObjective, DualSource):
-//   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
-//     of certify at the final prediction over the full arrangement — a certified lower
-//     bound on the global optimum of the non-convex problem;
-//   - "solver (restricted patterns)": the solver's own dual bound — a lower bound on the
-//     restricted program only (sampled patterns; not on the global optimum).
+// Lower bounds (Outcome.DualObjective, DualSource, Cert; docs/certificates.md): a
+// bound printed as certified holds in floating point. The pipeline never reports a
+// solver's dual objective as one: it takes the solver's dual point λ (the structured
+// solver's, or the conic solver's loss multipliers through canon.Map.LossDual) and
+// the final prediction's own λ = −∇ℓ(ŷ), recomputes ρ(λ) over the program's patterns
+// and the safe bound for each (certify.CertifyDual), and reports the higher:
+//   - "global": the patterns are the full arrangement (exact and exhaustive, or an
+//     exhaustive adaptive search), so the bound is a lower bound on the non-convex
+//     problem's global optimum;
+//   - "restricted": sampled patterns; a lower bound on the program over them only;
+//   - none: programs outside the template (linear CNNs); Outcome.SolverDual keeps the
+//     solver's value, uncertified.
 package train
 
 import (
@@ -86,6 +92,10 @@ type Solved struct {
 	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
+	// DualPoint is the dual point λ behind Dual (nil if the solver has none): the
+	// pipeline recomputes the certificate from it (certify.CertifyDual), so Dual is
+	// never taken on trust.
+	DualPoint []float64
 }
 
 // TemplateSolver solves a family-only program (e.g. backend/native/group).
@@ -96,8 +106,11 @@ type ConicSolved struct {
 	Status     solver.Status
 	X          []float64
 	Primal     float64 // user-scale objective
-	Dual       float64 // user-scale dual objective
+	Dual       float64 // user-scale dual objective (the solver's; never reported as certified)
 	Iterations int
+	// Y is the conic dual (SCS conventions), nil if the solver has none: for template
+	// programs it gives the certificate's dual point (canon.Map.LossDual).
+	Y []float64
 }
 
 // ConicSolver solves a conic problem (e.g. backend/native/cone).
@@ -144,6 +157,8 @@ type Adaptive struct {
 	Stopped     string  // why the loop ended, in words
 	PerRound    []int   // patterns added in each round
 	SearchSec   float64 // wall time spent in the searches and certificates
+
+	best *Cert // the certificate behind BestBound
 }
 
 // Outcome is everything report.json and weights.json need.
@@ -156,10 +171,22 @@ type Outcome struct {
 	Status          solver.Status
 	SolverName      string
 	ConvexObjective float64
-	DualObjective   float64
-	DualSource      string
-	RestrictedDual  float64 // the solver's bound for the restricted program
-	Certificate     *certify.Result
+	// DualObjective is the certified lower bound (it holds in floating point) and
+	// DualSource says what it bounds and where it comes from; NaN with a source that
+	// says why when there is none.
+	DualObjective  float64
+	DualSource     string
+	RestrictedDual float64 // the structured solver's own bound for the restricted program (NaN on the conic path)
+	// SolverDual is the solver's own dual objective as the solver reported it: never a
+	// certified bound (printed only as information).
+	SolverDual float64
+	// Certificate is the certificate at the final prediction's own dual point
+	// (−∇ℓ(ŷ)) over the program's patterns, the check `cnnc verify` repeats from the
+	// weights alone.
+	Certificate *certify.Result
+	// Cert is the certificate behind DualObjective: its dual point, ρ, the pattern
+	// set ρ was taken over and the bound (report.json's "certificate").
+	Cert *Cert
 
 	NonconvexObjective float64
 	Loss, Penalty      float64
@@ -178,6 +205,33 @@ type Outcome struct {
 	// Settings are the solver settings the run used, defaults resolved (Tol,
 	// MaxIters as passed to the solver; 0 MaxIters: the solver's own default).
 	Settings SolverSettings
+
+	dualPoint []float64 // the last solve's dual point (certifyOutcome)
+}
+
+// Cert is the certificate behind a run's certified bound (docs/certificates.md): a
+// dual point λ, an upper bound ρ on max_p max_{u ∈ B₂ ∩ 𝒦_p} |λᵀ𝒫_p u|/β over a stated
+// pattern set, and the floating-point-safe bound D(θλ) − margins with θ ≤ 1/ρ
+// (certify.SafeBound). Anyone holding λ and the data can recompute ρ and the bound.
+type Cert struct {
+	Lambda []float64
+	Rho    float64
+	Theta  float64
+	Bound  float64
+	// Scope is "global" when ρ was taken over every activation pattern (the bound is
+	// then a lower bound on the non-convex problem's global optimum), "restricted"
+	// when over the program's own (sampled) patterns (a lower bound on that program).
+	Scope string
+	// Patterns is the number of patterns ρ was taken over; PatternSet says which
+	// ("exact enumeration", "the N sampled patterns", "exhaustive search").
+	Patterns   int
+	PatternSet string
+	// Source says where λ came from: "solver" (the solver's dual point) or
+	// "prediction" (−∇ℓ(ŷ) at the returned solution).
+	Source string
+	// Margin is the rounding margin subtracted from the dual value (and the bias
+	// residual's term).
+	Margin float64
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -203,7 +257,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		in.Context = settings.Context
 	}
 	rule, prog, dl := derive.Derive(in)
-	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), Settings: settings}
+	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), SolverDual: math.NaN(), Settings: settings}
 	if dl.HasErrors() || prog == nil {
 		if !dl.HasErrors() {
 			return out, errors.New("train: derive returned no program")
@@ -285,15 +339,21 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 
 // solveOnce runs the chosen solver on p and fills the solver fields of out.
 func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSettings, opts Options, rec solver.Recorder, out *Outcome) (*convex.Solution, error) {
-	template := len(p.Vars) == 0 && len(p.Terms) == 0 && len(p.Penalties) == 0 && len(p.Constraints) == 0
-	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "") && l2Costs(p)
+	template := isTemplate(p)
+	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "" || p.Loss == "hinge" || p.Loss == "logistic") && l2Costs(p)
 	if useTemplate && opts.Template != nil {
 		r, err := opts.Template(p, warm, s, rec)
 		if err != nil {
 			return nil, err
 		}
 		out.Status, out.SolverName = r.Status, "native group"
-		out.RestrictedDual = r.Dual
+		// the solver's bound (the structured solver computes it with certify.SafeBound);
+		// certifyOutcome recomputes the reported one from the dual point
+		out.RestrictedDual, out.SolverDual = r.Dual, r.Dual
+		out.dualPoint = nil
+		if r.DualPoint != nil {
+			out.dualPoint = domainPoint(p, r.DualPoint)
+		}
 		out.Iterations += r.Iterations
 		return r.Solution, nil
 	}
@@ -312,12 +372,45 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 		return nil, err
 	}
 	out.Status, out.SolverName = r.Status, "conic"
-	out.RestrictedDual = r.Dual
+	out.RestrictedDual, out.SolverDual = math.NaN(), r.Dual
 	out.Iterations += r.Iterations
 	if len(r.X) != prob.N {
 		return nil, fmt.Errorf("train: conic solver returned %d values for %d columns (status %s)", len(r.X), prob.N, r.Status)
 	}
-	return m.Solution(r.X), nil
+	sol := m.Solution(r.X)
+	out.dualPoint = nil
+	if template && len(p.Families) > 0 {
+		// The conic solver's dual objective is not a bound in floating point (it
+		// exceeded feasible objectives by 1e-8 relative): the certificate is
+		// recomputed from its dual point (the loss rows' multipliers), or from the
+		// returned prediction when it has none, by certify.CertifyDual.
+		lam := m.LossDual(r.Y)
+		if lam == nil {
+			lam = certify.Residual(p, p.Predict(sol))
+		}
+		out.dualPoint = domainPoint(p, lam)
+	}
+	return sol, nil
+}
+
+// isTemplate reports whether p is made of families only (§12's template).
+func isTemplate(p *convex.Program) bool {
+	return len(p.Vars) == 0 && len(p.Terms) == 0 && len(p.Penalties) == 0 && len(p.Constraints) == 0
+}
+
+// domainPoint returns a copy of λ in the loss's domain and, with an output bias,
+// centred (certify.Loss.Clip, Center): the form certify.CertifyDual needs.
+func domainPoint(p *convex.Program, lam []float64) []float64 {
+	l, err := certify.ProgramLoss(p)
+	if err != nil || len(lam) != p.N {
+		return lam
+	}
+	v := append([]float64(nil), lam...)
+	l.Clip(v)
+	if p.OutputBias {
+		l.Center(v)
+	}
+	return v
 }
 
 // fullArrangement returns the exact arrangement of the family's hyperplanes when its
@@ -361,39 +454,85 @@ func columnFunc(f *convex.Family) certify.ColumnFunc {
 	return func(u []float64) ([]float64, []float64, bool) { return derive.PatternColumn(f, u) }
 }
 
-// certifyOutcome fills the certificate and the dual bound.
+// certifyOutcome fills the certificate and the certified bound (docs/certificates.md).
+//
+// Template programs: the candidates are the solver's dual point (out.dualPoint) and
+// the final prediction's own λ = −∇ℓ(ŷ); each is recomputed by certify.CertifyDual
+// over the program's patterns (ρ with rounding margins, the floating-point-safe
+// bound) and the higher bound is reported. The scope is "global" when the pattern set
+// is the full arrangement (patterns exact, every family's enumeration exhaustive), or
+// an exhaustive adaptive search covered it; otherwise "restricted" (a lower bound on
+// the program over its sampled patterns only). Programs outside the template (linear
+// CNNs) have no certified bound: the solver's dual objective is kept as SolverDual
+// only.
 func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, out *Outcome) {
-	out.DualObjective, out.DualSource = out.RestrictedDual, "solver (restricted patterns)"
-	if len(p.Families) == 0 {
+	out.DualObjective = math.NaN()
+	if !isTemplate(p) || len(p.Families) == 0 {
+		out.DualSource = "none: this program is outside the template the certificate covers, and a solver's dual objective is not a bound in floating point (solver_dual is the solver's value, uncertified)"
 		return
 	}
-	exhaustive := true
+	complete := in.Train.Patterns.Mode == ir.Exact
+	total := 0
 	for _, f := range p.Families {
+		total += f.Patterns()
 		if e, _ := f.Meta["exhaustive"].(bool); !e {
-			exhaustive = false
+			complete = false
 		}
+	}
+	scope, set := "restricted", fmt.Sprintf("the program's %d sampled patterns", total)
+	switch {
+	case complete:
+		scope, set = "global", fmt.Sprintf("every activation pattern (%d, exact enumeration)", total)
+	case in.Train.Patterns.Mode == ir.Exact:
+		set = fmt.Sprintf("the %d patterns of an exact enumeration that could not certify its completeness (degenerate data)", total)
+	case in.Train.Patterns.Mode == ir.Adaptive:
+		set = fmt.Sprintf("the program's %d patterns after the adaptive rounds", total)
 	}
 	yhat := p.Predict(sol)
-	if in.Train.Patterns.Mode == ir.Exact && exhaustive {
-		// With the full arrangement the restricted program is the full one, so the
-		// solver's bound (the best over its rounds: any dual-feasible point of the
-		// same program bounds it) is as global as the certificate at the final
-		// prediction. The latter can be much looser near the optimum when β is small
-		// (ρ − 1 ≈ ‖X‖·‖λ − λ*‖/β), so the better of the two is reported.
-		out.DualSource = "solver dual (exact patterns: a global bound)"
-		if c, err := certify.Certify(p, yhat, nil); err == nil {
-			out.Certificate = c
-			if !math.IsNaN(c.LowerBound) && !(c.LowerBound <= out.DualObjective) {
-				out.DualObjective, out.DualSource = c.LowerBound, "certificate (exact patterns: a global bound)"
+	var best *certify.Result
+	source := ""
+	own, cerr := certify.Certify(p, yhat, nil)
+	if cerr == nil {
+		out.Certificate = own
+		if !math.IsNaN(own.LowerBound) {
+			best, source = own, "prediction"
+		}
+	}
+	if out.dualPoint != nil {
+		if c, err := certify.CertifyDual(p, out.dualPoint, nil); err == nil && !math.IsNaN(c.LowerBound) {
+			if best == nil || c.LowerBound >= best.LowerBound {
+				best, source = c, "solver"
 			}
+		}
+	}
+	if best == nil {
+		out.DualSource = "none: no dual point in the loss's domain"
+		if cerr != nil {
+			out.DualSource = fmt.Sprintf("none: %v", cerr)
 		}
 		return
 	}
-	if out.Adaptive != nil && out.Adaptive.Exhaustive && !math.IsNaN(out.Adaptive.BestBound) {
-		out.DualObjective, out.DualSource = out.Adaptive.BestBound, "certificate (exhaustive search)"
+	out.Cert = &Cert{Lambda: best.Lambda, Rho: best.Ratio, Theta: best.Bound.Theta, Bound: best.LowerBound,
+		Scope: scope, Patterns: total, PatternSet: set, Source: source, Margin: best.Bound.Margin + best.Bound.BiasTerm}
+	out.DualObjective = best.LowerBound
+	if ad := out.Adaptive; !complete && ad != nil && ad.Exhaustive && ad.best != nil {
+		// the exhaustive search covered the whole arrangement: a global bound (a lower
+		// bound on the non-convex optimum bounds the restricted program too, so it is
+		// reported even when the restricted bound is numerically higher)
+		out.Cert = ad.best
+		out.DualObjective = ad.BestBound
 	}
-	if c, err := certify.Certify(p, yhat, nil); err == nil {
-		out.Certificate = c
+	c := out.Cert
+	from := "the solver's dual point"
+	if c.Source == "prediction" {
+		from = "the returned prediction's λ = −∇ℓ(ŷ)"
+	} else if c.Source == "search" {
+		from = "the dual point of the best adaptive round"
+	}
+	if c.Scope == "global" {
+		out.DualSource = fmt.Sprintf("global: a lower bound on the non-convex problem's optimum, certified over %s (ρ = %.9f at %s)", c.PatternSet, c.Rho, from)
+	} else {
+		out.DualSource = fmt.Sprintf("restricted: a lower bound on the convex program over %s, not on the non-convex optimum (ρ = %.9f at %s)", c.PatternSet, c.Rho, from)
 	}
 }
 
@@ -470,6 +609,12 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 		searchStart := time.Now()
 		yhat := p.Predict(sol)
+		// the dual point to search at: the last solve's (recomputed, never trusted:
+		// its ρ is the search's own), else the prediction's λ = −∇ℓ(ŷ)
+		lam := certify.Residual(p, yhat)
+		if len(out.dualPoint) == p.N {
+			lam = out.dualPoint
+		}
 		var cands []famCand
 		stMax := 0.0
 		exhaustive := true
@@ -477,6 +622,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			so := certify.SearchOptions{Full: fulls[fi], Samples: opts.SearchSamples,
 				Seed: in.Train.Patterns.Seed + int64(round) + 1 + 1000003*int64(fi), Column: cols[fi],
 				Starts: activePatterns(sol, fi)}
+			so.Lambda = lam
 			cs, st, err := certify.Search(p, yhat, fi, nil, so)
 			if err != nil {
 				return sol, err
@@ -490,14 +636,21 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 		ad.Exhaustive = exhaustive
 		// the certificate over the whole arrangement = max(restricted, new patterns)
-		inner, err := certify.Certify(p, yhat, nil)
+		inner, err := certify.CertifyDual(p, lam, nil)
 		if err == nil {
-			M := math.Max(inner.Max, stMax)
+			M := math.Max(inner.Max, stMax) // both upper bounds that hold in floating point
 			ad.Ratio = M / p.Beta
 			if exhaustive {
-				lb := certify.DualBound(p, certify.Residual(p, yhat), ad.Ratio)
-				if math.IsNaN(ad.BestBound) || lb > ad.BestBound {
+				b := certify.SafeBound(p, nil, lam, ad.Ratio*(1+0x1p-50))
+				if lb := b.Value; math.IsNaN(ad.BestBound) || lb > ad.BestBound {
 					ad.BestBound = lb
+					total := 0
+					for _, f := range p.Families {
+						total += f.Patterns()
+					}
+					ad.best = &Cert{Lambda: lam, Rho: b.Rho, Theta: b.Theta, Bound: lb, Scope: "global",
+						Patterns: total, PatternSet: fmt.Sprintf("every activation pattern (the program's %d and an exhaustive search of the rest)", total),
+						Source: "search", Margin: b.Margin + b.BiasTerm}
 				}
 			}
 		}

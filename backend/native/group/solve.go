@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/backend/certify"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
@@ -194,6 +195,13 @@ type Result struct {
 	// the unrounded one (package doc, "Method ws").
 	Support  int
 	MaxRatio float64
+	// DualPoint (ws) is the dual point λ that certifies Dual, DualRho the upper bound
+	// on its ρ over every block of the program (certify.SafeBound's input) and Bound
+	// the safe bound's parts: a caller (or `cnnc verify`) can recompute ρ(λ) and the
+	// bound independently.
+	DualPoint []float64
+	DualRho   float64
+	Bound     certify.Bound
 }
 
 // solver state.
@@ -206,6 +214,8 @@ type run struct {
 	bias  bool
 	delta float64
 	gam   [][]float64 // per family: Γ (Nc × S·P)
+	prog  *convex.Program
+	loss  certify.Loss
 
 	x, xp, yv, xn    []*state
 	grad             []blas64.General
@@ -229,7 +239,11 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		rec = solver.Nop{}
 	}
 	s = s.withDefaults()
-	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias}
+	loss, err := certify.ProgramLoss(p)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias, prog: p, loss: loss}
 	r.alloc()
 	if err := r.warm(p, warm); err != nil {
 		return nil, err
@@ -241,6 +255,9 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	feasScale := math.Max(1, yinf)
 
 	method := s.Method
+	if loss.Kind != certify.Squared && method != "" && method != "ws" {
+		return nil, fmt.Errorf("group: method %q handles squared loss only; %s loss needs method ws", method, loss.Kind)
+	}
 	switch method {
 	case "", "ws":
 		method = "ws"
