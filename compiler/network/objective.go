@@ -37,6 +37,9 @@ func Objective(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty flo
 		penalty += penaltyValue(t.kind, t.shape, t.data, t.groups)
 	}
 	penalty *= w.Beta / 2
+	if p.reg != nil {
+		penalty += w.Beta * p.reg.value() // the network-level regulariser (branches.go)
+	}
 	return loss + penalty, loss, penalty, nil
 }
 

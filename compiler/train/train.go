@@ -395,7 +395,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 // solveOnce runs the chosen solver on p and fills the solver fields of out.
 func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSettings, opts Options, rec solver.Recorder, out *Outcome) (*convex.Solution, error) {
 	template := isTemplate(p)
-	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "" || p.Loss == "hinge" || p.Loss == "logistic")
+	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "" || p.Loss == "hinge" || p.Loss == "logistic") && l2Costs(p)
 	if useTemplate && opts.Template != nil {
 		r, err := opts.Template(p, warm, s, rec)
 		if err != nil {
@@ -479,6 +479,12 @@ func fullArrangement(f *convex.Family, limit int) *pattern.Set {
 	if limit < 0 || f.C == nil && f.Signs[0] != 1 {
 		return nil
 	}
+	if full, ok := f.Meta[derive.MetaFull].(func(int) *pattern.Set); ok {
+		return full(limit) // a family with its own enumeration (three-layer pairs)
+	}
+	if _, ok := f.Meta[derive.MetaColumn]; ok {
+		return nil
+	}
 	A := f.A
 	if f.Meta["pool"] == "max" {
 		A = f.C
@@ -494,6 +500,9 @@ func fullArrangement(f *convex.Family, limit int) *pattern.Set {
 // own constructor (derive.PatternColumn) for CNN families, nil (certify's FC layout)
 // otherwise.
 func columnFunc(f *convex.Family) certify.ColumnFunc {
+	if fn, ok := f.Meta[derive.MetaColumn].(func([]float64) ([]float64, []float64, bool)); ok {
+		return fn // a family with its own gate → column map (three-layer pairs)
+	}
 	if _, cnn := f.Meta["pool"]; !cnn {
 		return nil
 	}
@@ -938,4 +947,16 @@ func supportKey(w []float64) string {
 		}
 	}
 	return string(b)
+}
+
+// l2Costs reports whether every family of p has the block cost ‖·‖₂: the structured
+// solver (backend/native/group) does not accept CostMaps (§8's Fourier ℓ1, §9b's
+// group regulariser) yet, so such programs go through the conic path.
+func l2Costs(p *convex.Program) bool {
+	for _, f := range p.Families {
+		if f.Cost.Kind != convex.CostL2 {
+			return false
+		}
+	}
+	return true
 }
