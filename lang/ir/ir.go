@@ -150,7 +150,7 @@ type Data struct {
 	Range  token.Range
 	Source DataSource
 
-	Classes     []int // [A, B]: keep classes A, B; A → −1, B → +1
+	Classes     []int // [A, B]: keep classes A, B; A → −1, B → +1; [A, B, C, …]: keep them, one-hot targets in this order
 	AllClasses  bool  // classes all: one-hot targets
 	Limit       int   // 0 = no limit
 	Scale       float64
@@ -163,6 +163,9 @@ const (
 	Squared  = "squared"
 	Logistic = "logistic"
 	Hinge    = "hinge"
+	// CrossEntropy is the softmax cross-entropy of a vector output on one-hot
+	// targets: Σᵢ (log Σₖ e^{ŷᵢₖ} − Σₖ yᵢₖ ŷᵢₖ).
+	CrossEntropy = "cross_entropy"
 )
 
 // PatternMode is how activation patterns are chosen.
@@ -197,7 +200,7 @@ type Solver struct {
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
 	Model    string
-	Loss     string // Squared (default), Logistic, Hinge
+	Loss     string // Squared (default), Logistic, Hinge, CrossEntropy
 	Beta     float64
 	Patterns Patterns
 	Solver   Solver
