@@ -137,6 +137,10 @@ func (p *Program) Regularization(s *Solution) float64 {
 			}
 		case Nuclear:
 			sum += NuclearNorm(pen.Var, x)
+		case CopositiveNuclear:
+			// a lower bound on the relaxed gauge (the program does not carry W₁, W₂;
+			// the conic solver's objective has the exact value)
+			sum += NuclearNorm(pen.Var, x)
 		}
 	}
 	return sum
@@ -283,9 +287,13 @@ func (p *Program) Sizes() Sizes {
 				z.Norms++
 				z.NormSizes = append(z.NormSizes, r)
 			}
-		case Nuclear:
+		case Nuclear, CopositiveNuclear:
 			if len(pen.Var.Shape) == 2 {
 				z.PSD = append(z.PSD, pen.Var.Shape[0]+pen.Var.Shape[1])
+			}
+			if pen.Kind == CopositiveNuclear && len(pen.Maps) == 1 {
+				k, _ := pen.Maps[0].Dims()
+				z.Constraints += k * (k + 1) / 2
 			}
 		}
 	}
@@ -318,6 +326,8 @@ func (p *Program) Describe(w io.Writer) {
 			reg = append(reg, fmt.Sprintf("Σⱼ wⱼ‖Tⱼ vec(%s)‖₂", pen.Var.Name))
 		case Nuclear:
 			reg = append(reg, fmt.Sprintf("‖%s‖_*", pen.Var.Name))
+		case CopositiveNuclear:
+			reg = append(reg, fmt.Sprintf("‖%s‖_{cop}", pen.Var.Name))
 		}
 	}
 	fmt.Fprintf(w, "  minimize   %s + β·(%s),   β = %g\n", loss, strings.Join(reg, " + "), p.Beta)
