@@ -1,0 +1,100 @@
+package vecout
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
+)
+
+// Relaxation solves relaxation (a) over p's patterns: with F_p the pooled gated
+// features of gate p (PooledFeatures),
+//
+//	min_{Z_p ∈ R^{H×C}, b}  F(Σ_p F_p Z_p + 1bᵀ) + β Σ_p ‖Z_p‖_*
+//
+// by FISTA with the singular-value soft-threshold as proximal map, to a certified
+// gap Settings.Tol (the dual bound at every check uses ρ̄ = max_p σ₁(F_pᵀV₀), exact
+// for this program). For a gated model this is the exact training problem; for a
+// ReLU model it drops the cone constraints, so its optimum is below the ReLU
+// program's over the same patterns.
+//
+// The answer's atoms are the singular triples of each Z_p: Z_p = Σ_t σ_t a_t b_tᵀ
+// gives gated atoms (U = a_t, G = σ_t b_t, Gate = p); singular values at most
+// ZeroTol·max σ are dropped (their cost β·σ and effect on the prediction are
+// negligible; the caller re-evaluates the kept atoms anyway).
+func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	maxIter := set.MaxIters
+	if maxIter <= 0 {
+		maxIter = 20000
+	}
+	rec := set.rec()
+	rec.Begin(fmt.Sprintf("cnnc relaxation (a): FISTA, nuclear norm over %d patterns, %d samples, %d outputs, β = %g", o.P, p.N, p.C, p.Beta))
+	fp := &fistaProblem{loss: p.Loss, Y: p.Y, beta: p.Beta, bias: p.OutputBias, Phi: o.F, h: p.H, kind: proxNuclear}
+	W0 := mat.NewDense(p.H*max(o.P, 1), p.C, nil)
+	every := 10
+	if o.P*p.H > 2000 {
+		every = 5
+	}
+	fr := fp.solve(set.Context, W0, initialBias(p), set.tol(), maxIter, rec, every)
+	sol := &convex.VectorSolution{Bias: fr.B}
+	if !p.OutputBias {
+		sol.Bias = make([]float64, p.C)
+	}
+	smax := 0.0
+	type trip struct {
+		a, b []float64
+		s    float64
+		gate int
+	}
+	var ts []trip
+	for q := 0; q < o.P; q++ {
+		blk := mat.DenseCopyOf(fr.W.Slice(q*p.H, (q+1)*p.H, 0, p.C))
+		if mat.Norm(blk, 2) == 0 {
+			continue
+		}
+		var svd mat.SVD
+		if !svd.Factorize(blk, mat.SVDThin) {
+			continue
+		}
+		var U, V mat.Dense
+		svd.UTo(&U)
+		svd.VTo(&V)
+		for t, s := range svd.Values(nil) {
+			if s > 0 {
+				ts = append(ts, trip{mat.Col(nil, t, &U), mat.Col(nil, t, &V), s, q})
+				smax = math.Max(smax, s)
+			}
+		}
+	}
+	for _, t := range ts {
+		if t.s <= ZeroTol*smax {
+			continue
+		}
+		g := make([]float64, p.C)
+		for k := range g {
+			g[k] = t.s * t.b[k]
+		}
+		sol.Atoms = append(sol.Atoms, convex.Atom{U: t.a, G: g, Gate: t.gate})
+	}
+	res := &Result{Status: fr.Status, Solution: sol, Lower: fr.Lower, Iterations: fr.Iterations, Method: "relaxation (a): FISTA with nuclear-norm prox"}
+	res.Upper = p.Objective(sol)
+	if c, ok := Certify(p, o, p.Predict(sol)); ok {
+		res.Cert = c
+		res.Lower = math.Max(res.Lower, c.Lower)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	rec.End(res.Status, solver.Iterate{Iter: res.Iterations, Objective: res.Upper, Gap: (res.Upper - res.Lower) / math.Max(1, math.Abs(res.Upper)), Elapsed: time.Since(start)})
+	return res, nil
+}
+
+// ZeroTol is the relative singular value (or unit weight) below which an atom is
+// dropped from a recovered solution.
+const ZeroTol = 1e-9
