@@ -23,8 +23,10 @@ func init() {
 			Short: "Run a recovered network on data; print predictions, and loss/accuracy when labels exist",
 			Long: `Run the network in weights.json on the file's data (the train set, the test set
 with --set test, or any data given with --data) and print one line per sample:
-index, prediction(s) and predicted class. A final comment line gives the loss on the
-language.md scale (summed, ½ for squared loss) and the accuracy for class targets.`,
+index, prediction(s) and predicted class — the data's own class label (with
+` + "`classes`" + `: the label whose one-hot column, or ±1 side, wins), else the column index.
+A final comment line gives the loss on the language.md scale (summed, ½ for squared
+loss) and the accuracy for class targets.`,
 			Example: "  cnnc predict examples/quickstart.cnn --weights examples/quickstart.out/weights.json --set test",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,7 +76,7 @@ func runPredict(e *env, o *predictOptions, path string) error {
 		for k := 0; k < c; k++ {
 			fmt.Fprintf(e.stdout, "\t%.10g", yhat.At(i, k))
 		}
-		fmt.Fprintf(e.stdout, "\t%d\n", class[i])
+		fmt.Fprintf(e.stdout, "\t%s\n", classLabel(ds, c, class[i]))
 	}
 	loss, err := network.Loss(w.Loss, yhat, ds.Y)
 	if err != nil {

@@ -40,6 +40,17 @@ type report struct {
 	Loss               string   `json:"loss"`
 	Seed               int64    `json:"seed"`
 	Notes              []string `json:"notes,omitempty"`
+
+	// Vector outputs (docs/math/10-vector-output.md): the certified bracket, the
+	// conic relaxations solved on request, the number of outputs, the user's class
+	// labels (in one-hot column order) and the confusion matrices (rows: true class,
+	// columns: predicted class).
+	Bracket        *bracketReport     `json:"bracket,omitempty"`
+	Relaxations    []relaxationReport `json:"relaxations,omitempty"`
+	Outputs        int                `json:"outputs,omitempty"`
+	Classes        []int              `json:"classes,omitempty"`
+	ConfusionTrain [][]int            `json:"confusion_train,omitempty"`
+	ConfusionTest  [][]int            `json:"confusion_test,omitempty"`
 }
 
 // num returns a pointer to v, or nil for NaN/Inf (JSON has no such numbers).

@@ -127,12 +127,16 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 	if loss == "" {
 		loss = "squared"
 	}
+	reg := ""
+	if out.Program != nil {
+		reg = out.Program.Regularizer
+	}
 	r := &report{
 		Format:      reportFormat,
 		Model:       p.model.Name,
 		Theorem:     out.Rule.Theorem,
 		Section:     out.Rule.Section,
-		Regularizer: out.Program.Regularizer,
+		Regularizer: reg,
 		Status:      string(out.Status),
 		Samples:     p.train.N(),
 		Patterns:    out.Sizes.Patterns,
@@ -170,6 +174,10 @@ func buildReport(p *prepared, out *train.Outcome) *report {
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
 			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
 	}
+	if out.Vector != nil {
+		addVector(r, p, out)
+		return r
+	}
 	if out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))
 		r.Notes = append(r.Notes, fmt.Sprintf("strong duality: |nonconvex − convex| = %.3e relative", rel))
@@ -190,15 +198,21 @@ func printSummary(w io.Writer, r *report) {
 		fmt.Fprintf(w, "regulariser %s\n", r.Regularizer)
 	}
 	fmt.Fprintf(w, "status      %s  (%s solver, %d iterations, %.3f s)\n", r.Status, r.Solver, r.Iterations, r.SolveSeconds)
-	fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
-	fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
-	fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
+	if r.Bracket != nil {
+		printVector(w, r)
+	} else {
+		fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
+		fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
+		fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
+	}
 	fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
 		r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
 	fmt.Fprintf(w, "train       loss %s  accuracy %s\n", fmtNum(r.TrainLoss), fmtNum(r.TrainAccuracy))
 	if r.TestLoss != nil {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
 	}
+	printConfusion(w, "confusion   train", r.Classes, r.ConfusionTrain)
+	printConfusion(w, "confusion   test", r.Classes, r.ConfusionTest)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}

@@ -24,6 +24,9 @@ type Input struct {
 	Model *ir.Model
 	Data  *dataset.Dataset // training data reshaped to the model's input
 	Train ir.Train
+	// Relaxation selects the relaxation a vector rule's Build writes (RelaxGated or
+	// RelaxCopositive; "" is the rule's default). Scalar rules ignore it.
+	Relaxation string
 }
 
 // Match is how well a rule fits a model: Layers is the number of layers after the
@@ -47,6 +50,12 @@ type Rule struct {
 	Match   func(m *ir.Model) Match
 	Build   func(in *Input) (*convex.Program, diag.List)
 	Recover func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error)
+
+	// Vector is set for vector-output rules (§10, vector.go): their program is a
+	// convex.VectorProgram solved by the vector pipeline (compiler/train); Build then
+	// writes the convex relaxation that has a conic form (for export and the conic
+	// solver), and Recover is unused.
+	Vector *VectorRule
 }
 
 var rules []*Rule
@@ -73,18 +82,28 @@ const (
 // matches it reports, in the spirit of CVXPY's DCP errors, the nearest rule (the one
 // whose Match agrees on the most layers) and the first layer where the model differs.
 func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
+	r, dl := Select(in)
+	if r == nil {
+		return nil, nil, dl
+	}
+	p, d := r.Build(in)
+	return r, p, d
+}
+
+// Select is Derive's matching half: the first rule whose Match is OK, or the
+// "no convex equivalent" diagnostic naming the nearest rule. It builds nothing.
+func Select(in *Input) (*Rule, diag.List) {
 	var dl diag.List
 	if in == nil || in.Model == nil || len(in.Model.Layers) == 0 {
 		dl.Errorf(CodeNoEquivalent, token.Range{}, "", "no model to derive a convex program from")
-		return nil, nil, dl
+		return nil, dl
 	}
 	var best *Rule
 	var bestM Match
 	for _, r := range rules {
 		m := r.Match(in.Model)
 		if m.OK {
-			p, d := r.Build(in)
-			return r, p, d
+			return r, nil
 		}
 		if best == nil || m.Layers > bestM.Layers {
 			best, bestM = r, m
@@ -102,5 +121,5 @@ func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
 			best.Name, best.Pattern, best.Theorem, best.Section, where, bestM.Why)
 	}
 	dl.Errorf(CodeNoEquivalent, rng, detail, "model %s has no convex equivalent", in.Model.Name)
-	return nil, nil, dl
+	return nil, dl
 }

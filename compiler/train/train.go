@@ -156,6 +156,10 @@ type Outcome struct {
 	Seconds            float64
 	Adaptive           *Adaptive
 	Diagnostics        diag.List
+
+	// Vector is set for vector-output rules (vector.go): the bracket and its scope.
+	// Program and Solution are nil then (the program is Vector.Program).
+	Vector *VectorOutcome
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -177,7 +181,16 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	if settings.MaxIters <= 0 {
 		settings.MaxIters = int(in.Train.Solver.Options["max_iters"])
 	}
-	rule, prog, dl := derive.Derive(in)
+	rule, dl := derive.Select(in)
+	if rule != nil && rule.Vector != nil {
+		return runVector(in, rule, opts, settings, rec, start)
+	}
+	var prog *convex.Program
+	if rule != nil {
+		var bdl diag.List
+		prog, bdl = rule.Build(in)
+		dl = append(dl, bdl...)
+	}
 	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN()}
 	if dl.HasErrors() || prog == nil {
 		if !dl.HasErrors() {
