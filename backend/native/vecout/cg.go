@@ -63,7 +63,7 @@ type Result struct {
 //     bound at V₀ (Bound) is a lower bound on the optimum over the oracle's scope,
 //     the master's objective an upper bound (it is the objective of a network);
 //  3. units with ‖V₀ᵀφ(u)‖ > β are added (at most AddPerRound), units whose output row
-//     is zero are dropped, and the loop repeats until upper − lower ≤ tol·max(1, |upper|).
+//     is zero are dropped, and the loop repeats until upper − lower ≤ tol·|upper|.
 //
 // Without a violated unit the master is re-solved to a 100× smaller tolerance; the
 // status is inaccurate when that no longer helps. The iteration limit, a deadline or
@@ -109,7 +109,7 @@ func ColumnGeneration(p *convex.VectorProgram, o Oracle, set Settings) (*Result,
 					keep = append(keep, convex.Atom{U: a.U, G: append([]float64(nil), g...), Gate: -1})
 				}
 			}
-			sol = &convex.VectorSolution{Atoms: keep, Bias: b}
+			sol = Prune(p, &convex.VectorSolution{Atoms: keep, Bias: b})
 		}
 		Yh := p.Predict(sol)
 		upper := convex.VectorLoss(p.Loss, Yh, p.Y) + p.Beta*sol.Penalty()
@@ -128,7 +128,7 @@ func ColumnGeneration(p *convex.VectorProgram, o Oracle, set Settings) (*Result,
 			res.Upper, res.Solution, res.Cert = upper, sol, cert
 		}
 		res.Rounds = round
-		gap := (res.Upper - res.Lower) / math.Max(1, math.Abs(res.Upper))
+		gap := (res.Upper - res.Lower) / math.Abs(res.Upper)
 		rec.Record(solver.Iterate{Iter: round, Gap: gap, Objective: res.Upper, Elapsed: time.Since(start),
 			Extra: fmt.Sprintf("units %d, ρ/β %.6g", len(sol.Atoms), cert.Rho/p.Beta)})
 		if gap <= tol {
@@ -160,7 +160,7 @@ func ColumnGeneration(p *convex.VectorProgram, o Oracle, set Settings) (*Result,
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
-	rec.End(res.Status, solver.Iterate{Iter: res.Rounds, Objective: res.Upper, Gap: (res.Upper - res.Lower) / math.Max(1, math.Abs(res.Upper)), Elapsed: time.Since(start)})
+	rec.End(res.Status, solver.Iterate{Iter: res.Rounds, Objective: res.Upper, Gap: (res.Upper - res.Lower) / math.Abs(res.Upper), Elapsed: time.Since(start)})
 	return res, nil
 }
 

@@ -217,10 +217,6 @@ func (fp *fistaProblem) solve(ctx context.Context, W0 *mat.Dense, b0 []float64, 
 	t := 1.0
 	xPrev := mat.DenseCopyOf(x)
 	xbPrev := append([]float64(nil), xb...)
-	objOf := func(W *mat.Dense, b []float64) float64 {
-		return convex.VectorLoss(fp.loss, fp.predict(W, b), fp.Y) + fp.beta*fp.penalty(W)
-	}
-	fPrev := objOf(x, xb)
 	res := fistaResult{Status: solver.IterationLimit, Lower: math.Inf(-1)}
 	best := math.Inf(1)
 	check := func(it int) bool {
@@ -244,10 +240,11 @@ func (fp *fistaProblem) solve(ctx context.Context, W0 *mat.Dense, b0 []float64, 
 	if every <= 0 {
 		every = 10
 	}
+	n, _ := fp.Phi.Dims()
+	var g mat.Dense
 	for it := 1; it <= maxIter; it++ {
 		Yh := fp.predict(y, yb)
 		V := convex.VectorLossGrad(fp.loss, Yh, fp.Y)
-		var g mat.Dense
 		g.Mul(fp.Phi.T(), V)
 		xPrev.Copy(x)
 		copy(xbPrev, xb)
@@ -255,7 +252,6 @@ func (fp *fistaProblem) solve(ctx context.Context, W0 *mat.Dense, b0 []float64, 
 		x.Add(x, y)
 		fp.prox(x, step*fp.beta)
 		if fp.bias {
-			n, _ := V.Dims()
 			for k := 0; k < c; k++ {
 				s := 0.0
 				for i := 0; i < n; i++ {
@@ -264,34 +260,19 @@ func (fp *fistaProblem) solve(ctx context.Context, W0 *mat.Dense, b0 []float64, 
 				xb[k] = yb[k] - step*s
 			}
 		}
-		f := objOf(x, xb)
-		if f > fPrev {
-			// function-value restart: drop the momentum, retake a plain step
-			t = 1
-			y.Copy(xPrev)
-			copy(yb, xbPrev)
-			x.Copy(xPrev)
-			copy(xb, xbPrev)
-			fPrev = objOf(x, xb)
-			Yh := fp.predict(y, yb)
-			V := convex.VectorLossGrad(fp.loss, Yh, fp.Y)
-			g.Mul(fp.Phi.T(), V)
-			x.Scale(-step, &g)
-			x.Add(x, y)
-			fp.prox(x, step*fp.beta)
-			if fp.bias {
-				n, _ := V.Dims()
-				for k := 0; k < c; k++ {
-					s := 0.0
-					for i := 0; i < n; i++ {
-						s += V.At(i, k)
-					}
-					xb[k] = yb[k] - step*s
-				}
-			}
-			f = objOf(x, xb)
+		// gradient-mapping restart (O'Donoghue & Candès): drop the momentum when
+		// ⟨y − x⁺, x⁺ − x⟩ > 0, i.e. the step points against the last move
+		dotv := 0.0
+		yr, xr, pr := y.RawMatrix().Data, x.RawMatrix().Data, xPrev.RawMatrix().Data
+		for j := range xr {
+			dotv += (yr[j] - xr[j]) * (xr[j] - pr[j])
 		}
-		fPrev = f
+		for k := range xb {
+			dotv += (yb[k] - xb[k]) * (xb[k] - xbPrev[k])
+		}
+		if dotv > 0 {
+			t = 1
+		}
 		tn := (1 + math.Sqrt(1+4*t*t)) / 2
 		mom := (t - 1) / tn
 		t = tn
