@@ -59,6 +59,18 @@ func (p *Program) Predict(s *Solution) []float64 {
 // LossOf is the loss of the prediction yhat on the language.md scale: squared
 // ½Σ(ŷᵢ−yᵢ)², hinge Σ max(0, 1 − yᵢŷᵢ), logistic Σ log(1 + exp(−yᵢŷᵢ)) (computed stably).
 func (p *Program) LossOf(yhat []float64) float64 {
+	if p.Loss == LossCrossEntropy && p.Outputs > 1 {
+		n := p.N / p.Outputs
+		Yh := mat.NewDense(n, p.Outputs, nil)
+		Y := mat.NewDense(n, p.Outputs, nil)
+		for k := 0; k < p.Outputs; k++ {
+			for i := 0; i < n; i++ {
+				Yh.Set(i, k, yhat[k*n+i])
+				Y.Set(i, k, p.Y[k*n+i])
+			}
+		}
+		return VectorLoss(LossCrossEntropy, Yh, Y)
+	}
 	return LossValue(p.Loss, yhat, p.Y)
 }
 
@@ -308,6 +320,7 @@ func (p *Program) Describe(w io.Writer) {
 		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",
 		"hinge":    "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
 		"logistic": "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
+		"cross_entropy": "Σᵢ (log Σₖ exp ŷᵢₖ − Σₖ yᵢₖ ŷᵢₖ)",
 	}[p.Loss]
 	if loss == "" {
 		loss = p.Loss

@@ -80,14 +80,11 @@ func (p *VectorProgram) GateFeatures(g []float64) (F, K *mat.Dense) {
 // Y likewise, so ½‖ŷ − y‖² is the squared loss summed over samples and outputs;
 // pattern q has the matrix variable Z_q (H × C) with term (I_C ⊗ F_q)·vec(Z_q) and
 // penalty ‖Z_q‖_* (a) or its copositive relaxation with K_q (b); an output bias is
-// the unpenalised variable b (C) with term I_C ⊗ 1_N. Only the squared loss has a
-// conic form here.
+// the unpenalised variable b_out (C) with term I_C ⊗ 1_N. The loss keeps its name
+// (squared: ½‖ŷ − y‖²; cross_entropy: grouped by sample through Program.Outputs).
 func (p *VectorProgram) Relaxation(r Relax) (*Program, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
-	}
-	if p.Loss != LossSquared {
-		return nil, fmt.Errorf("the conic form of the vector relaxations is written for the squared loss only (this program has %s); solve it with the native vector solver", p.Loss)
 	}
 	P := p.Patterns()
 	if P == 0 {
@@ -105,7 +102,7 @@ func (p *VectorProgram) Relaxation(r Relax) (*Program, error) {
 	}
 	prog := &Program{
 		Model: p.Model, Theorem: p.Theorem + " — " + r.String(), Section: p.Section,
-		Loss: "squared", Y: y, N: N * C, Beta: p.Beta,
+		Loss: p.Loss, Y: y, N: N * C, Outputs: C, Beta: p.Beta,
 	}
 	prog.Regularizer = "β Σ_q ‖Z_q‖_* (nuclear norm per activation pattern; the cone constraints of the exact program are dropped)"
 	if r == RelaxCopositive {
@@ -127,7 +124,7 @@ func (p *VectorProgram) Relaxation(r Relax) (*Program, error) {
 		prog.Penalties = append(prog.Penalties, pen)
 	}
 	if p.OutputBias {
-		b := &Var{Name: "b", Shape: []int{C}, Layer: -1}
+		b := &Var{Name: "b_out", Shape: []int{C}, Layer: -1}
 		op := mat.NewDense(N*C, C, nil)
 		for k := 0; k < C; k++ {
 			for i := 0; i < N; i++ {

@@ -27,6 +27,12 @@ import (
 // recipe whose Unsupported says why: the script still solves and prints the optimum,
 // then stops with that message instead of writing weights.json.
 func recipeFor(p *prepared) *cvxpy.Recipe {
+	if p.rule != nil && p.rule.Vector != nil {
+		// vector outputs (§10): the script solves a relaxation; recovering a network
+		// from it is cnnc's own business (the bracket of `cnnc solve`)
+		return &cvxpy.Recipe{Model: p.model.Name, Beta: p.file.Train.Beta, Slots: 1,
+			Unsupported: fmt.Sprintf("this script solves %s of the vector-output model %s, a lower bound on its training problem over these patterns; `cnnc solve` recovers a network and certifies its bracket", p.prog.Theorem, p.model.Name)}
+	}
 	r, err := recipe(p)
 	if err != nil {
 		return &cvxpy.Recipe{Model: p.model.Name, Beta: p.file.Train.Beta, Slots: 1,

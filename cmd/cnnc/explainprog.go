@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/cnnc-org/cnnc/compiler/derive"
 )
 
 // explainProgram prints the second half of `cnnc explain`: which theorem applies,
@@ -23,6 +25,9 @@ func explainProgram(e *env, w io.Writer, p *prepared, path string, fl dataFlags)
 	}
 	if err := p.loadData(e, path, fl.format); err != nil {
 		return err
+	}
+	if rule, _ := derive.Select(p.in); rule != nil && rule.Vector != nil {
+		return explainVector(e, w, p, rule, fl.format)
 	}
 	if _, err := p.derive(e, fl.format); err != nil {
 		return err

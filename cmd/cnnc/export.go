@@ -13,6 +13,7 @@ import (
 	"github.com/cnnc-org/cnnc/backend/cvxpy"
 	"github.com/cnnc-org/cnnc/backend/scs"
 	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 )
 
 // exportOptions are the flags of `cnnc export`.
@@ -23,6 +24,7 @@ type exportOptions struct {
 	eps    float64
 	layout string // scs: legacy or dev
 	int32  bool
+	relax  string // vector outputs: gated (a) or copositive (b)
 }
 
 func init() {
@@ -39,6 +41,9 @@ func init() {
   json   the conic form as one JSON object (cnnc-conic/1)
 
 The objective of every export equals the language.md objective (no offset or scale).
+A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the train
+block's patterns (squared loss): --relaxation copositive (the default for ReLU units)
+or gated (the nuclear-norm relaxation; exact, and the only one, for gated units).
 Files are written atomically: on any error no partial output is left behind.`,
 			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
 			Args:    cobra.ExactArgs(1),
@@ -52,6 +57,7 @@ Files are written atomically: on any error no partial output is left behind.`,
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
+		cmd.Flags().StringVar(&o.relax, "relaxation", "", "vector outputs: copositive (relaxation (b), default) or gated (relaxation (a))")
 		return cmd
 	})
 }
@@ -70,10 +76,14 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.layout != "legacy" && o.layout != "dev" {
 		return usageErr("unknown --scs-layout %q (want legacy or dev)", o.layout)
 	}
+	if o.relax != "" && o.relax != derive.RelaxGated && o.relax != derive.RelaxCopositive {
+		return usageErr("unknown --relaxation %q (want copositive or gated)", o.relax)
+	}
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
 		return err
 	}
+	p.in.Relaxation = o.relax
 	if _, err := p.derive(e, o.format); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/compiler/train"
 	"github.com/cnnc-org/cnnc/lang/dataset"
@@ -139,4 +141,73 @@ func classLabel(ds *dataset.Dataset, outputs, k int) string {
 		return fmt.Sprint(ds.Classes[k])
 	}
 	return fmt.Sprint(k)
+}
+
+// explainVector is `cnnc explain`'s program part for a vector-output rule: the
+// non-convex problem, the exact (copositive) program, the two relaxations and what
+// each bounds, the path `cnnc solve` takes with this train block and what its lower
+// bound will bound, the export, and the sizes.
+func explainVector(e *env, w io.Writer, p *prepared, rule *derive.Rule, format string) error {
+	vp, dl := rule.Vector.Build(p.in)
+	if err := printDiags(e, dl, p.srcs, format); err != nil {
+		return err
+	}
+	if dl.HasErrors() || vp == nil {
+		return withCode(exitError, nil)
+	}
+	unit := "φ(u)ᵢ = (xᵢ·u)₊"
+	if cnn, _ := vp.Meta["cnn"].(bool); cnn {
+		unit = "φ(u)ᵢ = (1/K) Σₖ (xᵢₖ·u)₊ (K patches per sample, global average pooling)"
+	}
+	if vp.Gated {
+		unit = strings.Replace(unit, "(xᵢ·u)₊", "1[xᵢ·g > 0]·(xᵢ·u)", 1)
+		unit = strings.Replace(unit, "(xᵢₖ·u)₊", "1[xᵢₖ·g > 0]·(xᵢₖ·u)", 1)
+		unit += ", g the unit's fixed gate"
+	}
+	loss := "½‖Ŷ − Y‖²"
+	if vp.Loss == convex.LossCrossEntropy {
+		loss = "Σᵢ (log Σₖ e^{ŷᵢₖ} − yᵢ·ŷᵢ) (softmax cross-entropy)"
+	}
+	bias := ""
+	if vp.OutputBias {
+		bias = " + 1bᵀ"
+	}
+	fmt.Fprintf(w, "model %s: %s (%s, %s)\n\n", vp.Model, vp.Theorem, rule.Section, rule.Doc)
+	fmt.Fprintf(w, "  non-convex   min  F(Σⱼ φ(uⱼ) gⱼᵀ%s) + (β/2) Σⱼ (‖uⱼ‖² + ‖gⱼ‖²),  F = %s,  β = %g\n", bias, loss, vp.Beta)
+	fmt.Fprintf(w, "               with %s, uⱼ ∈ R^%d (bias last when the hidden layer has one), gⱼ ∈ R^%d\n", unit, vp.H, vp.C)
+	if vp.Gated {
+		fmt.Fprintf(w, "  exact        min  F(Σ_p F_p Z_p%s) + β Σ_p ‖Z_p‖_*  over the %d gates' patterns: relaxation (a) is the\n", bias, vp.Patterns())
+		fmt.Fprintf(w, "               exact program of a gated network (an SDP: one nuclear norm per gate)\n")
+	} else {
+		fmt.Fprintf(w, "  exact        min  F(Σ_p F_p Z_p%s) + β Σ_p ‖Z_p‖_{*,𝒦_p}  over every activation pattern p: a copositive\n", bias)
+		fmt.Fprintf(w, "               program (the cone-constrained nuclear norm's dual constraint is copositivity over a\n")
+		fmt.Fprintf(w, "               polyhedral cone): NP-hard in general, polynomial for a fixed data rank or filter size\n")
+		fmt.Fprintf(w, "  relaxations  (a) β Σ_p ‖Z_p‖_* (cone constraints dropped): ≤ the ReLU program over the same patterns\n")
+		fmt.Fprintf(w, "               (b) copositive / doubly nonnegative: [[W₁, Z_p],[Z_pᵀ, W₂]] ⪰ 0, 𝒦_p W₁ 𝒦_pᵀ ≥ 0: between (a) and exact\n")
+	}
+	switch {
+	case vp.Gated:
+		fmt.Fprintf(w, "  cnnc solve   relaxation (a) by Burer–Monteiro/FISTA; the bracket [dual bound, recovered gated network]\n")
+		fmt.Fprintf(w, "               bounds the global optimum of the gated network with these gates\n")
+	case p.file.Train.Patterns.Mode == ir.Exact:
+		fmt.Fprintf(w, "  cnnc solve   column generation (fully corrective Frank–Wolfe) with the exact cone-constrained PCA oracle\n")
+		fmt.Fprintf(w, "               over every face of the arrangement: the lower bound bounds the global optimum of the\n")
+		fmt.Fprintf(w, "               non-convex problem, the upper bound is the recovered network's objective\n")
+	default:
+		fmt.Fprintf(w, "  cnnc solve   relaxation (a) over the %d sampled patterns, cone decomposition, Burer–Monteiro refinement:\n", vp.Patterns())
+		fmt.Fprintf(w, "               the lower bound bounds only networks whose units' activation patterns lie in the sampled\n")
+		fmt.Fprintf(w, "               set (plus the recovered units' own), not the global optimum; an enumeration-free bound\n")
+		fmt.Fprintf(w, "               on the global optimum is reported too (usually weak); use `patterns exact` on small data\n")
+	}
+	rel := "relaxation (b)"
+	if vp.Gated || p.in.Relaxation == derive.RelaxGated {
+		rel = "relaxation (a)"
+	}
+	fmt.Fprintf(w, "  export       `cnnc export` writes %s over the %d patterns (squared loss; --relaxation gated|copositive)\n", rel, vp.Patterns())
+	if vp.Regularizer != "" {
+		fmt.Fprintf(w, "\nImplicit regulariser: %s\n", vp.Regularizer)
+	}
+	np, _ := vp.A.Dims()
+	fmt.Fprintf(w, "\nSizes: %d samples, %d outputs, %d rows of A (%d per sample), filters in R^%d, %d patterns\n", vp.N, vp.C, np, np/vp.N, vp.H, vp.Patterns())
+	return nil
 }

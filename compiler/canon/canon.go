@@ -53,6 +53,13 @@
 //	           one NN row (s = 1 − aᵢ − a'ᵢ) and two primal exponential triples
 //	           (x, y, z) = (−tᵢ, 1, aᵢ) and (zᵢ − tᵢ, 1, a'ᵢ), y·exp(x/y) ≤ z.
 //	  Dual:    the NN multiplier equals the logistic derivative σ(zᵢ) at the optimum.
+//	CROSS-ENTROPY (vectorised vector outputs, Program.Outputs = C > 1, one-hot rows)
+//	  Source:  Σᵢ (log Σₖ exp zᵢₖ − Σₖ yᵢₖ zᵢₖ), zᵢₖ = ŷ[k·n + i]
+//	  Target:  tᵢ with cost 1; aᵢₖ ≥ exp(zᵢₖ − yᵢ·zᵢ − tᵢ): primal exponential triples
+//	           (zᵢₖ − yᵢ·zᵢ − tᵢ, 1, aᵢₖ) and one NN row 1 − Σₖ aᵢₖ ≥ 0 per sample
+//	           (Σₖ exp(zᵢₖ − yᵢ·zᵢ − tᵢ) ≤ 1 ⇔ tᵢ ≥ logΣₖ exp zᵢₖ − yᵢ·zᵢ when Σₖ yᵢₖ = 1).
+//	  Dual:    the NN multiplier of sample i is 1 at the optimum; the exponential
+//	           multipliers are its softmax probabilities.
 //	NORM (family cost ‖x‖₂, CostMaps Σⱼ wⱼ‖Tⱼx‖₂, generic Norms penalty)
 //	  Source:  β·w·‖T x‖₂ (T = I for ‖x‖₂)
 //	  Target:  epigraph t with cost β·w and SOC(1 + rows T): s = (t, T x):
@@ -384,6 +391,38 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			r = b.ep.row(0)
 			b.ep.add(r, a2+i, -1)
 			b.nexp += 2
+		}
+	case p.Loss == "cross_entropy" && p.Outputs > 1:
+		n, C := p.N/p.Outputs, p.Outputs
+		t := b.col("t_loss", n, -1, []int{n})
+		a := b.col("a_loss", p.N, -1, []int{n, C})
+		for i := 0; i < n; i++ {
+			b.c[t+i] = 1
+			r := b.l.row(1) // 1 − Σ_k a_ik ≥ 0
+			for k := 0; k < C; k++ {
+				b.l.add(r, a+k*n+i, 1)
+			}
+			for k := 0; k < C; k++ {
+				// (ŷ_ik − Σ_k' y_ik' ŷ_ik' − t_i, 1, a_ik)
+				r = b.ep.row(0)
+				b.ep.add(r, t+i, 1)
+				row := G[k*n+i]
+				for j, cidx := range row.cols {
+					b.ep.add(r, cidx, -row.vals[j])
+				}
+				for k2 := 0; k2 < C; k2++ {
+					if y := p.Y[k2*n+i]; y != 0 {
+						r2 := G[k2*n+i]
+						for j, cidx := range r2.cols {
+							b.ep.add(r, cidx, y*r2.vals[j])
+						}
+					}
+				}
+				b.ep.row(1)
+				r = b.ep.row(0)
+				b.ep.add(r, a+k*n+i, -1)
+				b.nexp++
+			}
 		}
 	default:
 		return nil, nil, fmt.Errorf("canon: unknown loss %q", p.Loss)

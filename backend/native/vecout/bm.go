@@ -267,7 +267,12 @@ func equal(a, b []float64) bool {
 // t = max(0, max_r −(K_r u)/(K_r γ)) both v = u + tγ and w = tγ lie in the pattern's
 // cone, (Av)₊ − (Aw)₊ = D A u, and the atom becomes the ReLU atoms (v, g) and
 // (w, −g) (just (u, g) when t = 0). The cost grows from ‖u‖‖g‖ to (‖v‖ + ‖w‖)‖g‖;
-// Polish then lowers it. ReLU atoms are copied unchanged.
+// Polish then lowers it. When 2t‖γ‖ > maxInflation·‖u‖ (a gate near its cone's
+// boundary) the atom becomes the single ReLU unit (u, g) instead: not the same
+// prediction, but a start Polish can use. ReLU atoms are copied unchanged.
+// maxInflation bounds the cost growth ReLUFromGated accepts for one atom.
+const maxInflation = 4
+
 func ReLUFromGated(p *convex.VectorProgram, sol *convex.VectorSolution) *convex.VectorSolution {
 	out := &convex.VectorSolution{Bias: append([]float64(nil), sol.Bias...)}
 	np, _ := p.A.Dims()
@@ -297,6 +302,13 @@ func ReLUFromGated(p *convex.VectorProgram, sol *convex.VectorSolution) *convex.
 			continue
 		}
 		t *= 1 + 1e-12
+		if 2*t*norm(gam) > maxInflation*norm(a.U) {
+			// the gate sits close to its cone's boundary and the decomposition would
+			// inflate the cost more than maxInflation-fold: start the ReLU unit at
+			// the gated atom's own filter instead (Polish takes it from there)
+			out.Atoms = append(out.Atoms, convex.Atom{U: a.U, G: a.G, Gate: -1})
+			continue
+		}
 		v := make([]float64, len(a.U))
 		w := make([]float64, len(a.U))
 		for j := range v {

@@ -24,7 +24,7 @@ import (
 // The stopping rule is a certified gap: every check computes the dual bound of the
 // sub-problem itself (Repair and Bound with ρ̄ = max_j ‖Φ_jᵀV₀‖ for the group lasso,
 // max_j σ₁(Φ_jᵀV₀) for the nuclear norm — both exact for the sub-problem) and stops
-// when objective − bound ≤ tol·max(1, |objective|).
+// when objective − bound ≤ tol·|objective|.
 
 type proxKind int
 
@@ -233,9 +233,9 @@ func (fp *fistaProblem) solve(ctx context.Context, W0 *mat.Dense, b0 []float64, 
 		}
 		res.Iterations = it
 		if rec != nil {
-			rec.Record(solver.Iterate{Iter: it, Gap: (best - res.Lower) / math.Max(1, math.Abs(best)), Objective: best})
+			rec.Record(solver.Iterate{Iter: it, Gap: (best - res.Lower) / math.Abs(best), Objective: best})
 		}
-		return best-res.Lower <= tol*math.Max(1, math.Abs(best))
+		return best-res.Lower <= tol*math.Abs(best)
 	}
 	if every <= 0 {
 		every = 10

@@ -16,8 +16,8 @@ import (
 //
 //	min_{Z_p ∈ R^{H×C}, b}  F(Σ_p F_p Z_p + 1bᵀ) + β Σ_p ‖Z_p‖_*
 //
-// by FISTA with the singular-value soft-threshold as proximal map, to a certified
-// gap Settings.Tol (the dual bound at every check uses ρ̄ = max_p σ₁(F_pᵀV₀), exact
+// by FISTA with the singular-value soft-threshold as proximal map (from the
+// Burer–Monteiro point of relaxBM when H·P > BMThreshold), to a certified gap Settings.Tol (the dual bound at every check uses ρ̄ = max_p σ₁(F_pᵀV₀), exact
 // for this program). For a gated model this is the exact training problem; for a
 // ReLU model it drops the cone constraints, so its optimum is below the ReLU
 // program's over the same patterns.
@@ -39,11 +39,19 @@ func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Resul
 	rec.Begin(fmt.Sprintf("cnnc relaxation (a): FISTA, nuclear norm over %d patterns, %d samples, %d outputs, β = %g", o.P, p.N, p.C, p.Beta))
 	fp := &fistaProblem{loss: p.Loss, Y: p.Y, beta: p.Beta, bias: p.OutputBias, Phi: o.F, h: p.H, kind: proxNuclear}
 	W0 := mat.NewDense(p.H*max(o.P, 1), p.C, nil)
+	b0 := initialBias(p)
 	every := 10
-	if o.P*p.H > 2000 {
+	var bm PolishStats
+	if o.P*p.H > BMThreshold {
+		// large: FISTA's step 1/σ₁(F)² is tiny for correlated pattern features;
+		// L-BFGS on the factorised form gets close first, FISTA finishes
+		W0, b0, bm = relaxBM(p, o, set, 3000, 1)
+		if set.MaxIters <= 0 {
+			maxIter = 1000
+		}
 		every = 5
 	}
-	fr := fp.solve(set.Context, W0, initialBias(p), set.tol(), maxIter, rec, every)
+	fr := fp.solve(set.Context, W0, b0, set.tol(), maxIter, rec, every)
 	sol := &convex.VectorSolution{Bias: fr.B}
 	if !p.OutputBias {
 		sol.Bias = make([]float64, p.C)
@@ -84,7 +92,10 @@ func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Resul
 		}
 		sol.Atoms = append(sol.Atoms, convex.Atom{U: t.a, G: g, Gate: t.gate})
 	}
-	res := &Result{Status: fr.Status, Solution: sol, Lower: fr.Lower, Iterations: fr.Iterations, Method: "relaxation (a): FISTA with nuclear-norm prox"}
+	res := &Result{Status: fr.Status, Solution: sol, Lower: fr.Lower, Iterations: fr.Iterations + bm.Iterations, Method: "relaxation (a): FISTA with nuclear-norm prox"}
+	if bm.Iterations > 0 {
+		res.Method = fmt.Sprintf("relaxation (a): Burer–Monteiro factorisation Z_p = U_p W_pᵀ by L-BFGS (%d iterations, %s), then FISTA with nuclear-norm prox", bm.Iterations, bm.Status)
+	}
 	res.Upper = p.Objective(sol)
 	if c, ok := Certify(p, o, p.Predict(sol)); ok {
 		res.Cert = c
@@ -94,6 +105,10 @@ func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Resul
 	rec.End(res.Status, solver.Iterate{Iter: res.Iterations, Objective: res.Upper, Gap: (res.Upper - res.Lower) / math.Max(1, math.Abs(res.Upper)), Elapsed: time.Since(start)})
 	return res, nil
 }
+
+// BMThreshold: relaxation (a) starts with the Burer–Monteiro factorisation (relaxBM)
+// when the patterns' features have more than this many columns (H·P).
+const BMThreshold = 400
 
 // ZeroTol is the relative singular value (or unit weight) below which an atom is
 // dropped from a recovered solution.
