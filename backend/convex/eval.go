@@ -317,9 +317,9 @@ func (p *Program) Sizes() Sizes {
 func (p *Program) Describe(w io.Writer) {
 	fmt.Fprintf(w, "model %s: %s (formulations.md %s)\n\n", p.Model, p.Theorem, p.Section)
 	loss := map[string]string{
-		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",
-		"hinge":    "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
-		"logistic": "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
+		"squared":       "½ Σᵢ (ŷᵢ − yᵢ)²",
+		"hinge":         "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
+		"logistic":      "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
 		"cross_entropy": "Σᵢ (log Σₖ exp ŷᵢₖ − Σₖ yᵢₖ ŷᵢₖ)",
 	}[p.Loss]
 	if loss == "" {
