@@ -32,15 +32,16 @@ type Program struct {
 	Section     string // formulations.md section, e.g. "§2"
 	Regularizer string // the implicit regulariser in words
 
-	Loss string    // "squared" (½Σ(ŷ−y)²), "hinge", "logistic"
-	Y    []float64 // targets, length N (scalar output)
-	N    int
+	Loss       string    // "squared" (½Σ(ŷ−y)²), "hinge", "logistic"
+	Y          []float64 // targets, length N (scalar output)
+	N          int
+	Beta       float64
+	OutputBias bool // an unpenalised scalar added to every prediction
+
 	// Outputs > 1 marks a vectorised vector-output program (VectorProgram.Relaxation):
 	// ŷ and Y hold vec(Ŷ) of an (N/Outputs) × Outputs prediction column by column,
 	// which the cross_entropy loss groups row by row.
-	Outputs    int
-	Beta       float64
-	OutputBias bool // an unpenalised scalar added to every prediction
+	Outputs int
 
 	Families []*Family
 
