@@ -39,6 +39,10 @@ func TestLayering(t *testing.T) {
 					t.Errorf("%s depends on %s (forbidden prefix %s)", c.from, d, f)
 				}
 			}
+			// The API package at the module root sits above the pipeline.
+			if d == "github.com/cnnc-org/cnnc" {
+				t.Errorf("%s depends on the API package %s", c.from, d)
+			}
 		}
 	}
 }

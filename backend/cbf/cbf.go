@@ -1,8 +1,8 @@
 // Package cbf writes conic programs in the Conic Benchmark Format, version 3
 // (CBF; read by MOSEK, by JuMP/MathOptInterface and by CBLIB tools;
-// spec/formats.md, "--format cbf"), and parses such files back for tests.
+// docs/exports.md, "--format cbf"), and parses such files back for tests.
 //
-// Input: a *conic.Problem in SCS form (formulations.md §1.5)
+// Input: a *conic.Problem in SCS form (§1.5, docs/math/01-machinery.md)
 //
 //	minimize cᵀx + ½xᵀPx   subject to   s = b − Ax ∈ K.
 //

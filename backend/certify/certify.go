@@ -1,4 +1,4 @@
-// Package certify owns the global optimality certificate of formulations.md §1.3 for
+// Package certify owns the global optimality certificate of §1.3 (docs/math/01-machinery.md) for
 // the two-layer template programs: given a candidate prediction ŷ (from any pattern set,
 // exact or sampled), it measures how far the candidate is from the global optimum of
 // the non-convex problem, finds the patterns that violate the dual constraint (new
@@ -99,18 +99,18 @@ func Residual(p *convex.Program, yhat []float64) []float64 {
 // Gradient returns gᵀ = vᵀ𝒫_p for pattern q of family f, i.e.
 // g = Σ_r Weight[r,q]·v[Sample[r]]·A_rᵀ.
 func Gradient(f *convex.Family, q int, v []float64) []float64 {
-	np, h := f.A.Dims()
+	_, h := f.A.Dims()
 	g := make([]float64, h)
-	for r := 0; r < np; r++ {
-		w := f.Weight.At(r, q) * v[f.Sample[r]]
+	f.Weight.Mask.Each(q, func(r int) {
+		w := f.Weight.RowWeight(r) * v[f.Sample[r]]
 		if w == 0 {
-			continue
+			return
 		}
 		a := f.A.RawRowView(r)
 		for k := 0; k < h; k++ {
 			g[k] += w * a[k]
 		}
-	}
+	})
 	return g
 }
 
@@ -120,22 +120,18 @@ func ConeRows(f *convex.Family, q int) *mat.Dense {
 	if f.C == nil {
 		return nil
 	}
-	nc, h := f.C.Dims()
-	var data []float64
-	rows := 0
-	for r := 0; r < nc; r++ {
-		s := f.Sign.At(r, q)
-		if s == 0 {
-			continue
-		}
-		for _, c := range f.C.RawRowView(r) {
-			data = append(data, s*c)
-		}
-		rows++
-	}
+	_, h := f.C.Dims()
+	rows := f.Sign.Count(q)
 	if rows == 0 {
 		return nil
 	}
+	data := make([]float64, 0, rows*h)
+	f.Sign.On.Each(q, func(r int) {
+		s := f.Sign.At(r, q)
+		for _, c := range f.C.RawRowView(r) {
+			data = append(data, s*c)
+		}
+	})
 	return mat.NewDense(rows, h, data)
 }
 

@@ -122,7 +122,7 @@ func TestRatioOneGroupLasso(t *testing.T) {
 	for i := range sample {
 		sample[i] = i
 	}
-	f := &convex.Family{Name: "u", H: h, A: X, Sample: sample, Weight: ones, Signs: []float64{1}, Cost: convex.Cost{Kind: convex.CostL2}}
+	f := &convex.Family{Name: "u", H: h, A: X, Sample: sample, Weight: convex.MustDenseWeights(ones), Signs: []float64{1}, Cost: convex.Cost{Kind: convex.CostL2}}
 	p := &convex.Program{Loss: "squared", Y: y, N: n, Beta: beta, Families: []*convex.Family{f}}
 	sol := &convex.Solution{Blocks: [][]*mat.Dense{{mat.NewDense(1, h, append([]float64(nil), u.RawVector().Data...))}}}
 	c, err := Certify(p, p.Predict(sol), nil)

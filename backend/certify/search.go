@@ -144,9 +144,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	for q := 0; q < fam.Patterns(); q++ {
 		var sg []float64
 		if fam.Sign != nil {
-			sg = mat.Col(nil, q, fam.Sign)
+			sg = fam.Sign.Col(q, nil)
 		}
-		own[colKey(mat.Col(nil, q, fam.Weight), sg)] = true
+		own[colKey(fam.Weight.Col(q, nil), sg)] = true
 	}
 	var found []Candidate
 	type eval struct {
@@ -158,9 +158,15 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
-		single.Weight = colMatrix(w)
+		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
+		if err := single.Weight.AppendCol(w); err != nil {
+			// a column map that disagrees with the family's row weights: evaluate the
+			// column with its own weights (Gradient reads them through the mask)
+			single.Weight = convex.MustDenseWeights(colMatrix(w))
+		}
+		single.Sign = nil
 		if sg != nil {
-			single.Sign = colMatrix(sg)
+			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
 		M := ConeRows(single, 0)
@@ -247,9 +253,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			}
 			var sg []float64
 			if fam.Sign != nil {
-				sg = mat.Col(nil, q, fam.Sign)
+				sg = fam.Sign.Col(q, nil)
 			}
-			if e, ok := consider(mat.Col(nil, q, fam.Weight), sg, nil); ok {
+			if e, ok := consider(fam.Weight.Col(q, nil), sg, nil); ok {
 				own10 = append(own10, e)
 			}
 		}

@@ -121,12 +121,12 @@ func TestSearchCNNExhaustive(t *testing.T) {
 	v := Residual(p, yhat)
 	own := map[string]bool{}
 	for q := 0; q < f.Patterns(); q++ {
-		own[colKey(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Sign))] = true
+		own[colKey(f.Weight.Col(q, nil), f.Sign.Col(q, nil))] = true
 	}
 	vals := map[string]float64{}
 	top := 0.0
 	for q := 0; q < fe.Patterns(); q++ {
-		k := colKey(mat.Col(nil, q, fe.Weight), mat.Col(nil, q, fe.Sign))
+		k := colKey(fe.Weight.Col(q, nil), fe.Sign.Col(q, nil))
 		val, _, _, _ := PatternMax(fe, q, v)
 		vals[k] = val
 		top = math.Max(top, val)

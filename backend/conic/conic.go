@@ -5,7 +5,7 @@
 //	subject to  A x + s = b,   s ∈ K
 //	K = {0}^z × R₊^l × Box(bsize) × SOC(q₁)×…×SOC(q_k) × PSD(s₁)×…×PSD(s_t) × ComplexPSD(cs₁)×… × ExpPrimal^ep × ExpDual^ed × Power(p₁)×…
 //
-// with SCS's conventions (spec/formats.md): rows ordered by cone as above, SOC with t
+// with SCS's conventions (docs/exports.md): rows ordered by cone as above, SOC with t
 // first, PSD blocks as svec (lower triangle by columns, off-diagonals ×√2), exponential
 // triples (x, y, z) with y·exp(x/y) ≤ z, A and P in 0-based CSC, P upper triangle only.
 //

@@ -10,7 +10,7 @@ import (
 )
 
 // JSONFormat is the value of the "format" key of `cnnc export --format json`
-// (spec/formats.md, "--format json").
+// (docs/exports.md, "--format json").
 const JSONFormat = "cnnc-conic/1"
 
 // The JSON layout. Field order here is the order in the file.
@@ -84,7 +84,7 @@ type jsonIn struct {
 }
 
 // WriteJSON writes p as one JSON object in the `--format json` layout of
-// spec/formats.md:
+// docs/exports.md:
 //
 //	{"format": "cnnc-conic/1", "objective_offset", "objective_scale",
 //	 "cones": {z, l, [bsize, bl, bu,] q, s, [cs,] ep, ed, [p]}, "m", "n", "b", "c",

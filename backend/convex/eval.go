@@ -10,31 +10,24 @@ import (
 )
 
 // Predict returns ŷ = Σ_f Σ_s s·Σ_p 𝒫_{f,p} x_{f,s,p} + Σ_terms Op·vec(Var) + bias
-// (length N). Family blocks are applied as A·Xᵀ (Np × P), masked by Weight and summed
-// per sample, as the package doc describes.
+// (length N). Family blocks are applied pattern by pattern: the copies of pattern p
+// are combined to u_p = Σ_s s·x_{f,s,p} (they share 𝒫_{f,p}), and every active row r
+// of p adds Weight[r,p]·A_r·u_p to ŷ_{Sample[r]}; patterns with u_p = 0 cost nothing.
+// No Np × P matrix is formed.
 func (p *Program) Predict(s *Solution) []float64 {
 	yhat := make([]float64, p.N)
 	for f, fam := range p.Families {
 		if s == nil || f >= len(s.Blocks) {
 			break
 		}
-		for c, sign := range fam.Signs {
-			if c >= len(s.Blocks[f]) || s.Blocks[f][c] == nil {
+		u := make([]float64, fam.H)
+		for q := 0; q < fam.Patterns(); q++ {
+			if !combined(fam, s.Blocks[f], q, u) {
 				continue
 			}
-			var Z mat.Dense
-			Z.Mul(fam.A, s.Blocks[f][c].T()) // Np × P: Z[r,p] = A_r · x_p
-			np, P := Z.Dims()
-			for r := 0; r < np; r++ {
-				z := Z.RawRowView(r)
-				acc := 0.0
-				for q := 0; q < P; q++ {
-					if w := fam.Weight.At(r, q); w != 0 {
-						acc += w * z[q]
-					}
-				}
-				yhat[fam.Sample[r]] += sign * acc
-			}
+			fam.Weight.Mask.Each(q, func(r int) {
+				yhat[fam.Sample[r]] += fam.Weight.RowWeight(r) * dot(fam.A.RawRowView(r), u)
+			})
 		}
 	}
 	for _, t := range p.Terms {
@@ -56,7 +49,7 @@ func (p *Program) Predict(s *Solution) []float64 {
 	return yhat
 }
 
-// LossOf is the loss of the prediction yhat on the language.md scale: squared
+// LossOf is the loss of the prediction yhat on the docs/language.md scale: squared
 // ½Σ(ŷᵢ−yᵢ)², hinge Σ max(0, 1 − yᵢŷᵢ), logistic Σ log(1 + exp(−yᵢŷᵢ)) (computed stably).
 func (p *Program) LossOf(yhat []float64) float64 {
 	if p.Loss == LossCrossEntropy && p.Outputs > 1 {
@@ -181,7 +174,7 @@ func NuclearNorm(v *Var, x []float64) float64 {
 	return s
 }
 
-// Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the language.md scale
+// Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the docs/language.md scale
 // (loss summed over samples, ½ for squared loss). It does not check feasibility: see
 // Violation.
 func (p *Program) Objective(s *Solution) float64 {
@@ -201,15 +194,16 @@ func (p *Program) Violation(s *Solution) float64 {
 			if c >= len(s.Blocks[f]) || s.Blocks[f][c] == nil {
 				continue
 			}
-			var Z mat.Dense
-			Z.Mul(fam.C, s.Blocks[f][c].T())
-			nc, P := Z.Dims()
-			for r := 0; r < nc; r++ {
-				for q := 0; q < P; q++ {
-					if sg := fam.Sign.At(r, q); sg != 0 {
-						worst = math.Max(worst, -sg*Z.At(r, q))
-					}
+			B := s.Blocks[f][c]
+			rows, _ := B.Dims()
+			for q := 0; q < rows && q < fam.Patterns(); q++ {
+				x := B.RawRowView(q)
+				if allZero(x) {
+					continue
 				}
+				fam.Sign.On.Each(q, func(r int) {
+					worst = math.Max(worst, -fam.Sign.At(r, q)*dot(fam.C.RawRowView(r), x))
+				})
 			}
 		}
 	}
@@ -254,15 +248,10 @@ func (p *Program) Sizes() Sizes {
 		z.Patterns += P
 		z.Blocks += k * P
 		z.Variables += k * P * fam.H
-		if fam.C != nil {
-			nc, _ := fam.Sign.Dims()
+		if fam.C != nil && fam.Sign != nil {
 			nnz := 0
-			for r := 0; r < nc; r++ {
-				for q := 0; q < P; q++ {
-					if fam.Sign.At(r, q) != 0 {
-						nnz++
-					}
-				}
+			for q := 0; q < P; q++ {
+				nnz += fam.Sign.Count(q)
 			}
 			z.Constraints += k * nnz
 		}
@@ -315,7 +304,7 @@ func (p *Program) Sizes() Sizes {
 // Describe writes the program in math notation, the implicit regulariser in words and
 // its sizes (for `cnnc explain`).
 func (p *Program) Describe(w io.Writer) {
-	fmt.Fprintf(w, "model %s: %s (formulations.md %s)\n\n", p.Model, p.Theorem, p.Section)
+	fmt.Fprintf(w, "model %s: %s (%s)\n\n", p.Model, p.Theorem, p.Cite())
 	loss := map[string]string{
 		"squared":       "½ Σᵢ (ŷᵢ − yᵢ)²",
 		"hinge":         "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
@@ -389,4 +378,37 @@ func (p *Program) Describe(w io.Writer) {
 		fmt.Fprintf(w, ", PSD blocks of order %v", z.PSD)
 	}
 	fmt.Fprintln(w)
+}
+
+// combined sets u = Σ_s s·x_{s,q} over the copies of pattern q (blocks[c] is P×H, or
+// nil, or has fewer rows) and reports whether u ≠ 0.
+func combined(fam *Family, blocks []*mat.Dense, q int, u []float64) bool {
+	for j := range u {
+		u[j] = 0
+	}
+	any := false
+	for c, sign := range fam.Signs {
+		if c >= len(blocks) || blocks[c] == nil {
+			continue
+		}
+		if rows, _ := blocks[c].Dims(); q >= rows {
+			continue
+		}
+		for j, v := range blocks[c].RawRowView(q) {
+			if v != 0 {
+				u[j] += sign * v
+				any = true
+			}
+		}
+	}
+	return any
+}
+
+func allZero(x []float64) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // Prune returns a solution with the same prediction, no larger objective and at most
-// N nonzero family blocks (formulations.md §2: "a sparser optimum with ≤ n+1 blocks
+// N nonzero family blocks (§2, docs/math/02-fc-relu.md: "a sparser optimum with ≤ n+1 blocks
 // exists and can be found by pruning, e.g. an LP over the optimal face").
 //
 // Reformulation (Carathéodory). Let b range over the nonzero blocks of s, with
@@ -160,31 +160,21 @@ func relViolation(fam *Family, q int, x []float64) float64 {
 	if nx == 0 {
 		return 0
 	}
-	Nc, _ := fam.C.Dims()
 	worst := 0.0
-	for r := 0; r < Nc; r++ {
-		sg := fam.Sign.At(r, q)
-		if sg == 0 {
-			continue
-		}
-		if v := -sg * dot(fam.C.RawRowView(r), x); v > worst {
+	fam.Sign.On.Each(q, func(r int) {
+		if v := -fam.Sign.At(r, q) * dot(fam.C.RawRowView(r), x); v > worst {
 			worst = v
 		}
-	}
+	})
 	return worst / nx
 }
 
 // contribution is s·𝒫_q x for pattern q of fam: (𝒫_q x)_i = Σ_{r: Sample[r]=i} Weight[r,q]·A_r·x.
 func contribution(fam *Family, q int, sign float64, x []float64, n int) []float64 {
 	a := make([]float64, n)
-	Np, _ := fam.A.Dims()
-	for r := 0; r < Np; r++ {
-		w := fam.Weight.At(r, q)
-		if w == 0 {
-			continue
-		}
-		a[fam.Sample[r]] += sign * w * dot(fam.A.RawRowView(r), x)
-	}
+	fam.Weight.Mask.Each(q, func(r int) {
+		a[fam.Sample[r]] += sign * fam.Weight.RowWeight(r) * dot(fam.A.RawRowView(r), x)
+	})
 	return a
 }
 

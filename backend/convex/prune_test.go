@@ -26,7 +26,7 @@ func fcProgram(seed uint64, n, d, P int) (*convex.Program, *convex.Solution) {
 		y[i] = r.NormFloat64()
 	}
 	set := pattern.Sample(X, P, int64(seed))
-	D := set.D
+	D := set.D.Dense()
 	N, Q := D.Dims()
 	S := mat.NewDense(N, Q, nil)
 	for i := 0; i < N; i++ {
@@ -38,7 +38,7 @@ func fcProgram(seed uint64, n, d, P int) (*convex.Program, *convex.Solution) {
 	for i := range sample {
 		sample[i] = i
 	}
-	fam := &convex.Family{Name: "v", H: d, A: X, Sample: sample, Weight: D, C: X, Sign: S, Signs: []float64{1, -1}}
+	fam := &convex.Family{Name: "v", H: d, A: X, Sample: sample, Weight: convex.MustDenseWeights(D), C: X, Sign: convex.MustDenseSigns(S), Signs: []float64{1, -1}}
 	prog := &convex.Program{Loss: "squared", Y: y, N: n, Beta: 0.05, Families: []*convex.Family{fam}}
 	sol := &convex.Solution{Blocks: [][]*mat.Dense{{mat.NewDense(Q, d, nil), mat.NewDense(Q, d, nil)}}}
 	for c := 0; c < 2; c++ {

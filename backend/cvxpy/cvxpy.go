@@ -2,7 +2,7 @@
 // backend/convex, not the conic matrix) as a readable, self-contained Python script
 // plus an .npz file of its data, so that users can solve it with any solver CVXPY
 // reaches (SCS by default; CVXOPT, MOSEK, CLARABEL, … on the command line), see the
-// optimum on the language.md scale, and get the recovered network as weights.json.
+// optimum on the docs/language.md scale, and get the recovered network as weights.json.
 //
 // Pipeline position: compiler/derive ──convex.Program──▶ cvxpy.Write ──▶ NAME.py + NAME.npz.
 //
@@ -23,7 +23,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Recipe says how the script turns a solution into weights.json (spec/cli.md). It is
+// Recipe says how the script turns a solution into weights.json (docs/cli.md). It is
 // filled by the caller from the model and the rule (cmd/cnnc/cvxrecipe.go); the
 // exporter does not look at the network. The script's recover() mirrors the Go
 // recoveries of compiler/derive exactly (same tensor names, shapes, penalties, zero
@@ -108,7 +108,7 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		}
 		key := fmt.Sprintf("f%d_", fi)
 		arrays[key+"A"] = dense(f.A)
-		arrays[key+"Weight"] = dense(f.Weight)
+		arrays[key+"Weight"] = denseOr(f.Weight.Dense(), f.Weight)
 		smp := make([]float64, len(f.Sample))
 		for i, s := range f.Sample {
 			smp[i] = float64(s)
@@ -117,7 +117,7 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		fv := famView{Key: key, Name: f.Name, H: f.H, P: f.Patterns(), HasC: f.C != nil, Window: window(f)}
 		if f.C != nil {
 			arrays[key+"C"] = dense(f.C)
-			arrays[key+"Sign"] = dense(f.Sign)
+			arrays[key+"Sign"] = denseOr(f.Sign.Dense(), f.Sign)
 		}
 		if f.Gates != nil {
 			arrays[key+"gates"] = dense(f.Gates)
@@ -308,6 +308,15 @@ func window(f *convex.Family) int {
 	return 0
 }
 
+// denseOr is dense(m), or an all-zero array of d's shape when m is nil (no patterns).
+func denseOr(m *mat.Dense, d interface{ Dims() (int, int) }) Array {
+	if m == nil {
+		r, c := d.Dims()
+		return Array{Shape: []int{r, c}, Data: make([]float64, r*c)}
+	}
+	return dense(m)
+}
+
 func dense(m *mat.Dense) Array {
 	r, c := m.Dims()
 	data := make([]float64, 0, r*c)
@@ -338,7 +347,7 @@ func pyFloat(v float64) string { return fmt.Sprintf("%.17g", v) }
 // mathDoc is the program in math notation for the script's docstring.
 func mathDoc(p *convex.Program) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (formulations.md %s)\n", p.Theorem, p.Section)
+	fmt.Fprintf(&b, "%s (%s)\n", p.Theorem, p.Cite())
 	if p.Regularizer != "" {
 		fmt.Fprintf(&b, "Implicit regulariser: %s\n", p.Regularizer)
 	}

@@ -22,7 +22,7 @@ func tinyProgram() *convex.Program {
 		Model: "tiny", Theorem: "two-layer ReLU", Section: "§2", Loss: "squared",
 		Y: []float64{1, -1, 0.5}, N: 3, Beta: 0.1,
 		Families: []*convex.Family{{
-			Name: "relu", Layer: 1, H: 2, A: X, Sample: []int{0, 1, 2}, Weight: D, C: X, Sign: S,
+			Name: "relu", Layer: 1, H: 2, A: X, Sample: []int{0, 1, 2}, Weight: convex.MustDenseWeights(D), C: X, Sign: convex.MustDenseSigns(S),
 			Signs: []float64{1, -1},
 		}},
 	}

@@ -132,7 +132,7 @@ def build(data):
 
 
 def family_units(data, values):
-    """Units of a family program (formulations.md §1.3): every block x with
+    """Units of a family program (§1.3, docs/math/01-machinery.md): every block x with
     ‖x‖ > zero_tol·max‖x‖ gives u = x/√‖x‖ and w = ±√‖x‖ at its pooling window."""
     R = RECIPE
     big = 0.0

@@ -1,11 +1,12 @@
 // Package pattern owns activation patterns (hyperplane arrangements) of a matrix A
-// (spec/formulations.md §1.2): the sets 𝒟(A) = { diag(1[A u ≥ 0]) : u ∈ Rʰ } that the
+// (§1.2, docs/math/01-machinery.md): the sets 𝒟(A) = { diag(1[A u ≥ 0]) : u ∈ Rʰ } that the
 // convex programs of §2–§6 have one variable block per element of.
 //
 // Input: A (N × h; FC: A = X, CNN: A = the stacked patch matrix M). Output: a *Set
 // holding D (N × P, entries 0/1, column p is the diagonal of D_p) and, for every
 // pattern, a generating gate g_p ∈ Rʰ with 1[A g_p ≥ 0] = D_p (a point of the pattern's
-// cone 𝒦_p = { u : (2D_p − I) A u ≥ 0 }). The all-zero pattern is always dropped: it
+// cone 𝒦_p = { u : (2D_p − I) A u ≥ 0 }); D is a bit matrix (convex.Mask, one bit per
+// entry). The all-zero pattern is always dropped: it
 // adds nothing to any prediction.
 //
 // Pipeline position: compiler/derive calls Exact or Sample on the data matrix before it
@@ -29,18 +30,22 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand"
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/cnnc-org/cnnc/backend/convex"
 )
 
 // Set is a deterministic, duplicate-free list of activation patterns of one matrix A.
 type Set struct {
-	// D is N × P with entries in {0, 1}: column p is the diagonal of D_p.
-	D *mat.Dense
+	// D is N × P, stored as bits (convex.Mask): column p is the diagonal of D_p.
+	D *convex.Mask
 	// Gates is h × P: column p is a gate g_p with 1[A g_p ≥ 0] = D_p.
 	Gates *mat.Dense
 	// Rank is rank(A) as used by Exact (0 when not computed).
@@ -55,50 +60,65 @@ type Set struct {
 
 	n, h  int
 	keys  map[string]int
-	cols  [][]float64 // D columns
 	gates [][]float64
+	words []uint64 // scratch: one column
 }
 
 // NewSet returns an empty pattern set for an N × h matrix.
 func NewSet(n, h int) *Set {
-	s := &Set{n: n, h: h, keys: map[string]int{}}
+	s := &Set{n: n, h: h, keys: map[string]int{}, D: convex.NewMask(n, 0)}
+	s.words = make([]uint64, s.D.Stride())
 	s.build()
 	return s
 }
 
 // Len is the number of patterns P.
-func (s *Set) Len() int { return len(s.cols) }
+func (s *Set) Len() int { _, p := s.D.Dims(); return p }
 
-// Pattern returns column p of D (a fresh slice).
-func (s *Set) Pattern(p int) []float64 { return append([]float64(nil), s.cols[p]...) }
+// Pattern returns column p of D as 0/1 floats (a fresh slice).
+func (s *Set) Pattern(p int) []float64 {
+	d := make([]float64, s.n)
+	s.D.Each(p, func(r int) { d[r] = 1 })
+	return d
+}
 
 // Gate returns the gate of pattern p (a fresh slice).
 func (s *Set) Gate(p int) []float64 { return append([]float64(nil), s.gates[p]...) }
 
 // Has reports whether the pattern d (0/1 entries) is in the set.
 func (s *Set) Has(d []float64) bool {
-	_, ok := s.keys[key(d)]
+	if len(d) != s.n {
+		return false
+	}
+	_, ok := s.keys[wordsKey(toWords(d, s.words))]
+	return ok
+}
+
+// HasWords reports whether the pattern given as mask words (convex.Mask layout) is in the set.
+func (s *Set) HasWords(w []uint64) bool {
+	_, ok := s.keys[wordsKey(w)]
 	return ok
 }
 
 // Add appends the pattern d (0/1 entries, length N) with its gate g (length h) unless
-// it is already present or all zero; it reports whether it was added. D and Gates are
-// rebuilt.
+// it is already present or all zero; it reports whether it was added. Gates is
+// rebuilt (h × P); D grows by one column.
 func (s *Set) Add(d, g []float64) bool {
-	if !s.add(d, g) {
+	if len(d) != s.n || len(g) != s.h {
+		return false
+	}
+	if !s.addWords(toWords(d, s.words), g) {
 		return false
 	}
 	s.build()
 	return true
 }
 
-func (s *Set) add(d, g []float64) bool {
-	if len(d) != s.n || len(g) != s.h {
-		return false
-	}
+// addWords appends the pattern given as mask words unless present or zero.
+func (s *Set) addWords(w []uint64, g []float64) bool {
 	zero := true
-	for _, v := range d {
-		if v != 0 {
+	for _, x := range w {
+		if x != 0 {
 			zero = false
 			break
 		}
@@ -107,39 +127,47 @@ func (s *Set) add(d, g []float64) bool {
 		s.SawZero = true
 		return false
 	}
-	k := key(d)
+	k := wordsKey(w)
 	if _, ok := s.keys[k]; ok {
 		return false
 	}
-	s.keys[k] = len(s.cols)
-	s.cols = append(s.cols, append([]float64(nil), d...))
+	s.keys[k] = s.Len()
+	s.D.AppendWords(w)
 	s.gates = append(s.gates, append([]float64(nil), g...))
 	return true
 }
 
-// build materialises D and Gates from the column lists.
+// build materialises Gates from the gate list.
 func (s *Set) build() {
-	p := len(s.cols)
+	p := len(s.gates)
 	if p == 0 {
-		s.D, s.Gates = nil, nil
+		s.Gates = nil
 		return
 	}
-	s.D = mat.NewDense(s.n, p, nil)
 	s.Gates = mat.NewDense(s.h, p, nil)
-	for j := range s.cols {
-		s.D.SetCol(j, s.cols[j])
+	for j := range s.gates {
 		s.Gates.SetCol(j, s.gates[j])
 	}
 }
 
-func key(d []float64) string {
-	b := make([]byte, len(d))
+// toWords packs the 0/1 column d into w (mask layout).
+func toWords(d []float64, w []uint64) []uint64 {
+	for k := range w {
+		w[k] = 0
+	}
 	for i, v := range d {
 		if v != 0 {
-			b[i] = '1'
-		} else {
-			b[i] = '0'
+			w[i>>6] |= 1 << (uint(i) & 63)
 		}
+	}
+	return w
+}
+
+// wordsKey is the map key of a column: its words as bytes.
+func wordsKey(w []uint64) string {
+	b := make([]byte, 8*len(w))
+	for k, x := range w {
+		binary.LittleEndian.PutUint64(b[8*k:], x)
 	}
 	return string(b)
 }
@@ -156,6 +184,22 @@ func Of(A mat.Matrix, u []float64) []float64 {
 		}
 	}
 	return d
+}
+
+// OfWords sets w (mask layout, ⌈N/64⌉ words) to the pattern 1[A u ≥ 0] of the gate u;
+// z (length N) is scratch.
+func OfWords(A *mat.Dense, u, z []float64, w []uint64) {
+	n, _ := A.Dims()
+	zv := mat.NewVecDense(n, z)
+	zv.MulVec(A, mat.NewVecDense(len(u), u))
+	for k := range w {
+		w[k] = 0
+	}
+	for i, v := range z[:n] {
+		if v >= 0 {
+			w[i>>6] |= 1 << (uint(i) & 63)
+		}
+	}
 }
 
 // CoverCount is Cover's count of the cells of a central arrangement of N hyperplanes
@@ -275,7 +319,7 @@ func Exact(A *mat.Dense, max int) (*Set, error) {
 				full[i] = 1 - du[rep[i]]
 			}
 		}
-		raw.add(full, toGate(u))
+		raw.addWords(toWords(full, raw.words), toGate(u))
 		raw.Evaluations++
 	}
 	degenerate := false
@@ -294,7 +338,7 @@ func Exact(A *mat.Dense, max int) (*Set, error) {
 		for j := range u {
 			u[j] = rng.NormFloat64()
 		}
-		if raw.add(Of(&Ar, u), toGate(u)) && !degenerate {
+		if raw.addWords(toWords(Of(&Ar, u), raw.words), toGate(u)) && !degenerate {
 			degenerate = true // the ray enumeration missed a cell: data not in general position
 		}
 		raw.Evaluations++
@@ -480,26 +524,30 @@ func b2f(b bool) float64 {
 }
 
 // sortInto copies raw's patterns into dst in lexicographic order of D's columns
-// (ones first), so enumeration order never leaks into the program.
+// (row 0 first, ones before zeros), so enumeration order never leaks into the program.
 func sortInto(raw, dst *Set) {
-	order := make([]int, len(raw.cols))
+	order := make([]int, raw.Len())
 	for i := range order {
 		order[i] = i
 	}
-	keys := make([]string, len(raw.cols))
-	for i, c := range raw.cols {
-		keys[i] = key(c)
-	}
-	sortByKey(order, keys)
+	sort.SliceStable(order, func(i, j int) bool { return lexGreater(raw.D.Words(order[i]), raw.D.Words(order[j])) })
 	for _, i := range order {
-		dst.add(raw.cols[i], raw.gates[i])
+		dst.addWords(raw.D.Words(i), raw.gates[i])
 	}
 	dst.build()
 }
 
-func sortByKey(order []int, keys []string) {
-	// descending byte order puts '1' before '0'
-	sort.SliceStable(order, func(i, j int) bool { return keys[order[i]] > keys[order[j]] })
+// lexGreater compares two columns as 0/1 strings from row 0 on ('1' > '0').
+func lexGreater(a, b []uint64) bool {
+	for k := range a {
+		if a[k] == b[k] {
+			continue
+		}
+		// the lowest differing bit is the first differing row
+		low := bits.TrailingZeros64(a[k] ^ b[k])
+		return a[k]>>uint(low)&1 == 1
+	}
+	return false
 }
 
 // Sample draws n Gaussian gates g ~ N(0, I_h) from a generator seeded with seed and
@@ -510,11 +558,14 @@ func Sample(A *mat.Dense, n int, seed int64) *Set {
 	set := NewSet(N, h)
 	rng := rand.New(rand.NewSource(seed))
 	g := make([]float64, h)
+	z := make([]float64, N)
+	w := make([]uint64, set.D.Stride())
 	for k := 0; k < n; k++ {
 		for j := range g {
 			g[j] = rng.NormFloat64()
 		}
-		set.add(Of(A, g), g)
+		OfWords(A, g, z, w)
+		set.addWords(w, g)
 		set.Evaluations++
 	}
 	set.build()

@@ -1,13 +1,13 @@
 // Package scs reads and writes the binary data files of the SCS conic solver
 // (the files SCS's read_data routine reads and its write_data_filename setting
-// writes; spec/formats.md, "--format scs").
+// writes; docs/exports.md, "--format scs").
 //
 // Input and output: a *File, which wraps a conic.Problem (SCS's own form,
-// minimize cᵀx + ½xᵀPx s.t. Ax + s = b, s ∈ K, formulations.md §1.5) together
+// minimize cᵀx + ½xᵀPx s.t. Ax + s = b, s ∈ K, §1.5 (docs/math/01-machinery.md)) together
 // with the file's version string, integer size, settings layout and SCS
 // settings. It sits at the end of the pipeline, beside the other exporters
 // (backend/cbf, conic.WriteJSON): `cnnc export --format scs` writes a File, and
-// the conformance tests read the SCS-written files in shared/data/scs.
+// the conformance tests read files written by SCS itself (scs_test.go says where).
 //
 // The byte layout (little-endian, no padding; I is an integer of IntSize bytes,
 // F a float64):

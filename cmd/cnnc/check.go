@@ -9,8 +9,7 @@ import (
 
 // checkOptions are the flags of `cnnc check`.
 type checkOptions struct {
-	format string
-	data   string
+	data string
 }
 
 func init() {
@@ -19,21 +18,32 @@ func init() {
 		cmd := &cobra.Command{
 			Use:   "check FILE...",
 			Short: "Parse and check .cnn files; print diagnostics, exit 1 on any error",
-			Args:  cobra.MinimumNArgs(1),
+			Long: `Parse and check each FILE and print every problem found (diagnostics on stderr:
+position, severity and code, summary, the source line, what to do). Exit 1 when any
+file has an error. --json prints one JSON document: {"files", "errors", "warnings",
+"diagnostics"}. The diagnostic codes are listed in docs/language.md.`,
+			Example: "  cnnc check examples/quickstart.cnn\n  cnnc check --json examples/*.cnn",
+			Args:    cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runCheck(e, o, args)
 			},
 		}
-		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (a JSON array on stdout)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv, X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
+		addJSON(cmd, e, "print the diagnostics as one JSON document on stdout")
+		addDeprecatedFormat(cmd, e, "format")
+		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv[,header=true][,label=COLUMN], X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
 		return cmd
 	})
 }
 
+// checkDoc is check's --json document.
+type checkDoc struct {
+	Files       []string  `json:"files"`
+	Errors      int       `json:"errors"`
+	Warnings    int       `json:"warnings"`
+	Diagnostics diag.List `json:"diagnostics"`
+}
+
 func runCheck(e *env, o *checkOptions, files []string) error {
-	if err := checkFormat(o.format); err != nil {
-		return err
-	}
 	var all diag.List
 	srcs := diag.Sources{}
 	for _, path := range files {
@@ -43,8 +53,19 @@ func runCheck(e *env, o *checkOptions, files []string) error {
 			srcs[k] = v
 		}
 	}
-	if err := printDiags(e, all, srcs, o.format); err != nil {
-		return err
+	e.report(all, srcs)
+	if e.json {
+		doc := checkDoc{Files: files, Diagnostics: e.diagnostics()}
+		for _, d := range all {
+			if d.Severity == diag.Error {
+				doc.Errors++
+			} else {
+				doc.Warnings++
+			}
+		}
+		if err := e.writeJSON(doc); err != nil {
+			return err
+		}
 	}
 	if all.HasErrors() {
 		return withCode(exitError, nil)

@@ -9,13 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
 // explainOptions are the flags of `cnnc explain`.
 type explainOptions struct {
-	format string
-	data   string
+	dataFlags
 }
 
 func init() {
@@ -23,90 +24,228 @@ func init() {
 		o := &explainOptions{}
 		cmd := &cobra.Command{
 			Use:   "explain FILE",
-			Short: "Explain a .cnn file: its layers and shapes, its data and training settings",
-			Args:  cobra.ExactArgs(1),
+			Short: "Explain a .cnn file: its layers and shapes, its data and training settings, its convex program",
+			Long: `Explain FILE: each model as a table of layers with their input → output shapes,
+each data block (nothing is loaded for this part), the training settings with their
+defaults filled in, and then — when the file has a model to train and training data —
+which reformulation applies (with its section and docs/math file), the convex program
+in mathematical notation, the regulariser it induces, and its sizes.
+
+--json prints the same as one JSON document.`,
+			Example: "  cnnc explain examples/quickstart.cnn\n  cnnc explain examples/quickstart.cnn --json",
+			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				fl := dataFlags{format: o.format, data: o.data}
-				p, err := prepare(e, args[0], fl, false)
-				if err != nil {
-					return err
-				}
-				if err := explainNetwork(e.stdout, p.file); err != nil {
-					return err
-				}
-				return explainProgram(e, e.stdout, p, args[0], fl)
+				return runExplain(e, o, args[0])
 			},
 		}
-		cmd.Flags().StringVar(&o.format, "format", formatText, "diagnostic format: text (stderr) or json (stdout)")
-		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block")
+		o.dataFlags.register(cmd)
+		addJSON(cmd, e, "print the explanation as one JSON document")
+		addDeprecatedFormat(cmd, e, "format")
 		return cmd
 	})
 }
 
-// explainNetwork writes the checked file in words: each model as a table (layer
-// index, kind, parameters, input shape → output shape), then each data block (its
-// source and transforms; nothing is loaded) and the training settings with their
-// defaults filled in. The convex program is appended by the caller.
-func explainNetwork(w io.Writer, f *ir.File) error {
-	for i, m := range f.Models {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		tag := ""
-		if f.Trained == m {
-			tag = " (trained)"
-		}
-		fmt.Fprintf(w, "model %s%s: %s\n", m.Name, tag, m.Signature())
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  #\tlayer\tparameters\tinput\t\toutput")
+// explainDoc is explain's --json document; the text output renders the same.
+type explainDoc struct {
+	Models      []modelDoc  `json:"models"`
+	Data        []dataDoc   `json:"data"`
+	Train       trainDoc    `json:"train"`
+	Program     *programDoc `json:"program"` // null when it cannot be derived without more input
+	Note        string      `json:"note,omitempty"`
+	Diagnostics diag.List   `json:"diagnostics"`
+}
+
+type modelDoc struct {
+	Name      string     `json:"name"`
+	Trained   bool       `json:"trained"`
+	Signature string     `json:"signature"`
+	Layers    []layerDoc `json:"layers"`
+}
+
+type layerDoc struct {
+	Index      int    `json:"index"`
+	Kind       string `json:"kind"`
+	Parameters string `json:"parameters"`
+	Input      string `json:"input"`
+	Output     string `json:"output"`
+}
+
+type dataDoc struct {
+	Name        string `json:"name"`
+	Source      string `json:"source"`
+	Classes     string `json:"classes,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+	Scale       string `json:"scale,omitempty"`
+	Standardize bool   `json:"standardize"`
+}
+
+type trainDoc struct {
+	Model    string  `json:"model"`
+	Loss     string  `json:"loss"`
+	Beta     float64 `json:"beta"`
+	Patterns string  `json:"patterns"`
+	Solver   string  `json:"solver"`
+}
+
+type programDoc struct {
+	Rule        string       `json:"rule"`
+	Section     string       `json:"section"`
+	Doc         string       `json:"doc"`
+	Theorem     string       `json:"theorem"`
+	Regularizer string       `json:"regularizer"`
+	Sizes       convex.Sizes `json:"sizes"`
+	Text        string       `json:"text"` // the program in mathematical notation
+}
+
+func runExplain(e *env, o *explainOptions, path string) error {
+	p, err := prepare(e, path, o.dataFlags, false)
+	if err != nil {
+		return err
+	}
+	doc := explainFile(p.File)
+	if err := explainProgram(p, &doc); err != nil {
+		return err
+	}
+	if e.json {
+		doc.Diagnostics = e.diagnostics()
+		return e.writeJSON(doc)
+	}
+	return writeExplain(e.stdout, &doc)
+}
+
+// explainFile describes the checked file: each model's layers (index, kind,
+// parameters, input shape → output shape), each data block (its source and
+// transforms; nothing is loaded) and the training settings with their defaults
+// filled in.
+func explainFile(f *ir.File) explainDoc {
+	var doc explainDoc
+	for _, m := range f.Models {
+		md := modelDoc{Name: m.Name, Trained: f.Trained == m, Signature: m.Signature()}
 		for _, l := range m.Layers {
 			in := "-"
 			if l.Kind != ir.Input {
 				in = shapeWords(l.In)
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t→\t%s\n", l.Index, l.Kind, layerParams(l), in, shapeWords(l.Out))
+			md.Layers = append(md.Layers, layerDoc{Index: l.Index, Kind: l.Kind.String(), Parameters: layerParams(l), Input: in, Output: shapeWords(l.Out)})
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		doc.Models = append(doc.Models, md)
 	}
 	names := make([]string, 0, len(f.Data))
 	for n := range f.Data {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	doc.Data = []dataDoc{}
 	for _, n := range names {
 		d := f.Data[n]
-		fmt.Fprintf(w, "\ndata %s\n", d.Name)
-		fmt.Fprintf(w, "  source       %s\n", sourceWords(d.Source))
+		dd := dataDoc{Name: d.Name, Source: sourceWords(d.Source), Limit: d.Limit, Standardize: d.Standardize}
 		switch {
 		case d.AllClasses:
-			fmt.Fprintf(w, "  classes      all (one-hot targets)\n")
+			dd.Classes = "all (one-hot targets)"
 		case len(d.Classes) == 2:
-			fmt.Fprintf(w, "  classes      %d → −1, %d → +1 (other rows dropped)\n", d.Classes[0], d.Classes[1])
+			dd.Classes = fmt.Sprintf("%d → −1, %d → +1 (other rows dropped)", d.Classes[0], d.Classes[1])
+		}
+		if d.HasScale {
+			dd.Scale = fmt.Sprintf("%g", d.Scale)
+		}
+		doc.Data = append(doc.Data, dd)
+	}
+	t := f.Train
+	model := t.Model
+	if model == "" {
+		model = "(none selected)"
+	}
+	doc.Train = trainDoc{Model: model, Loss: t.Loss, Beta: t.Beta, Patterns: patternWords(t.Patterns), Solver: solverWords(t.Solver)}
+	return doc
+}
+
+// explainProgram adds the convex program: which theorem applies, the program in
+// math notation, the implicit regulariser and the sizes. The patterns come from
+// the training data, so without data it says how to give some instead.
+func explainProgram(p *prepared, doc *explainDoc) error {
+	if p.Model == nil {
+		doc.Note = "no model is selected for training: name one with `train model=NAME { ... }`"
+		return nil
+	}
+	if p.File.Data["train"] == nil {
+		doc.Note = "the program depends on the training data: add a `data train` block or pass --data"
+		return nil
+	}
+	rule, vp, err := p.VectorRule()
+	if err := p.done(err); err != nil {
+		return err
+	}
+	if vp != nil {
+		// vector outputs: the program is described, not built (its exact form is
+		// copositive; docs/math/10-vector-output.md)
+		var b strings.Builder
+		p.DescribeVector(&b, rule, vp)
+		doc.Program = &programDoc{Rule: rule.Name, Section: rule.Section, Doc: rule.Doc, Theorem: vp.Theorem,
+			Regularizer: vp.Regularizer, Sizes: convex.Sizes{Samples: vp.N, Patterns: vp.Patterns()}, Text: b.String()}
+		return nil
+	}
+	if err := p.derive(); err != nil {
+		return err
+	}
+	var b strings.Builder
+	p.Program.Describe(&b)
+	doc.Program = &programDoc{Rule: p.Rule.Name, Section: p.Rule.Section, Doc: p.Rule.Doc, Theorem: p.Rule.Theorem,
+		Regularizer: p.Program.Regularizer, Sizes: p.Program.Sizes(), Text: b.String()}
+	return nil
+}
+
+// writeExplain renders the explanation as text.
+func writeExplain(w io.Writer, doc *explainDoc) error {
+	for i, m := range doc.Models {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		tag := ""
+		if m.Trained {
+			tag = " (trained)"
+		}
+		fmt.Fprintf(w, "model %s%s: %s\n", m.Name, tag, m.Signature)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tlayer\tparameters\tinput\t\toutput")
+		for _, l := range m.Layers {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t→\t%s\n", l.Index, l.Kind, l.Parameters, l.Input, l.Output)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, d := range doc.Data {
+		fmt.Fprintf(w, "\ndata %s\n", d.Name)
+		fmt.Fprintf(w, "  source       %s\n", d.Source)
+		if d.Classes != "" {
+			fmt.Fprintf(w, "  classes      %s\n", d.Classes)
 		}
 		if d.Limit > 0 {
 			fmt.Fprintf(w, "  limit        first %d samples\n", d.Limit)
 		}
-		if d.HasScale {
-			fmt.Fprintf(w, "  scale        features × %g\n", d.Scale)
+		if d.Scale != "" {
+			fmt.Fprintf(w, "  scale        features × %s\n", d.Scale)
 		}
 		if d.Standardize {
 			fmt.Fprintf(w, "  standardize  zero mean, unit variance per feature (statistics from train)\n")
 		}
 	}
-	t := f.Train
+	t := doc.Train
 	fmt.Fprintf(w, "\ntrain\n")
-	model := t.Model
-	if model == "" {
-		model = "(none selected)"
-	}
-	fmt.Fprintf(w, "  model     %s\n", model)
+	fmt.Fprintf(w, "  model     %s\n", t.Model)
 	fmt.Fprintf(w, "  loss      %s\n", t.Loss)
 	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
-	fmt.Fprintf(w, "  patterns  %s\n", patternWords(t.Patterns))
-	fmt.Fprintf(w, "  solver    %s\n", solverWords(t.Solver))
-	return nil
+	fmt.Fprintf(w, "  patterns  %s\n", t.Patterns)
+	fmt.Fprintf(w, "  solver    %s\n", t.Solver)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Convex program")
+	fmt.Fprintln(w)
+	if doc.Program == nil {
+		fmt.Fprintf(w, "  (%s)\n", doc.Note)
+		return nil
+	}
+	_, err := io.WriteString(w, doc.Program.Text)
+	return err
 }
 
 func shapeWords(s ir.Shape) string {

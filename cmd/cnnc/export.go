@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -8,12 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cnnc-org/cnnc/backend/cbf"
+	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/backend/conic"
-	"github.com/cnnc-org/cnnc/backend/cvxpy"
-	"github.com/cnnc-org/cnnc/backend/scs"
-	"github.com/cnnc-org/cnnc/compiler/canon"
 	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/lang/diag"
 )
 
 // exportOptions are the flags of `cnnc export`.
@@ -24,7 +23,7 @@ type exportOptions struct {
 	eps    float64
 	layout string // scs: legacy or dev
 	int32  bool
-	relax  string // vector outputs: gated (a) or copositive (b)
+	relax  string // vector outputs: gated (relaxation (a)) or copositive (b)
 }
 
 func init() {
@@ -40,11 +39,12 @@ func init() {
   cvxpy  a readable CVXPY script PATH plus its data PATH without .py + .npz
   json   the conic form as one JSON object (cnnc-conic/1)
 
-The objective of every export equals the language.md objective (no offset or scale).
-A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the train
-block's patterns (squared loss): --relaxation copositive (the default for ReLU units)
-or gated (the nuclear-norm relaxation; exact, and the only one, for gated units).
-Files are written atomically: on any error no partial output is left behind.`,
+The objective of every export equals the objective of docs/language.md (no offset or
+scale). A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the
+train block's patterns: --relaxation copositive (the default for ReLU units) or gated
+(the nuclear-norm relaxation: exact, and the only one, for gated units). Files are written atomically: on any error no partial output is left behind.
+The formats are described in docs/exports.md. --json prints what was written as one
+JSON document instead of a sentence.`,
 			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,12 +54,34 @@ Files are written atomically: on any error no partial output is left behind.`,
 		cmd.Flags().StringVar(&o.to, "format", "", "output format: scs, cbf, cvxpy or json (required)")
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output path (required)")
 		o.dataFlags.register(cmd)
+		addJSON(cmd, e, "print what was written as one JSON document")
+		addDeprecatedFormat(cmd, e, "diagnostics")
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
 		cmd.Flags().StringVar(&o.relax, "relaxation", "", "vector outputs: copositive (relaxation (b), default) or gated (relaxation (a))")
 		return cmd
 	})
+}
+
+// exportDoc is export's --json document.
+type exportDoc struct {
+	Format      string    `json:"format"`
+	Files       []string  `json:"files"`
+	Variables   int       `json:"variables,omitempty"`
+	Rows        int       `json:"rows,omitempty"`
+	Cones       *coneDoc  `json:"cones,omitempty"`
+	Scale       float64   `json:"objective_scale,omitempty"`
+	Offset      float64   `json:"objective_offset"`
+	Diagnostics diag.List `json:"diagnostics"`
+}
+
+type coneDoc struct {
+	Zero    int   `json:"z"`
+	Linear  int   `json:"l"`
+	SOC     []int `json:"q"`
+	PSD     []int `json:"s"`
+	ExpPrim int   `json:"ep"`
 }
 
 func runExport(e *env, o *exportOptions, path string) error {
@@ -83,40 +105,37 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	p.in.Relaxation = o.relax
-	if _, err := p.derive(e, o.format); err != nil {
+	p.Relaxation = o.relax
+	if err := p.derive(); err != nil {
 		return err
 	}
 	if o.to == "cvxpy" {
 		return exportCVXPY(e, p, o.out)
 	}
-	cp, _, err := canon.Canonicalize(p.prog)
-	if err != nil {
-		return withCode(exitError, fmt.Errorf("canonicalising %s: %v", path, err))
-	}
-	var write func(w io.Writer) error
-	switch o.to {
-	case "json":
-		write = func(w io.Writer) error { return conic.WriteJSON(w, cp) }
-	case "cbf":
-		write = func(w io.Writer) error { return cbf.Write(w, cp) }
-	case "scs":
-		f := scs.NewFile(cp, o.eps)
-		if o.layout == "dev" {
-			f.Layout = scs.Dev16
-			f.Version = scs.DevVersion
-		}
-		if o.int32 {
-			f.IntSize = 4
-		}
-		write = func(w io.Writer) error { return scs.Write(w, f) }
+	var cp *conic.Problem
+	write := func(w io.Writer) error {
+		var err error
+		cp, err = p.Export(w, o.to, cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32})
+		return err
 	}
 	if err := writeFileAtomic(o.out, write); err != nil {
-		return withCode(exitError, err)
+		return p.done(err)
+	}
+	if e.json {
+		return e.writeJSON(exportDoc{Format: o.to, Files: []string{o.out}, Variables: cp.N, Rows: cp.M,
+			Cones: &coneDoc{Zero: cp.Cones.Z, Linear: cp.Cones.L, SOC: nonNil(cp.Cones.Q), PSD: nonNil(cp.Cones.S), ExpPrim: cp.Cones.EP},
+			Scale: cp.Scale(), Offset: cp.ObjOffset, Diagnostics: e.diagnostics()})
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%s): %d variables, %d rows, cones z=%d l=%d q=%d blocks s=%d blocks ep=%d; objective scale %g offset %g\n",
 		o.out, o.to, cp.N, cp.M, cp.Cones.Z, cp.Cones.L, len(cp.Cones.Q), len(cp.Cones.S), cp.Cones.EP, cp.Scale(), cp.ObjOffset)
 	return nil
+}
+
+func nonNil(v []int) []int {
+	if v == nil {
+		return []int{}
+	}
+	return v
 }
 
 // exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
@@ -125,17 +144,19 @@ func exportCVXPY(e *env, p *prepared, out string) error {
 		out += ".py"
 	}
 	npz := strings.TrimSuffix(out, ".py") + ".npz"
-	r := recipeFor(p)
 	// Both files are staged in memory first so a failure leaves neither behind.
-	var script, data strings.Builder
-	if err := cvxpy.Write(&script, &data, filepath.Base(npz), p.prog, r); err != nil {
-		return withCode(exitError, fmt.Errorf("cvxpy export: %v", err))
+	var script, data bytes.Buffer
+	if err := p.ExportCVXPY(&script, &data, filepath.Base(npz)); err != nil {
+		return p.done(err)
 	}
-	if err := writeFileAtomic(npz, func(w io.Writer) error { _, err := io.WriteString(w, data.String()); return err }); err != nil {
+	if err := writeFileAtomic(npz, func(w io.Writer) error { _, err := w.Write(data.Bytes()); return err }); err != nil {
 		return withCode(exitError, err)
 	}
-	if err := writeFileAtomic(out, func(w io.Writer) error { _, err := io.WriteString(w, script.String()); return err }); err != nil {
+	if err := writeFileAtomic(out, func(w io.Writer) error { _, err := w.Write(script.Bytes()); return err }); err != nil {
 		return withCode(exitError, err)
+	}
+	if e.json {
+		return e.writeJSON(exportDoc{Format: "cvxpy", Files: []string{out, npz}, Diagnostics: e.diagnostics()})
 	}
 	fmt.Fprintf(e.stdout, "wrote %s and %s; run: python3 %s [SCS|CVXOPT|CLARABEL|MOSEK]\n", out, npz, out)
 	return nil

@@ -1,6 +1,6 @@
 package main
 
-// Export round trips on every example (spec/formats.md). For each examples/*.cnn that
+// Export round trips on every example (docs/exports.md). For each examples/*.cnn that
 // derives a convex program, `cnnc export` writes scs, json, cbf and cvxpy files with
 // the real command, and the test checks:
 //
@@ -72,7 +72,7 @@ func loadExample(t *testing.T, path string) *prepared {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdout: &out, stderr: &errb}
-	p, err := prepare(e, path, dataFlags{format: formatText}, true)
+	p, err := prepare(e, path, dataFlags{}, true)
 	if err != nil {
 		msg := errb.String()
 		if strings.Contains(msg, "no such file") || strings.Contains(msg, "not found") {
@@ -83,7 +83,7 @@ func loadExample(t *testing.T, path string) *prepared {
 	if vectorTooLarge(p) {
 		return nil // the caller tries a shrunk copy
 	}
-	if _, err := p.derive(e, formatText); err != nil {
+	if err := p.derive(); err != nil {
 		if strings.Contains(errb.String(), derive.CodeNoEquivalent) {
 			t.Skipf("%s has no convex equivalent (by design): %s", path, firstLine(errb.String()))
 		}
@@ -177,13 +177,13 @@ func exportRoundTrip(t *testing.T, path string) bool {
 		t.Logf("%s: the vector relaxation is too large to build (convex.MaxRelaxEntries): not exported here", base)
 		return false
 	}
-	sz := p.prog.Sizes()
-	t.Logf("%s (%s): %d samples, %d patterns, %d variables, %d linear constraints", base, p.rule.Name, sz.Samples, sz.Patterns, sz.Variables, sz.Constraints)
+	sz := p.Program.Sizes()
+	t.Logf("%s (%s): %d samples, %d patterns, %d variables, %d linear constraints", base, p.Rule.Name, sz.Samples, sz.Patterns, sz.Variables, sz.Constraints)
 	if sz.Constraints > exportLimit {
 		t.Logf("%s: %d linear constraints: not exported here (limit %d)", base, sz.Constraints, exportLimit)
 		return false
 	}
-	want, _, err := canon.Canonicalize(p.prog)
+	want, _, err := canon.Canonicalize(p.Program)
 	if err != nil {
 		t.Fatalf("canonicalize: %v", err)
 	}
@@ -238,7 +238,7 @@ func exportRoundTrip(t *testing.T, path string) bool {
 		t.Logf("%s: solver checks skipped (more than %d constraints or %d variables)", base, solverLimit, varLimit)
 		return false
 	}
-	if p.rule.Vector != nil {
+	if p.Rule.Vector != nil {
 		vectorExportChecks(t, p, want, sf.Problem, jp)
 		return true
 	}
@@ -275,7 +275,7 @@ func exportRoundTrip(t *testing.T, path string) bool {
 				t.Errorf("native optimum %.12g, CVXOPT %.12g (relative difference %.2e)", nat.ConvexObjective, rs.Objective, relDiff(nat.ConvexObjective, rs.Objective))
 			}
 			if nat == nil {
-				checkRecipe(t, p, p.rule, p.prog, cmapSolution(t, p, rs.X), dir)
+				checkRecipe(t, p, p.Rule, p.Program, cmapSolution(t, p, rs.X), dir)
 			}
 			opt, have = rs.Objective, true
 		case rs.Status != rj.Status:
@@ -306,7 +306,7 @@ func exportRoundTrip(t *testing.T, path string) bool {
 // cmapSolution maps a conic solution x of p's canonical form back to the program.
 func cmapSolution(t *testing.T, p *prepared, x []float64) *convex.Solution {
 	t.Helper()
-	_, m, err := canon.Canonicalize(p.prog)
+	_, m, err := canon.Canonicalize(p.Program)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func nativeSolve(t *testing.T, p *prepared) *train.Outcome {
 	t.Helper()
 	var last solver.Status
 	for _, tol := range nativeTols {
-		out, err := train.Run(p.in, train.Options{
+		out, err := train.Run(p.Input(), train.Options{
 			Settings: train.SolverSettings{Tol: tol},
 			Template: train.NativeTemplate,
 			Conic:    train.NativeConic,
@@ -394,12 +394,12 @@ func checkCBF(t *testing.T, path string, p *conic.Problem) {
 func checkRecipe(t *testing.T, p *prepared, rule *derive.Rule, prog *convex.Program, solution *convex.Solution, dir string) {
 	t.Helper()
 	py := pythonOrSkip(t, "numpy")
-	base := p.model.Name
-	goW, err := rule.Recover(p.in, prog, solution)
+	base := p.Model.Name
+	goW, err := rule.Recover(p.Input(), prog, solution)
 	if err != nil {
 		t.Fatalf("Go recovery: %v", err)
 	}
-	goObj, _, _, err := network.Objective(p.model, goW, p.train.X, p.train.Y)
+	goObj, _, _, err := network.Objective(p.Model, goW, p.Data.X, p.Data.Y)
 	if err != nil {
 		t.Fatalf("objective of the Go recovery: %v", err)
 	}
@@ -407,10 +407,10 @@ func checkRecipe(t *testing.T, p *prepared, rule *derive.Rule, prog *convex.Prog
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	q := *p
-	q.prog = prog
+	q := *p.Problem // the script of prog (the adaptive mode's, not the file's)
+	q.Rule, q.Program = rule, prog
 	var script, data, sol bytes.Buffer
-	if err := cvxpy.Write(&script, &data, "prog.npz", prog, recipeFor(&q)); err != nil {
+	if err := q.ExportCVXPY(&script, &data, "prog.npz"); err != nil {
 		t.Fatal(err)
 	}
 	if err := cvxpy.WriteSolution(&sol, prog, solution); err != nil {
@@ -429,11 +429,11 @@ func checkRecipe(t *testing.T, p *prepared, rule *derive.Rule, prog *convex.Prog
 	if err != nil {
 		t.Fatalf("the script's weights.json: %v", err)
 	}
-	pyObj, _, _, err := network.Objective(p.model, pyW, p.train.X, p.train.Y)
+	pyObj, _, _, err := network.Objective(p.Model, pyW, p.Data.X, p.Data.Y)
 	if err != nil {
 		t.Fatalf("objective of the script's weights: %v", err)
 	}
-	t.Logf("%s (%s): recovered network objective: Go %.15g, script %.15g", base, p.rule.Name, goObj, pyObj)
+	t.Logf("%s (%s): recovered network objective: Go %.15g, script %.15g", base, p.Rule.Name, goObj, pyObj)
 	if relDiff(goObj, pyObj) > recoveryRelative {
 		t.Errorf("the script's recovery has objective %.15g, the Go recovery %.15g (relative difference %.2e)", pyObj, goObj, relDiff(goObj, pyObj))
 	}

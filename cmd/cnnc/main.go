@@ -1,10 +1,16 @@
 // Command cnnc compiles neural-network architectures written in the .cnn language
 // into convex programs, solves them to global optimality, recovers the trained
-// network and certifies it. See README.md and spec/cli.md.
+// network and certifies it. The verbs, flags, exit codes and files are documented
+// in docs/cli.md; the work itself is done by the Go API of the module's root
+// package (github.com/cnnc-org/cnnc, docs/api.md).
 //
 // Each verb lives in its own file as an options struct plus a run function and
 // registers itself with register(); main returns the exit code from one place:
 // 0 ok, 1 diagnostics or errors, 2 usage, 3 solver ended without an optimal status.
+//
+// Output (output.go): results go to stdout, progress and diagnostics to stderr. With
+// --json (every verb has it) stdout carries exactly one JSON document: the verb's
+// result with its diagnostics, or {"error": …, "diagnostics": […]} when it fails.
 package main
 
 import (
@@ -13,10 +19,12 @@ import (
 	"io"
 	"os"
 
+	"github.com/cnnc-org/cnnc/lang/diag"
+
 	"github.com/spf13/cobra"
 )
 
-// Exit codes (spec/cli.md).
+// Exit codes (docs/cli.md).
 const (
 	exitOK        = 0
 	exitError     = 1
@@ -46,10 +54,14 @@ func usageErr(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// env is what every verb may use: its output streams.
+// env is what every verb may use: its output streams and the output mode.
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+
+	json      bool      // --json: stdout carries one JSON document
+	wroteJSON bool      // that document has been written
+	diags     diag.List // diagnostics gathered for the JSON document
 }
 
 // verbs are the constructors registered by each verb's file.
@@ -87,16 +99,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	code := exitUsage
 	var xe *exitErr
 	if errors.As(err, &xe) {
-		if xe.err != nil {
-			fmt.Fprintf(stderr, "cnnc: %v\n", xe.err)
-		}
-		return xe.code
+		code, err = xe.code, xe.err
 	}
-	// cobra's own errors (unknown command, bad args) are usage errors.
-	fmt.Fprintf(stderr, "cnnc: %v\nRun 'cnnc --help' for usage.\n", err)
-	return exitUsage
+	if err != nil {
+		msg := err.Error()
+		if code == exitUsage && xe == nil {
+			// cobra's own errors (unknown command, bad args) are usage errors.
+			msg += "\nRun 'cnnc --help' for usage."
+		}
+		fmt.Fprintf(stderr, "cnnc: %s\n", msg)
+	}
+	if (e.json || wantsJSON(args)) && !e.wroteJSON {
+		msg := fmt.Sprintf("exit status %d", code)
+		if err != nil {
+			msg = err.Error()
+		} else if e.diags.HasErrors() {
+			msg = e.diags.Error()
+		}
+		e.writeJSON(errorDoc{Error: msg, ExitCode: code, Diagnostics: e.diagnostics()})
+	}
+	return code
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -1,120 +1,66 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cnnc-org/cnnc/backend/convex"
-	"github.com/cnnc-org/cnnc/compiler/derive"
-	"github.com/cnnc-org/cnnc/lang/check"
-	"github.com/cnnc-org/cnnc/lang/dataset"
+	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/lang/diag"
-	"github.com/cnnc-org/cnnc/lang/ir"
-	"github.com/cnnc-org/cnnc/lang/token"
 )
 
-// prepared is a checked file with its data loaded: what every verb past `check`
-// works from.
+// prepared is a loaded Problem (github.com/cnnc-org/cnnc) plus how far its
+// diagnostics have been shown: what every verb past `check` works from.
 type prepared struct {
-	file  *ir.File
-	srcs  diag.Sources
-	model *ir.Model
-	train *dataset.Dataset // nil when the file has no data and none was given
-	test  *dataset.Dataset // nil without a `data test` block
-	in    *derive.Input
-
-	rule *derive.Rule    // set by derive
-	prog *convex.Program // set by derive
+	*cnnc.Problem
+	e     *env
+	shown int // p.Diagnostics[:shown] have been reported
 }
 
 // dataFlags are the flags shared by verbs that load data.
 type dataFlags struct {
-	format string // diagnostics: text or json
-	data   string // --data override of the train set
+	data string // --data override of the train set
 }
 
-// register adds --data and --diagnostics to cmd.
+// register adds --data to cmd.
 func (fl *dataFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&fl.data, "data", "", "training data replacing the file's data train source")
-	cmd.Flags().StringVar(&fl.format, "diagnostics", formatText, "diagnostic format: text (stderr) or json (stdout)")
+	cmd.Flags().StringVar(&fl.data, "data", "", "training data replacing the file's data train source: FILE.csv[,header=true][,label=COLUMN], X.npy,y.npy, IMAGES,LABELS or synthetic:NAME[,key=value] (docs/cli.md)")
 }
 
-// prepare loads, checks and (when needData) loads the train and test data of path.
-// Diagnostics are printed; on errors it returns withCode(exitError, nil).
+// prepare loads and checks path and (when needData) its train and test data.
+// Diagnostics are reported; on errors it returns withCode(exitError, nil) and the
+// Problem loaded so far.
 func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error) {
-	if err := checkFormat(fl.format); err != nil {
-		return nil, err
-	}
-	f, srcs, err := loadChecked(e, path, check.Options{DataOverride: fl.data}, fl.format)
-	if err != nil {
-		return nil, err
-	}
-	p := &prepared{file: f, srcs: srcs, model: f.Trained}
-	if p.model == nil && !needData {
-		return p, nil // explain shows every model even when none is selected
-	}
-	if p.model == nil {
-		var dl diag.List
-		dl.Errorf("C0901", token.Range{File: path}, "Add a model block, or name the model to train with `train model=NAME { ... }`.", "no model to train")
-		printDiags(e, dl, srcs, fl.format)
-		return nil, withCode(exitError, nil)
-	}
-	p.in = &derive.Input{File: f, Model: p.model, Train: f.Train}
-	if !needData {
-		return p, nil
-	}
-	return p, p.loadData(e, path, fl.format)
+	prob, err := cnnc.Load(path, cnnc.Options{Data: fl.data, SkipData: !needData})
+	p := &prepared{Problem: prob, e: e}
+	return p, p.done(err)
 }
 
-// loadData loads the train set (and the test set, standardised with the train
-// set's statistics) of a prepared file; diagnostics are printed.
-func (p *prepared) loadData(e *env, path, format string) error {
-	f, srcs := p.file, p.srcs
-	td := f.Data["train"]
-	if td == nil {
-		var dl diag.List
-		dl.Errorf(dataset.CodeRead, token.Range{File: path}, "Add a `data train { ... }` block, or give the training data with --data (a .csv file, X.npy,y.npy, IMAGES,LABELS, or synthetic:NAME,key=value).", "no training data")
-		printDiags(e, dl, srcs, format)
-		return withCode(exitError, nil)
-	}
-	var all diag.List
-	train, stats, dl := dataset.Load(td, p.model.Input(), nil)
-	all = append(all, dl...)
-	if train != nil {
-		if tst := f.Data["test"]; tst != nil {
-			test, _, dl := dataset.Load(tst, p.model.Input(), stats)
-			all = append(all, dl...)
-			p.test = test
-		}
-	}
-	if err := printDiags(e, all, srcs, format); err != nil {
-		return err
-	}
-	if all.HasErrors() {
-		return withCode(exitError, nil)
-	}
-	p.train = train
-	p.in.Data = train
-	return nil
+// flush reports the diagnostics not shown yet.
+func (p *prepared) flush() {
+	p.e.report(p.Diagnostics[p.shown:], p.Sources)
+	p.shown = len(p.Diagnostics)
 }
+
+// done reports new diagnostics and turns an API error into the verb's error:
+// diagnostics (already reported) become exit 1 without a message.
+func (p *prepared) done(err error) error {
+	p.flush()
+	if err == nil {
+		return nil
+	}
+	var dl diag.List
+	if errors.As(err, &dl) {
+		return withCode(exitError, nil)
+	}
+	return withCode(exitError, err)
+}
+
+// loadData loads the train and test data (see cnnc.Problem.LoadData).
+func (p *prepared) loadData() error { return p.done(p.LoadData()) }
 
 // derive picks the rule for the model and derives its convex program.
-func (p *prepared) derive(e *env, format string) (*derive.Rule, error) {
-	rule, prog, dl := derive.Derive(p.in)
-	if err := printDiags(e, dl, p.srcs, format); err != nil {
-		return nil, err
-	}
-	if dl.HasErrors() || prog == nil {
-		return nil, withCode(exitError, nil)
-	}
-	p.rule, p.prog = rule, prog
-	return rule, nil
-}
-
-func (p *prepared) describeData() string {
-	if p.train == nil {
-		return "no data"
-	}
-	return fmt.Sprintf("%d samples × %d features (%s)", p.train.N(), p.train.Features(), p.train.Source)
+func (p *prepared) derive() error {
+	_, _, err := p.Derive()
+	return p.done(err)
 }

@@ -98,7 +98,7 @@ func TestSolveVerifyPredict(t *testing.T) {
 		t.Fatalf("predict exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 13 || !strings.HasPrefix(lines[12], "# train set: 12 samples") {
+	if len(lines) != 14 || lines[0] != "# index\tlabel\toutput" || !strings.HasPrefix(lines[13], "# train set: 12 samples") {
 		t.Fatalf("predict printed %d lines, last %q", len(lines), lines[len(lines)-1])
 	}
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -18,7 +17,6 @@ import (
 
 // solveFileOptions are the flags of `cnnc solve-file`.
 type solveFileOptions struct {
-	json     bool
 	eps      float64
 	maxIters int
 	quiet    bool
@@ -41,13 +39,13 @@ The iteration table goes to stderr unless --quiet.
 
 Exit status: 0 optimal, 3 the solver ended without an optimal status, 1 errors
 (unreadable file, unsupported cone), 2 usage.`,
-			Example: "  cnnc solve-file shared/data/scs/max_ent\n  cnnc solve-file program.json --json --eps 1e-6 --quiet",
+			Example: "  cnnc export examples/quickstart.cnn --format json -o program.json\n  cnnc solve-file program.json --json --eps 1e-6 --quiet",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runSolveFile(e, o, args[0])
 			},
 		}
-		cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object instead of text")
+		addJSON(cmd, e, "print one JSON object instead of text")
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-8, "absolute and relative tolerance (eps_abs = eps_rel)")
 		cmd.Flags().IntVar(&o.maxIters, "max-iters", 100000, "iteration limit")
 		cmd.Flags().BoolVar(&o.quiet, "quiet", false, "do not print the iteration table")
@@ -105,17 +103,15 @@ func runSolveFile(e *env, o *solveFileOptions, path string) error {
 		return withCode(exitError, fmt.Errorf("%s: %v", path, err))
 	}
 	userSet := p.ObjScale != 0 && p.ObjScale != 1 || p.ObjOffset != 0
-	if o.json {
+	if e.json {
 		rep := solveFileReport{File: path, Format: format, Status: string(r.Status),
 			Objective: finiteOrNull(r.PrimalObjective), DualObjective: finiteOrNull(r.DualObjective),
 			UserObjective: finiteOrNull(r.UserObjective),
 			PrimalRes:     finiteOrNull(r.PrimalRes), DualRes: finiteOrNull(r.DualRes), Gap: finiteOrNull(r.Gap),
 			Iterations: r.Iterations, SolveSeconds: r.SolveTime.Seconds(), SetupSeconds: r.SetupTime.Seconds(),
 			M: p.M, N: p.N}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return withCode(exitError, err)
+		if err := e.writeJSON(rep); err != nil {
+			return err
 		}
 	} else {
 		w := e.stdout

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,11 +20,11 @@ import (
 // vectorTooLarge reports whether p's model matches a vector rule whose conic
 // relaxation is too large to build (the export refuses it with a diagnostic).
 func vectorTooLarge(p *prepared) bool {
-	rule, _ := derive.Select(p.in)
+	rule, _ := derive.Select(p.Input())
 	if rule == nil || rule.Vector == nil {
 		return false
 	}
-	vp, dl := rule.Vector.Build(p.in)
+	vp, dl := rule.Vector.Build(p.Input())
 	if dl.HasErrors() || vp == nil {
 		return false
 	}
@@ -45,12 +47,12 @@ func vectorExportChecks(t *testing.T, p *prepared, want, fromSCS, fromJSON *coni
 	if nat.Status != solver.Optimal {
 		t.Fatalf("native conic solve of the relaxation: status %s", nat.Status)
 	}
-	out, err := train.Run(p.in, train.Options{Settings: train.SolverSettings{Tol: 1e-6}})
+	out, err := train.Run(p.Input(), train.Options{Settings: train.SolverSettings{Tol: 1e-6}})
 	if err != nil {
 		t.Fatalf("cnnc solve pipeline: %v", err)
 	}
 	v := out.Vector
-	t.Logf("%s: relaxation optimum %.10g (native conic, %d iterations); bracket [%.10g, %.10g]", p.model.Name, nat.Primal, nat.Iterations, v.Lower, v.Upper)
+	t.Logf("%s: relaxation optimum %.10g (native conic, %d iterations); bracket [%.10g, %.10g]", p.Model.Name, nat.Primal, nat.Iterations, v.Lower, v.Upper)
 	if nat.Primal > v.Upper*(1+1e-6) {
 		t.Errorf("the relaxation's optimum %.12g exceeds the recovered network's objective %.12g", nat.Primal, v.Upper)
 	}
@@ -58,7 +60,7 @@ func vectorExportChecks(t *testing.T, p *prepared, want, fromSCS, fromJSON *coni
 		t.Errorf("gated model: the exported program (exact) has optimum %.12g, the bracket's upper bound is %.12g", nat.Primal, v.Upper)
 	}
 	if want.Cones.EP+want.Cones.ED > 0 {
-		t.Logf("%s: exponential cones (cross-entropy): CVXOPT check skipped (CVXOPT has no exponential cone)", p.model.Name)
+		t.Logf("%s: exponential cones (cross-entropy): CVXOPT check skipped (CVXOPT has no exponential cone)", p.Model.Name)
 		return
 	}
 	if err := conictest.Available(); err != nil {
@@ -164,9 +166,25 @@ func TestVectorCLI(t *testing.T) {
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
+		// index, label, 3 outputs: the label is the class of the largest output
+		// in the listed order 2 0 1
 		f := strings.Split(line, "\t")
-		if l := f[len(f)-1]; l != "0" && l != "1" && l != "2" || len(f) != 5 {
-			t.Errorf("predict line %q: want index, 3 outputs and a label among 0, 1, 2", line)
+		if len(f) != 5 {
+			t.Errorf("predict line %q: want index, label and 3 outputs", line)
+			continue
+		}
+		best, arg := math.Inf(-1), -1
+		for k, v := range f[2:] {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x > best {
+				best, arg = x, k
+			}
+		}
+		if want := []string{"2", "0", "1"}[arg]; f[1] != want {
+			t.Errorf("predict line %q: label %s, the largest output is class %s's", line, f[1], want)
 		}
 	}
 	so, se, code = runCLI("explain", file)

@@ -1,5 +1,5 @@
 // Package canon owns canonicalisation: it rewrites a convex.Program into the conic form
-// of spec/formats.md (backend/conic.Problem: minimise cᵀx s.t. Ax + s = b, s ∈ K) and
+// of docs/exports.md (backend/conic.Problem: minimise cᵀx s.t. Ax + s = b, s ∈ K) and
 // keeps the inverse map from a conic solution x back to the program's variables.
 //
 // Pipeline position: compiler/derive ──convex.Program──▶ Canonicalize ──conic.Problem──▶
@@ -8,11 +8,11 @@
 //
 // Each rewrite below is documented in the style of MathOptInterface bridges
 // (Reformulation / Source / Target / Dual map), using the building blocks of
-// formulations.md §1.5. The slack is s = b − Ax; rows are emitted in SCS cone order
+// §1.5 (docs/math/01-machinery.md). The slack is s = b − Ax; rows are emitted in SCS cone order
 // (zero, nonnegative, second-order, PSD, exponential).
 //
 // Objective scale. Every rewrite keeps the objective exact: cᵀx equals the
-// language.md objective ℓ(ŷ, y) + β Σ R at any feasible point whose epigraph variables
+// docs/language.md objective ℓ(ŷ, y) + β Σ R at any feasible point whose epigraph variables
 // are tight, so ObjScale = 1 and ObjOffset = 0.
 //
 // Column layout of x (Map records it; Problem.Vars names every range):
@@ -28,7 +28,7 @@
 //	  Target:  NN rows in R₊: A = −Sign[r,p]·C_r, b = 0
 //	  Dual:    the row's multiplier γ_r ≥ 0 of the conic dual is the multiplier of the
 //	           cone constraint (the certificate's λ).
-//	LSQ (squared loss, formulations.md §1.5 LSQ; chosen over LSQ' so that the problem
+//	LSQ (squared loss, §1.5 (docs/math/01-machinery.md) LSQ; chosen over LSQ' so that the problem
 //	  has no P and every SOC solver, CVXOPT included, reads it)
 //	  Source:  ½‖ŷ − y‖², ŷ = Ĝx (families, terms, bias)
 //	  Target:  epigraph τ with cost 1 and one SOC(N+2): s = (1 + 2τ, 2(Ĝx − y), 2τ − 1),
@@ -36,7 +36,7 @@
 //	           ‖(2r, 2τ−1)‖ ≤ 2τ+1.
 //	  Dual:    the SOC multiplier (μ₀, μ, μ_{N+1}) gives the residual dual v = 2μ
 //	           (at the optimum v = y − ŷ).
-//	LSQ' (squared loss with Options.QuadraticLoss, formulations.md §1.5 LSQ')
+//	LSQ' (squared loss with Options.QuadraticLoss, §1.5 (docs/math/01-machinery.md) LSQ')
 //	  Source:  ½‖ŷ − y‖², ŷ = Ĝx
 //	  Target:  free columns r (named r_loss) with P = I on them and c = 0, and N
 //	           zero-cone rows r − Ĝx = −y (A = [I, −Ĝ], b = −y); ½rᵀr = ½‖Ĝx − y‖².
@@ -286,22 +286,19 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		if fam.C == nil {
 			continue
 		}
-		nc, H := fam.C.Dims()
+		_, H := fam.C.Dims()
 		P := fam.Patterns()
 		for c := range fam.Signs {
 			for q := 0; q < P; q++ {
 				x0 := m.blocks[f][c] + q*H
-				for r := 0; r < nc; r++ {
+				fam.Sign.On.Each(q, func(r int) {
 					sg := fam.Sign.At(r, q)
-					if sg == 0 {
-						continue
-					}
 					row := b.l.row(0)
 					cr := fam.C.RawRowView(r)
 					for j := 0; j < H; j++ {
 						b.l.add(row, x0+j, -sg*cr[j])
 					}
-				}
+				})
 			}
 		}
 	}
@@ -580,16 +577,13 @@ func predictionRows(p *convex.Program, m *Map) []sparseRow {
 		acc[i] = map[int]float64{}
 	}
 	for f, fam := range p.Families {
-		np, H := fam.A.Dims()
+		_, H := fam.A.Dims()
 		P := fam.Patterns()
 		for c, sign := range fam.Signs {
 			for q := 0; q < P; q++ {
 				x0 := m.blocks[f][c] + q*H
-				for r := 0; r < np; r++ {
-					w := fam.Weight.At(r, q)
-					if w == 0 {
-						continue
-					}
+				fam.Weight.Mask.Each(q, func(r int) {
+					w := fam.Weight.RowWeight(r)
 					ar := fam.A.RawRowView(r)
 					row := acc[fam.Sample[r]]
 					for j := 0; j < H; j++ {
@@ -597,7 +591,7 @@ func predictionRows(p *convex.Program, m *Map) []sparseRow {
 							row[x0+j] += sign * w * ar[j]
 						}
 					}
-				}
+				})
 			}
 		}
 	}
@@ -794,28 +788,12 @@ func EstimateNNZ(p *convex.Program) int {
 	nnz := 0
 	for _, fam := range p.Families {
 		copies := len(fam.Signs)
-		count := func(m interface {
-			Dims() (int, int)
-			At(int, int) float64
-		}) int {
-			if m == nil {
-				return 0
+		for q := 0; q < fam.Patterns(); q++ {
+			if fam.C != nil && fam.Sign != nil {
+				nnz += copies * fam.Sign.Count(q) * fam.H
 			}
-			r, c := m.Dims()
-			k := 0
-			for i := 0; i < r; i++ {
-				for j := 0; j < c; j++ {
-					if m.At(i, j) != 0 {
-						k++
-					}
-				}
-			}
-			return k
+			nnz += copies * fam.Weight.Mask.Count(q) * fam.H
 		}
-		if fam.C != nil {
-			nnz += copies * count(fam.Sign) * fam.H
-		}
-		nnz += copies * count(fam.Weight) * fam.H
 		nnz += copies * fam.Patterns() * (fam.H + 1) * (1 + len(fam.Cost.Maps))
 	}
 	for _, t := range p.Terms {

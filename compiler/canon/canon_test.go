@@ -445,5 +445,5 @@ func estimateProgram(seed int) *convex.Program {
 		y[i] = math.Cos(float64(i))
 	}
 	return &convex.Program{Loss: "squared", Y: y, N: n, Beta: 0.1, Families: []*convex.Family{{
-		Name: "v", H: d, A: X, Sample: []int{0, 1, 2, 3, 4, 5, 6}, Weight: D, C: X, Sign: S, Signs: []float64{1, -1}}}}
+		Name: "v", H: d, A: X, Sample: []int{0, 1, 2, 3, 4, 5, 6}, Weight: convex.MustDenseWeights(D), C: X, Sign: convex.MustDenseSigns(S), Signs: []float64{1, -1}}}}
 }

@@ -47,7 +47,7 @@ func TestQuadraticLossMatchesLSQ(t *testing.T) {
 			return
 		}
 		if rs.Status != "optimal" || rq.Status != "optimal" {
-			t.Fatalf("%+v: CVXOPT status %s (LSQ), %s (LSQ′)", c, rs.Status, rq.Status)
+			t.Fatalf("%+v: CVXOPT status %s (LSQ), %s (LSQ′): %s %s", c, rs.Status, rq.Status, rs.Message, rq.Message)
 		}
 		if !relClose(rs.Objective, rq.Objective, 1e-6) {
 			t.Errorf("%+v: LSQ optimum %.10g, LSQ′ optimum %.10g", c, rs.Objective, rq.Objective)

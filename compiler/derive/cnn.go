@@ -1,6 +1,6 @@
 package derive
 
-// Two-layer ReLU CNNs (spec/formulations.md §4, §5.2, §6, template table §12).
+// Two-layer ReLU CNNs (§4, docs/math/04-cnn-gap.md, §5.2, §6, template table §12).
 //
 // All three rules share one shape: a convolution (K positions, patches x_{i,k} ∈ Rʰ,
 // stacked patch matrix M of compiler/patch), ReLU, a pooling stage that maps the K
@@ -24,12 +24,12 @@ package derive
 //	min ℓ( Σ_l Σ_p Σ_{k∈l} p_{lk} D^k_{l,p} X_k (c_{l,p} − c'_{l,p}), y ) + β Σ_{l,p} (‖c_{l,p}‖₂ + ‖c'_{l,p}‖₂)
 //	s.t. (2D^k_{l,p} − I) X_k c_{l,p} ≥ 0 and the same for c'   (k ∈ l)
 //
-// Scaling (binding, language.md): the loss is summed over samples and the average
+// Scaling (binding, docs/language.md): the loss is summed over samples and the average
 // pooling's 1/|l| sits in the prediction operator (Family.Weight = p_{lk}·D), not in
 // β, so the convex optimum equals the objective of the PyTorch network with
 // AvgPool/AdaptiveAvgPool (which averages) and weight decay (β/2)Σ‖·‖² on the conv
-// filters and output weights. (spec/verify/cnn.py (A) sums the K positions instead;
-// its number is reproduced by feeding K·X: (1/K)Σ_k (K X_k u)_+ = Σ_k (X_k u)_+.)
+// filters and output weights. (A numerical check that sums the K positions instead
+// is reproduced by feeding K·X: (1/K)Σ_k (K X_k u)_+ = Σ_k (X_k u)_+.)
 //
 // Max pooling (§6): max_k (z_k)_+ = (max_k z_k)_+, so on the region where every
 // sample's winning position π(i) ∈ l ∪ {off} is fixed the unit is linear:
@@ -425,13 +425,13 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		sample[r] = r % n
 		rowWeight[r] = d.weights[l][r/n]
 	}
-	W := mat.NewDense(Np, P, nil)
-	S := mat.NewDense(Np, P, nil)
-	for q := 0; q < P; q++ {
-		w, s := avgColumn(set.Pattern(q), rowWeight, C)
-		W.SetCol(q, w)
-		S.SetCol(q, s)
+	rowOn := make([]bool, Np)
+	for r := range rowOn {
+		rowOn[r] = !zeroRow(C.RawRowView(r))
 	}
+	// Weight = p_{lk}·D and Sign = 2D − 1 off blank rows (avgColumn, in bits)
+	W := &convex.PatternWeights{Mask: set.D, Row: rowWeight}
+	S := convex.PatternSigns(set.D, rowOn)
 	return &convex.Family{
 		H: d.p.H, A: A, Sample: sample, Weight: W, C: C, Sign: S,
 		Signs: []float64{1, -1}, Cost: convex.Cost{Kind: convex.CostL2},
@@ -489,7 +489,12 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var ws, ss, us [][]float64
+	W := convex.NewPatternWeights(n*s, nil)
+	S := convex.NewConeSigns(Nc)
+	zero := zeroRows(C)
+	wWords := make([]uint64, W.Mask.Stride())
+	on, neg := make([]uint64, S.On.Stride()), make([]uint64, S.On.Stride())
+	var us [][]float64
 	for g := 0; g < gates.Len(); g++ {
 		u := gates.Gate(g)
 		pi := maxPattern(A, n, s, u)
@@ -498,24 +503,30 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 			continue
 		}
 		seen[key] = true
-		w, sg := maxColumn(pi, n, s, C)
-		ws, ss, us = append(ws, w), append(ss, sg), append(us, u)
+		clear(wWords)
+		clear(on)
+		clear(neg)
+		maxEntries(pi, n, s, zero, func(r int) { wWords[r>>6] |= 1 << (uint(r) & 63) }, func(r int, v float64) {
+			on[r>>6] |= 1 << (uint(r) & 63)
+			if v < 0 {
+				neg[r>>6] |= 1 << (uint(r) & 63)
+			}
+		})
+		W.Mask.AppendWords(wWords)
+		S.AppendWords(on, neg)
+		us = append(us, u)
 	}
-	P := len(ws)
+	P := len(us)
 	if P == 0 {
 		return nil, nil
 	}
-	W := mat.NewDense(n*s, P, nil)
-	S := mat.NewDense(Nc, P, nil)
 	G := mat.NewDense(h, P, nil)
 	sample := make([]int, n*s)
 	for r := range sample {
 		sample[r] = r % n
 	}
-	for p := range ws {
-		W.SetCol(p, ws[p])
-		S.SetCol(p, ss[p])
-		G.SetCol(p, us[p])
+	for p, u := range us {
+		G.SetCol(p, u)
 	}
 	return &convex.Family{
 		H: h, A: A, Sample: sample, Weight: W, C: C, Sign: S,
@@ -548,34 +559,52 @@ func windowPairs(s int) [][2]int {
 // ≥ 0), −1 on every x_{i,k′} when off (≤ 0), 0 elsewhere and on zero rows of C
 // (blank patches or two equal patches give 0 ≥ 0: dropped, see avgColumn).
 func maxColumn(pi []int, n, s int, C *mat.Dense) (w, sg []float64) {
-	pairs := windowPairs(s)
 	nc, _ := C.Dims()
 	w = make([]float64, n*s)
 	sg = make([]float64, nc)
+	maxEntries(pi, n, s, zeroRows(C), func(r int) { w[r] = 1 }, func(r int, v float64) { sg[r] = v })
+	return w, sg
+}
+
+// maxEntries enumerates the nonzero entries of maxColumn's columns: weight(r) for the
+// Weight rows (value 1) and sign(r, ±1) for the Sign rows, skipping the rows with
+// zero[r] (zero rows of C). The family build writes them as bits, PatternColumn as
+// floats, so the two agree by construction.
+func maxEntries(pi []int, n, s int, zero []bool, weight func(r int), sign func(r int, v float64)) {
+	pairs := windowPairs(s)
+	put := func(r int, v float64) {
+		if !zero[r] {
+			sign(r, v)
+		}
+	}
 	for i, win := range pi {
 		if win < 0 {
 			for j := 0; j < s; j++ {
-				sg[j*n+i] = -1 // x_{ik'}ᵀu ≤ 0
+				put(j*n+i, -1) // x_{ik'}ᵀu ≤ 0
 			}
 			continue
 		}
-		w[win*n+i] = 1
-		sg[win*n+i] = 1 // x_{i,π(i)}ᵀu ≥ 0
+		weight(win*n + i)
+		put(win*n+i, 1) // x_{i,π(i)}ᵀu ≥ 0
 		for q, pr := range pairs {
 			switch win {
 			case pr[0]:
-				sg[n*s+q*n+i] = 1 // (x_a − x_b)ᵀu ≥ 0
+				put(n*s+q*n+i, 1) // (x_a − x_b)ᵀu ≥ 0
 			case pr[1]:
-				sg[n*s+q*n+i] = -1
+				put(n*s+q*n+i, -1)
 			}
 		}
 	}
-	for r := 0; r < nc; r++ {
-		if zeroRow(C.RawRowView(r)) {
-			sg[r] = 0
-		}
+}
+
+// zeroRows marks the rows of C that are all zero.
+func zeroRows(C *mat.Dense) []bool {
+	nc, _ := C.Dims()
+	z := make([]bool, nc)
+	for r := range z {
+		z[r] = zeroRow(C.RawRowView(r))
 	}
-	return w, sg
+	return z
 }
 
 // PatternColumn maps a gate u ∈ Rʰ to its pattern column of a CNN family built by

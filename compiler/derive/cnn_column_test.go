@@ -67,7 +67,7 @@ func TestPatternColumnMatchesBuild(t *testing.T) {
 					if !ok {
 						t.Fatalf("family %s pattern %d: no column for its own gate", f.Name, q)
 					}
-					if !slices.Equal(w, mat.Col(nil, q, f.Weight)) || !slices.Equal(s, mat.Col(nil, q, f.Sign)) {
+					if !slices.Equal(w, f.Weight.Col(q, nil)) || !slices.Equal(s, f.Sign.Col(q, nil)) {
 						t.Fatalf("family %s pattern %d: PatternColumn differs from the built column", f.Name, q)
 					}
 					checkUnit(t, f, u, w, s)

@@ -1,4 +1,4 @@
-// Package derive owns the compiler's rule table (spec/formulations.md Part A): it
+// Package derive owns the compiler's rule table (the rule table of docs/math/12-template.md): it
 // recognises a checked model's architecture, derives the matching convex program
 // (convex.Program) with its implicit regulariser, and maps a solution back to network
 // weights. Each architecture is a Rule registered by its own file.
@@ -87,6 +87,9 @@ func Derive(in *Input) (*Rule, *convex.Program, diag.List) {
 		return nil, nil, dl
 	}
 	p, d := r.Build(in)
+	if p != nil && p.Doc == "" {
+		p.Doc = r.Doc
+	}
 	return r, p, d
 }
 
@@ -110,7 +113,7 @@ func Select(in *Input) (*Rule, diag.List) {
 		}
 	}
 	rng := in.Model.Range
-	detail := "cnnc knows no convex reformulation of this architecture (formulations.md Part A lists the supported ones)."
+	detail := "cnnc knows no convex reformulation of this architecture (the rule table of docs/math/12-template.md lists the supported ones)."
 	if best != nil {
 		where := "the model ends early"
 		if bestM.Differs != nil {

@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// The two-layer fully connected rules (formulations.md §2 and §3).
+// The two-layer fully connected rules (§2, docs/math/02-fc-relu.md and §3).
 //
 // fc-relu, §2 (Pilanci & Ergen 2020). Model: input · linear m · relu · linear 1. With X
 // the n×d data (a ones column appended when the hidden layer has bias=true — the bias is
@@ -44,7 +44,7 @@ import (
 // x ∈ 𝒦_p, so prediction and objective carry over exactly.
 //
 // Losses: squared ½Σ(ŷ−y)², hinge Σ(1 − yŷ)₊, logistic Σ log(1+e^{−yŷ}) (labels ±1
-// for the last two); all on the language.md scale.
+// for the last two); all on the docs/language.md scale.
 
 // ZeroBlockTol is the relative norm below which a recovered block counts as zero.
 const ZeroBlockTol = 1e-7
@@ -96,7 +96,7 @@ func matchFC(m *ir.Model, act ir.LayerKind) Match {
 		{act, nil},
 		{ir.Linear, func(l *ir.Layer) string {
 			if l.Width != 1 {
-				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: formulations.md §10)", l.Width)
+				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: §10 (docs/math/10-vector-output.md))", l.Width)
 			}
 			if l.Fixed != nil {
 				return "expected a trainable output layer, found fixed="
@@ -269,7 +269,7 @@ func FCFamily(A *mat.Dense, s *pattern.Set, layer int, gated bool) *convex.Famil
 	}
 	f := &convex.Family{
 		Name: "v", Layer: layer, H: h,
-		A: A, Sample: sample, Weight: mat.DenseCopyOf(s.D),
+		A: A, Sample: sample, Weight: &convex.PatternWeights{Mask: s.D.Clone()},
 		Signs: []float64{1, -1},
 		Cost:  convex.Cost{Kind: convex.CostL2},
 		Gates: mat.DenseCopyOf(s.Gates),
@@ -280,9 +280,7 @@ func FCFamily(A *mat.Dense, s *pattern.Set, layer int, gated bool) *convex.Famil
 		return f
 	}
 	f.C = A
-	_, P := s.D.Dims()
-	f.Sign = mat.NewDense(n, P, nil)
-	f.Sign.Apply(func(_, _ int, v float64) float64 { return 2*v - 1 }, s.D)
+	f.Sign = convex.PatternSigns(s.D, nil)
 	return f
 }
 

@@ -1,6 +1,6 @@
 package derive
 
-// Two-layer linear CNNs (no activation; spec/formulations.md §7).
+// Two-layer linear CNNs (no activation; §7 (docs/math/07-linear-cnn.md)).
 //
 // §7.1 conv · avgpool global · linear 1: f = Σ_j w_j (1/K) Σ_k X_k u_j = (1/K)(Σ_k X_k) z
 // with z = Σ_j w_j u_j; weight decay on the factors is minimised at one unit with
@@ -127,11 +127,13 @@ func buildLinearGAP(in *Input) (*convex.Program, diag.List) {
 	prog.Regularizer = "ℓ2 norm of the effective filter: β‖z‖₂ with z = Σ_j w_j u_j; equals weight decay (β/2)Σ_j(‖u_j‖² + w_j²), attained by a single filter (m* = 1)"
 	Np := d.p.N * d.p.K
 	sample := make([]int, Np)
-	W := mat.NewDense(Np, 1, nil)
+	row := make([]float64, Np)
 	for r := range sample {
 		sample[r] = r % d.p.N
-		W.Set(r, 0, 1/float64(d.p.K))
+		row[r] = 1 / float64(d.p.K)
 	}
+	W := convex.NewPatternWeights(Np, row)
+	W.Mask.AppendCol(func(int) bool { return true })
 	prog.Families = []*convex.Family{{
 		Name: "z", Layer: a.conv.Index, H: d.p.H, A: d.p.M, Sample: sample, Weight: W,
 		Signs: []float64{1}, Cost: convex.Cost{Kind: convex.CostL2},

@@ -1,7 +1,7 @@
 package network
 
 // CircWeight converts a full-length circular filter u ∈ R^L in the convention of
-// formulations.md §7.3, (u ⊛ x)[t] = Σ_s u[s]·x[(t−s) mod L], into the weights.json
+// §7.3 (docs/math/07-linear-cnn.md), (u ⊛ x)[t] = Σ_s u[s]·x[(t−s) mod L], into the weights.json
 // (PyTorch, padding='same', padding_mode='circular') kernel W of length K = L that
 // computes the same y = u ⊛ x: W[s] = u[(left−s) mod L] with left = ⌊(L−1)/2⌋.
 // (Proof: y[t] = Σ_s W[s]·x[(t+s−left) mod L]; put r = (left−s) mod L.)

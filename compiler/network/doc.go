@@ -1,5 +1,5 @@
 // Package network owns the recovered network: the weights.json model of
-// spec/cli.md (layers with resolved parameters, tensors in PyTorch layouts), its
+// docs/cli.md (layers with resolved parameters, tensors in PyTorch layouts), its
 // forward pass for every layer kind, and the non-convex objective computed directly
 // from the weights — independently of any convex program, so that it can certify one.
 //
@@ -27,7 +27,7 @@
 //     y[o,t] = b[o] + Σ_c Σ_{s<K} W[o,c,s]·x[c, (t+s−left) mod L],  t = 0…L−1,
 //     which is PyTorch Conv1d/Conv2d(padding='same', padding_mode='circular'), i.e. an
 //     unpadded convolution of F.pad(x, (left, right), mode='circular'). weights.json
-//     stores this W (PyTorch's cross-correlation). Relation to formulations.md §7.3,
+//     stores this W (PyTorch's cross-correlation). Relation to §7.3 (docs/math/07-linear-cnn.md),
 //     (u ⊛ x)[t] = Σ_s u[s]·x[(t−s) mod L]: for a full-length kernel (K = L),
 //     y = u ⊛ x exactly when W[s] = u[(left−s) mod L] (a flip and a shift by left;
 //     CircWeight and CircFilter convert); for K < L, W[s] = u[K−1−s] gives
@@ -46,7 +46,7 @@
 //   - linear: y = W·vec(x) + b with W [out, in]; a multi-dimensional input is
 //     flattened first (row-major). fixed=VALUE: every weight is VALUE, not penalised.
 //
-// # Objective (language.md scale, formulations.md Part A "Objective scale")
+// # Objective (the scale of docs/language.md, "The objective")
 //
 //	obj = loss + penalty,
 //	loss: squared ½ Σ_{i,k} (ŷ_ik − y_ik)², hinge Σ max(0, 1 − y·ŷ), logistic Σ log(1 + e^{−y·ŷ}),
@@ -62,7 +62,7 @@
 //
 // Defaults when a tensor's Penalty is empty: .weight → l2 (none for fixed layers);
 // .bias → l2 on hidden layers, none on the output layer (the last conv, circconv or
-// linear layer) — language.md: a hidden bias is a constant input feature under weight
+// linear layer) — docs/language.md: a hidden bias is a constant input feature under weight
 // decay, the output bias is one unpenalised scalar; .gates, .gate_bias → none.
 //
 // Forward and Objective are plain per-sample loops in float64: the reference that

@@ -25,6 +25,9 @@ func Read(r io.Reader) (*Weights, error) {
 	if err := w.Finalize(); err != nil {
 		return nil, err
 	}
+	if err := w.CheckPreprocess(); err != nil {
+		return nil, fmt.Errorf("weights.json: %v", err)
+	}
 	return &w, nil
 }
 
@@ -54,8 +57,22 @@ func (w *Weights) Write(out io.Writer) error {
 	}
 	var b bytes.Buffer
 	str := func(s string) string { q, _ := json.Marshal(s); return string(q) }
-	fmt.Fprintf(&b, "{\n  \"format\": %s,\n  \"model\": %s,\n  \"beta\": %s,\n  \"loss\": %s,\n  \"layers\": [\n",
+	fmt.Fprintf(&b, "{\n  \"format\": %s,\n  \"model\": %s,\n  \"beta\": %s,\n  \"loss\": %s,\n",
 		str(w.Format), str(w.Model), num(w.Beta), str(w.Loss))
+	if w.Preprocess != nil {
+		if err := w.CheckPreprocess(); err != nil {
+			return err
+		}
+		line, err := json.Marshal(w.Preprocess)
+		if err != nil {
+			return err
+		}
+		b.WriteString("  \"preprocess\": ")
+		b.Write(line)
+		b.WriteString(",\n  \"layers\": [\n")
+	} else {
+		b.WriteString("  \"layers\": [\n")
+	}
 	for i, l := range w.Layers {
 		if l.Fixed != nil {
 			if err := checkFinite(fmt.Sprintf("layer %d fixed", l.Index), []float64{*l.Fixed}); err != nil {
@@ -143,7 +160,7 @@ func checkFinite(what string, v []float64) error {
 	return nil
 }
 
-// intList decodes a JSON number or an array of numbers (cli.md's example writes
+// intList decodes a JSON number or an array of numbers (docs/cli.md's example writes
 // "padding": 0 for a 2-D conv; one number stands for every spatial dimension).
 type intList []int
 

@@ -10,7 +10,7 @@ import (
 )
 
 // Objective evaluates the non-convex training objective of w on (X, Y) on the
-// language.md scale (see the package doc): obj = loss + penalty with the loss summed
+// docs/language.md scale (see the package doc): obj = loss + penalty with the loss summed
 // over samples and outputs (½ for squared loss) and penalty = (β/2)·Σ_T P(T).
 // Y is n × out, ±1 targets for hinge and logistic. m may be nil (see Forward).
 func Objective(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty float64, err error) {

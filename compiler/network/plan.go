@@ -475,7 +475,7 @@ func defaultPenalty(name string, lastParam int, fixed bool) string {
 
 // weightOut checks L<k>.weight against exp (exp[0] = −1: the width, to resolve) and
 // returns the width. A declared width (l.Out ≠ 0) must be met exactly by the output
-// layer and bounds a hidden layer's (language.md: numeric hidden widths are upper bounds).
+// layer and bounds a hidden layer's (docs/language.md: numeric hidden widths are upper bounds).
 func weightOut(tensors map[string]*Tensor, used map[string]bool, k int, l *Layer, exp []int, output bool, where string) (int, error) {
 	name := fmt.Sprintf("L%d.weight", k)
 	want := make([]string, len(exp))

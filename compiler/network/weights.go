@@ -55,6 +55,9 @@ type Weights struct {
 	Loss    string   `json:"loss"`
 	Layers  []Layer  `json:"layers"`
 	Tensors []Tensor `json:"tensors"`
+	// Preprocess is the training data's preprocessing and the meaning of the
+	// outputs (nil in files written before it was recorded).
+	Preprocess *Preprocess `json:"preprocess,omitempty"`
 }
 
 // New starts the weights of model m trained with weight decay beta and the given loss:

@@ -1,6 +1,6 @@
 // Package patch owns patch extraction for convolutional layers: it turns a data
 // matrix (one flattened sample per row, row-major (C, H, W) or (C, L)) into the
-// stacked patch matrix of spec/formulations.md §1.1,
+// stacked patch matrix of §1.1 (docs/math/01-machinery.md),
 //
 //	M = [X_1; X_2; …; X_K] ∈ R^{nK×h},   row k·n + i (0-based) = x_{i,k}ᵀ,
 //

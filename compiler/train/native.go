@@ -25,13 +25,13 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 	if s.Tol > 0 {
 		// The conic solver's stopping rule bounds residuals, not the objective: at
 		// ε = tol its point can leave the cones by ~ε and undercut the optimum by far
-		// more than tol (measured 2e-5 relative at ε = 1e-6 on formulations.md's §2
+		// more than tol (measured 2e-5 relative at ε = 1e-6 on §2 (docs/math/02-fc-relu.md)
 		// instance). Two more digits on the residuals give objectives within tol.
 		cs.EpsAbs, cs.EpsRel = s.Tol*1e-2, s.Tol*1e-2
 		// The interior-point method (chosen by "auto" for zero/nonnegative/SOC
 		// programs) gets one digit more again: its dual objective is reported as
 		// the certified bound, and at ε = tol/100 it exceeded a feasible network's
-		// objective by 4e-7 relative on formulations.md §2's instance; the extra
+		// objective by 4e-7 relative on the instance of §2 (docs/math/02-fc-relu.md); the extra
 		// digits cost a few iterations.
 		cs.IPMEpsFactor = 1e-1
 	}

@@ -13,7 +13,7 @@ import (
 // localSearchSeeds returns the activation patterns of one seeded local search of the
 // non-convex two-layer network (L-BFGS, width m) as adaptive-mode candidates.
 //
-// Why this is sound, and why it helps (formulations.md §1.3 rescaling, §9b.3 item 1):
+// Why this is sound, and why it helps (§1.3, docs/math/01-machinery.md rescaling, §9b.3 item 1):
 // a network with neurons (u_j, α_j) is a feasible point of the convex program restricted
 // to its own patterns D_j = diag 1[A u_j ≥ 0] — put v_j = |α_j|·u_j in the copy of sign
 // α_j (u_j lies in the cone of D_j by construction; neurons sharing a pattern and sign

@@ -13,7 +13,7 @@
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
 //
-// Adaptive mode (formulations.md Part A, `patterns adaptive start=N max=M seed=S`):
+// Adaptive mode (§1, docs/math/01-machinery.md, `patterns adaptive start=N max=M seed=S`):
 // start from N sampled patterns per family; solve; search every family for patterns
 // violating the dual certificate (certify.Search: over the exact arrangement when its
 // Cover count is at most ExhaustiveLimit, else seeded gates + local ascent); add up to
@@ -72,7 +72,7 @@ type SolverSettings struct {
 type Solved struct {
 	Status     solver.Status
 	Solution   *convex.Solution
-	Objective  float64 // primal objective on the language.md scale
+	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
 }
@@ -401,7 +401,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	if f := p.Families[0]; nf == 1 && cols[0] == nil && !allFull {
 		have := pattern.NewSet(f.A.Dims())
 		for q := 0; q < f.Patterns(); q++ {
-			have.Add(mat.Col(nil, q, f.Weight), mat.Col(nil, q, f.Gates))
+			have.Add(f.Weight.Col(q, nil), mat.Col(nil, q, f.Gates))
 		}
 		var added []certify.Candidate
 		for _, c := range localSearchSeeds(p, f, in.Train.Patterns.N, in.Train.Patterns.Seed) {
@@ -411,9 +411,11 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 		if len(added) > 0 {
 			sol = p.Prune(sol) // as in the rounds below
-			warm := extend(p, sol, [][]certify.Candidate{added})
+			warm, err := extend(p, sol, [][]certify.Candidate{added})
+			if err != nil {
+				return sol, err
+			}
 			ad.Seeded = len(added)
-			var err error
 			if sol, err = solve(p, warm); err != nil {
 				return sol, err
 			}
@@ -488,7 +490,10 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		// solve at its 100-iteration cap). Prune keeps the prediction and does not
 		// raise the objective, so the search above, done at sol, stays valid.
 		sol = p.Prune(sol)
-		warm := extend(p, sol, add)
+		warm, err := extend(p, sol, add)
+		if err != nil {
+			return sol, err
+		}
 		ad.Rounds++
 		ad.Added += total
 		ad.PerRound = append(ad.PerRound, total)
@@ -553,64 +558,30 @@ func finite(sol *convex.Solution) bool {
 	return true
 }
 
-// extend appends add[f]'s patterns to family f (Weight, Sign, Gates) for every family
+// extend appends add[f]'s patterns to family f for every family (convex.Program.Extend)
 // and returns the warm start: the old blocks with zero blocks for the new patterns. A
 // candidate's columns are its Weight and Sign, or for an FC candidate with only D the
-// columns D and 2D − 1.
-func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) *convex.Solution {
-	warm := &convex.Solution{Vars: sol.Vars, Bias: sol.Bias, Blocks: make([][]*mat.Dense, len(p.Families))}
-	for fi, f := range p.Families {
-		var adds []certify.Candidate
-		if fi < len(add) {
-			adds = add[fi]
-		}
-		np, h := f.A.Dims()
-		P := f.Patterns()
-		P2 := P + len(adds)
-		if len(adds) > 0 {
-			W := mat.NewDense(np, P2, nil)
-			W.Slice(0, np, 0, P).(*mat.Dense).Copy(f.Weight)
-			G := mat.NewDense(h, P2, nil)
-			if f.Gates != nil {
-				G.Slice(0, h, 0, P).(*mat.Dense).Copy(f.Gates)
+// columns D and 2D − 1 (no Sign for an unconstrained family).
+func extend(p *convex.Program, sol *convex.Solution, add [][]certify.Candidate) (*convex.Solution, error) {
+	cols := make([][]convex.Column, len(add))
+	for fi, cs := range add {
+		for _, c := range cs {
+			w, sg := c.Weight, c.Sign
+			if w == nil {
+				w = c.D
 			}
-			var S *mat.Dense
-			if f.C != nil {
-				nc, _ := f.C.Dims()
-				S = mat.NewDense(nc, P2, nil)
-				S.Slice(0, nc, 0, P).(*mat.Dense).Copy(f.Sign)
-			}
-			for k, c := range adds {
-				w, sg := c.Weight, c.Sign
-				if w == nil {
-					w = c.D
-				}
-				if sg == nil && S != nil {
-					sg = make([]float64, len(c.D))
-					for i, d := range c.D {
-						sg[i] = 2*d - 1
-					}
-				}
-				W.SetCol(P+k, w)
-				G.SetCol(P+k, c.Gate)
-				if S != nil {
-					S.SetCol(P+k, sg)
+			if sg == nil && fi < len(p.Families) && p.Families[fi].C != nil {
+				sg = make([]float64, len(c.D))
+				for i, d := range c.D {
+					sg[i] = 2*d - 1
 				}
 			}
-			f.Weight, f.Gates = W, G
-			if S != nil {
-				f.Sign = S
-			}
-		}
-		for c := range f.Signs {
-			B := mat.NewDense(P2, h, nil)
-			if fi < len(sol.Blocks) && c < len(sol.Blocks[fi]) && sol.Blocks[fi][c] != nil {
-				old := sol.Blocks[fi][c]
-				r, _ := old.Dims()
-				B.Slice(0, r, 0, h).(*mat.Dense).Copy(old)
-			}
-			warm.Blocks[fi] = append(warm.Blocks[fi], B)
+			cols[fi] = append(cols[fi], convex.Column{Weight: w, Sign: sg, Gate: c.Gate})
 		}
 	}
-	return warm
+	warm, err := p.Extend(sol, cols)
+	if err != nil {
+		return nil, fmt.Errorf("train: adding patterns: %v", err)
+	}
+	return warm, nil
 }

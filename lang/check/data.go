@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cnnc-org/cnnc/lang/diag"
@@ -188,8 +189,9 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			case len(a.pos) == 1 && a.pos[0].Kind == syntax.Ident && a.pos[0].Text == "all":
 				d.AllClasses = true
 			case len(a.pos) == 2:
-				x, ok1 := c.integer(a.pos[0], "class", 0)
-				y, ok2 := c.integer(a.pos[1], "class", 0)
+				// Class labels are any integers (e.g. `classes -1 1` for ±1 labels).
+				x, ok1 := c.integerIn(a.pos[0], "class", -1<<31, 1<<31)
+				y, ok2 := c.integerIn(a.pos[1], "class", -1<<31, 1<<31)
 				if ok1 && ok2 {
 					if x == y {
 						c.errorf("C0307", s.Range, "`classes A B` keeps two different classes: A becomes −1 and B becomes +1.", "classes must be two different labels, found %d twice", x)
@@ -283,36 +285,106 @@ func (c *checker) npos(s *syntax.Stmt, a *argSet, n int, detail string) bool {
 	return false
 }
 
-// override applies Options.DataOverride to the `data train` block.
+// override applies Options.DataOverride to the `data train` block: its source
+// (and a limit= option) replace the block's; its other transforms stay.
 func (c *checker) override() {
 	o := c.opts.DataOverride
 	if o == "" {
 		return
 	}
-	r := token.Range{File: "--data", Start: token.Pos{Offset: 0, Line: 1, Col: 1}, End: token.Pos{Offset: len(o), Line: 1, Col: len(o) + 1}}
+	nd, dl := parseDataSpec(o, false, c.opts.SkipFiles)
+	c.diags = append(c.diags, dl...)
+	if dl.HasErrors() {
+		return
+	}
 	d := c.out.Data["train"]
 	if d == nil {
-		d = &ir.Data{Name: "train", Range: r}
+		d = &ir.Data{Name: "train", Range: nd.Range}
 		c.out.Data["train"] = d
 	}
+	d.Source = nd.Source
+	if nd.Limit > 0 {
+		d.Limit = nd.Limit
+	}
+}
+
+// ParseDataSpec reads a data source written in the command line's --data forms,
+// with the options of a data block's source (relative paths are relative to the
+// current directory; files must exist):
+//
+//	PATH.csv[,header=true|false][,label=last|first|COLUMN]  CSV (default: label last, no header)
+//	X.npy,y.npy                                           NumPy features and targets
+//	IMAGES,LABELS                                         IDX images and labels (gzip optional)
+//	synthetic:NAME[,key=value...]                         a generated set
+//
+// each optionally followed by ,limit=N. With unlabeled (prediction inputs) three
+// more forms read features without targets: PATH.csv,label=none, X.npy alone and
+// IMAGES alone. The returned block has only a source (and Limit); diagnostics are
+// positioned in the pseudo-file "--data".
+func ParseDataSpec(spec string, unlabeled bool) (*ir.Data, diag.List) {
+	return parseDataSpec(spec, unlabeled, false)
+}
+
+func parseDataSpec(o string, unlabeled, skipFiles bool) (*ir.Data, diag.List) {
+	var dl diag.List
+	r := token.Range{File: "--data", Start: token.Pos{Offset: 0, Line: 1, Col: 1}, End: token.Pos{Offset: len(o), Line: 1, Col: len(o) + 1}}
+	d := &ir.Data{Name: "train", Range: r}
 	src := ir.DataSource{Range: r}
-	abs := absPath
+	bad := func(detail, format string, args ...any) *diag.Diagnostic {
+		return dl.Errorf("C0308", r, detail, format, args...)
+	}
 	exists := func(p string) bool {
-		if c.opts.SkipFiles || fileExists(p) {
+		if skipFiles || fileExists(p) {
 			return true
 		}
-		c.errorf("C0308", r, fmt.Sprintf("The file %s given with --data does not exist.", p), "--data file not found: %s", p)
+		bad(fmt.Sprintf("The file %s given with --data does not exist.", p), "--data file not found: %s", p)
 		return false
 	}
+	forms := "--data takes FILE.csv[,header=true][,label=COLUMN], X.npy,y.npy, IMAGES,LABELS (IDX) or synthetic:NAME[,key=value...], each optionally followed by ,limit=N."
+	if unlabeled {
+		forms += " Without targets: FILE.csv,label=none, X.npy or IMAGES alone."
+	}
 	parts := strings.Split(o, ",")
+	// limit=N may follow any form.
+	if k := len(parts) - 1; k > 0 && strings.HasPrefix(parts[k], "limit=") {
+		n, err := strconv.Atoi(strings.TrimPrefix(parts[k], "limit="))
+		if err != nil || n < 1 {
+			bad("limit=N keeps the first N samples; N must be a positive integer.", "bad --data option %q", parts[k])
+			return nil, dl
+		}
+		d.Limit, parts = n, parts[:k]
+	}
+	var paths []string
+	opts := map[string]string{}
+	if !strings.HasPrefix(o, "synthetic:") {
+		for _, p := range parts {
+			if k, v, found := strings.Cut(p, "="); found {
+				if k != "header" && k != "label" {
+					bad(forms, "unknown --data option %q", p)
+					return nil, dl
+				}
+				opts[k] = v
+			} else if len(opts) > 0 {
+				bad(forms, "--data: the file %q must come before the options", p)
+				return nil, dl
+			} else {
+				paths = append(paths, p)
+			}
+		}
+	}
+	isCSV := len(paths) == 1 && strings.HasSuffix(strings.ToLower(paths[0]), ".csv")
+	if len(opts) > 0 && !isCSV {
+		bad(forms, "--data options header= and label= apply to a .csv file")
+		return nil, dl
+	}
 	switch {
 	case strings.HasPrefix(o, "synthetic:"):
 		gen := strings.TrimPrefix(parts[0], "synthetic:")
 		keys, ok := Generators[gen]
 		if !ok {
-			dg := c.errorf("C0308", r, "The generators are `planted` and `spiral`, e.g. `--data synthetic:spiral,n=200`.", "unknown synthetic data set `%s` in --data", gen)
+			dg := bad("The generators are `planted` and `spiral`, e.g. `--data synthetic:spiral,n=200`.", "unknown synthetic data set `%s` in --data", gen)
 			dg.Suggest = suggest(gen, sortedKeys(Generators))
-			return
+			return nil, dl
 		}
 		src.Kind, src.Generator, src.Params = ir.Synthetic, gen, map[string]float64{}
 		for _, kv := range parts[1:] {
@@ -320,28 +392,60 @@ func (c *checker) override() {
 			var f float64
 			_, err := fmt.Sscan(v, &f)
 			if !found || !contains(keys, k) || err != nil || f < 0 {
-				c.errorf("C0308", r, fmt.Sprintf("Parameters of %s are %s, written key=value with non-negative numbers.", gen, strings.Join(keys, ", ")), "bad --data parameter %q", kv)
-				return
+				bad(fmt.Sprintf("Parameters of %s are %s, written key=value with non-negative numbers.", gen, strings.Join(keys, ", ")), "bad --data parameter %q", kv)
+				return nil, dl
 			}
 			src.Params[k] = f
 		}
-	case len(parts) == 1 && strings.HasSuffix(strings.ToLower(o), ".csv"):
-		src.Kind, src.Path, src.Label = ir.CSV, abs(o), "last"
-		if !exists(src.Path) {
-			return
+	case isCSV:
+		src.Kind, src.Path, src.Label = ir.CSV, absPath(paths[0]), "last"
+		if v, ok := opts["header"]; ok {
+			switch v {
+			case "true":
+				src.Header = true
+			case "false":
+			default:
+				bad("Write header=true or header=false.", "bad --data option header=%s", v)
+				return nil, dl
+			}
 		}
-	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
-		src.XPath, src.YPath = abs(parts[0]), abs(parts[1])
+		if v, ok := opts["label"]; ok {
+			switch {
+			case v == "":
+				bad("Write label=last, label=first, a 0-based column number or a header name.", "empty --data option label=")
+				return nil, dl
+			case v == "none" && !unlabeled:
+				bad("Training data need targets: give the label column with label=last, label=first, a 0-based column number or a header name.", "--data label=none: the training data have no targets")
+				return nil, dl
+			}
+			src.Label = v
+			src.NoLabel = v == "none"
+		}
+		if !exists(src.Path) {
+			return nil, dl
+		}
+	case len(paths) == 2 && paths[0] != "" && paths[1] != "":
+		src.XPath, src.YPath = absPath(paths[0]), absPath(paths[1])
 		src.Kind = ir.IDX
-		if strings.HasSuffix(strings.ToLower(parts[0]), ".npy") {
+		if strings.HasSuffix(strings.ToLower(paths[0]), ".npy") {
 			src.Kind = ir.NPY
 		}
 		if !exists(src.XPath) || !exists(src.YPath) {
-			return
+			return nil, dl
+		}
+	case len(paths) == 1 && paths[0] != "" && unlabeled:
+		src.XPath = absPath(paths[0])
+		src.Kind = ir.IDX
+		if strings.HasSuffix(strings.ToLower(paths[0]), ".npy") {
+			src.Kind = ir.NPY
+		}
+		if !exists(src.XPath) {
+			return nil, dl
 		}
 	default:
-		c.errorf("C0308", r, "--data takes FILE.csv, X.npy,y.npy, IMAGES,LABELS (IDX) or synthetic:NAME[,key=value...].", "cannot read --data %q", o)
-		return
+		bad(forms, "cannot read --data %q", o)
+		return nil, dl
 	}
 	d.Source = src
+	return d, dl
 }

@@ -1,6 +1,6 @@
 // Package check owns the meaning of .cnn files: it turns the AST of lang/syntax into
 // the typed network IR of lang/ir, validating every block, statement, key and value
-// against spec/language.md, inferring each layer's output shape, resolving
+// against docs/language.md, inferring each layer's output shape, resolving
 // `use std.NAME` references to the standard library (package stdlib), resolving data
 // paths against the .cnn file's folder, and filling the defaults of the train block.
 //
@@ -10,7 +10,7 @@
 // and an error in one layer stops shape inference for the rest of that model only
 // (no cascades).
 //
-// Shape rules (spec/language.md "Layers"): with input length L, kernel K, stride S
+// Shape rules (docs/language.md "Layers"): with input length L, kernel K, stride S
 // and padding P per spatial dimension, conv gives ⌊(L + 2P − K)/S⌋ + 1 and needs
 // K ≤ L + 2P; a pooling window K with stride S (default S = K) gives
 // ⌊(L − K)/S⌋ + 1 and needs K ≤ L; circconv keeps the spatial size; global pooling

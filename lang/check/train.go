@@ -18,7 +18,7 @@ var (
 	PatternModes = []string{"exact", "sample", "adaptive"}
 )
 
-// Defaults of the train block (spec/language.md "The train block").
+// Defaults of the train block (docs/language.md "The train block").
 const (
 	DefaultBeta          = 1e-3
 	DefaultSample        = 1000   // patterns sample N

@@ -71,7 +71,16 @@ func (l *loader) readCSV() *raw {
 		label  = -1
 		line0  int
 	)
+	unlabeled := src.NoLabel
 	resolve := func() bool {
+		if unlabeled {
+			if ncol < 1 {
+				l.errf(CodeCSVLabel, rg, "Each row needs at least one feature column.", "%s: no columns", path)
+				return false
+			}
+			label = ncol // no column is the label
+			return true
+		}
 		if ncol < 2 {
 			l.errf(CodeCSVLabel, rg, "Each row needs at least one feature column and the label column.", "%s: %s per row; need at least 2", path, plural(ncol, "column", "columns"))
 			return false
@@ -160,13 +169,21 @@ func (l *loader) readCSV() *raw {
 		l.errf(CodeEmpty, rg, "", "%s: no data rows", path)
 		return nil
 	}
-	p := ncol - 1
+	p, yc := ncol-1, 1
+	if unlabeled {
+		p, yc = ncol, 0
+		return &raw{
+			n: n, shape: []int{p}, feat: &f64rows{p: p, v: xs},
+			where:  func(i int) string { return fmt.Sprintf("%s line %d", path, lines[i]) },
+			source: fmt.Sprintf("csv %s (%d rows, no label column)", path, n),
+		}
+	}
 	return &raw{
 		n:      n,
 		shape:  []int{p},
 		feat:   &f64rows{p: p, v: xs},
 		y:      ys,
-		yc:     1,
+		yc:     yc,
 		where:  func(i int) string { return fmt.Sprintf("%s line %d", path, lines[i]) },
 		source: fmt.Sprintf("csv %s (%d rows, label column %d)", path, n, label),
 	}

@@ -179,10 +179,6 @@ func (l *loader) readIDXPair() *raw {
 	if im == nil {
 		return nil
 	}
-	lb := l.readIDX(src.YPath, "labels")
-	if lb == nil {
-		return nil
-	}
 	n := im.dims[0]
 	sample := im.dims[1:]
 	if len(sample) == 0 {
@@ -191,6 +187,23 @@ func (l *loader) readIDXPair() *raw {
 	p, _ := mulBounded(sample, MaxElements)
 	if n == 0 || p == 0 {
 		l.errf(CodeEmpty, rg, "", "%s: no samples (dimensions %v)", src.XPath, im.dims)
+		return nil
+	}
+	var feat features
+	if im.bytes != nil {
+		feat = &u8rows{p: p, v: im.bytes}
+	} else {
+		feat = &f64rows{p: p, v: im.values}
+	}
+	if src.YPath == "" { // images only: an unlabeled prediction input
+		return &raw{
+			n: n, shape: sample, feat: feat,
+			where:  func(i int) string { return fmt.Sprintf("%s item %d", src.XPath, i) },
+			source: fmt.Sprintf("idx %s (%d samples of %s, no labels)", src.XPath, n, fmtDims(sample)),
+		}
+	}
+	lb := l.readIDX(src.YPath, "labels")
+	if lb == nil {
 		return nil
 	}
 	if len(lb.dims) > 2 {
@@ -213,12 +226,6 @@ func (l *loader) readIDXPair() *raw {
 	if lb.bytes != nil {
 		y = make([]float64, len(lb.bytes))
 		lb.dt.decode(lb.bytes, y)
-	}
-	var feat features
-	if im.bytes != nil {
-		feat = &u8rows{p: p, v: im.bytes}
-	} else {
-		feat = &f64rows{p: p, v: im.values}
 	}
 	ypath := src.YPath
 	return &raw{

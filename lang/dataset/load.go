@@ -27,10 +27,14 @@ type Stats struct {
 	Mean, Std []float64
 	// Classes is the class of each one-hot column under `classes all`.
 	Classes []int
+	// Levels are the two target values of a single-column classification of the
+	// train set (see Dataset.Levels); a test set with targets among them is a
+	// classification too.
+	Levels []float64
 }
 
 // Load reads the data block d, applies its transforms in the order of
-// language.md and reshapes each sample to shape (the model's input shape; nil keeps
+// docs/language.md and reshapes each sample to shape (the model's input shape; nil keeps
 // the file's own per-sample shape).
 //
 // stats is nil for the train set: statistics are computed from it and returned.
@@ -182,7 +186,21 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		out = &Stats{}
 	}
 	needLabels := len(d.Classes) > 0 || d.AllClasses
-	if needLabels {
+	var levels []float64
+	if r.yc == 0 { // unlabeled (a prediction input): every row is kept
+		rows = make([]int, r.n)
+		for i := range rows {
+			rows[i] = i
+		}
+		switch {
+		case len(d.Classes) == 2:
+			classes, classification, levels = append([]int(nil), d.Classes...), true, []float64{-1, 1}
+		case d.AllClasses && stats != nil && stats.Classes != nil:
+			classes, classification = stats.Classes, true
+		case stats != nil && stats.Levels != nil:
+			classification, levels = true, stats.Levels
+		}
+	} else if needLabels {
 		if r.yc != 1 {
 			l.errf(CodeNotClasses, blk, "`classes` needs one integer class label per sample.", "data %s: `classes` needs a single label column, but the targets have %d columns", d.Name, r.yc)
 			return nil, nil
@@ -270,7 +288,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 			if na == 0 || nb == 0 {
 				return nil, nil
 			}
-			classes, yc, classification = []int{a, b}, 1, true
+			classes, yc, classification, levels = []int{a, b}, 1, true, []float64{-1, 1}
 		} else {
 			if stats != nil && stats.Classes != nil {
 				classes = stats.Classes
@@ -317,12 +335,15 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		}
 		Y, yc = r.y, r.yc
 		if r.classes != nil {
-			labels, classes, classification = r.labels, r.classes, true
+			labels, classes, classification, levels = r.labels, r.classes, true, []float64{-1, 1}
 		}
 	}
 
 	// Step 4: limit.
-	if d.Limit > 0 && len(rows) > d.Limit {
+	if yc == 0 && d.Limit > 0 && len(rows) > d.Limit {
+		rows = rows[:d.Limit]
+	}
+	if yc > 0 && d.Limit > 0 && len(rows) > d.Limit {
 		rows = rows[:d.Limit]
 		Y = Y[:d.Limit*yc]
 		if labels != nil {
@@ -378,20 +399,41 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		return nil, nil
 	}
 
+	// Two-valued targets are classes: the train set's two values (low, high) make it
+	// a classification, and a test set whose targets are among them is one too.
+	if yc == 1 && !classification {
+		switch {
+		case stats == nil:
+			if lv := twoValues(Y); lv != nil {
+				classification, levels = true, lv
+			}
+		case stats.Levels != nil && among(Y, stats.Levels):
+			classification, levels = true, stats.Levels
+		}
+	}
+	if stats == nil && classification && yc == 1 {
+		out.Levels = levels
+	}
+
 	// Degenerate training problem.
-	if stats == nil && allRowsEqual(Y, yc) {
+	if stats == nil && yc > 0 && allRowsEqual(Y, yc) {
 		l.warnf(CodeDegenerate, blk, "Every target has the same value, so the training problem is degenerate: a constant predicts it exactly and no feature matters. Check `classes`, `limit` and the label column.",
 			"data %s: all %d targets are equal (%s)", d.Name, n, fmtRow(Y[:yc]))
 	}
 
+	var Ym *mat.Dense
+	if yc > 0 {
+		Ym = mat.NewDense(n, yc, Y)
+	}
 	ds := &Dataset{
 		Name:           d.Name,
 		Shape:          outShape,
 		X:              X,
-		Y:              mat.NewDense(n, yc, Y),
+		Y:              Ym,
 		Classification: classification,
 		Labels:         labels,
 		Classes:        classes,
+		Levels:         levels,
 		Source:         r.source,
 		Teacher:        r.teacher,
 	}
@@ -460,6 +502,39 @@ func applyStats(X *mat.Dense, mean, std []float64) {
 			row[j] = (row[j] - mean[j]) / std[j]
 		}
 	}
+}
+
+// twoValues returns the two distinct values of y, low then high, or nil when y
+// does not take exactly two values.
+func twoValues(y []float64) []float64 {
+	if len(y) == 0 {
+		return nil
+	}
+	lo, hi, two := y[0], y[0], false
+	for _, v := range y {
+		switch {
+		case v == lo || v == hi:
+		case !two:
+			two = true
+			lo, hi = min(lo, v), max(hi, v)
+		default:
+			return nil
+		}
+	}
+	if !two {
+		return nil
+	}
+	return []float64{lo, hi}
+}
+
+// among reports whether every value of y is one of levels.
+func among(y, levels []float64) bool {
+	for _, v := range y {
+		if v != levels[0] && v != levels[1] {
+			return false
+		}
+	}
+	return true
 }
 
 func allRowsEqual(Y []float64, c int) bool {

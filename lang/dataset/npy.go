@@ -185,10 +185,6 @@ func (l *loader) readNPYPair() *raw {
 	if X == nil {
 		return nil
 	}
-	Y := l.readNPY(src.YPath, "y", false)
-	if Y == nil {
-		return nil
-	}
 	if len(X.shape) == 0 {
 		l.errf(CodeTargetShape, rg, "X must have one row per sample: shape (n, ...).", "%s: X is a scalar (shape ())", src.XPath)
 		return nil
@@ -201,6 +197,23 @@ func (l *loader) readNPYPair() *raw {
 	p, _ := mulBounded(sample, MaxElements)
 	if n == 0 || p == 0 {
 		l.errf(CodeEmpty, rg, "", "%s: no samples (shape %s)", src.XPath, fmtShape(X.shape))
+		return nil
+	}
+	var feat features
+	if X.bytes != nil {
+		feat = &u8rows{p: p, v: X.bytes}
+	} else {
+		feat = &f64rows{p: p, v: X.values}
+	}
+	if src.YPath == "" { // features only: an unlabeled prediction input
+		return &raw{
+			n: n, shape: sample, feat: feat,
+			where:  func(i int) string { return fmt.Sprintf("%s row %d", src.XPath, i) },
+			source: fmt.Sprintf("npy %s (X %s %s, no targets)", src.XPath, fmtShape(X.shape), X.dt),
+		}
+	}
+	Y := l.readNPY(src.YPath, "y", false)
+	if Y == nil {
 		return nil
 	}
 	yc := 1
@@ -219,12 +232,6 @@ func (l *loader) readNPYPair() *raw {
 	if yc == 0 {
 		l.errf(CodeTargetShape, rg, "y must have at least one column.", "%s: y has shape %s", src.YPath, fmtShape(Y.shape))
 		return nil
-	}
-	var feat features
-	if X.bytes != nil {
-		feat = &u8rows{p: p, v: X.bytes}
-	} else {
-		feat = &f64rows{p: p, v: X.values}
 	}
 	ypath := src.YPath
 	return &raw{

@@ -35,8 +35,10 @@ func TestNPYDtypes(t *testing.T) {
 						t.Errorf("y[%d] = %g, want %g", i, ds.Y.At(i, 0), want)
 					}
 				}
-				if ds.Classification {
-					t.Error("Classification without a classes statement")
+				// Targets 0, 1, 0 take two values: they count as two classes
+				// (levels 0 and 1) without a classes statement.
+				if !ds.Classification || len(ds.Levels) != 2 || ds.Levels[0] != 0 || ds.Levels[1] != 1 {
+					t.Errorf("two-valued targets: Classification %v, Levels %v; want true, [0 1]", ds.Classification, ds.Levels)
 				}
 			})
 		}

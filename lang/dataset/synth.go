@@ -116,7 +116,7 @@ func (p params) real(key string, def, lo float64, strict bool) (float64, bool) {
 	return v, true
 }
 
-// planted generates the planted-filter model (formulations.md §11; the harness
+// planted generates the planted-filter model (§11, docs/math/11-fixed-output.md; the harness
 // described there), deterministic given seed:
 //
 //	parameters  n (default 100) samples, seed (0), noise (0), and

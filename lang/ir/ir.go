@@ -135,6 +135,10 @@ type DataSource struct {
 	Path   string
 	Label  string // "last" (default), "first", or a column name or 0-based index
 	Header bool
+	// NoLabel: no column is a target (prediction inputs, `--data FILE.csv,label=none`
+	// of cnnc predict; a .cnn data block cannot say it). XPath without YPath is the
+	// same for NPY and IDX sources.
+	NoLabel bool
 
 	// NPY: X and y; IDX: images and labels
 	XPath, YPath string

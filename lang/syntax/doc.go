@@ -5,7 +5,7 @@
 // Input: a file name and its bytes. Output: *File (the AST) and a diag.List.
 // Pipeline position: .cnn source ──Parse──▶ AST ──lang/check.Check──▶ ir.File.
 //
-// The grammar is deliberately permissive (spec/language.md, "Statements"): a block
+// The grammar is deliberately permissive (docs/language.md, "Statements"): a block
 // is `KIND value* (key=value)* { … }` and a statement is
 // `keyword value* (key=value)*` with any keyword and any key, so that the checker,
 // not the parser, rejects unknown names with precise did-you-mean diagnostics.

@@ -5,7 +5,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// lexDef is the lexer of spec/language.md "Lexical structure". Order matters: a
+// lexDef is the lexer of docs/language.md "Lexical structure". Order matters: a
 // shape (3x3) is tried before a number, and the catch-all rules (BadString, Bad)
 // make lexing total so that the parser, not the lexer, reports problems.
 var lexDef = lexer.MustSimple([]lexer.SimpleRule{

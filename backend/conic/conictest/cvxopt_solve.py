@@ -3,7 +3,7 @@
 
 Usage:  python3 cvxopt_solve.py problem.json  >  result.json
 
-The program is in SCS form (spec/formats.md):
+The program is in SCS form (docs/exports.md):
     minimize    cᵀx + ½xᵀPx   subject to   A x + s = b,  s ∈ K,
     K = {0}^z × R₊^l × SOC(q₁)×… × PSD(s₁)×…  (svec rows, off-diagonals ×√2).
 It is converted to CVXOPT's form
@@ -26,10 +26,11 @@ Output: one JSON object
                  (Px + Aᵀy + c = 0, y ∈ K*, s = b − Ax; PSD parts as svec)
     iterations, gap, relative_gap, primal_infeasibility, dual_infeasibility
     tolerance    the abstol = reltol = feastol CVXOPT ran with
-Tolerances: abstol = reltol = feastol = 1e-10, maxiters = 400 (override with
+Tolerances: abstol = reltol = feastol = 1e-10, maxiters = 100 (override with
 the environment variables CNNC_CVXOPT_TOL and CNNC_CVXOPT_MAXITERS). When
-CVXOPT fails numerically at that tolerance (it can raise a math domain error
-in its last iterations), the script retries at 10× and then 100× the tolerance.
+CVXOPT fails at that tolerance (it can raise a math domain error in its last
+iterations, or end "unknown" when its residuals stall just above 1e-10 and then
+grow), the script retries at 10× and then 100× the tolerance.
 """
 import json
 import math
@@ -147,28 +148,33 @@ def solve(prob):
                 if i != j:
                     PI.append(j); PJ.append(i); PV.append(P["values"][p])
         Pfull = spmatrix(PV, PI, PJ, (n, n), "d")
-    # CVXOPT sometimes fails numerically (a math domain error in its line
-    # search) near the end of a run at 1e-10; retry with 10× and 100× looser
-    # tolerances and report the one that succeeded.
+    # CVXOPT sometimes fails numerically near the end of a run at 1e-10: a math
+    # domain error in its line search, or (status "unknown") residuals that reach
+    # ~1e-10 and then grow again because the last digit of the dual residual is
+    # out of reach, until maxiters. Retry with 10× and 100× looser tolerances and
+    # report the one that succeeded (the caller judges the point's residuals).
     sol, err = None, None
     for tol in (tol0, 10 * tol0, 100 * tol0):
         opts = {"abstol": tol, "reltol": tol, "feastol": tol,
-                "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "400")),
+                "maxiters": int(os.environ.get("CNNC_CVXOPT_MAXITERS", "100")),
                 "show_progress": False}
         try:
             if Pfull is not None:
-                sol = solvers.coneqp(Pfull, cm, G, hm, dims, Aeq, beq_m, options=opts)
+                s_ = solvers.coneqp(Pfull, cm, G, hm, dims, Aeq, beq_m, options=opts)
             else:
-                sol = solvers.conelp(cm, G, hm, dims, Aeq, beq_m, options=opts)
-            break
+                s_ = solvers.conelp(cm, G, hm, dims, Aeq, beq_m, options=opts)
         except (ValueError, ArithmeticError, TypeError) as e:
             err = "%s: %s" % (type(e).__name__, e)
             if "Rank" in str(e) or isinstance(e, TypeError):
                 break
+            continue
+        sol, used_tol = s_, tol
+        if sol["status"] != "unknown":
+            break
     if sol is None:
         return {"status": "error", "message": err}
 
-    out = {"status": sol["status"], "iterations": sol.get("iterations"), "tolerance": tol}
+    out = {"status": sol["status"], "iterations": sol.get("iterations"), "tolerance": used_tol}
     for key, name in (("gap", "gap"), ("relative gap", "relative_gap"),
                       ("primal infeasibility", "primal_infeasibility"),
                       ("dual infeasibility", "dual_infeasibility"),

@@ -1,6 +1,6 @@
 // Package cone is cnnc's native conic solver: a primal–dual interior-point method for
 // programs over zero, nonnegative and second-order cones, and a first-order method for
-// every cone. It owns the iteration that takes a conic.Problem (spec/formats.md, formulations.md §1.5)
+// every cone. It owns the iteration that takes a conic.Problem (docs/exports.md, §1.5 (docs/math/01-machinery.md))
 //
 //	minimize    cᵀx + ½ xᵀPx
 //	subject to  A x + s = b,   s ∈ K,
@@ -117,7 +117,7 @@
 // within InaccurateFactor (default 10) times its tolerance, otherwise IterationLimit
 // or TimeLimit. The returned point is always the last iterate.
 //
-// # Measurements on the two-layer ReLU program (formulations.md §2)
+// # Measurements on the two-layer ReLU program (§2, docs/math/02-fc-relu.md)
 //
 // Iteration counts (deterministic) at ε = 1e-6 on compiler/train's benchReLU data,
 // n = 60 samples, d = 5 + ones, 40 sampled patterns, β = 1e-3 (≈ 600 columns,

@@ -100,7 +100,7 @@ type Result struct {
 
 	PrimalObjective float64 // cᵀx + ½xᵀPx
 	DualObjective   float64 // −bᵀy − ½xᵀPx
-	// UserObjective is ObjScale·PrimalObjective + ObjOffset (language.md scale).
+	// UserObjective is ObjScale·PrimalObjective + ObjOffset (docs/language.md scale).
 	UserObjective float64
 
 	PrimalRes float64 // ‖Ax + s − b‖∞

@@ -52,7 +52,7 @@ func cvxoptObjective(t *testing.T, p *convex.Program) (float64, error) {
 	in := map[string]any{"n": p.N, "y": p.Y, "beta": p.Beta, "bias": p.OutputBias}
 	var fs []famJSON
 	for _, f := range p.Families {
-		fs = append(fs, famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight), C: rows(f.C), Sign: rows(f.Sign), Signs: f.Signs})
+		fs = append(fs, famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight.Dense()), C: rows(f.C), Sign: rows(f.Sign.Dense()), Signs: f.Signs})
 	}
 	in["families"] = fs
 	dir := t.TempDir()

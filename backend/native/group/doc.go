@@ -1,5 +1,5 @@
 // Package group is the structured native solver for the group-ℓ2 template of
-// formulations.md §12 with polyhedral cone constraints: two-layer ReLU (§2), gated
+// §12 (docs/math/12-template.md) with polyhedral cone constraints: two-layer ReLU (§2), gated
 // ReLU (§3), CNN with global average pooling (§4) and every other program made only
 // of convex.Family blocks with cost ‖·‖₂ and squared loss.
 //
@@ -61,7 +61,7 @@
 //
 // # Method ws (default): working set + primal–dual interior point
 //
-// Column generation over blocks (formulations.md §1.3, §12). At the optimum most
+// Column generation over blocks (§1.3, docs/math/01-machinery.md, §12). At the optimum most
 // blocks are zero. A zero block b is optimal iff its dual constraint holds at
 // λ = Π(y − ŷ): there is μ_b ≥ 0 with ‖s𝒫_bᵀλ + 𝒞_bᵀμ_b‖ ≤ β, equivalently (Moreau,
 // backend/certify.ConeMax)

@@ -205,7 +205,7 @@ func TestRefusals(t *testing.T) {
 		"Sample":      func(p *convex.Program) { p.Families[0].Sample[3] = 99 },
 		"β":           func(p *convex.Program) { p.Beta = 0 },
 		"len(Y)":      func(p *convex.Program) { p.Y = p.Y[:3] },
-		"Sign":        func(p *convex.Program) { p.Families[0].Sign = mat.NewDense(2, 2, nil) },
+		"Sign":        func(p *convex.Program) { p.Families[0].Sign = convex.NewConeSigns(2) },
 	}
 	for want, mod := range cases {
 		p := base()

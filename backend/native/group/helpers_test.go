@@ -90,7 +90,7 @@ func familyProgram(X *mat.Dense, y []float64, D, G *mat.Dense, beta float64, bia
 	for i := range sample {
 		sample[i] = i
 	}
-	f := &convex.Family{Name: "u", H: h, A: X, Sample: sample, Weight: D, Signs: []float64{1, -1}, Gates: G}
+	f := &convex.Family{Name: "u", H: h, A: X, Sample: sample, Weight: convex.MustDenseWeights(D), Signs: []float64{1, -1}, Gates: G}
 	if gated {
 		f.Signs = []float64{1}
 	} else {
@@ -98,7 +98,7 @@ func familyProgram(X *mat.Dense, y []float64, D, G *mat.Dense, beta float64, bia
 		S := mat.NewDense(r, c, nil)
 		S.Apply(func(_, _ int, v float64) float64 { return 2*v - 1 }, D)
 		f.C = X
-		f.Sign = S
+		f.Sign = convex.MustDenseSigns(S)
 	}
 	return &convex.Program{Model: "test", Loss: "squared", Y: y, N: n, Beta: beta, OutputBias: bias, Families: []*convex.Family{f}}
 }

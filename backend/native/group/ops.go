@@ -45,6 +45,14 @@ func general(m *mat.Dense) blas64.General {
 	return g
 }
 
+// rowMajor returns the r × c matrix m (nil: zeros) as a row-major slice.
+func rowMajor(m *mat.Dense, r, c int) []float64 {
+	if m == nil {
+		return make([]float64, r*c)
+	}
+	return general(m).Data
+}
+
 func finite(xs []float64) bool {
 	for _, x := range xs {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -118,7 +126,7 @@ func setup(p *convex.Program) ([]*fam, error) {
 		}
 		fm := &fam{f: f, S: len(f.Signs), P: P, H: h, Np: np, sample: f.Sample, signs: f.Signs}
 		fm.A = general(f.A)
-		fm.W = general(f.Weight).Data
+		fm.W = rowMajor(f.Weight.Dense(), np, P)
 		if !finite(fm.A.Data) || !finite(fm.W) {
 			return nil, fmt.Errorf("group: %s: A or Weight has NaN or Inf entries", name)
 		}
@@ -136,7 +144,7 @@ func setup(p *convex.Program) ([]*fam, error) {
 			}
 			fm.Nc = nc
 			fm.C = general(f.C)
-			fm.Sign = general(f.Sign).Data
+			fm.Sign = rowMajor(f.Sign.Dense(), nc, P)
 			if !finite(fm.C.Data) {
 				return nil, fmt.Errorf("group: %s: C has NaN or Inf entries", name)
 			}

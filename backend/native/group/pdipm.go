@@ -728,7 +728,7 @@ func (c *ntScale) apply(v, dst []float64, inv bool) {
 // (Nx+K)² matrix with the Gram ĴᵀĴ formed once) or Woodbury,
 // P⁻¹ = B̃⁻¹ − B̃⁻¹Ĵᵀ(I + ĴB̃⁻¹Ĵᵀ)⁻¹ĴB̃⁻¹ (one n×n Cholesky), whichever costs fewer flops.
 //
-// Why this form (formulations.md §12's restricted IPM near its optimum, measured on
+// Why this form (§12, docs/math/12-template.md's restricted IPM near its optimum, measured on
 // BenchmarkFCRelu200x10P100's program at a relative gap of 5e-6): a nonzero block
 // has s and u both on the boundary of its SOC, so w̄₀ ≈ 1e4 and W⁻² = η⁻²(2Jw̄w̄ᵀJ − J)
 // has condition (w̄₀ + ‖w̄₁‖)⁴ ≈ 1e17: its small eigenvalue (along the ray r of x_b) is

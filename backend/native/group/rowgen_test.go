@@ -39,7 +39,7 @@ func TestRowGeneration(t *testing.T) {
 		worst := 0.0
 		for s := range f.Signs {
 			B := on.Solution.Blocks[0][s]
-			for pp := 0; pp < f.Sign.RawMatrix().Cols; pp++ {
+			for pp := 0; pp < f.Patterns(); pp++ {
 				x := B.RawRowView(pp)
 				for r := 0; r < nc; r++ {
 					sg := f.Sign.At(r, pp)

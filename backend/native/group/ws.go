@@ -80,7 +80,7 @@ func (w *wsRun) initRows(b blockID) {
 }
 
 // rowInit is the number of rows a block starts with under row generation (4H:
-// at the optimum at most H rows of a block are active, formulations.md §4).
+// at the optimum at most H rows of a block are active, §4 (docs/math/04-cnn-gap.md)).
 func rowInit(h int) int { return 4 * h }
 
 // rowAdd caps the rows one check adds to a block (the most violated first).

@@ -63,7 +63,7 @@ type Case struct {
 }
 
 // Result is PyTorch's evaluation of a Case: predictions n × out, and the objective on
-// the language.md scale (Loss and Objective are NaN when the case has no Y).
+// the docs/language.md scale (Loss and Objective are NaN when the case has no Y).
 type Result struct {
 	Pred                     *mat.Dense
 	Loss, Penalty, Objective float64

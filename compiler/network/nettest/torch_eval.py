@@ -8,7 +8,7 @@ data.json is {"X": [[...], ...], "Y": [[...], ...] or null}: one row per sample,
 features row-major over the model's input shape (C, H, W); Y is n x outputs.
 
 The network is a torch.nn.Sequential built from weights.json's "layers" and "tensors"
-as spec/cli.md describes (PyTorch layouts):
+as docs/cli.md describes (PyTorch layouts):
   conv      Conv1d/Conv2d(stride, zero padding), circconv  Conv1d/Conv2d(padding='same',
   padding_mode='circular'), relu  ReLU, gated  a small module (below), avgpool/maxpool
   AvgPool/MaxPool (window, stride) or AdaptiveAvgPool/AdaptiveMaxPool(1) + Flatten when
@@ -17,7 +17,7 @@ A gated layer k follows a linear/conv layer k-1: its output is
   1[layer_{k-1}(x; gates, gate_bias) > 0] * layer_{k-1}(x; weight, bias)
 with x the input of layer k-1 (L<k>.gates, optional L<k>.gate_bias).
 
-Objective (spec/language.md scale): loss summed over samples and outputs (squared
+Objective (docs/language.md scale): loss summed over samples and outputs (squared
 0.5*sum (p-y)^2, hinge sum max(0, 1-y p), logistic sum log(1+exp(-y p)),
 cross_entropy torch.nn.functional.cross_entropy(p, y, reduction='sum') with class-
 probability targets y) plus
@@ -45,7 +45,7 @@ PARAM = ("conv", "circconv", "linear")
 
 
 class Gated(nn.Module):
-    """Gated ReLU (formulations.md 3.1): the mask comes from fixed gates, not the weights."""
+    """Gated ReLU (§3.1, docs/math/03-gated.md): the mask comes from fixed gates, not the weights."""
 
     def __init__(self, layer, gate):
         super().__init__()

@@ -1,4 +1,4 @@
-package main
+package cnnc
 
 import (
 	"fmt"
@@ -13,56 +13,59 @@ import (
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
-// bracketReport is report.json's "bracket" of a vector-output model
-// (docs/math/10-vector-output.md): lower ≤ optimum over lower_scope ≤ upper.
-type bracketReport struct {
+// Vector outputs (multiclass networks, docs/math/10-vector-output.md): their exact
+// convex program is copositive, so a solve returns a bracket instead of one
+// certified optimum. This file adds it to the report and the summary and describes
+// the program for `cnnc explain`.
+
+// Bracket is report.json's "bracket" of a vector-output model: lower ≤ the optimum
+// over LowerScope ≤ upper.
+type Bracket struct {
 	Lower       *float64 `json:"lower"`        // certified dual bound
-	Upper       *float64 `json:"upper"`        // recovered network's objective, from weights.json
+	Upper       *float64 `json:"upper"`        // the recovered network's objective, from weights.json
 	RelGap      *float64 `json:"rel_gap"`      // (upper − lower)/|upper|
 	LowerScope  string   `json:"lower_scope"`  // what lower bounds
 	LowerSource string   `json:"lower_source"` // which computation gave it
-	Global      bool     `json:"global"`       // lower bounds the global optimum
+	Global      bool     `json:"global"`       // lower bounds the global optimum of the training problem
 	GlobalLower *float64 `json:"global_lower"` // enumeration-free bound on the global optimum (sampled path)
 	BMBound     *float64 `json:"bm_bound"`     // Burer–Monteiro optimality bound (ρ̄/β − 1)₊ over lower_scope
 	Method      string   `json:"method"`
 	Copositive  string   `json:"copositive"`
 }
 
-// relaxationReport is one conic relaxation solved on request (solver conic).
-type relaxationReport struct {
+// RelaxationReport is a conic relaxation solved on request (solver conic).
+type RelaxationReport struct {
 	Name   string   `json:"name"`
 	Value  *float64 `json:"value"`
-	Dual   *float64 `json:"dual"`
+	Dual   *float64 `json:"dual"` // the conic solver's dual objective: not a certified bound
 	Status string   `json:"status"`
 	Scope  string   `json:"scope"`
 }
 
-// addVector fills the vector-output fields of r from the outcome.
-func addVector(r *report, p *prepared, out *train.Outcome) {
+// addVector fills the vector-output fields of r.
+func (p *Problem) addVector(r *Report, out *train.Outcome) {
 	v := out.Vector
 	r.Regularizer = v.Program.Regularizer
-	r.Bracket = &bracketReport{
-		Lower: num(v.Lower), Upper: num(v.Upper), RelGap: num(v.RelGap),
+	r.Bracket = &Bracket{
+		Lower: Num(v.Lower), Upper: Num(v.Upper), RelGap: Num(v.RelGap),
 		LowerScope: v.LowerScope, LowerSource: v.LowerSource, Global: v.Global,
-		GlobalLower: num(v.GlobalLower), BMBound: num(v.BMBound), Method: v.Method, Copositive: v.Copositive,
+		GlobalLower: Num(v.GlobalLower), BMBound: Num(v.BMBound), Method: v.Method, Copositive: v.Copositive,
 	}
-	r.Gap = num(v.Upper - v.Lower)
+	r.Gap = Num(v.Upper - v.Lower)
 	for _, rv := range v.Relaxations {
-		r.Relaxations = append(r.Relaxations, relaxationReport{Name: rv.Name, Value: num(rv.Value), Dual: num(rv.Dual), Status: string(rv.Status), Scope: rv.Scope})
+		r.Relaxations = append(r.Relaxations, RelaxationReport{Name: rv.Name, Value: Num(rv.Value), Dual: Num(rv.Dual), Status: string(rv.Status), Scope: rv.Scope})
 	}
 	r.Notes = append(r.Notes, v.Notes...)
 	r.Outputs = v.Program.C
-	if p.train != nil && p.train.Classification {
-		r.Classes = append([]int(nil), p.train.Classes...)
-		r.ConfusionTrain = confusion(p.model, out.Weights, p.train)
-		if p.test != nil {
-			r.ConfusionTest = confusion(p.model, out.Weights, p.test)
-		}
+	if p.Data != nil && p.Data.Classification {
+		r.Classes = append([]int(nil), p.Data.Classes...)
+		r.ConfusionTrain = confusion(p.Model, out.Weights, p.Data)
+		r.ConfusionTest = confusion(p.Model, out.Weights, p.Test)
 	}
 }
 
 // confusion is the confusion matrix of w on ds (rows: true class, columns: predicted,
-// in the order of the data's classes), nil when it cannot be computed.
+// in the order of the data's classes); nil when it cannot be computed.
 func confusion(m *ir.Model, w *network.Weights, ds *dataset.Dataset) [][]int {
 	if ds == nil || !ds.Classification {
 		return nil
@@ -78,8 +81,8 @@ func confusion(m *ir.Model, w *network.Weights, ds *dataset.Dataset) [][]int {
 	return c
 }
 
-// printVector writes the vector-output lines of the summary.
-func printVector(w io.Writer, r *report) {
+// writeVector writes the vector-output lines of the summary.
+func (r *Report) writeVector(w io.Writer) {
 	b := r.Bracket
 	fmt.Fprintf(w, "bracket     %s ≤ optimum ≤ %s  relative gap %s\n", fmtNum(b.Lower), fmtNum(b.Upper), fmtNum(b.RelGap))
 	fmt.Fprintf(w, "  lower     %s; it bounds %s\n", b.LowerSource, b.LowerScope)
@@ -97,8 +100,8 @@ func printVector(w io.Writer, r *report) {
 	}
 }
 
-// printConfusion writes a confusion matrix with the user's class labels.
-func printConfusion(w io.Writer, title string, classes []int, M [][]int) {
+// writeConfusion writes a confusion matrix with the data's class labels.
+func writeConfusion(w io.Writer, title string, classes []int, M [][]int) {
 	if len(M) == 0 {
 		return
 	}
@@ -125,36 +128,29 @@ func printConfusion(w io.Writer, title string, classes []int, M [][]int) {
 	}
 }
 
-// classLabel is the user's label of predicted class index k of ds (Predict's
-// convention: argmax column, or ±1 for one output), or k itself.
-func classLabel(ds *dataset.Dataset, outputs, k int) string {
-	if ds == nil || !ds.Classification || len(ds.Classes) == 0 {
-		return fmt.Sprint(k)
+// VectorRule returns the rule of a vector-output model (linear C, C ≥ 2) and its
+// program, or a nil rule when the model has a scalar output (use Derive then). The
+// training data are loaded first.
+func (p *Problem) VectorRule() (*derive.Rule, *convex.VectorProgram, error) {
+	if err := p.LoadData(); err != nil {
+		return nil, nil, err
 	}
-	if outputs == 1 && len(ds.Classes) == 2 {
-		if k > 0 {
-			return fmt.Sprint(ds.Classes[1])
-		}
-		return fmt.Sprint(ds.Classes[0])
+	rule, _ := derive.Select(p.Input())
+	if rule == nil || rule.Vector == nil {
+		return nil, nil, nil
 	}
-	if k >= 0 && k < len(ds.Classes) {
-		return fmt.Sprint(ds.Classes[k])
+	vp, dl := rule.Vector.Build(p.Input())
+	if err := p.report(dl); err != nil {
+		return nil, nil, err
 	}
-	return fmt.Sprint(k)
+	return rule, vp, nil
 }
 
-// explainVector is `cnnc explain`'s program part for a vector-output rule: the
-// non-convex problem, the exact (copositive) program, the two relaxations and what
-// each bounds, the path `cnnc solve` takes with this train block and what its lower
-// bound will bound, the export, and the sizes.
-func explainVector(e *env, w io.Writer, p *prepared, rule *derive.Rule, format string) error {
-	vp, dl := rule.Vector.Build(p.in)
-	if err := printDiags(e, dl, p.srcs, format); err != nil {
-		return err
-	}
-	if dl.HasErrors() || vp == nil {
-		return withCode(exitError, nil)
-	}
+// DescribeVector writes the program of a vector-output model in mathematical
+// notation (for `cnnc explain`): the non-convex problem, the exact (copositive)
+// program, the relaxations and what each bounds, the path `cnnc solve` takes with
+// this train block and what its lower bound bounds, the export, and the sizes.
+func (p *Problem) DescribeVector(w io.Writer, rule *derive.Rule, vp *convex.VectorProgram) {
 	unit := "φ(u)ᵢ = (xᵢ·u)₊"
 	if cnn, _ := vp.Meta["cnn"].(bool); cnn {
 		unit = "φ(u)ᵢ = (1/K) Σₖ (xᵢₖ·u)₊ (K patches per sample, global average pooling)"
@@ -189,7 +185,7 @@ func explainVector(e *env, w io.Writer, p *prepared, rule *derive.Rule, format s
 	case vp.Gated:
 		fmt.Fprintf(w, "  cnnc solve   relaxation (a) by Burer–Monteiro/FISTA; the bracket [dual bound, recovered gated network]\n")
 		fmt.Fprintf(w, "               bounds the global optimum of the gated network with these gates\n")
-	case p.file.Train.Patterns.Mode == ir.Exact:
+	case p.Train.Patterns.Mode == ir.Exact:
 		fmt.Fprintf(w, "  cnnc solve   column generation (fully corrective Frank–Wolfe) with the exact cone-constrained PCA oracle\n")
 		fmt.Fprintf(w, "               over every face of the arrangement: the lower bound bounds the global optimum of the\n")
 		fmt.Fprintf(w, "               non-convex problem, the upper bound is the recovered network's objective\n")
@@ -200,14 +196,13 @@ func explainVector(e *env, w io.Writer, p *prepared, rule *derive.Rule, format s
 		fmt.Fprintf(w, "               on the global optimum is reported too (usually weak); use `patterns exact` on small data\n")
 	}
 	rel := "relaxation (b)"
-	if vp.Gated || p.in.Relaxation == derive.RelaxGated {
+	if vp.Gated || p.Relaxation == derive.RelaxGated {
 		rel = "relaxation (a)"
 	}
-	fmt.Fprintf(w, "  export       `cnnc export` writes %s over the %d patterns (squared loss; --relaxation gated|copositive)\n", rel, vp.Patterns())
+	fmt.Fprintf(w, "  export       `cnnc export` writes %s over the %d patterns (--relaxation gated|copositive)\n", rel, vp.Patterns())
 	if vp.Regularizer != "" {
 		fmt.Fprintf(w, "\nImplicit regulariser: %s\n", vp.Regularizer)
 	}
 	np, _ := vp.A.Dims()
 	fmt.Fprintf(w, "\nSizes: %d samples, %d outputs, %d rows of A (%d per sample), filters in R^%d, %d patterns\n", vp.N, vp.C, np, np/vp.N, vp.H, vp.Patterns())
-	return nil
 }

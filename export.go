@@ -1,0 +1,212 @@
+package cnnc
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/cnnc-org/cnnc/backend/cbf"
+	"github.com/cnnc-org/cnnc/backend/conic"
+	"github.com/cnnc-org/cnnc/backend/cvxpy"
+	"github.com/cnnc-org/cnnc/backend/scs"
+	"github.com/cnnc-org/cnnc/compiler/canon"
+	"github.com/cnnc-org/cnnc/compiler/derive"
+	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/ir"
+)
+
+// Export formats (docs/exports.md).
+const (
+	FormatSCS   = "scs"   // SCS binary data file
+	FormatCBF   = "cbf"   // Conic Benchmark Format v3
+	FormatJSON  = "json"  // the conic form as one JSON object (cnnc-conic/1)
+	FormatCVXPY = "cvxpy" // a CVXPY script and its .npz data (ExportCVXPY)
+)
+
+// ExportOptions configure Export.
+type ExportOptions struct {
+	// Eps is written into an SCS file's settings as eps_abs and eps_rel (default 1e-6).
+	Eps float64
+	// SCSLayout is the SCS settings layout: "legacy" (13 fields, the default, read
+	// by every SCS 3.2.x) or "dev" (16 fields).
+	SCSLayout string
+	// SCSInt32 writes 4-byte integers instead of 8-byte ones.
+	SCSInt32 bool
+}
+
+// Conic canonicalises the derived convex program (derived first if needed) into
+// the conic form the SCS, CBF and JSON exports write.
+func (p *Problem) Conic() (*conic.Problem, error) {
+	if _, _, err := p.Derive(); err != nil {
+		return nil, err
+	}
+	cp, _, err := canon.Canonicalize(p.Program)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalising %s: %v", p.Path, err)
+	}
+	return cp, nil
+}
+
+// Export writes the convex program in format (FormatSCS, FormatCBF or FormatJSON)
+// to w and returns the conic problem it wrote. The objective of every export
+// equals the objective of docs/language.md (the file records any scale or offset).
+// For FormatCVXPY use ExportCVXPY.
+func (p *Problem) Export(w io.Writer, format string, opts ExportOptions) (*conic.Problem, error) {
+	switch format {
+	case FormatSCS, FormatCBF, FormatJSON:
+	case FormatCVXPY:
+		return nil, fmt.Errorf("export: the cvxpy format writes two files; use ExportCVXPY")
+	default:
+		return nil, fmt.Errorf("export: unknown format %q (want scs, cbf, cvxpy or json)", format)
+	}
+	if opts.SCSLayout != "" && opts.SCSLayout != "legacy" && opts.SCSLayout != "dev" {
+		return nil, fmt.Errorf("export: unknown SCS layout %q (want legacy or dev)", opts.SCSLayout)
+	}
+	cp, err := p.Conic()
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case FormatJSON:
+		err = conic.WriteJSON(w, cp)
+	case FormatCBF:
+		err = cbf.Write(w, cp)
+	case FormatSCS:
+		eps := opts.Eps
+		if eps <= 0 {
+			eps = 1e-6
+		}
+		f := scs.NewFile(cp, eps)
+		if opts.SCSLayout == "dev" {
+			f.Layout = scs.Dev16
+			f.Version = scs.DevVersion
+		}
+		if opts.SCSInt32 {
+			f.IntSize = 4
+		}
+		err = scs.Write(w, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// ExportCVXPY writes a readable CVXPY script to script and its data (an .npz
+// archive) to data; npzName is the data file's name as the script loads it (the
+// script's folder). Running the script solves the program with the solver named
+// on its command line and writes weights.json with the same recovery as cnnc's.
+func (p *Problem) ExportCVXPY(script, data io.Writer, npzName string) error {
+	if _, _, err := p.Derive(); err != nil {
+		return err
+	}
+	if err := cvxpy.Write(script, data, npzName, p.Program, p.recipeFor()); err != nil {
+		return fmt.Errorf("cvxpy export: %v", err)
+	}
+	return nil
+}
+
+// recipeFor tells the CVXPY script how to write weights.json for p's program: the
+// same recovery as the rule's Recover, stated as data so the script needs no cnnc.
+//
+//   - fc-relu, fc-gated: hidden layer = the first linear layer, units
+//     u = x/√‖x‖ (bias last), α = ±√‖x‖, blocks ≤ ZeroBlockTol·max dropped, width 0
+//     when none is active, gates from the pattern generators;
+//   - cnn-gap, cnn-pool, cnn-maxpool, linear-cnn-gap: hidden layer = the conv,
+//     filters [C, kernel…] (bias last), w = ±√‖x‖·e_l over the model's pooled
+//     positions (derive.OutputSlots), ℓ1² output penalty when there are several,
+//     one zero filter when none is active;
+//   - linear-cnn-flatten and linear-circ: the same conv layout, units from the SVD
+//     of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe).
+//
+// A model the recipe cannot describe (not expected for a derived program) gets a
+// recipe whose Unsupported says why: the script still solves and prints the optimum,
+// then stops with that message instead of writing weights.json.
+func (p *Problem) recipeFor() *cvxpy.Recipe {
+	if p.Rule != nil && p.Rule.Vector != nil {
+		// vector outputs (§10): the script solves a relaxation; recovering a network
+		// from it is `cnnc solve`'s business (it brackets the training problem)
+		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,
+			Unsupported: fmt.Sprintf("this script solves %s of the vector-output model %s, a lower bound on its training problem over these patterns; `cnnc solve` recovers a network and certifies its bracket", p.Program.Theorem, p.Model.Name)}
+	}
+	r, err := p.recipe()
+	if err != nil {
+		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,
+			Unsupported: fmt.Sprintf("cnnc cannot describe the weight recovery of %s for this script: %v", p.Model.Name, err)}
+	}
+	return r
+}
+
+func (p *Problem) recipe() (*cvxpy.Recipe, error) {
+	m := p.Model
+	loss := p.Loss()
+	w := network.New(m, p.Train.Beta, loss)
+	var layers []map[string]any
+	b, err := json.Marshal(w.Layers)
+	if err == nil {
+		err = json.Unmarshal(b, &layers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &cvxpy.Recipe{Model: m.Name, Beta: p.Train.Beta, Loss: loss, Layers: layers, Slots: 1,
+		OutputPenalty: network.PenaltyL2, ZeroTol: derive.ZeroBlockTol}
+	// The hidden layer is the first weight layer after the input; the output layer
+	// is the last layer.
+	var hidden *ir.Layer
+	for _, l := range m.Layers[1:] {
+		if l.Kind == ir.Linear || l.Kind == ir.Conv || l.Kind == ir.CircConv {
+			hidden = l
+			break
+		}
+	}
+	if hidden == nil {
+		return nil, fmt.Errorf("model %s has no hidden weight layer", m.Name)
+	}
+	r.Hidden, r.HiddenBias = hidden.Index, hidden.Bias
+	if hidden.Width != ir.Auto && hidden.Width > 0 {
+		r.MaxUnits = hidden.Width
+	}
+	r.Output = m.Layers[len(m.Layers)-1].Index
+	if hidden.Kind == ir.Linear {
+		r.HiddenShape = []int{hidden.In.Size()}
+		for _, l := range m.Layers[1:] {
+			if l.Kind == ir.Gated {
+				r.Gated, r.GateLayer = true, l.Index
+			}
+		}
+		return r, nil
+	}
+	in := m.Input()
+	channels := 1
+	if len(in) > 1 {
+		channels = in[0]
+	}
+	r.HiddenShape = append([]int{channels}, hidden.Kernel...)
+	r.EmptyUnit = true
+	slots, err := derive.OutputSlots(p.Input())
+	if err != nil {
+		return nil, err
+	}
+	r.Slots = slots
+	if len(p.Program.Families) > 0 {
+		if slots > 1 {
+			r.OutputPenalty = network.PenaltyL1Sq // §5.2
+		}
+		return r, nil
+	}
+	if len(p.Program.Vars) != 1 {
+		return nil, fmt.Errorf("rule %s: expected one generic variable, found %d", p.Rule.Name, len(p.Program.Vars))
+	}
+	v := p.Program.Vars[0]
+	g := &cvxpy.GenericRecipe{Rule: p.Rule.Name, Kind: cvxpy.KindNuclear, Var: v.Name, Tol: derive.NuclearRankTol}
+	if v.Name == "zeta" { // §7.3 Fourier form (derive's circFourier)
+		g.Kind, g.Tol = cvxpy.KindFourier, derive.ZeroBlockTol
+		if len(hidden.Kernel) != 1 {
+			return nil, fmt.Errorf("rule %s: circular filter of %d dimensions", p.Rule.Name, len(hidden.Kernel))
+		}
+		g.Padding = (hidden.Kernel[0] - 1) / 2 // PyTorch padding='same', circular
+	}
+	r.Generic = g
+	return r, nil
+}
