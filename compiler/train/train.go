@@ -29,6 +29,11 @@
 // [x_ik ; x_ik − x_ik′] (max). The outcome records rounds, patterns added (per round),
 // search evaluations, the last ρ and the best lower bound seen.
 //
+// Vector outputs (linear C, C ≥ 2; vector.go): a rule with Rule.Vector set is run by
+// the vector pipeline instead — its program is a convex.VectorProgram, solved by
+// backend/native/vecout, and the Outcome carries a certified bracket and its scope in
+// Outcome.Vector (Program and Solution are nil).
+//
 // Lower bounds (Outcome.DualObjective, DualSource):
 //   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
 //     of certify at the final prediction over the full arrangement — a certified lower
