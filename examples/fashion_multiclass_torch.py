@@ -59,14 +59,32 @@ def load(data, n, test):
 
 
 class Net(nn.Module):
+    """Conv2d(1, width, kernel, stride) · ReLU · global average pooling · Linear.
+    forward(patches) takes the input already unfolded into its conv patches (n, K, k²):
+    the convolution is then one matrix product, which is the same function as Conv2d
+    (checked against nn.functional.conv2d at start-up) and much faster on a CPU."""
+
     def __init__(self, width, kernel, stride, classes):
         super().__init__()
         self.conv = nn.Conv2d(1, width, kernel, stride=stride, bias=True)
         self.out = nn.Linear(width, classes, bias=True)
 
-    def forward(self, x):
-        h = torch.relu(self.conv(x)).mean(dim=(2, 3))  # global average pooling
+    def forward(self, patches):
+        w = self.conv.weight.reshape(self.conv.weight.shape[0], -1)  # width × k²
+        h = torch.relu(patches @ w.T + self.conv.bias).mean(dim=1)  # global average pooling
         return self.out(h)
+
+    def forward_conv(self, x):
+        h = torch.relu(self.conv(x)).mean(dim=(2, 3))
+        return self.out(h)
+
+    def penalty(self):
+        return (self.conv.weight ** 2).sum() + (self.conv.bias ** 2).sum() + (self.out.weight ** 2).sum()
+
+
+def unfold(X, kernel, stride):
+    """(n, 1, 28, 28) → (n, K, k²): row-major patches, features in (kh, kw) order."""
+    return nn.functional.unfold(X, kernel, stride=stride).transpose(1, 2).contiguous()
 
     def penalty(self):
         return (self.conv.weight ** 2).sum() + (self.conv.bias ** 2).sum() + (self.out.weight ** 2).sum()
@@ -100,7 +118,12 @@ def main(argv):
     torch.set_num_threads(1)
     Xtr, ytr, Xte, yte = load(a.data, a.n, a.test)
     C = 10
-    X, Xt = torch.tensor(Xtr), torch.tensor(Xte)
+    X, Xt = unfold(torch.tensor(Xtr), a.kernel, a.stride), unfold(torch.tensor(Xte), a.kernel, a.stride)
+    with torch.no_grad():  # the unfolded network is the convolutional one
+        torch.manual_seed(0)
+        chk = Net(a.width, a.kernel, a.stride, 10)
+        d = (chk(X[:50]) - chk.forward_conv(torch.tensor(Xtr[:50]))).abs().max().item()
+        assert d < 1e-10, "unfold and conv2d differ by %g" % d
     y, yt = torch.tensor(ytr), torch.tensor(yte)
     Y = nn.functional.one_hot(y, C).double()
     Yt = nn.functional.one_hot(yt, C).double()

@@ -157,8 +157,8 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 		vo.LowerSource = "dual bound of relaxation (a), best of the relaxation's and the refined network's prediction"
 		vo.GlobalLower = sc.GlobalLower
 		vo.Notes = append(vo.Notes,
-			fmt.Sprintf("relaxation (a) over the %d sampled patterns: %.10g (certified ≥ %.10g, %s); %d gated atoms → cone decomposition → Burer–Monteiro: %d L-BFGS iterations, objective %.10g → %.10g (%s)",
-				vp.Patterns(), sc.RelaxA, sc.RelaxALower, sc.RelaxStatus, sc.GatedAtoms, sc.Polish.Iterations, sc.Polish.Start, sc.Polish.End, sc.Polish.Status),
+			fmt.Sprintf("relaxation (a) over the %d sampled patterns: %.10g (certified ≥ %.10g, %s); %d gated atoms → cone decomposition → Burer–Monteiro: %d L-BFGS iterations, objective %.10g → %.10g (%s); relaxation (a) with the network's patterns added: %.10g (certified ≥ %.10g)",
+				vp.Patterns(), sc.RelaxA, sc.RelaxALower, sc.RelaxStatus, sc.GatedAtoms, sc.Polish.Iterations, sc.Polish.Start, sc.Polish.End, sc.Polish.Status, sc.ExtendedRelaxA, sc.ExtendedLower),
 			fmt.Sprintf("enumeration-free lower bound on the global optimum (ρ̄ ≤ σ₁(V)·‖P‖·σ₁(A)): %.10g", sc.GlobalLower))
 		out.SolverName = "native vector (relaxation (a) + cone decomposition + Burer–Monteiro)"
 	}

@@ -49,6 +49,10 @@ type Result struct {
 	Iterations int // inner iterations (FISTA)
 	Seconds    float64
 	Method     string
+	// Z and B are relaxation (a)'s blocks (H·P × C, block p = Z_p) and output bias
+	// (Relaxation only; nil otherwise).
+	Z *mat.Dense
+	B []float64
 }
 
 // ColumnGeneration solves the exact vector program (the copositive program over

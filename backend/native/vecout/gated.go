@@ -31,27 +31,9 @@ func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Resul
 		return nil, err
 	}
 	start := time.Now()
-	maxIter := set.MaxIters
-	if maxIter <= 0 {
-		maxIter = 20000
-	}
 	rec := set.rec()
 	rec.Begin(fmt.Sprintf("cnnc relaxation (a): FISTA, nuclear norm over %d patterns, %d samples, %d outputs, β = %g", o.P, p.N, p.C, p.Beta))
-	fp := &fistaProblem{loss: p.Loss, Y: p.Y, beta: p.Beta, bias: p.OutputBias, Phi: o.F, h: p.H, kind: proxNuclear}
-	W0 := mat.NewDense(p.H*max(o.P, 1), p.C, nil)
-	b0 := initialBias(p)
-	every := 10
-	var bm PolishStats
-	if o.P*p.H > BMThreshold {
-		// large: FISTA's step 1/σ₁(F)² is tiny for correlated pattern features;
-		// L-BFGS on the factorised form gets close first, FISTA finishes
-		W0, b0, bm = relaxBM(p, o, set, 3000, 1)
-		if set.MaxIters <= 0 {
-			maxIter = 1000
-		}
-		every = 5
-	}
-	fr := fp.solve(set.Context, W0, b0, set.tol(), maxIter, rec, every)
+	fr, bm := relaxSolve(p, o, set, nil, nil)
 	sol := &convex.VectorSolution{Bias: fr.B}
 	if !p.OutputBias {
 		sol.Bias = make([]float64, p.C)
@@ -92,7 +74,8 @@ func Relaxation(p *convex.VectorProgram, o *PatternOracle, set Settings) (*Resul
 		}
 		sol.Atoms = append(sol.Atoms, convex.Atom{U: t.a, G: g, Gate: t.gate})
 	}
-	res := &Result{Status: fr.Status, Solution: sol, Lower: fr.Lower, Iterations: fr.Iterations + bm.Iterations, Method: "relaxation (a): FISTA with nuclear-norm prox"}
+	res := &Result{Status: fr.Status, Solution: sol, Lower: fr.Lower, Iterations: fr.Iterations + bm.Iterations, Method: "relaxation (a): FISTA with nuclear-norm prox",
+		Z: fr.W, B: fr.B}
 	if bm.Iterations > 0 {
 		res.Method = fmt.Sprintf("relaxation (a): Burer–Monteiro factorisation Z_p = U_p W_pᵀ by L-BFGS (%d iterations, %s), then FISTA with nuclear-norm prox", bm.Iterations, bm.Status)
 	}
@@ -113,3 +96,34 @@ const BMThreshold = 400
 // ZeroTol is the relative singular value (or unit weight) below which an atom is
 // dropped from a recovered solution.
 const ZeroTol = 1e-9
+
+// relaxSolve runs relaxation (a) over o's patterns from (Z0, b0) (nil: zero blocks and
+// the best constant bias): relaxBM first when the features have more than
+// BMThreshold columns (warm-started from Z0's SVDs), then FISTA to the certified gap
+// set.Tol (at most set.MaxIters iterations; default 20 000, or 1 000 after relaxBM).
+func relaxSolve(p *convex.VectorProgram, o *PatternOracle, set Settings, Z0 *mat.Dense, b0 []float64) (fistaResult, PolishStats) {
+	maxIter := set.MaxIters
+	if maxIter <= 0 {
+		maxIter = 20000
+	}
+	fp := &fistaProblem{loss: p.Loss, Y: p.Y, beta: p.Beta, bias: p.OutputBias, Phi: o.F, h: p.H, kind: proxNuclear}
+	W0 := Z0
+	if W0 == nil {
+		W0 = mat.NewDense(p.H*max(o.P, 1), p.C, nil)
+	}
+	if b0 == nil {
+		b0 = initialBias(p)
+	}
+	every := 10
+	var bm PolishStats
+	if o.P*p.H > BMThreshold {
+		// large: FISTA's step 1/σ₁(F)² is tiny for correlated pattern features;
+		// L-BFGS on the factorised form gets close first, FISTA finishes
+		W0, b0, bm = relaxBM(p, o, set, 3000, 1, Z0, b0)
+		if set.MaxIters <= 0 {
+			maxIter = 1000
+		}
+		every = 5
+	}
+	return fp.solve(set.Context, W0, b0, set.tol(), maxIter, set.rec(), every), bm
+}

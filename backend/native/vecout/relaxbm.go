@@ -28,7 +28,7 @@ import (
 // maxBMRank caps the rank per pattern of relaxBM's factors.
 const maxBMRank = 4
 
-func relaxBM(p *convex.VectorProgram, o *PatternOracle, set Settings, maxIter int, seed int64) (*mat.Dense, []float64, PolishStats) {
+func relaxBM(p *convex.VectorProgram, o *PatternOracle, set Settings, maxIter int, seed int64, Z0 *mat.Dense, b0 []float64) (*mat.Dense, []float64, PolishStats) {
 	H, C, P := p.H, p.C, o.P
 	r := min(H, C, maxBMRank)
 	nb := 0
@@ -43,6 +43,36 @@ func relaxBM(p *convex.VectorProgram, o *PatternOracle, set Settings, maxIter in
 		x0[j] = 1e-3 * rng.NormFloat64()
 	}
 	copy(x0[nU+nW:], initialBias(p))
+	if len(b0) == C && nb > 0 {
+		copy(x0[nU+nW:], b0)
+	}
+	// warm start: Z0's blocks factorised by their truncated SVD, Z ≈ (A√Σ)(B√Σ)ᵀ
+	if Z0 != nil {
+		zr, _ := Z0.Dims()
+		for q := 0; q < P && (q+1)*H <= zr; q++ {
+			blk := mat.DenseCopyOf(Z0.Slice(q*H, (q+1)*H, 0, C))
+			if mat.Norm(blk, 2) == 0 {
+				continue
+			}
+			var svd mat.SVD
+			if !svd.Factorize(blk, mat.SVDThin) {
+				continue
+			}
+			var Ua, Va mat.Dense
+			svd.UTo(&Ua)
+			svd.VTo(&Va)
+			sv := svd.Values(nil)
+			for t := 0; t < r && t < len(sv); t++ {
+				rt := math.Sqrt(sv[t])
+				for j := 0; j < H; j++ {
+					x0[q*H*r+j*r+t] = rt * Ua.At(j, t)
+				}
+				for k := 0; k < C; k++ {
+					x0[nU+q*C*r+k*r+t] = rt * Va.At(k, t)
+				}
+			}
+		}
+	}
 	n := p.N
 	// layout: U_p row-major H×r at p·H·r; W_p row-major C×r at nU + p·C·r
 	var lastX, lastG []float64
@@ -160,6 +190,5 @@ func relaxBM(p *convex.VectorProgram, o *PatternOracle, set Settings, maxIter in
 	if nb > 0 {
 		copy(b, xb[nU+nW:])
 	}
-	_ = math.Inf
 	return Z, b, st
 }

@@ -12,16 +12,18 @@ import (
 )
 
 // Scalable is the path for ReLU models whose arrangement is too large to enumerate
-// (sampled patterns): relaxation (a) over the sampled patterns (Relaxation), a cone
-// decomposition of its gated atoms into ReLU atoms (ReLUFromGated), and
-// Burer–Monteiro refinement of that ReLU network (Polish). The bracket:
+// (sampled patterns): relaxation (a) over the sampled patterns (Relaxation), a ReLU
+// network grown by Frank–Wolfe with heuristic pricing from relaxation (a)'s violators
+// (Grow; ScalableInit = "decompose" takes the cone decomposition of its gated atoms,
+// ReLUFromGated, instead), and Burer–Monteiro refinement of that network (Polish).
+// The bracket:
 //
 //   - upper: the refined network's objective;
-//   - lower: the best dual bound at the relaxation's and at the network's prediction
-//     over relaxation (a) on the sampled patterns together with the activation
-//     patterns of the network's own units — a lower bound on every ReLU or gated
-//     network whose units' patterns lie in that set (the recovered network included),
-//     not on the global optimum;
+//   - lower: the best certified bound of relaxation (a) over the sampled patterns
+//     together with the activation patterns of the network's own units (re-solved by
+//     FISTA from the sampled solution, and the dual bound at the network's own
+//     prediction) — a lower bound on every ReLU or gated network whose units' patterns
+//     lie in that set (the recovered network included), not on the global optimum;
 //   - Cert.RelBound: the Burer–Monteiro optimality bound (ρ̄/β − 1)₊ at the network,
 //     over the same set.
 //
@@ -35,9 +37,17 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	relu := ReLUFromGated(p, ra.Solution)
 	rec := set.rec()
-	rec.Begin(fmt.Sprintf("cnnc vector Burer–Monteiro refinement: %d units from the cone decomposition of %d gated atoms", len(relu.Atoms), len(ra.Solution.Atoms)))
+	var relu *convex.VectorSolution
+	if ScalableInit == "decompose" {
+		relu = ReLUFromGated(p, ra.Solution)
+	} else {
+		relu, _, err = Grow(p, o, set, growRounds, 2*p.C)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	rec.Begin(fmt.Sprintf("cnnc vector Burer–Monteiro refinement of %d units", len(relu.Atoms)))
 	pol, st := Polish(p, relu, set)
 	rec.End(solver.Status(st.Status), solver.Iterate{Iter: st.Iterations, Objective: st.End, Elapsed: time.Since(start)})
 	ext := NewPatternOracle(p)
@@ -49,11 +59,23 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 		ext.AddGates(G)
 	}
 	res := &Result{Status: ra.Status, Solution: pol, Iterations: ra.Iterations + st.Iterations,
-		Method: "relaxation (a) over sampled patterns (FISTA) → cone decomposition → Burer–Monteiro refinement (L-BFGS)"}
+		Method: ra.Method + " → cone decomposition → Burer–Monteiro refinement (L-BFGS) → relaxation (a) over the sampled and the network's patterns (FISTA, warm start)"}
 	res.Upper = p.Objective(pol)
 	res.Lower = math.Inf(-1)
 	sc := &Scale{RelaxA: ra.Upper, RelaxALower: ra.Lower, RelaxStatus: ra.Status, Polish: st, GatedAtoms: len(ra.Solution.Atoms)}
-	if c, ok := Certify(p, ext, p.Predict(ra.Solution)); ok {
+	// Relaxation (a) over the extended set, warm-started from the sampled solution
+	// (the new patterns' blocks at zero): its certified bound covers the network.
+	if ra.Z != nil && ext.P > o.P {
+		W0 := mat.NewDense(p.H*ext.P, p.C, nil)
+		W0.Slice(0, p.H*o.P, 0, p.C).(*mat.Dense).Copy(ra.Z)
+		rec.Begin(fmt.Sprintf("cnnc relaxation (a) over %d patterns (%d sampled, %d of the network's units), warm start", ext.P, o.P, ext.P-o.P))
+		fr, bm := relaxSolve(p, ext, set, W0, ra.B)
+		rec.End(fr.Status, solver.Iterate{Iter: fr.Iterations, Objective: fr.Obj, Gap: (fr.Obj - fr.Lower) / math.Abs(fr.Obj), Elapsed: time.Since(start)})
+		res.Iterations += fr.Iterations + bm.Iterations
+		res.Lower = fr.Lower
+		sc.ExtendedRelaxA, sc.ExtendedLower = fr.Obj, fr.Lower
+		sc.FromRelaxation = fr.Lower
+	} else if c, ok := Certify(p, ext, p.Predict(ra.Solution)); ok {
 		res.Lower = c.Lower
 		sc.FromRelaxation = c.Lower
 	}
@@ -71,13 +93,23 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 	return res, sc, nil
 }
 
+// growRounds bounds Scalable's Grow rounds (2C candidate units each).
+const growRounds = 30
+
+// ScalableInit selects the ReLU network Scalable refines: "grow" (Grow: Frank–Wolfe
+// with heuristic pricing; the default) or "decompose" (ReLUFromGated, the cone
+// decomposition of relaxation (a)'s gated atoms).
+var ScalableInit = "grow"
+
 // Scale records the parts of a Scalable run.
 type Scale struct {
 	RelaxA, RelaxALower float64 // relaxation (a) over the sampled patterns: objective, certified bound
 	RelaxStatus         solver.Status
 	GatedAtoms          int
 	Polish              PolishStats
-	FromRelaxation      float64 // dual bound at the relaxation's prediction (extended set)
+	ExtendedRelaxA      float64 // relaxation (a) over the extended set: objective (0 when not solved)
+	ExtendedLower       float64 // … and its certified bound
+	FromRelaxation      float64 // dual bound from relaxation (a) (extended set)
 	FromNetwork         float64 // dual bound at the network's prediction (extended set)
 	GlobalLower         float64 // GlobalNormBound: a (weak) bound on the global optimum
 }
