@@ -236,8 +236,12 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
 		fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
 	}
-	fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
-		r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
+	if r.Bracket != nil {
+		fmt.Fprintf(w, "network     %d units, %d outputs; %d samples, %d patterns (%s)\n", r.ActiveNeurons, r.Outputs, r.Samples, r.Patterns, r.PatternMode)
+	} else {
+		fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
+			r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
+	}
 	fmt.Fprintf(w, "train       loss %s  accuracy %s\n", fmtNum(r.TrainLoss), fmtNum(r.TrainAccuracy))
 	if r.TestLoss != nil {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
