@@ -213,7 +213,7 @@ func (s *VectorSolution) Penalty() float64 {
 	return t
 }
 
-// Objective is F(Ŷ) + β Σ‖U_k‖‖G_k‖ on the language.md scale.
+// Objective is F(Ŷ) + β Σ‖U_k‖‖G_k‖ on the scale of docs/language.md.
 func (p *VectorProgram) Objective(s *VectorSolution) float64 {
 	return VectorLoss(p.Loss, p.Predict(s), p.Y) + p.Beta*s.Penalty()
 }
