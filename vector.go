@@ -196,8 +196,11 @@ func (p *Problem) DescribeVector(w io.Writer, rule *derive.Rule, vp *convex.Vect
 		fmt.Fprintf(w, "               on the global optimum is reported too (usually weak); use `patterns exact` on small data\n")
 	}
 	rel := "relaxation (b)"
-	if vp.Gated || p.Relaxation == derive.RelaxGated {
+	if derive.VectorRelaxation(p.Input(), vp) == convex.RelaxGated {
 		rel = "relaxation (a)"
+		if !vp.Gated && p.Relaxation == "" {
+			rel += " ((b) would be too large here)"
+		}
 	}
 	fmt.Fprintf(w, "  export       `cnnc export` writes %s over the %d patterns (--relaxation gated|copositive)\n", rel, vp.Patterns())
 	if vp.Regularizer != "" {

@@ -31,6 +31,28 @@ func (r Relax) String() string {
 // (P · N·C · H·C numbers) so that building it never exhausts memory.
 const MaxRelaxEntries = 5e7
 
+// MaxCopositiveNNZ bounds the nonzeros of relaxation (b)'s entrywise rows
+// (CopositiveSize): with k nonzero cone rows per pattern they number k(k+1)/2 rows of
+// up to H(H+1)/2 entries, which grows like (N·K)² for a CNN.
+const MaxCopositiveNNZ = 4e6
+
+// CopositiveSize is the number of entrywise rows K_p W₁ K_pᵀ ≥ 0 of relaxation (b)
+// over p's patterns and an upper bound on their nonzeros.
+func (p *VectorProgram) CopositiveSize() (rows, nnz float64) {
+	np, h := p.A.Dims()
+	k := 0.0
+	for r := 0; r < np; r++ {
+		for _, v := range p.A.RawRowView(r) {
+			if v != 0 {
+				k++
+				break
+			}
+		}
+	}
+	rows = float64(p.Patterns()) * k * (k + 1) / 2
+	return rows, rows * float64(h*(h+1)/2)
+}
+
 // GateFeatures returns F_g (N × H): F_g = Σ_r e_{Sample[r]} RowWeight[r]·1[A_r g > 0]·A_r,
 // the prediction operator of the gated unit with gate g (and of a ReLU unit on the
 // pattern's cone), and the signed cone rows K_g = ((2·1[A_r g > 0] − 1)·A_r) over the
@@ -91,6 +113,11 @@ func (p *VectorProgram) Relaxation(r Relax) (*Program, error) {
 		return nil, fmt.Errorf("the program has no activation pattern")
 	}
 	N, C, H := p.N, p.C, p.H
+	if r == RelaxCopositive && !p.Gated {
+		if rows, nnz := p.CopositiveSize(); nnz > MaxCopositiveNNZ {
+			return nil, fmt.Errorf("relaxation (b) would have %.3g entrywise rows with up to %.3g nonzeros (%d patterns; it grows like the square of the rows of A), more than %.3g", rows, nnz, P, float64(MaxCopositiveNNZ))
+		}
+	}
 	if e := float64(P) * float64(N*C) * float64(H*C); e > MaxRelaxEntries {
 		return nil, fmt.Errorf("the relaxation's prediction operators would hold %.3g numbers (%d patterns × %d×%d), more than %.3g: use fewer samples or patterns", e, P, N*C, H*C, float64(MaxRelaxEntries))
 	}

@@ -34,10 +34,10 @@ func vectorTooLarge(p *prepared) bool {
 // vectorExportChecks replaces the solver checks of the export round trip for a
 // vector-output example (the export is a relaxation, not the training problem): the
 // native conic solver and CVXOPT (SCS and JSON files read back; no exponential
-// cones) agree on the relaxation's optimum to 1e-6, and that optimum is at most the
-// upper bound of `cnnc solve`'s bracket (a relaxation bounds the training problem
-// over the same patterns from below; for a gated model it is that problem, so the
-// two agree to the bracket's gap).
+// cones) agree on the relaxation's optimum to 1e-6, and with exact patterns or a
+// gated model that optimum is at most the upper bound of `cnnc solve`'s bracket (a
+// relaxation bounds the training problem over the same patterns from below; for a
+// gated model it is that problem, so the two agree to the bracket's gap).
 func vectorExportChecks(t *testing.T, p *prepared, want, fromSCS, fromJSON *conic.Problem) {
 	t.Helper()
 	nat, err := train.NativeConic(want, train.SolverSettings{Tol: 1e-7}, solver.Nop{})
@@ -53,7 +53,10 @@ func vectorExportChecks(t *testing.T, p *prepared, want, fromSCS, fromJSON *coni
 	}
 	v := out.Vector
 	t.Logf("%s: relaxation optimum %.10g (native conic, %d iterations); bracket [%.10g, %.10g]", p.Model.Name, nat.Primal, nat.Iterations, v.Lower, v.Upper)
-	if nat.Primal > v.Upper*(1+1e-6) {
+	// With exact patterns (or a gated model) the relaxation bounds every network, the
+	// recovered one included; over sampled patterns it bounds only networks whose
+	// patterns are in the sample, which the recovered one need not be.
+	if v.Global && nat.Primal > v.Upper*(1+1e-6) {
 		t.Errorf("the relaxation's optimum %.12g exceeds the recovered network's objective %.12g", nat.Primal, v.Upper)
 	}
 	if v.Program.Gated && relDiff(nat.Primal, v.Upper) > 1e-5 {

@@ -272,9 +272,12 @@ func buildVectorRelaxation(in *Input) (*convex.Program, diag.List) {
 	if dl.HasErrors() || vp == nil {
 		return nil, dl
 	}
-	r := convex.RelaxCopositive
-	if vp.Gated || in.Relaxation == RelaxGated {
-		r = convex.RelaxGated
+	r := VectorRelaxation(in, vp)
+	if r == convex.RelaxGated && !vp.Gated && in.Relaxation == "" {
+		rows, _ := vp.CopositiveSize()
+		dl.Add(&diag.Diagnostic{Severity: diag.Warning, Code: CodeRelaxation, Range: in.Train.Patterns.Range,
+			Summary: fmt.Sprintf("relaxation (b) is too large here (%.3g entrywise rows); relaxation (a) is written instead", rows),
+			Detail:  "The copositive relaxation (b) has one nonnegativity row per pair of rows of the data (or patches) per pattern. The nuclear-norm relaxation (a), written instead, is a weaker lower bound over the same patterns. Reduce the samples or patterns for (b), or pass --relaxation gated to choose (a) explicitly."})
 	}
 	prog, err := vp.Relaxation(r)
 	if err != nil {
@@ -282,6 +285,25 @@ func buildVectorRelaxation(in *Input) (*convex.Program, diag.List) {
 		return nil, dl
 	}
 	return prog, dl
+}
+
+// CodeRelaxation warns that the default relaxation (b) was replaced by (a).
+const CodeRelaxation = "W0211"
+
+// VectorRelaxation is the relaxation Build writes for vp: (a) for a gated model or
+// when in.Relaxation asks for it; (b) when asked for; by default (b), or (a) when (b)
+// would exceed convex.MaxCopositiveNNZ.
+func VectorRelaxation(in *Input, vp *convex.VectorProgram) convex.Relax {
+	switch {
+	case vp.Gated || in.Relaxation == RelaxGated:
+		return convex.RelaxGated
+	case in.Relaxation == RelaxCopositive:
+		return convex.RelaxCopositive
+	}
+	if _, nnz := vp.CopositiveSize(); nnz > convex.MaxCopositiveNNZ {
+		return convex.RelaxGated
+	}
+	return convex.RelaxCopositive
 }
 
 // recoverVector writes the network of a vector solution (see the file comment).

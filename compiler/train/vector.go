@@ -232,10 +232,7 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 // conicRelaxation solves the conic form of relaxation (b) ((a) for gated models) and
 // certifies the dual bound at its prediction with the path's oracle.
 func conicRelaxation(in *derive.Input, vp *convex.VectorProgram, o vecout.Oracle, opts Options, settings SolverSettings, rec solver.Recorder) (*RelaxationValue, float64, string) {
-	r := convex.RelaxCopositive
-	if vp.Gated || in.Relaxation == derive.RelaxGated {
-		r = convex.RelaxGated
-	}
+	r := derive.VectorRelaxation(in, vp)
 	prog, err := vp.Relaxation(r)
 	if err != nil {
 		return nil, math.Inf(-1), "conic relaxation not solved: " + err.Error()
