@@ -139,6 +139,12 @@ func (p *Problem) ExportCVXPY(script, data io.Writer, npzName string) error {
 // recipe whose Unsupported says why: the script still solves and prints the optimum,
 // then stops with that message instead of writing weights.json.
 func (p *Problem) recipeFor() *cvxpy.Recipe {
+	if p.Rule != nil && p.Rule.Vector != nil {
+		// vector outputs (§10): the script solves a relaxation; recovering a network
+		// from it is `cnnc solve`'s business (it brackets the training problem)
+		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,
+			Unsupported: fmt.Sprintf("this script solves %s of the vector-output model %s, a lower bound on its training problem over these patterns; `cnnc solve` recovers a network and certifies its bracket", p.Program.Theorem, p.Model.Name)}
+	}
 	r, err := p.recipe()
 	if err != nil {
 		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,

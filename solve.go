@@ -65,6 +65,8 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 		p.Diagnostics = append(p.Diagnostics, out.Diagnostics...)
 		if out.Program != nil {
 			p.Rule, p.Program = out.Rule, out.Program
+		} else if out.Vector != nil {
+			p.Rule = out.Rule
 		}
 	}
 	if err != nil {
@@ -144,6 +146,17 @@ type Report struct {
 	// Certificate is the certificate behind dual_objective: `cnnc verify` recomputes
 	// ρ and the bound from its dual point.
 	Certificate *ReportCert `json:"certificate,omitempty"`
+
+	// Vector outputs (docs/math/10-vector-output.md): the certified bracket, the
+	// conic relaxations solved on request, the number of outputs, the data's class
+	// labels in one-hot column order, and the confusion matrices (rows: true class,
+	// columns: predicted class).
+	Bracket        *Bracket           `json:"bracket,omitempty"`
+	Relaxations    []RelaxationReport `json:"relaxations,omitempty"`
+	Outputs        int                `json:"outputs,omitempty"`
+	Classes        []int              `json:"classes,omitempty"`
+	ConfusionTrain [][]int            `json:"confusion_train,omitempty"`
+	ConfusionTest  [][]int            `json:"confusion_test,omitempty"`
 }
 
 // ReportCert is report.json's "certificate" (docs/certificates.md): the dual point λ
@@ -189,13 +202,17 @@ func (r *Report) Write(w io.Writer) error {
 // recovered network on the training and test data.
 func (p *Problem) buildReport(out *train.Outcome) *Report {
 	t := p.Train
+	reg := ""
+	if out.Program != nil {
+		reg = out.Program.Regularizer
+	}
 	r := &Report{
 		Format:      ReportFormat,
 		Model:       p.Model.Name,
 		Theorem:     out.Rule.Theorem,
 		Section:     out.Rule.Section,
 		Doc:         out.Rule.Doc,
-		Regularizer: out.Program.Regularizer,
+		Regularizer: reg,
 		Status:      string(out.Status),
 		Samples:     p.Data.N(),
 		Patterns:    out.Sizes.Patterns,
@@ -240,6 +257,10 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 		r.Adaptive = adaptiveReport(out.Adaptive)
 	}
 	fixedOutReport(r, out)
+	if out.Vector != nil {
+		p.addVector(r, out)
+		return r
+	}
 	if out.ZeroLoss == nil && out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))
 		r.Notes = append(r.Notes, fmt.Sprintf("strong duality: |nonconvex − convex| = %.3e relative", rel))
@@ -266,12 +287,17 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "regulariser %s\n", r.Regularizer)
 	}
 	fmt.Fprintf(w, "status      %s  (%s solver, %d iterations, %.3f s)\n", r.Status, r.Solver, r.Iterations, r.SolveSeconds)
-	fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
-	fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
-	fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
-	r.writeCertLines(w)
-	fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
-		r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
+	if r.Bracket != nil {
+		r.writeVector(w)
+		fmt.Fprintf(w, "network     %d units, %d outputs; %d samples, %d patterns (%s)\n", r.ActiveNeurons, r.Outputs, r.Samples, r.Patterns, r.PatternMode)
+	} else {
+		fmt.Fprintf(w, "convex      %s  (optimum of the convex program)\n", fmtNum(r.ConvexObjective))
+		fmt.Fprintf(w, "nonconvex   %s  (loss + weight decay of the recovered network, from its weights)\n", fmtNum(r.NonconvexObjective))
+		fmt.Fprintf(w, "dual bound  %s  gap %s  [%s]\n", fmtNum(r.DualObjective), fmtNum(r.Gap), r.DualScope)
+		r.writeCertLines(w)
+		fmt.Fprintf(w, "network     %d active neurons; %d samples, %d patterns (%s), %d variables, %d constraints\n",
+			r.ActiveNeurons, r.Samples, r.Patterns, r.PatternMode, r.Variables, r.Constraints)
+	}
 	fmt.Fprintf(w, "train       loss %s  accuracy %s\n", fmtNum(r.TrainLoss), fmtNum(r.TrainAccuracy))
 	if r.TestLoss != nil {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
@@ -287,6 +313,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "adaptive    time: search %.1f s, certificate %.1f s, local search %.1f s, prune %.1f s, solve %.1f s; %s\n",
 			a.Seconds.Search+a.Seconds.Seed, a.Seconds.Certificate, a.Seconds.LocalSearch, a.Seconds.Prune, a.Seconds.Solve, a.Stopped)
 	}
+	writeConfusion(w, "confusion   train", r.Classes, r.ConfusionTrain)
+	writeConfusion(w, "confusion   test", r.Classes, r.ConfusionTest)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}

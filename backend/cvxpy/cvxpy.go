@@ -204,6 +204,10 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		switch pen.Kind {
 		case convex.Nuclear:
 			pens = append(pens, fmt.Sprintf("cp.normNuc(%s)", pyName(pen.Var.Name)))
+		case convex.CopositiveNuclear:
+			k := fmt.Sprintf("pen%d_K", i)
+			arrays[k] = dense(pen.Maps[0])
+			pens = append(pens, fmt.Sprintf("copositive_nuclear(%s, data[%q], constraints)", pyName(pen.Var.Name), k))
 		case convex.Norms:
 			for j, M := range pen.Maps {
 				k := fmt.Sprintf("pen%d_%d", i, j)

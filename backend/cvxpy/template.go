@@ -47,6 +47,18 @@ GENERIC = {
 HAS_BIAS = {{if .P.OutputBias}}True{{else}}False{{end}}
 
 
+def copositive_nuclear(Z, K, constraints):
+    """The copositive relaxation of the cone-constrained nuclear norm of Z (vector
+    outputs, relaxation (b)): min ½(tr W1 + tr W2) over [[W1, Z], [Zᵀ, W2]] ⪰ 0 with
+    K W1 Kᵀ ≥ 0 entrywise (K: the signed rows of the pattern's cone)."""
+    p, q = Z.shape
+    W1 = cp.Variable((p, p), symmetric=True)
+    W2 = cp.Variable((q, q), symmetric=True)
+    constraints.append(cp.bmat([[W1, Z], [Z.T, W2]]) >> 0)
+    constraints.append(K @ W1 @ K.T >= 0)
+    return 0.5 * (cp.trace(W1) + cp.trace(W2))
+
+
 def build(data):
     """Builds the convex program; returns (problem, variables by name)."""
     y = data["y"]
@@ -107,6 +119,11 @@ def build(data):
     loss = cp.sum(cp.pos(1 - cp.multiply(y, yhat)))
 {{- else if eq .P.Loss "logistic"}}
     loss = cp.sum(cp.logistic(-cp.multiply(y, yhat)))
+{{- else if eq .P.Loss "cross_entropy"}}
+    # vector output: ŷ and y are vec(Ŷ), vec(Y) of n × {{.P.Outputs}}, column by column
+    Yh = cp.reshape(yhat, (n // {{.P.Outputs}}, {{.P.Outputs}}), order="F")
+    Yv = np.reshape(y, (n // {{.P.Outputs}}, {{.P.Outputs}}), order="F")
+    loss = cp.sum(cp.log_sum_exp(Yh, axis=1)) - cp.sum(cp.multiply(Yv, Yh))
 {{- else}}
     loss = 0.5 * cp.sum_squares(yhat - y)
 {{- end}}

@@ -207,6 +207,19 @@ func explainProgram(p *prepared, doc *explainDoc) error {
 		doc.Note = "the program depends on the training data: add a `data train` block or pass --data"
 		return nil
 	}
+	rule, vp, err := p.VectorRule()
+	if err := p.done(err); err != nil {
+		return err
+	}
+	if vp != nil {
+		// vector outputs: the program is described, not built (its exact form is
+		// copositive; docs/math/10-vector-output.md)
+		var b strings.Builder
+		p.DescribeVector(&b, rule, vp)
+		doc.Program = &programDoc{Rule: rule.Name, Section: rule.Section, Doc: rule.Doc, Theorem: vp.Theorem,
+			Regularizer: vp.Regularizer, Sizes: convex.Sizes{Samples: vp.N, Patterns: vp.Patterns()}, Text: b.String()}
+		return nil
+	}
 	if err := p.derive(); err != nil {
 		return err
 	}

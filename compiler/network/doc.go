@@ -50,6 +50,7 @@
 //
 //	obj = loss + penalty,
 //	loss: squared ½ Σ_{i,k} (ŷ_ik − y_ik)², hinge Σ max(0, 1 − y·ŷ), logistic Σ log(1 + e^{−y·ŷ}),
+//	      cross_entropy Σ_i (Σ_k y_ik·log Σ_k e^{ŷ_ik} − Σ_k y_ik ŷ_ik) (softmax, one-hot targets),
 //	penalty = (β/2) Σ_T P(T),  P by the tensor's Penalty:
 //	  l2:   ‖T‖² (sum of squares);
 //	  l1sq: Σ_g (Σ_{a,r} |T[a, g, r]|)², T viewed as [shape[0], Groups, rest]: axis 1

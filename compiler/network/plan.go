@@ -155,9 +155,9 @@ func (w *Weights) compile() (*plan, error) {
 		return nil, fmt.Errorf("layer 0 (input): %v", err)
 	}
 	switch w.Loss {
-	case "", "squared", "hinge", "logistic":
+	case "", "squared", "hinge", "logistic", "cross_entropy":
 	default:
-		return nil, fmt.Errorf("unknown loss %q (want squared, hinge or logistic)", w.Loss)
+		return nil, fmt.Errorf("unknown loss %q (want squared, hinge, logistic or cross_entropy)", w.Loss)
 	}
 	if math.IsNaN(w.Beta) || math.IsInf(w.Beta, 0) || w.Beta < 0 {
 		return nil, fmt.Errorf("beta %v: want a finite number ≥ 0", w.Beta)

@@ -71,6 +71,11 @@
 //   - "restricted": sampled patterns; a lower bound on the program over them only;
 //   - none: programs outside the template (linear CNNs); Outcome.SolverDual keeps the
 //     solver's value, uncertified.
+//
+// Vector outputs (linear C, C ≥ 2; vector.go): a rule with Rule.Vector set is run by
+// the vector pipeline instead — its program is a convex.VectorProgram, solved by
+// backend/native/vecout, and the Outcome carries a certified bracket and its scope in
+// Outcome.Vector (Program and Solution are nil).
 package train
 
 import (
@@ -260,6 +265,10 @@ type Outcome struct {
 	// MaxIters as passed to the solver; 0 MaxIters: the solver's own default).
 	Settings SolverSettings
 
+	// Vector is set for vector-output rules (vector.go): the bracket and its scope.
+	// Program and Solution are nil then (the program is Vector.Program).
+	Vector *VectorOutcome
+
 	dualPoint []float64 // the last solve's dual point (certifyOutcome)
 }
 
@@ -309,6 +318,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	}
 	if in.Context == nil {
 		in.Context = settings.Context
+	}
+	if r, _ := derive.Select(in); r != nil && r.Vector != nil {
+		return runVector(in, r, opts, settings, rec, start)
 	}
 	rule, prog, dl := derive.Derive(in)
 	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), SolverDual: math.NaN(), Settings: settings}

@@ -14,7 +14,7 @@ var TrainStatements = []string{"loss", "beta", "patterns", "solver", "noise", "r
 
 // Losses and pattern modes.
 var (
-	Losses       = []string{ir.Squared, ir.Logistic, ir.Hinge}
+	Losses       = []string{ir.Squared, ir.Logistic, ir.Hinge, ir.CrossEntropy}
 	PatternModes = []string{"exact", "sample", "adaptive"}
 	Regularizers = []string{ir.WeightDecay, ir.Path, ir.Group}
 )
@@ -97,12 +97,12 @@ func (c *checker) train(b *syntax.Block) {
 		switch s.Keyword {
 		case "loss":
 			a := c.args(what, s.Args, nil)
-			if !c.npos(s, a, 1, "Write `loss squared`, `loss logistic` or `loss hinge`.") {
+			if !c.npos(s, a, 1, "Write `loss squared`, `loss logistic`, `loss hinge` or `loss cross_entropy`.") {
 				continue
 			}
 			v := a.pos[0]
 			if v.Kind != syntax.Ident || !contains(Losses, v.Text) {
-				d := c.errorf("C0402", v.Range, "The losses are squared (½ Σ (f(x)−y)²), logistic and hinge.", "unknown loss `%s`", v.Raw)
+				d := c.errorf("C0402", v.Range, "The losses are squared (½ Σ (f(x)−y)²), logistic, hinge, and cross_entropy (softmax, for vector outputs).", "unknown loss `%s`", v.Raw)
 				if v.Kind == syntax.Ident {
 					d.Suggest = suggest(v.Text, Losses)
 				}

@@ -166,7 +166,7 @@ type Data struct {
 	Range  token.Range
 	Source DataSource
 
-	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1
+	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1; [A, B, C, …]: keep them, one-hot targets in this order
 	AllClasses bool  // classes all: one-hot targets
 	// ClassesRange is the `classes` statement (invalid when there is none), where
 	// label problems found when the data are loaded point.
@@ -182,6 +182,9 @@ const (
 	Squared  = "squared"
 	Logistic = "logistic"
 	Hinge    = "hinge"
+	// CrossEntropy is the softmax cross-entropy of a vector output on one-hot
+	// targets: Σᵢ (log Σₖ e^{ŷᵢₖ} − Σₖ yᵢₖ ŷᵢₖ).
+	CrossEntropy = "cross_entropy"
 )
 
 // PatternMode is how activation patterns are chosen.
@@ -248,7 +251,7 @@ func (z Noise) Given() bool { return z.Range.IsValid() }
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
 	Model string
-	Loss  string // Squared (default), Logistic, Hinge
+	Loss  string // Squared (default), Logistic, Hinge, CrossEntropy
 	// LossRange is the `loss` statement (invalid when the default applies).
 	LossRange token.Range
 	Beta      float64

@@ -18,7 +18,9 @@ A gated layer k follows a linear/conv layer k-1: its output is
 with x the input of layer k-1 (L<k>.gates, optional L<k>.gate_bias).
 
 Objective (docs/language.md scale): loss summed over samples and outputs (squared
-0.5*sum (p-y)^2, hinge sum max(0, 1-y p), logistic sum log(1+exp(-y p))) plus
+0.5*sum (p-y)^2, hinge sum max(0, 1-y p), logistic sum log(1+exp(-y p)),
+cross_entropy torch.nn.functional.cross_entropy(p, y, reduction='sum') with class-
+probability targets y) plus
 (beta/2) * sum over tensors of l2 ||T||^2, l1sq sum_g (sum |T[:, g, :]|)^2 with T viewed
 as [shape0, groups, -1], none 0. Missing penalties default as in cnnc: weights l2 (none
 for fixed layers), bias l2 on hidden layers and none on the output layer, gates none.
@@ -216,6 +218,8 @@ def loss(kind, p, y):
         return float(torch.clamp(1 - y * p, min=0).sum())
     if kind == "logistic":
         return float(torch.logaddexp(torch.zeros_like(p), -y * p).sum())
+    if kind == "cross_entropy":
+        return float(torch.nn.functional.cross_entropy(p, y, reduction="sum"))
     raise ValueError("unknown loss %r" % kind)
 
 
