@@ -1,22 +1,70 @@
 package train
 
 import (
+	"fmt"
+
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/cone"
 	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/native/large"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
-// NativeTemplate adapts backend/native/group (the structured solver for family-only
-// programs); Run uses it when Options.Template is nil.
+// NativeTemplate adapts the structured solvers for family-only programs; Run uses it
+// when Options.Template is nil. SolverSettings.Method picks one: "group"
+// (backend/native/group: working-set IPM whose Newton systems live in sample space),
+// "ipm" or "al" (backend/native/large: working-set IPM in pattern space, or the
+// augmented Lagrangian), or "" for TemplateMethod's choice.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
-	if err != nil {
-		return nil, err
+	method := s.Method
+	if method == "" {
+		method = TemplateMethod(p)
 	}
-	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+	switch method {
+	case "group":
+		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
+		if err != nil {
+			return nil, err
+		}
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, Method: "group"}, nil
+	case "ipm", "al":
+		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: method, Context: s.Context}, rec)
+		if err != nil {
+			return nil, err
+		}
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, Method: "large " + r.Method}, nil
+	}
+	return nil, fmt.Errorf("train: unknown structured method %q (want group, ipm or al)", method)
 }
+
+// TemplateMethod is the structured method "auto" picks for p. The group solver's
+// Newton systems are n × n (Woodbury) or (Σ H + blocks)² and it stores the patterns
+// densely (≈ 6 floats per prediction row and pattern); the large solver's are
+// nu × nu with nu = Σ_patterns H, independent of n. So: large ("ipm") when the
+// samples outnumber the pattern coordinates (n > nu) or group's dense pattern
+// storage would pass groupBytes; group otherwise.
+func TemplateMethod(p *convex.Program) string {
+	nu, dense := 0, 0.0
+	for _, f := range p.Families {
+		P := f.Patterns()
+		nu += P * f.H
+		np, _ := f.A.Dims()
+		nc := 0
+		if f.C != nil {
+			nc, _ = f.C.Dims()
+		}
+		dense += 8 * float64(P) * (4*float64(np)*float64(len(f.Signs)) + 2*float64(nc))
+	}
+	if p.N > nu || dense > groupBytes {
+		return "ipm"
+	}
+	return "group"
+}
+
+// groupBytes is the group solver's dense pattern storage above which TemplateMethod
+// prefers the large solver (1 GB).
+const groupBytes = 1 << 30
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
 // it when Options.Conic is nil.

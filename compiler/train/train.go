@@ -66,6 +66,9 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
+	// Method picks the structured solver's method (NativeTemplate): "group", "ipm",
+	// "al", or "" for TemplateMethod's choice by problem size.
+	Method string
 }
 
 // Solved is a template solver's answer in program terms.
@@ -75,6 +78,7 @@ type Solved struct {
 	Objective  float64 // primal objective on the docs/language.md scale
 	Dual       float64 // lower bound on the (restricted) program's optimum
 	Iterations int
+	Method     string // the structured method that ran ("group", "large ipm", …)
 }
 
 // TemplateSolver solves a family-only program (e.g. backend/native/group).
@@ -255,6 +259,9 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 			return nil, err
 		}
 		out.Status, out.SolverName = r.Status, "native group"
+		if r.Method != "" && r.Method != "group" {
+			out.SolverName = "native " + r.Method
+		}
 		out.RestrictedDual = r.Dual
 		out.Iterations += r.Iterations
 		return r.Solution, nil
