@@ -147,9 +147,7 @@ func (r *run) solveAL() (*Result, error) {
 	for k := 0; k < pr.nb; k++ {
 		r.initRows(k)
 	}
-	J, cols := pr.jcols(allPatterns(pr.np))
-	r.gramG = gram(J, pr.n, cols)
-	J = nil
+	r.gramG = pr.gramAll()
 	all := make([]int, pr.nb)
 	for k := range all {
 		all[k] = k
@@ -237,17 +235,18 @@ func (r *run) solveAL() (*Result, error) {
 		a.rebuild()
 		q.finish()
 		_, viol := a.phi(x, nil)
-		// only feasible points (working rows; full rows checked in result) compete
-		if viol <= set.TolFeas*math.Max(1, pt.maxRho) {
-			r.consider(pt)
-		} else {
-			r.dual = math.Max(r.dual, pt.dual)
-			if r.best == nil {
-				r.best = pt
+		// the dual bound holds whatever the primal violation; the primal candidate is
+		// the iterate with its violating blocks projected onto their full cones
+		r.dual = math.Max(r.dual, pt.dual)
+		if xr := r.project(x); xr != nil {
+			rp := r.objectiveOnly(xr)
+			rp.maxRho, rp.rho = pt.maxRho, pt.rho
+			if r.best == nil || rp.obj < r.best.obj {
+				r.best = rp
 			}
 		}
 		r.progress(true, pt.obj, fmt.Sprintf("AL outer %d, δ %.3g, violation %.2e, max ρ %.6f, rows +%d", outer, a.d, viol, pt.maxRho, added))
-		if r.certified() && added == 0 {
+		if r.certified() {
 			status = solver.Optimal
 			break
 		}

@@ -235,9 +235,7 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 	dxv := make([]float64, nx)
 	best := ipmResult{err: math.Inf(1)}
 	bestIt := 0
-	if startLS {
-		q.leastSquaresStart(lin, z, sL, uL, sQ, uQ, nt, w2, rhs, xv, mxL)
-	}
+	q.leastSquaresStart(lin, z, sL, uL, sQ, uQ, nt, w2, rhs, xv, mxL)
 	for it := 0; ; it++ {
 		gather(z, xv)
 		q.ex(xv, u)
@@ -324,21 +322,6 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 		}
 		if !lin.factor(w2, nt) {
 			return best
-		}
-		if debugIPM && N <= 600 {
-			e, a, b := make([]float64, N), make([]float64, N), make([]float64, N)
-			worst, wj := 0.0, 0
-			for j := 0; j < N; j++ {
-				clear(e)
-				e[j] = 1
-				lin.apply(e, a)
-				lin.raw(a, b)
-				b[j] -= 1
-				if v := norm(b); v > worst {
-					worst, wj = v, j
-				}
-			}
-			println("   precond check: max ‖P⁻¹K e_j − e_j‖", worst, "at", wj)
 		}
 		// Newton step for the complementarity right-hand side rc (d = λ⧵rc):
 		//   K Δz = −r_d + Mᵀ(W⁻¹d + W⁻²r_p)_L + (W⁻¹(d + W⁻¹r_p))_Q,
@@ -472,10 +455,6 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 		}
 	}
 }
-
-// startLS selects the least-squares starting point (leastSquaresStart) instead of
-// x = 0, s = e, u = ν e.
-var startLS = true
 
 // leastSquaresStart sets the starting point of CVXOPT's coneqp (Vandenberghe, "The
 // CVXOPT linear and quadratic cone program solvers", §6): with identity scalings
@@ -640,7 +619,7 @@ func newKKT(q *sub) *kkt {
 }
 
 // rayDelta is δ of the ray regularisation (kkt doc).
-var rayDelta = 1e-10
+const rayDelta = 1e-10
 
 // factor forms B_k (exact), A_k, c_k, τ_k and the pattern-space factorization for LP
 // weights d = u/s and SOC scalings nt.
@@ -883,7 +862,7 @@ func (l *kkt) raw(b, dst []float64) {
 }
 
 // cgMax caps the conjugate-gradient iterations of one Newton solve.
-var cgMax = 30
+const cgMax = 30
 
 // solve solves K dst = b by PCG with the factored preconditioner, from dst = P⁻¹b.
 // Stopping rule: ‖b − K·dst‖∞ ≤ max(1e-14‖b‖∞, tolAbs), cgMax iterations, or a

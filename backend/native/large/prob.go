@@ -344,6 +344,62 @@ func (pr *prob) jcols(pats []int) ([]float64, int) {
 	return J, cols
 }
 
+// gramAll returns the Gram matrix ĴᵀΠĴ over all patterns (nu × nu, row-major),
+// from the aggregated operators when every family has them (no copy of Ĵ), else
+// from jcols.
+func (pr *prob) gramAll() []float64 {
+	for _, fm := range pr.fams {
+		if fm.agg == nil {
+			J, cols := pr.jcols(allPatterns(pr.np))
+			return gram(J, pr.n, cols)
+		}
+	}
+	nu := pr.nu
+	G := make([]float64, nu*nu)
+	for a, fa := range pr.fams {
+		oa, ca := pr.po[fa.off], fa.P*fa.H
+		Aa := blas64.General{Rows: pr.n, Cols: ca, Stride: ca, Data: fa.agg}
+		for b := a; b < len(pr.fams); b++ {
+			fb := pr.fams[b]
+			ob, cb := pr.po[fb.off], fb.P*fb.H
+			Ab := blas64.General{Rows: pr.n, Cols: cb, Stride: cb, Data: fb.agg}
+			dst := blas64.General{Rows: ca, Cols: cb, Stride: nu, Data: G[oa*nu+ob:]}
+			if a == b {
+				blas64.Syrk(blas.Trans, 1, Aa, 0, blas64.Symmetric{N: ca, Stride: nu, Uplo: blas.Upper, Data: G[oa*nu+oa:]})
+			} else {
+				blas64.Gemm(blas.Trans, blas.NoTrans, 1, Aa, Ab, 0, dst)
+			}
+		}
+	}
+	for i := 0; i < nu; i++ { // lower triangle from the upper
+		for j := 0; j < i; j++ {
+			G[i*nu+j] = G[j*nu+i]
+		}
+	}
+	if pr.bias {
+		// ĴᵀΠĴ = ĴᵀĴ − n·m mᵀ, m the column means of Ĵ
+		m := make([]float64, nu)
+		for _, fm := range pr.fams {
+			o, c := pr.po[fm.off], fm.P*fm.H
+			for i := 0; i < pr.n; i++ {
+				for j, v := range fm.agg[i*c : (i+1)*c] {
+					m[o+j] += v
+				}
+			}
+		}
+		for j := range m {
+			m[j] /= float64(pr.n)
+		}
+		nf := float64(pr.n)
+		for i := 0; i < nu; i++ {
+			for j := 0; j < nu; j++ {
+				G[i*nu+j] -= nf * m[i] * m[j]
+			}
+		}
+	}
+	return G
+}
+
 // gram returns JᵀJ (cols × cols, full, row-major) for J (n × cols, row-major).
 func gram(J []float64, n, cols int) []float64 {
 	G := make([]float64, cols*cols)

@@ -1,6 +1,7 @@
 package large
 
 import (
+	"container/heap"
 	"math"
 	"sort"
 
@@ -41,13 +42,14 @@ func (fm *fam) rowMatrix(p int, idx []int32) []float64 {
 
 // smallestRows returns up to k rows of pattern p with the smallest distance
 // sgn·C_r·x/‖C_r‖ to their facet, excluding excl (sorted ascending), in increasing
-// distance order; with below ≥ 0 only rows with distance < below qualify.
+// distance order (ties by row); with below ≥ 0 only rows with distance < below
+// qualify. A bounded max-heap keeps the k best, so the cost is one pass over the
+// pattern's rows plus O(m log k).
 func (fm *fam) smallestRows(p int, x []float64, k int, excl []int32, below float64) []int32 {
-	type rd struct {
-		r int32
-		d float64
+	if k <= 0 {
+		return nil
 	}
-	var c []rd
+	h := &rowHeap{}
 	fm.slacks(p, x, func(r int, s float64) {
 		if fm.cnorm[r] == 0 {
 			return
@@ -56,25 +58,50 @@ func (fm *fam) smallestRows(p int, x []float64, k int, excl []int32, below float
 		if below >= 0 && !(d < below) {
 			return
 		}
-		c = append(c, rd{int32(r), d})
-	})
-	sort.Slice(c, func(i, j int) bool {
-		if c[i].d != c[j].d {
-			return c[i].d < c[j].d
-		}
-		return c[i].r < c[j].r
-	})
-	var out []int32
-	for _, e := range c {
-		if len(out) >= k {
-			break
+		e := rd{int32(r), d}
+		if len(*h) == k && !e.less((*h)[0]) {
+			return
 		}
 		if has(excl, e.r) {
-			continue
+			return
 		}
-		out = append(out, e.r)
+		if len(*h) < k {
+			heap.Push(h, e)
+		} else {
+			(*h)[0] = e
+			heap.Fix(h, 0)
+		}
+	})
+	out := make([]rd, len(*h))
+	copy(out, *h)
+	sort.Slice(out, func(i, j int) bool { return out[i].less(out[j]) })
+	rows := make([]int32, len(out))
+	for i, e := range out {
+		rows[i] = e.r
 	}
-	return out
+	return rows
+}
+
+// rd is a row with its distance; less orders by distance, then row.
+type rd struct {
+	r int32
+	d float64
+}
+
+func (a rd) less(b rd) bool { return a.d < b.d || a.d == b.d && a.r < b.r }
+
+// rowHeap is a max-heap of rd (the worst of the kept rows on top).
+type rowHeap []rd
+
+func (h rowHeap) Len() int           { return len(h) }
+func (h rowHeap) Less(i, j int) bool { return h[j].less(h[i]) }
+func (h rowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rowHeap) Push(x any)        { *h = append(*h, x.(rd)) }
+func (h *rowHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 func has(sorted []int32, r int32) bool {
@@ -104,8 +131,20 @@ func merge(a, b []int32) []int32 {
 // ‖g + Mᵀλ‖ bounds the maximum for any λ ≥ 0). exact reports whether the final
 // maximiser satisfied every row.
 func (fm *fam) coneMax(p int, g []float64, rows *[]int32, tol float64, maxTries int) (val float64, exact bool) {
+	val, _, exact = fm.coneProject(p, g, rows, tol, maxTries)
+	return val, exact
+}
+
+// coneProject is coneMax that also returns the unit maximiser u (so val·u is the
+// projection of g onto the cone when exact).
+func (fm *fam) coneProject(p int, g []float64, rows *[]int32, tol float64, maxTries int) (val float64, unit []float64, exact bool) {
 	if fm.Nc == 0 {
-		return norm(g), true
+		n := norm(g)
+		u := append([]float64(nil), g...)
+		if n > 0 {
+			scale(u, 1/n)
+		}
+		return n, u, true
 	}
 	h := fm.H
 	for try := 0; ; try++ {
@@ -115,7 +154,7 @@ func (fm *fam) coneMax(p int, g []float64, rows *[]int32, tol float64, maxTries 
 		}
 		v, u, _, _ := certify.ConeMax(g, M)
 		if v == 0 {
-			return 0, true
+			return 0, u, true
 		}
 		// check u against every row of the pattern
 		type rs struct {
@@ -129,10 +168,10 @@ func (fm *fam) coneMax(p int, g []float64, rows *[]int32, tol float64, maxTries 
 			}
 		})
 		if len(bad) == 0 {
-			return v, true
+			return v, u, true
 		}
 		if try >= maxTries {
-			return v, false
+			return v, u, false
 		}
 		sort.Slice(bad, func(i, j int) bool {
 			if bad[i].s != bad[j].s {

@@ -348,10 +348,8 @@ func (r *run) evaluate(x []float64, mult *multRows) *point {
 }
 
 // rowInit is the number of rows a block starts with; rowAdd the most a row check adds.
-func rowInit(h int) int { return rowInitF * h }
-func rowAdd(h int) int  { return rowAddF * h }
-
-var rowInitF, rowAddF, nearF = 4, 2, 0.0
+func rowInit(h int) int { return 16 * h }
+func rowAdd(h int) int  { return 16 * h }
 
 // rowTol: a working-set block's row is violated when its relative slack
 // sgn·C_r x_b/(‖C_r‖‖x_b‖) < −rowTol.
@@ -428,9 +426,3 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 }
 
 func (r *run) stopped() solver.Status { return solver.Stop(r.set.Context) }
-
-// SetRowParams is a temporary experiment hook.
-func SetRowParams(init, add int, near float64) { rowInitF, rowAddF, nearF = init, add, near }
-
-// SetCG is a temporary experiment hook.
-func SetCG(m int, delta float64) { cgMax = m; rayDelta = delta }

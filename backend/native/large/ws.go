@@ -13,8 +13,7 @@ func (r *run) solveIPM() (*Result, error) {
 	pr, set := r.pr, r.set
 	r.rows = make([][]int32, pr.nb)
 	if pr.nu <= set.MaxGram {
-		J, cols := pr.jcols(allPatterns(pr.np))
-		r.gramG = gram(J, pr.n, cols)
+		r.gramG = pr.gramAll()
 	}
 	usable := func(k int) bool {
 		fm := pr.fams[pr.pf[pr.bp[k]]]
@@ -89,6 +88,7 @@ func (r *run) solveIPM() (*Result, error) {
 		var res ipmResult
 		var q *sub
 		rowRounds := 0
+		restoredOK := false
 		for {
 			q = r.buildSub(W)
 			q.gapTol = set.Tol / 10
@@ -109,12 +109,46 @@ func (r *run) solveIPM() (*Result, error) {
 			if added == 0 || rowRounds >= 30 {
 				break
 			}
+			if worst <= restoreMax && res.ok {
+				// small violations: project the violating blocks onto their full cones
+				// and certify that point; a re-solve only when that fails
+				if pt := r.restored(W, q, res); pt != nil {
+					if r.certified() {
+						restoredOK = true
+						break
+					}
+				}
+			}
+			{
+				// the re-solve works on the restricted solution's support: zero blocks
+				// leave W (the round's certificate brings back any that violate)
+				mx := 0.0
+				for i := range W {
+					mx = math.Max(mx, norm(res.x[q.xo[i]:q.xo[i]+q.h[i]]))
+				}
+				var next []int
+				for i, k := range W {
+					if norm(res.x[q.xo[i]:q.xo[i]+q.h[i]]) > set.ZeroTol*mx || sticky[k] {
+						next = append(next, k)
+					} else {
+						inW[k] = false
+					}
+				}
+				if len(next) > 0 && len(next) < len(W) {
+					W = next
+				}
+			}
 		}
 		if res.x == nil {
 			status = solver.Inaccurate
 			if s := r.stopped(); s != "" {
 				status = s
 			}
+			break
+		}
+		if restoredOK {
+			r.progress(true, r.best.obj, fmt.Sprintf("round %d |W| %d support %d max ρ %.9f (restored)", round, len(W), r.best.support, r.best.maxRho))
+			status = solver.Optimal
 			break
 		}
 		// the restricted solution in the flat layout, its multipliers per block
@@ -194,6 +228,85 @@ func (r *run) solveIPM() (*Result, error) {
 		}
 	}
 	return r.result(status, "ipm", round)
+}
+
+// restoreMax: a restricted solution whose rows are violated by at most this
+// (relative to ‖x_b‖) is projected onto the full cones and certified before any
+// re-solve.
+const restoreMax = 0.05
+
+// restored certifies the restricted solution (res, on q) by two points: its own
+// λ = Π(y − ŷ) with the IPM's multipliers gives the dual bound (the dual
+// constraints hold for the full program whatever the primal violations: the
+// multipliers belong to rows of the full cones and ρ_b is bounded over the full
+// cones), and the point with every violating block projected onto its full cone
+// (coneProject: NNLS on the working rows, checked against every row) gives a
+// feasible primal value. Both are recorded (r.dual, r.best); the projected point is
+// returned, nil when a projection could not be verified.
+func (r *run) restored(W []int, q *sub, res ipmResult) *point {
+	pr := r.pr
+	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
+	raw := make([]float64, len(r.x))
+	for i, k := range W {
+		copy(raw[r.off[k]:r.off[k+1]], res.x[q.xo[i]:q.xo[i]+q.h[i]])
+		mult.rows[k] = q.rowIdx[i]
+		mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
+	}
+	x := r.project(raw)
+	if x == nil {
+		return nil
+	}
+	d := r.evaluate(raw, mult)
+	r.dual = math.Max(r.dual, d.dual)
+	pt := r.objectiveOnly(x)
+	pt.maxRho, pt.rho = d.maxRho, d.rho
+	if debugWS {
+		println("restored: raw obj", d.obj, "dual", d.dual, "maxRho", d.maxRho, "restored obj", pt.obj)
+	}
+	if r.best == nil || pt.obj < r.best.obj {
+		r.best = pt
+	}
+	return pt
+}
+
+// project returns x with every block that violates a row of its cone (relative
+// slack below −rowTol) replaced by its projection onto the full cone (coneProject:
+// NNLS on the block's working rows, checked against every row), or nil when a
+// projection could not be verified.
+func (r *run) project(x []float64) []float64 {
+	pr := r.pr
+	out := append([]float64(nil), x...)
+	ok := true
+	var bad []int
+	for k := 0; k < pr.nb; k++ {
+		xb := x[r.off[k]:r.off[k+1]]
+		fm := pr.fams[pr.pf[pr.bp[k]]]
+		if fm.Nc == 0 || !anyNonzero(xb) {
+			continue
+		}
+		if _, w := fm.violatedRows(pr.pp[pr.bp[k]], xb, rowTol, 0); w > rowTol {
+			bad = append(bad, k)
+		}
+	}
+	res := make([]bool, len(bad))
+	parallel(len(bad), func(i int) {
+		k := bad[i]
+		gp := pr.bp[k]
+		fm := pr.fams[pr.pf[gp]]
+		rows := append([]int32(nil), r.rows[k]...)
+		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, 1e-12, 10)
+		res[i] = exact
+		for j := range u {
+			out[r.off[k]+j] = v * u[j]
+		}
+	})
+	for _, e := range res {
+		ok = ok && e
+	}
+	if !ok {
+		return nil
+	}
+	return out
 }
 
 // objectiveOnly evaluates the objective (and λ, bias) of x without a certificate.
@@ -307,9 +420,6 @@ func (r *run) checkRows(W []int, q *sub, x []float64) (int, float64) {
 		}
 		bad, w := fm.violatedRows(pr.pp[gp], xb, rowTol, rowAdd(fm.H))
 		worst[i] = w
-		if nearF > 0 && len(bad) > 0 {
-			bad = merge(bad, fm.smallestRows(pr.pp[gp], xb, rowAdd(fm.H), r.rows[k], nearF*norm(xb)))
-		}
 		var fresh []int32
 		for _, b := range bad {
 			if !has(r.rows[k], b) {
@@ -361,7 +471,9 @@ func (r *run) buildSub(W []int) *sub {
 		copy(q.c[q.po[i]:q.po[i]+q.ph[i]], r.c[pr.po[gp]:pr.po[gp]+pr.ph[gp]])
 	}
 	q.yy = dot(pr.yt, pr.yt)
-	if r.gramG != nil {
+	if r.gramG != nil && len(pats) == pr.np {
+		q.G = r.gramG // every pattern, in order: no copy
+	} else if r.gramG != nil {
 		q.G = make([]float64, q.nu*q.nu)
 		for i, gi := range pats {
 			for j, gj := range pats {
@@ -378,4 +490,4 @@ func (r *run) buildSub(W []int) *sub {
 	return q
 }
 
-const debugWS = true
+const debugWS = false
