@@ -3,6 +3,8 @@ package cnnc
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/diag"
 	"io"
 
 	"github.com/cnnc-org/cnnc/backend/cbf"
@@ -40,7 +42,17 @@ func (p *Problem) Conic() (*conic.Problem, error) {
 	if _, _, err := p.Derive(); err != nil {
 		return nil, err
 	}
-	cp, _, err := canon.Canonicalize(p.Program)
+	cp, _, err := canon.CanonicalizeWith(p.Program, canon.Options{MaxMemory: p.Opts.MaxMemory})
+	if tl := budget.AsTooLarge(err); tl != nil {
+		// a positioned diagnostic: the pattern count and the samples set the size
+		r := p.Train.Patterns.Range
+		if !r.IsValid() && p.Model != nil {
+			r = p.Model.Range
+		}
+		var dl diag.List
+		dl.Errorf(budget.CodeTooLarge, r, tl.Detail(), "%v", tl)
+		return nil, p.report(dl)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("canonicalising %s: %v", p.Path, err)
 	}
@@ -117,7 +129,9 @@ func (p *Problem) ExportCVXPY(script, data io.Writer, npzName string) error {
 //     positions (derive.OutputSlots), ℓ1² output penalty when there are several,
 //     one zero filter when none is active;
 //   - linear-cnn-flatten and linear-circ: the same conv layout, units from the SVD
-//     of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe).
+//     of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe);
+//   - fixed-out: the conv layer's one filter is the program's w, unpenalised; the
+//     output layer keeps its fixed weights.
 //
 // A model the recipe cannot describe (not expected for a derived program) gets a
 // recipe whose Unsupported says why: the script still solves and prints the optimum,
@@ -177,6 +191,10 @@ func (p *Problem) recipe() (*cvxpy.Recipe, error) {
 		channels = in[0]
 	}
 	r.HiddenShape = append([]int{channels}, hidden.Kernel...)
+	if p.Program.Anchored != nil { // fixed-out: one filter, fixed outputs (backend/cvxpy's anchored script)
+		r.MaxUnits = 1
+		return r, nil
+	}
 	r.EmptyUnit = true
 	slots, err := derive.OutputSlots(p.Input())
 	if err != nil {

@@ -169,7 +169,7 @@ func (p *Problem) LoadNew(spec string, w *network.Weights) (*dataset.Dataset, er
 			}
 		}
 	}
-	ds, _, dl := dataset.Load(d, p.Model.Input(), st)
+	ds, _, dl := dataset.LoadFor(d, p.Model, st)
 	if err := p.report(dl); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package cnnc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cnnc-org/cnnc/lang/dataset"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 	"github.com/cnnc-org/cnnc/lang/syntax"
 	"github.com/cnnc-org/cnnc/lang/token"
 	"github.com/cnnc-org/cnnc/stdlib"
@@ -30,12 +32,25 @@ type Options struct {
 	// Dir is the folder that relative paths inside the file are resolved against
 	// (Parse only; Load uses the file's folder).
 	Dir string
+
+	// MaxMemory is the memory budget in bytes of every stage that grows with the
+	// input (data readers, patch extraction, pattern sets, the conic form; package
+	// budget): 0 the default (half of the machine's memory), < 0 none. A stage over
+	// it is refused with diagnostic F0209 before it allocates.
+	MaxMemory int64
+	// Progress receives progress lines of long stages (reading data, sampling or
+	// enumerating patterns, extracting patches); nil: none.
+	Progress progress.Reporter
+	// Context ends those stages early (diagnostic F0210); Solve's own Context ends
+	// the solve. nil: never.
+	Context context.Context
 }
 
 // Problem is a checked .cnn file with its data: what every later step works from.
 // Its fields are set as the steps run (Load, LoadData, Derive); a Problem is not
 // safe for concurrent use.
 type Problem struct {
+	Opts  Options          // the options it was loaded with
 	Path  string           // the .cnn file's name (as given)
 	File  *ir.File         // the checked file
 	Model *ir.Model        // the model the train block selects (nil when none is)
@@ -81,6 +96,7 @@ func Parse(name string, src []byte, opts Options) (*Problem, error) {
 }
 
 func (p *Problem) finish(f *ir.File, dl diag.List, opts Options) (*Problem, error) {
+	p.Opts = opts
 	p.Diagnostics = append(p.Diagnostics, dl...)
 	if f == nil {
 		return p, dl
@@ -124,13 +140,14 @@ func (p *Problem) LoadData() error {
 		return p.report(dl)
 	}
 	var all diag.List
-	train, stats, dl := dataset.Load(td, p.Model.Input(), nil)
+	lo := dataset.Options{MaxMemory: p.Opts.MaxMemory, Progress: p.Opts.Progress, Context: p.Opts.Context, Model: p.Model}
+	train, stats, dl := dataset.LoadWith(td, nil, nil, lo)
 	all = append(all, dl...)
 	var test *dataset.Dataset
 	if train != nil {
 		if tst := p.File.Data["test"]; tst != nil {
 			var dl diag.List
-			test, _, dl = dataset.Load(tst, p.Model.Input(), stats)
+			test, _, dl = dataset.LoadWith(tst, nil, stats, lo)
 			all = append(all, dl...)
 		}
 	}
@@ -143,7 +160,8 @@ func (p *Problem) LoadData() error {
 
 // Input is the derive input of the Problem (model, training data, train block).
 func (p *Problem) Input() *derive.Input {
-	return &derive.Input{File: p.File, Model: p.Model, Data: p.Data, Train: p.Train}
+	return &derive.Input{File: p.File, Model: p.Model, Data: p.Data, Train: p.Train,
+		MaxMemory: p.Opts.MaxMemory, Progress: p.Opts.Progress, Context: p.Opts.Context}
 }
 
 // Derive picks the reformulation that applies to the model and derives its convex

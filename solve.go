@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/cnnc-org/cnnc/backend/solver"
 	"github.com/cnnc-org/cnnc/compiler/network"
@@ -26,6 +27,9 @@ type SolveOptions struct {
 	Tol float64
 	// MaxIters caps the solver's iterations; 0 takes the train block's `max_iters`.
 	MaxIters int
+	// TimeLimit > 0 bounds the wall time of the solve (from the end of the
+	// derivation): the best point so far is kept with status time_limit.
+	TimeLimit time.Duration
 	// Progress receives the solver's iteration records (e.g. &solver.Table{W:
 	// os.Stderr} for the table `cnnc solve` prints); nil: none.
 	Progress solver.Recorder
@@ -54,7 +58,7 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	}
 	out, err := train.Run(p.Input(), train.Options{
 		Solver:   opts.Solver,
-		Settings: train.SolverSettings{Tol: opts.Tol, MaxIters: opts.MaxIters, Context: opts.Context},
+		Settings: train.SolverSettings{Tol: opts.Tol, MaxIters: opts.MaxIters, Context: opts.Context, TimeLimit: opts.TimeLimit},
 		Recorder: opts.Progress,
 	})
 	if out != nil {
@@ -74,6 +78,7 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	w.Preprocess = p.Preprocess()
 	res := &Result{Outcome: out, Weights: w}
 	res.Report = p.buildReport(out)
+	p.stampReport(res.Report, out, opts)
 	return res, nil
 }
 
@@ -116,6 +121,20 @@ type Report struct {
 	// Diagnostics are the warnings of the run (the file's, the data's, the
 	// derivation's); nil is written as [].
 	Diagnostics diag.List `json:"diagnostics"`
+
+	// Fixed-output-weight relaxation (§11, fixedout.go): the zero-loss certificate,
+	// and the comparison with the hidden filter of planted data.
+	ZeroLoss *ZeroLossReport `json:"zero_loss,omitempty"`
+	Planted  *PlantedReport  `json:"planted,omitempty"`
+
+	// What identifies the run (runinfo.go): when, from which file and data, with
+	// which settings, and the weights.json written beside this report.
+	Created       string        `json:"created"`        // UTC time the report was made, RFC 3339
+	Input         string        `json:"input"`          // the .cnn file as given
+	InputSHA256   string        `json:"input_sha256"`   // SHA-256 of its bytes
+	DataSHA256    string        `json:"data_sha256"`    // SHA-256 of the training set as loaded (DataHash)
+	WeightsSHA256 string        `json:"weights_sha256"` // SHA-256 of weights.json's bytes (set by Result.Files)
+	Settings      SolveSettings `json:"settings"`
 }
 
 // Num returns a pointer to v, or nil for NaN and ±Inf (JSON has no such numbers).
@@ -182,7 +201,8 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 		r.Notes = append(r.Notes, fmt.Sprintf("adaptive patterns: %d seeded by a local search, %d rounds, %d patterns added, %d search evaluations, exhaustive search: %v, last ρ = %.6g",
 			a.Seeded, a.Rounds, a.Added, a.Evaluations, a.Exhaustive, a.Ratio))
 	}
-	if out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
+	fixedOutReport(r, out)
+	if out.ZeroLoss == nil && out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))
 		r.Notes = append(r.Notes, fmt.Sprintf("strong duality: |nonconvex − convex| = %.3e relative", rel))
 	}
@@ -217,6 +237,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 	if r.TestLoss != nil {
 		fmt.Fprintf(w, "test        loss %s  accuracy %s\n", fmtNum(r.TestLoss), fmtNum(r.TestAccuracy))
 	}
+	r.writeFixedOut(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note        %s\n", n)
 	}

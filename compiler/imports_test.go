@@ -2,7 +2,8 @@
 // compiler never imports cmd; backend (solvers, exporters and the shared vocabulary
 // below them: the convex IR in backend/convex, the certificate in backend/certify,
 // arrangements in backend/pattern, the conic form in backend/conic) never imports
-// compiler, cmd or the parser and checker; lang imports nothing of cnnc above it.
+// compiler, cmd or the parser and checker; lang imports nothing of cnnc above it;
+// lang/budget and lang/progress (leaf packages every layer uses) import nothing of cnnc.
 package compiler_test
 
 import (
@@ -42,6 +43,18 @@ func TestLayering(t *testing.T) {
 			// The API package at the module root sits above the pipeline.
 			if d == "github.com/cnnc-org/cnnc" {
 				t.Errorf("%s depends on the API package %s", c.from, d)
+			}
+		}
+	}
+}
+
+// TestLeafPackages: the memory budget and the progress reporter are used by every
+// layer (lang, compiler, backend, cmd), so they import no other cnnc package.
+func TestLeafPackages(t *testing.T) {
+	for _, leaf := range []string{"github.com/cnnc-org/cnnc/lang/budget", "github.com/cnnc-org/cnnc/lang/progress"} {
+		for _, d := range deps(t, leaf) {
+			if d != leaf && strings.HasPrefix(d, "github.com/cnnc-org/cnnc") {
+				t.Errorf("%s depends on %s; it must import nothing of cnnc", leaf, d)
 			}
 		}
 	}

@@ -29,6 +29,11 @@
 //
 // Programs outside the template (linear CNNs §7: nuclear norm, Fourier ℓ1) use the
 // generic Vars/Terms/Penalties/Constraints. Both parts may appear in one program.
+//
+// The anchored relaxation of fixed-output-weight CNNs (§11, anchored.go) is not a
+// loss-plus-regulariser program at all (maximise aᵀw over {w : ‖(f(w) − y)₊‖₂ ≤ ε}):
+// it is carried whole by Program.Anchored, with its own prediction, objective (−aᵀw),
+// violation and sizes.
 package convex
 
 import (
@@ -57,6 +62,11 @@ type Program struct {
 	Terms       []Term
 	Penalties   []Penalty
 	Constraints []Constraint
+
+	// Anchored, when set, is the whole program: the anchored relaxation of a
+	// fixed-output-weight CNN (§11, anchored.go). Families, generic parts and the
+	// loss are then unused.
+	Anchored *Anchored
 }
 
 // CostKind selects a block cost R.

@@ -15,6 +15,9 @@ import (
 // of p adds Weight[r,p]·A_r·u_p to ŷ_{Sample[r]}; patterns with u_p = 0 cost nothing.
 // No Np × P matrix is formed.
 func (p *Program) Predict(s *Solution) []float64 {
+	if p.Anchored != nil {
+		return p.Anchored.F(s.Vars[AnchoredW], p.N)
+	}
 	yhat := make([]float64, p.N)
 	for f, fam := range p.Families {
 		if s == nil || f >= len(s.Blocks) {
@@ -161,7 +164,13 @@ func NuclearNorm(v *Var, x []float64) float64 {
 // Objective is the convex objective ℓ(ŷ, y) + β·Regularization on the docs/language.md scale
 // (loss summed over samples, ½ for squared loss). It does not check feasibility: see
 // Violation.
+//
+// For an anchored program (§11) it is −aᵀw, the objective the program minimises
+// (the relaxation maximises aᵀw).
 func (p *Program) Objective(s *Solution) float64 {
+	if p.Anchored != nil {
+		return -p.Anchored.Value(s.Vars[AnchoredW])
+	}
 	return p.LossOf(p.Predict(s)) + p.Beta*p.Regularization(s)
 }
 
@@ -169,6 +178,9 @@ func (p *Program) Objective(s *Solution) float64 {
 // max over cone rows of (−Sign·C_r x)₊, generic NonNeg rows of (−(Op x + Const))₊ and
 // Zero rows of |Op x + Const|. Zero means feasible.
 func (p *Program) Violation(s *Solution) float64 {
+	if p.Anchored != nil {
+		return p.Anchored.violation(p, s)
+	}
 	worst := 0.0
 	for f, fam := range p.Families {
 		if fam.C == nil || f >= len(s.Blocks) {
@@ -225,6 +237,9 @@ type Sizes struct {
 
 // Sizes counts the program's variables, constraints and cones.
 func (p *Program) Sizes() Sizes {
+	if p.Anchored != nil {
+		return p.Anchored.sizes(p.N)
+	}
 	z := Sizes{Samples: p.N}
 	for _, fam := range p.Families {
 		P := fam.Patterns()
@@ -284,6 +299,10 @@ func (p *Program) Sizes() Sizes {
 // Describe writes the program in math notation, the implicit regulariser in words and
 // its sizes (for `cnnc explain`).
 func (p *Program) Describe(w io.Writer) {
+	if p.Anchored != nil {
+		p.Anchored.describe(w, p)
+		return
+	}
 	fmt.Fprintf(w, "model %s: %s (%s)\n\n", p.Model, p.Theorem, p.Cite())
 	loss := map[string]string{
 		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",

@@ -97,6 +97,9 @@ const (
 // Write writes the script to script and the data it loads to data (an .npz whose
 // file name the script expects as dataName, relative to the script's folder).
 func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe) error {
+	if p.Anchored != nil {
+		return writeAnchored(script, data, dataName, p, r)
+	}
 	arrays := map[string]Array{
 		"y":    {Shape: []int{len(p.Y)}, Data: append([]float64(nil), p.Y...)},
 		"beta": {Shape: []int{}, Data: []float64{p.Beta}},
@@ -219,6 +222,9 @@ func CopyName(p *convex.Program, fi, c int) string {
 func WriteSolution(w io.Writer, p *convex.Program, s *convex.Solution) error {
 	if s == nil {
 		return fmt.Errorf("no solution")
+	}
+	if p.Anchored != nil {
+		return writeAnchoredSolution(w, p, s)
 	}
 	arrays := map[string]Array{}
 	for fi, f := range p.Families {

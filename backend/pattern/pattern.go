@@ -30,6 +30,7 @@
 package pattern
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -40,7 +41,42 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
+
+// Options bound the work of ExactWith and SampleWith. The zero value applies the
+// default memory budget, reports no progress and never stops early.
+type Options struct {
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none). Before allocating, the stage compares SetBytes of its largest possible
+	// pattern count with it (Exact: min(max, Cover's count); Sample: min(n, Cover's
+	// count for rank ≤ min(N, h))) and returns a *budget.TooLarge error above it;
+	// Sample also stops with that error if the set actually outgrows the budget.
+	MaxMemory int64
+	// Progress receives the progress of sampling (gates drawn) and enumeration
+	// (ray subsets visited); nil: none.
+	Progress progress.Reporter
+	// Context ends the work early (checked every 256 gates or subsets): the error
+	// returned is ctx.Err(). nil: never.
+	Context context.Context
+}
+
+// SetBytes is the memory a Set of P patterns of an N × h matrix holds: per pattern
+// its D column as mask words and again as its map key (N/8 bytes each, rounded up
+// to words), its gate twice (list and Gates matrix), and some map overhead.
+func SetBytes(P, N, h int64) int64 {
+	words := (N + 63) / 64
+	return budget.Mul(P, budget.Add(budget.Mul(16, words), budget.Mul(16, h), 64))
+}
+
+// stopped reports ctx's error, if any.
+func stopped(ctx context.Context) error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err()
+}
 
 // Set is a deterministic, duplicate-free list of activation patterns of one matrix A.
 type Set struct {
@@ -237,14 +273,24 @@ const MaxWork = 4e9
 // safetySamples is the number of seeded random gates Exact adds (seed 0).
 const safetySamples = 4000
 
-// Exact enumerates 𝒟(A) (without the zero pattern), refusing with an error when
-// Cover's count for (N, rank A) exceeds max or the enumeration would cost more than
-// MaxWork. Patterns are sorted lexicographically (row 0 first, 1 before 0), so the
-// result is deterministic.
-func Exact(A *mat.Dense, max int) (*Set, error) {
+// Exact is ExactWith with the zero Options (the default memory budget).
+func Exact(A *mat.Dense, max int) (*Set, error) { return ExactWith(A, max, Options{}) }
+
+// ExactWith enumerates 𝒟(A) (without the zero pattern), refusing with an error when
+// Cover's count for (N, rank A) exceeds max, the enumeration would cost more than
+// MaxWork, or the set (and the SVD of A) would not fit the memory budget of o.
+// Patterns are sorted lexicographically (row 0 first, 1 before 0), so the result is
+// deterministic.
+func ExactWith(A *mat.Dense, max int, o Options) (*Set, error) {
 	N, h := A.Dims()
 	if N == 0 || h == 0 {
 		return nil, fmt.Errorf("patterns exact: the matrix is empty (%d×%d)", N, h)
+	}
+	// The thin SVD holds U (N × min(N, h)), V (h × h) and a copy of A.
+	svdBytes := budget.Floats(budget.Add(budget.Mul(int64(N), int64(min(N, h))), budget.Mul(int64(h), int64(h)), budget.Mul(int64(N), int64(h))))
+	if err := budget.Check(o.MaxMemory, svdBytes, fmt.Sprintf("patterns exact: the SVD of the %d × %d data matrix", N, h),
+		"Use fewer samples (`limit N`) or a smaller kernel, or `patterns sample N`."); err != nil {
+		return nil, err
 	}
 	for i := 0; i < N; i++ {
 		for j := 0; j < h; j++ {
@@ -293,6 +339,13 @@ func Exact(A *mat.Dense, max int) (*Set, error) {
 	if w := binom(Nu, r-1) * float64(Nu*r); w > MaxWork {
 		return nil, fmt.Errorf("patterns exact: enumerating the arrangement of %d hyperplanes in rank %d needs C(%d,%d)·2^%d = %.3g ray evaluations, too many; use `patterns sample N` or `patterns adaptive`", Nu, r, Nu, r-1, r, binom(Nu, r-1)*math.Pow(2, float64(r)))
 	}
+	// The enumeration collects every pattern once, then copies them in sorted order.
+	maxP := int64(math.Min(CoverCount(Nu, r), float64(max)+1) + safetySamples)
+	if err := budget.Check(o.MaxMemory, 2*SetBytes(maxP, int64(N), int64(h)),
+		fmt.Sprintf("patterns exact: up to %d activation patterns of %d rows", maxP, N),
+		"Lower `max`, use fewer samples (`limit N`), or use `patterns sample N` or `patterns adaptive`."); err != nil {
+		return nil, err
+	}
 	Au := mat.NewDense(max1(Nu), r, nil)
 	rowNorm := make([]float64, Nu)
 	maxNorm := 0.0
@@ -329,7 +382,13 @@ func Exact(A *mat.Dense, max int) (*Set, error) {
 			emit(Of(Au, u), u)
 		}
 	} else {
-		degenerate = enumerateRays(Au, rowNorm, maxNorm, emit)
+		task := progress.Start(o.Progress, "patterns exact", int64(binom(Nu, r-1)), "hyperplane subsets")
+		var err error
+		degenerate, err = enumerateRays(Au, rowNorm, maxNorm, emit, task, o.Context)
+		task.End()
+		if err != nil {
+			return nil, err
+		}
 	}
 	// safety net: seeded Gaussian gates in the row space
 	rng := rand.New(rand.NewSource(0))
@@ -419,7 +478,7 @@ func max1(n int) int {
 
 // enumerateRays runs the (r−1)-subset ray enumeration on Ar (N × r, rank r ≥ 2). It
 // returns true when some ray was degenerate (lies on more than r − 1 hyperplanes).
-func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(d, u []float64)) bool {
+func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(d, u []float64), task *progress.Task, ctx context.Context) (bool, error) {
 	N, r := Ar.Dims()
 	k := r - 1
 	idx := make([]int, k)
@@ -433,7 +492,13 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 	u := make([]float64, r)
 	degenerate := false
 	tol := 1e-9 * maxNorm
-	for {
+	for visited := 1; ; visited++ {
+		if visited%256 == 0 {
+			if err := stopped(ctx); err != nil {
+				return degenerate, err
+			}
+		}
+		task.Add(1)
 		for a, i := range idx {
 			As.SetRow(a, Ar.RawRowView(i))
 			inS[i] = true
@@ -507,7 +572,7 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 			j--
 		}
 		if j < 0 {
-			return degenerate
+			return degenerate, nil
 		}
 		idx[j]++
 		for l := j + 1; l < k; l++ {
@@ -550,24 +615,61 @@ func lexGreater(a, b []uint64) bool {
 	return false
 }
 
-// Sample draws n Gaussian gates g ~ N(0, I_h) from a generator seeded with seed and
-// keeps the distinct nonzero patterns 1[A g ≥ 0] in order of first appearance, each
-// with the first gate that produced it. The result is deterministic per seed.
+// Sample is SampleWith without a memory budget, progress or context.
 func Sample(A *mat.Dense, n int, seed int64) *Set {
+	s, _ := SampleWith(A, n, seed, Options{MaxMemory: -1})
+	return s
+}
+
+// SampleWith draws n Gaussian gates g ~ N(0, I_h) from a generator seeded with seed
+// and keeps the distinct nonzero patterns 1[A g ≥ 0] in order of first appearance,
+// each with the first gate that produced it. The result is deterministic per seed.
+//
+// Sampling stops early once the set holds Cover's count for rank min(N, h) minus
+// the zero pattern: no arrangement has more cells, so no further gate can add one
+// (the set is then the same as after all n gates). Before sampling, the largest set
+// possible, min(n, that count) patterns, is checked against o's memory budget; the
+// set is checked again as it grows.
+func SampleWith(A *mat.Dense, n int, seed int64, o Options) (*Set, error) {
 	N, h := A.Dims()
 	set := NewSet(N, h)
+	bound := CoverCount(N, min(N, h)) - 1 // the most nonzero patterns any arrangement has
+	maxP := math.Min(float64(n), bound)
+	what := func(p float64) string {
+		return fmt.Sprintf("patterns sample: up to %.0f distinct activation patterns of %d rows (%d features)", p, N, h)
+	}
+	const hint = "Sample fewer patterns (`patterns sample N`), use fewer samples (`limit N`), or use `patterns adaptive` with a smaller start."
+	if err := budget.Check(o.MaxMemory, SetBytes(int64(maxP), int64(N), int64(h)), what(maxP), hint); err != nil {
+		return nil, err
+	}
+	per := SetBytes(1, int64(N), int64(h))
+	task := progress.Start(o.Progress, "patterns sample", int64(n), "gates")
+	defer task.End()
 	rng := rand.New(rand.NewSource(seed))
 	g := make([]float64, h)
 	z := make([]float64, N)
 	w := make([]uint64, set.D.Stride())
 	for k := 0; k < n; k++ {
+		if k%256 == 255 {
+			if err := stopped(o.Context); err != nil {
+				return nil, err
+			}
+		}
 		for j := range g {
 			g[j] = rng.NormFloat64()
 		}
 		OfWords(A, g, z, w)
-		set.addWords(w, g)
+		if set.addWords(w, g) {
+			if err := budget.Check(o.MaxMemory, budget.Mul(per, int64(set.Len())), what(float64(set.Len())), hint); err != nil {
+				return nil, err
+			}
+		}
 		set.Evaluations++
+		task.Add(1)
+		if float64(set.Len()) >= bound {
+			break
+		}
 	}
 	set.build()
-	return set
+	return set, nil
 }

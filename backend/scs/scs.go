@@ -3,7 +3,7 @@
 // writes; docs/exports.md, "--format scs").
 //
 // Input and output: a *File, which wraps a conic.Problem (SCS's own form,
-// minimize cᵀx + ½xᵀPx s.t. Ax + s = b, s ∈ K, §1.5 (docs/math/01-machinery.md)) together
+// minimize cᵀx + ½xᵀPx s.t. Ax + s = b, s ∈ K, §1.5, docs/math/01-machinery.md) together
 // with the file's version string, integer size, settings layout and SCS
 // settings. It sits at the end of the pipeline, beside the other exporters
 // (backend/cbf, conic.WriteJSON): `cnnc export --format scs` writes a File, and

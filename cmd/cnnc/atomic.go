@@ -14,7 +14,9 @@ import (
 // temporary file in the same folder, which is flushed, fsynced, closed and
 // then renamed over path. On any error (including a panic in write) the
 // temporary file is removed and path is left as it was. The new file keeps the
-// permissions of the file it replaces, or gets 0644.
+// permissions of the file it replaces, or gets 0644. Only an absent path or a
+// regular file is replaced (validateOutFile): never a symbolic link, a device such
+// as /dev/null, a FIFO or a folder.
 func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -23,8 +25,8 @@ func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if base == "" {
 		return fmt.Errorf("cannot write %q: not a file name", path)
 	}
-	if fi, statErr := os.Stat(path); statErr == nil && fi.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory", path)
+	if err := validateOutFile(path); err != nil {
+		return err
 	}
 	mode := os.FileMode(0o644)
 	if fi, statErr := os.Stat(path); statErr == nil {

@@ -97,7 +97,7 @@ func TestWriteFileAtomicUnwritable(t *testing.T) {
 		t.Errorf("missing folder: error %v", err)
 	}
 	err = writeFileAtomic(dir, w)
-	if err == nil || !strings.Contains(err.Error(), "directory") {
+	if err == nil || !strings.Contains(err.Error(), "folder") {
 		t.Errorf("directory as output: error %v", err)
 	}
 	if called {

@@ -9,7 +9,9 @@ import (
 
 // checkOptions are the flags of `cnnc check`.
 type checkOptions struct {
-	data string
+	data   string
+	noData bool
+	quiet  bool
 }
 
 func init() {
@@ -19,8 +21,13 @@ func init() {
 			Use:   "check FILE...",
 			Short: "Parse and check .cnn files; print diagnostics, exit 1 on any error",
 			Long: `Parse and check each FILE and print every problem found (diagnostics on stderr:
-position, severity and code, summary, the source line, what to do). Exit 1 when any
-file has an error. --json prints one JSON document: {"files", "errors", "warnings",
+position, severity and code, summary, the source line, what to do). For a file
+without errors, check also runs every check that needs no solve: it loads the data
+(shapes, row counts, label kinds, sizes against the memory budget), matches the
+trained model against the supported architectures and runs that architecture's
+data checks (labels the loss can use, the size of the patch matrix); checks that
+could not run are named on stderr ("skipped ..."). Exit 1 when any file has an
+error. --json prints one JSON document: {"files", "errors", "warnings",
 "diagnostics"}. The diagnostic codes are listed in docs/language.md.`,
 			Example: "  cnnc check examples/quickstart.cnn\n  cnnc check --json examples/*.cnn",
 			Args:    cobra.MinimumNArgs(1),
@@ -31,6 +38,8 @@ file has an error. --json prints one JSON document: {"files", "errors", "warning
 		addJSON(cmd, e, "print the diagnostics as one JSON document on stdout")
 		addDeprecatedFormat(cmd, e, "format")
 		cmd.Flags().StringVar(&o.data, "data", "", "data source replacing the data train block (FILE.csv[,header=true][,label=COLUMN], X.npy,y.npy, IMAGES,LABELS, synthetic:NAME[,k=v])")
+		cmd.Flags().BoolVar(&o.noData, "no-data", false, "do not load the data (skips the data and formulation data checks, and says so)")
+		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		return cmd
 	})
 }
@@ -47,10 +56,16 @@ func runCheck(e *env, o *checkOptions, files []string) error {
 	var all diag.List
 	srcs := diag.Sources{}
 	for _, path := range files {
-		_, diags, s := check.LoadFile(path, check.Options{DataOverride: o.data})
+		e.sig.setStage("checking " + path)
+		f, diags, s := check.LoadFile(path, check.Options{DataOverride: o.data})
 		all = append(all, diags...)
 		for k, v := range s {
 			srcs[k] = v
+		}
+		if f != nil && !diags.HasErrors() {
+			more, skipped := deepCheck(e, o, f)
+			all = append(all, more...)
+			printSkipped(e, path, skipped)
 		}
 	}
 	e.report(all, srcs)

@@ -85,6 +85,9 @@ type trainDoc struct {
 	Beta     float64 `json:"beta"`
 	Patterns string  `json:"patterns"`
 	Solver   string  `json:"solver"`
+	// Noise is the fixed-output relaxation's noise budget statement in words (§11);
+	// empty without one.
+	Noise string `json:"noise,omitempty"`
 }
 
 type programDoc struct {
@@ -103,14 +106,24 @@ func runExplain(e *env, o *explainOptions, path string) error {
 		return err
 	}
 	doc := explainFile(p.File)
-	if err := explainProgram(p, &doc); err != nil {
-		return err
+	// A model without a convex program (say, an architecture no rule knows) is still
+	// explained layer by layer; the diagnostics say why there is no program, and the
+	// exit code is 1.
+	perr := explainProgram(p, &doc)
+	if perr != nil && doc.Note == "" {
+		doc.Note = "no convex program: see the diagnostics"
 	}
 	if e.json {
 		doc.Diagnostics = e.diagnostics()
-		return e.writeJSON(doc)
+		if err := e.writeJSON(doc); err != nil {
+			return err
+		}
+		return perr
 	}
-	return writeExplain(e.stdout, &doc)
+	if err := writeExplain(e.stdout, &doc); err != nil {
+		return err
+	}
+	return perr
 }
 
 // explainFile describes the checked file: each model's layers (index, kind,
@@ -156,6 +169,12 @@ func explainFile(f *ir.File) explainDoc {
 		model = "(none selected)"
 	}
 	doc.Train = trainDoc{Model: model, Loss: t.Loss, Beta: t.Beta, Patterns: patternWords(t.Patterns), Solver: solverWords(t.Solver)}
+	switch z := t.Noise; {
+	case z.Sigma > 0:
+		doc.Train.Noise = fmt.Sprintf("sigma=%g (fixed-output relaxation: budget ε = %g·√n)", z.Sigma, z.Sigma)
+	case z.Given():
+		doc.Train.Noise = fmt.Sprintf("%g (fixed-output relaxation: budget ε on ‖(f(x) − y)₊‖₂)", z.Budget)
+	}
 	return doc
 }
 
@@ -224,6 +243,9 @@ func writeExplain(w io.Writer, doc *explainDoc) error {
 	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
 	fmt.Fprintf(w, "  patterns  %s\n", t.Patterns)
 	fmt.Fprintf(w, "  solver    %s\n", t.Solver)
+	if t.Noise != "" {
+		fmt.Fprintf(w, "  noise     %s\n", t.Noise)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Convex program")
 	fmt.Fprintln(w)

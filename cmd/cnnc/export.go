@@ -12,6 +12,7 @@ import (
 	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/lang/diag"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // exportOptions are the flags of `cnnc export`.
@@ -22,6 +23,7 @@ type exportOptions struct {
 	eps    float64
 	layout string // scs: legacy or dev
 	int32  bool
+	quiet  bool
 }
 
 func init() {
@@ -49,6 +51,7 @@ JSON document instead of a sentence.`,
 		}
 		cmd.Flags().StringVar(&o.to, "format", "", "output format: scs, cbf, cvxpy or json (required)")
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output path (required)")
+		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		o.dataFlags.register(cmd)
 		addJSON(cmd, e, "print what was written as one JSON document")
 		addDeprecatedFormat(cmd, e, "diagnostics")
@@ -93,6 +96,18 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.layout != "legacy" && o.layout != "dev" {
 		return usageErr("unknown --scs-layout %q (want legacy or dev)", o.layout)
 	}
+	// A bad -o fails now, before the program is derived (outputs.go).
+	outs := []string{o.out}
+	if o.to == "cvxpy" {
+		script, npz := cvxpyPaths(o.out)
+		outs = []string{script, npz}
+	}
+	for _, op := range outs {
+		if err := validateOutFile(op); err != nil {
+			return withCode(exitError, err)
+		}
+	}
+	e.quiet = o.quiet
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
 		return err
@@ -109,7 +124,14 @@ func runExport(e *env, o *exportOptions, path string) error {
 		cp, err = p.Export(w, o.to, cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32})
 		return err
 	}
-	if err := writeFileAtomic(o.out, write); err != nil {
+	if _, err := p.Conic(); err != nil { // canonicalise (against the budget) before writing
+		return p.done(err)
+	}
+	e.sig.setStage("writing " + o.out)
+	task := progress.Start(e.reporter(o.quiet), "writing "+o.out, 0, "bytes")
+	err = writeFileAtomic(o.out, func(w io.Writer) error { return write(&countingWriter{w: w, task: task}) })
+	task.End()
+	if err != nil {
 		return p.done(err)
 	}
 	if e.json {
@@ -129,12 +151,30 @@ func nonNil(v []int) []int {
 	return v
 }
 
-// exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
-func exportCVXPY(e *env, p *prepared, out string) error {
+// countingWriter passes writes through and reports the bytes to a progress task.
+type countingWriter struct {
+	w    io.Writer
+	task *progress.Task
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.task.Add(int64(n))
+	return n, err
+}
+
+// cvxpyPaths returns the script (PATH, with .py added if missing) and data paths of
+// a CVXPY export.
+func cvxpyPaths(out string) (script, npz string) {
 	if !strings.HasSuffix(out, ".py") {
 		out += ".py"
 	}
-	npz := strings.TrimSuffix(out, ".py") + ".npz"
+	return out, strings.TrimSuffix(out, ".py") + ".npz"
+}
+
+// exportCVXPY writes PATH (the script) and PATH without .py plus .npz (its data).
+func exportCVXPY(e *env, p *prepared, out string) error {
+	out, npz := cvxpyPaths(out)
 	// Both files are staged in memory first so a failure leaves neither behind.
 	var script, data bytes.Buffer
 	if err := p.ExportCVXPY(&script, &data, filepath.Base(npz)); err != nil {

@@ -210,6 +210,9 @@ func exportRoundTrip(t *testing.T, path string) bool {
 	if d := conictest.Diff(want, jp, true); d != "" {
 		t.Errorf("JSON file differs from canon.Canonicalize: %s", d)
 	}
+	if d := conictest.Diff(sf.Problem, jp, false); d != "" {
+		t.Errorf("the SCS and the JSON file hold different problems: %s", d)
+	}
 	checkCBF(t, files["cbf"], want)
 	py := pythonOrSkip(t)
 	if out, err := exec.Command(py, "-m", "py_compile", files["cvxpy"]).CombinedOutput(); err != nil {
@@ -249,14 +252,12 @@ func exportRoundTrip(t *testing.T, path string) bool {
 	if err := conictest.Available(); err != nil {
 		t.Logf("CVXOPT checks skipped: %v", err)
 	} else {
+		// The SCS and the JSON file read back to the same problem bit for bit
+		// (checked above), so one CVXOPT solve covers both.
 		rs, _ := conictest.SolveCVXOPT(t, sf.Problem)
-		rj, _ := conictest.SolveCVXOPT(t, jp)
 		switch {
-		case rs.Status == "optimal" && rj.Status == "optimal":
-			t.Logf("%s: CVXOPT optimum %.12g (SCS file), %.12g (JSON file)", base, rs.Objective, rj.Objective)
-			if relDiff(rs.Objective, rj.Objective) > agreeRelative {
-				t.Errorf("CVXOPT optimum: SCS file %.12g, JSON file %.12g", rs.Objective, rj.Objective)
-			}
+		case rs.Status == "optimal":
+			t.Logf("%s: CVXOPT optimum %.12g (SCS file; the JSON file is the same problem)", base, rs.Objective)
 			if restricted && relDiff(nat.ConvexObjective, rs.Objective) > agreeRelative {
 				t.Errorf("native optimum %.12g, CVXOPT %.12g (relative difference %.2e)", nat.ConvexObjective, rs.Objective, relDiff(nat.ConvexObjective, rs.Objective))
 			}
@@ -264,12 +265,10 @@ func exportRoundTrip(t *testing.T, path string) bool {
 				checkRecipe(t, p, p.Rule, p.Program, cmapSolution(t, p, rs.X), dir)
 			}
 			opt, have = rs.Objective, true
-		case rs.Status != rj.Status:
-			t.Errorf("CVXOPT: SCS file %s (%s), JSON file %s (%s): the same problem should end the same way", rs.Status, rs.Message, rj.Status, rj.Message)
 		default:
-			// Both runs are the same computation; CVXOPT's interior-point method can
-			// stall on degenerate programs (e.g. cone rows that are identically zero).
-			t.Logf("%s: CVXOPT ended with status %s on both files (%s); the native optimum is the reference and CVXPY+CVXOPT is not run", base, rs.Status, rs.Message)
+			// CVXOPT's interior-point method can stall on degenerate programs (e.g.
+			// cone rows that are identically zero).
+			t.Logf("%s: CVXOPT ended with status %s (%s); the native optimum is the reference and CVXPY+CVXOPT is not run", base, rs.Status, rs.Message)
 			cvxoptFailed = true
 		}
 	}

@@ -82,7 +82,17 @@ func runFmt(e *env, o *fmtOptions, files []string) error {
 				return err
 			}
 		case ff.Changed:
-			if err := writeAtomic(path, out); err != nil {
+			// fmt -w rewrites the file itself: through a symbolic link, its target;
+			// never a device or FIFO (validateOutFile).
+			target := path
+			if t, err := filepath.EvalSymlinks(path); err == nil {
+				target = t
+			}
+			err := validateOutFile(target)
+			if err == nil {
+				err = writeAtomic(target, out)
+			}
+			if err != nil {
 				fmt.Fprintf(e.stderr, "cnnc: %v\n", err)
 				ff.Error, failed = err.Error(), true
 			} else {

@@ -6,7 +6,14 @@
 //
 // Each verb lives in its own file as an options struct plus a run function and
 // registers itself with register(); main returns the exit code from one place:
-// 0 ok, 1 diagnostics or errors, 2 usage, 3 solver ended without an optimal status.
+// 0 ok, 1 diagnostics or errors, 2 usage, 3 solver ended without an optimal status,
+// 128 + signal (130, 143) when SIGINT/SIGTERM stopped a run before it wrote anything.
+//
+// Reliability (docs/cli.md, "Limits"): --max-memory sets the memory budget every
+// growing stage checks (limits.go); signals cancel a context the stages and solvers
+// poll (signals.go); solve writes its output folder as one unit and export replaces
+// only regular files (outputs.go); check runs every check that needs no solve
+// (checkall.go).
 //
 // Output (output.go): results go to stdout, progress and diagnostics to stderr. With
 // --json (every verb has it) stdout carries exactly one JSON document: the verb's
@@ -14,6 +21,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,10 +62,17 @@ func usageErr(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// env is what every verb may use: its output streams and the output mode.
+// env is what every verb may use: its output streams, the output mode, the
+// context that signals cancel (signals.go), and the memory budget (limits.go).
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+
+	ctx       context.Context
+	sig       *interrupts // nil outside main (tests): no signal handling
+	maxMemory int64       // --max-memory in bytes (0: the default budget, < 0: none)
+	memFlag   string
+	quiet     bool // no progress lines (--quiet)
 
 	json      bool      // --json: stdout carries one JSON document
 	wroteJSON bool      // that document has been written
@@ -87,12 +102,27 @@ network's weights and certifies that they are globally optimal.`,
 	for _, f := range verbs {
 		root.AddCommand(f(e))
 	}
+	registerLimits(root, e)
 	return root
 }
 
 // run executes cnnc with args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return runEnv(&env{stdout: stdout, stderr: stderr, ctx: context.Background()}, args)
+}
+
+// runEnv executes cnnc in e and returns the exit code (after an interruption:
+// 128 + the signal number when nothing was written, see signals.go).
+func runEnv(e *env, args []string) int {
+	code := execute(e, args)
+	if e.sig != nil {
+		code = e.sig.exitCode(code)
+	}
+	return code
+}
+
+func execute(e *env, args []string) int {
+	stderr := e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.Execute()
@@ -124,4 +154,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr}
+	e.sig = watchSignals(e)
+	os.Exit(runEnv(e, os.Args[1:]))
+}

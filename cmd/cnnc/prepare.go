@@ -31,7 +31,9 @@ func (fl *dataFlags) register(cmd *cobra.Command) {
 // Diagnostics are reported; on errors it returns withCode(exitError, nil) and the
 // Problem loaded so far.
 func prepare(e *env, path string, fl dataFlags, needData bool) (*prepared, error) {
-	prob, err := cnnc.Load(path, cnnc.Options{Data: fl.data, SkipData: !needData})
+	e.sig.setStage("loading " + path)
+	prob, err := cnnc.Load(path, cnnc.Options{Data: fl.data, SkipData: !needData,
+		MaxMemory: e.maxMemory, Progress: e.reporter(e.quiet), Context: e.ctx})
 	p := &prepared{Problem: prob, e: e}
 	return p, p.done(err)
 }
@@ -61,6 +63,7 @@ func (p *prepared) loadData() error { return p.done(p.LoadData()) }
 
 // derive picks the rule for the model and derives its convex program.
 func (p *prepared) derive() error {
+	p.e.sig.setStage("deriving the convex program")
 	_, _, err := p.Derive()
 	return p.done(err)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +15,11 @@ import (
 // solveOptions are the flags of `cnnc solve`.
 type solveOptions struct {
 	dataFlags
-	out    string
-	quiet  bool
-	solver string
-	tol    float64
+	out       string
+	quiet     bool
+	solver    string
+	tol       float64
+	timeLimit time.Duration
 }
 
 func init() {
@@ -49,7 +48,20 @@ why), 1 on errors.`,
 		addJSON(cmd, e, "print report.json to stdout instead of the summary")
 		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
 		cmd.Flags().StringVar(&o.solver, "solver", "", "native (structured solver where it applies, else conic) or conic; default: the train block's")
-		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance (default: the train block's tol, else 1e-6)")
+		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance, in (0, 1) (default: the train block's tol, else 1e-6)")
+		cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "stop the solve after this wall time (e.g. 90s, 10m; counted from the end of the derivation) with status time_limit and the best point so far; default none")
+		cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("output") && o.out == "" {
+				return usageErr("-o \"\" names no folder; give a folder name, or leave -o out for the default (FILE without .cnn plus .out)")
+			}
+			if cmd.Flags().Changed("tol") && !(o.tol > 0 && o.tol < 1) {
+				return usageErr("--tol must be in (0, 1), got %g", o.tol)
+			}
+			if o.timeLimit < 0 {
+				return usageErr("--time-limit must be positive, got %v", o.timeLimit)
+			}
+			return nil
+		}
 		o.dataFlags.register(cmd)
 		addDeprecatedFormat(cmd, e, "diagnostics")
 		return cmd
@@ -60,40 +72,51 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if o.solver != "" && o.solver != "native" && o.solver != "conic" {
 		return usageErr("unknown --solver %q (want native or conic)", o.solver)
 	}
-	p, err := prepare(e, path, o.dataFlags, true)
-	if err != nil {
-		return err
-	}
 	dir := o.out
 	if dir == "" {
 		dir = strings.TrimSuffix(path, ".cnn") + ".out"
+	}
+	// A bad output folder fails now, not after the solve (outputs.go).
+	if err := validateOutDir(dir); err != nil {
+		return withCode(exitError, err)
+	}
+	e.quiet = o.quiet
+	p, err := prepare(e, path, o.dataFlags, true)
+	if err != nil {
+		return err
 	}
 	var rec solver.Recorder
 	if !o.quiet {
 		rec = &solver.Table{W: e.stderr}
 	}
-	res, err := p.Solve(cnnc.SolveOptions{Solver: o.solver, Tol: o.tol, Progress: rec})
+	e.sig.setStage("deriving and solving the convex program")
+	res, err := p.Solve(cnnc.SolveOptions{Solver: o.solver, Tol: o.tol, Progress: rec, Context: e.ctx, TimeLimit: o.timeLimit})
 	if err := p.done(err); err != nil {
 		return err
 	}
 	rep := res.Report
-	var rj bytes.Buffer
-	if err := rep.Write(&rj); err != nil {
+	wj, rj, err := res.Files()
+	if err != nil {
 		return withCode(exitError, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return withCode(exitError, fmt.Errorf("creating output folder: %v", err))
-	}
+	// Both files replace dir as one unit (outputs.go); a signal waits for it.
 	wpath, rpath := filepath.Join(dir, "weights.json"), filepath.Join(dir, "report.json")
-	if err := writeFileAtomic(wpath, res.Weights.Write); err != nil {
+	e.sig.setStage("writing " + dir)
+	unlock := e.sig.lockOutputs()
+	err = writeOutDir(dir, map[string][]byte{"weights.json": wj, "report.json": rj})
+	unlock()
+	if err != nil {
 		return withCode(exitError, err)
 	}
-	if err := writeFileAtomic(rpath, func(w io.Writer) error { _, err := w.Write(rj.Bytes()); return err }); err != nil {
-		return withCode(exitError, err)
+	if pl := res.Outcome.Planted; pl != nil && pl.Weights != nil {
+		// the hidden network of `synthetic planted` data (§11): docs/language.md
+		if err := writeFileAtomic(filepath.Join(dir, cnnc.PlantedFile), pl.Weights.Write); err != nil {
+			return withCode(exitError, err)
+		}
 	}
 	if e.json {
 		e.wroteJSON = true
-		e.stdout.Write(rj.Bytes())
+		e.stdout.Write(rj)
 	} else {
 		rep.WriteSummary(e.stdout)
 		fmt.Fprintf(e.stdout, "wrote       %s, %s\n", rpath, wpath)

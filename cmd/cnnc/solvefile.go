@@ -48,7 +48,7 @@ Exit status: 0 optimal, 3 the solver ended without an optimal status, 1 errors
 		addJSON(cmd, e, "print one JSON object instead of text")
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-8, "absolute and relative tolerance (eps_abs = eps_rel)")
 		cmd.Flags().IntVar(&o.maxIters, "max-iters", 100000, "iteration limit")
-		cmd.Flags().BoolVar(&o.quiet, "quiet", false, "do not print the iteration table")
+		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "do not print the iteration table")
 		return cmd
 	})
 }

@@ -69,7 +69,10 @@ type verifyDoc struct {
 	TrainAccuracy      *float64       `json:"train_accuracy"`
 	Report             *verifyReport  `json:"report"`
 	Certificate        *verifyCertDoc `json:"certificate"`
-	Diagnostics        diag.List      `json:"diagnostics"`
+	// ZeroLoss is the certificate of a fixed-output-weight model (§11), recomputed
+	// from the weights; absent for every other rule.
+	ZeroLoss    *cnnc.ZeroLossReport `json:"zero_loss,omitempty"`
+	Diagnostics diag.List            `json:"diagnostics"`
 }
 
 type verifyReport struct {
@@ -125,7 +128,7 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 			rel := math.Abs(obj-*rep.NonconvexObjective) / math.Max(1, math.Abs(obj))
 			vr := &verifyReport{File: rp, NonconvexObjective: rep.NonconvexObjective, RelativeDifference: cnnc.Num(rel), Agrees: rel <= o.tol}
 			failed = !vr.Agrees
-			if rep.DualObjective != nil {
+			if rep.DualObjective != nil && rep.ZeroLoss == nil { // §11's dual bounds the relaxation, not the loss
 				vr.GapToDual = cnnc.Num(obj - *rep.DualObjective)
 			}
 			doc.Report = vr
@@ -133,6 +136,13 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 	}
 	if !o.noCert {
 		doc.Certificate = certificate(p, w)
+		if p.Program != nil && p.Program.Anchored != nil {
+			z, err := p.ZeroLoss(w)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			doc.ZeroLoss = z
+		}
 	}
 	if e.json {
 		doc.Diagnostics = e.diagnostics()
@@ -167,6 +177,11 @@ func writeVerify(w io.Writer, doc *verifyDoc, tol float64) {
 	}
 	c := doc.Certificate
 	if c == nil {
+		return
+	}
+	if z := doc.ZeroLoss; z != nil {
+		fmt.Fprintf(w, "certificate:         %s: max |y − f(x)| = %s at sample %d (tolerance %.1e)\n", z.Short(), fmt12(z.MaxResidual), z.WorstSample, z.Tolerance)
+		fmt.Fprintf(w, "                     %s\n", z.Verdict)
 		return
 	}
 	if !c.Available {
@@ -215,6 +230,9 @@ func certificate(p *prepared, w *network.Weights) *verifyCertDoc {
 	if err := p.derive(); err != nil {
 		// derive reported why; the objective stands on its own.
 		return &verifyCertDoc{Why: "not available (no convex program derived)"}
+	}
+	if p.Program.Anchored != nil {
+		return &verifyCertDoc{Why: "the zero-loss certificate of §11 (docs/math/11-fixed-output.md), below"}
 	}
 	if len(p.Program.Families) == 0 {
 		return &verifyCertDoc{Why: fmt.Sprintf("not applicable (%s has no activation patterns; its program is solved to its own duality gap)", p.Rule.Name)}

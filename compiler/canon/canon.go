@@ -69,10 +69,14 @@
 //	  Target:  zero rows A = Op, b = −Const; nonnegative rows A = −Op, b = Const.
 //	  Dual:    the rows' multipliers.
 //	BIAS: the output bias is a free column (no row, cost 0) with coefficient 1 in Ĝ.
+//	ANCHORED (§11, convex.Anchored): a program of its own — columns [w | t | s], cost
+//	  −a on w, NN rows t ≥ 0, t − Xw ≥ 0, y + s − Σ_k c_k t ≥ 0 and the SOC (ε, s);
+//	  see anchored.go.
 package canon
 
 import (
 	"fmt"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"math"
 	"sort"
 
@@ -117,6 +121,12 @@ func (m *Map) Solution(x []float64) *convex.Solution {
 	if m.bias >= 0 {
 		s.Bias = x[m.bias]
 	}
+	if a := m.prog.Anchored; a != nil {
+		sizes := map[string]int{convex.AnchoredW: a.H, convex.AnchoredT: m.prog.N * a.K, convex.AnchoredS: m.prog.N}
+		for name, st := range m.vars {
+			s.Vars[name] = append([]float64(nil), x[st:st+sizes[name]]...)
+		}
+	}
 	return s
 }
 
@@ -139,6 +149,11 @@ func (m *Map) Vector(s *convex.Solution) []float64 {
 	}
 	if m.bias >= 0 {
 		x[m.bias] = s.Bias
+	}
+	if m.prog.Anchored != nil {
+		for name, st := range m.vars {
+			copy(x[st:], s.Vars[name])
+		}
 	}
 	return x
 }
@@ -207,7 +222,15 @@ type Options struct {
 	// second-order cone. The problem then has a P, which every native consumer and
 	// SCS handle; the exports keep LSQ by default.
 	QuadraticLoss bool
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none): NNZBytes(EstimateNNZ(p)) is checked against it before anything is
+	// built, and a *budget.TooLarge error returned above it.
+	MaxMemory int64
 }
+
+// NNZBytes is the memory of building a conic A with nnz nonzeros: the triplets
+// being assembled (value, row, column) and the compressed matrix (value, index).
+func NNZBytes(nnz int) int64 { return budget.Mul(int64(nnz), 40) }
 
 // Canonicalize rewrites p into conic form (see the package doc for every rewrite);
 // it is CanonicalizeWith(p, Options{}).
@@ -219,6 +242,24 @@ func Canonicalize(p *convex.Program) (*conic.Problem, *Map, error) {
 func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, error) {
 	if err := validate(p); err != nil {
 		return nil, nil, err
+	}
+	if p.Anchored != nil {
+		nnz := anchoredNNZ(p)
+		if nnz > MaxNNZ {
+			return nil, nil, fmt.Errorf("the conic form would hold %d nonzeros (the limit is %d, about %d GB): "+
+				"use fewer samples, or the structured native solver (solver native), which never builds it", nnz, MaxNNZ, MaxNNZ*16>>30)
+		}
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
+		return canonicalizeAnchored(p)
+	}
+	if nnz := EstimateNNZ(p); nnz <= MaxNNZ {
+		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
+			"Use fewer samples or patterns, or the structured native solver (solver native), which never builds it."); err != nil {
+			return nil, nil, err
+		}
 	}
 	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
 		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+
@@ -600,6 +641,9 @@ func validate(p *convex.Program) error {
 	if p.N <= 0 || len(p.Y) != p.N {
 		return fmt.Errorf("canon: program has N=%d and %d targets", p.N, len(p.Y))
 	}
+	if p.Anchored != nil {
+		return validateAnchored(p)
+	}
 	if !(p.Beta >= 0) {
 		return fmt.Errorf("canon: β = %g", p.Beta)
 	}
@@ -678,6 +722,9 @@ const MaxNNZ = 1 << 28
 // prediction row with a nonzero weight, per copy), the norm epigraphs, and the dense
 // generic operators.
 func EstimateNNZ(p *convex.Program) int {
+	if p.Anchored != nil {
+		return anchoredNNZ(p)
+	}
 	nnz := 0
 	for _, fam := range p.Families {
 		copies := len(fam.Signs)

@@ -58,6 +58,7 @@ import (
 	"github.com/cnnc-org/cnnc/backend/pattern"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/compiler/patch"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
@@ -76,6 +77,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021",
 		Pattern: "conv K · relu · avgpool global · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgGlobal)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -86,6 +88,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (Ergen & Pilanci 2021; cnnc derivation §5.2)",
 		Pattern: "conv K · relu · avgpool W [stride=S] | flatten · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolAvgWindowOrFlatten)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -96,6 +99,7 @@ func init() {
 		Theorem: "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)",
 		Pattern: "conv K · relu · maxpool global|W · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, cnnSteps(true, poolMax)) },
+		Check:   checkCNN,
 		Build:   buildReLUCNN,
 		Recover: recoverReLUCNN,
 	})
@@ -156,10 +160,14 @@ func describeLayer(l *ir.Layer) string {
 		}
 		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
 	case ir.Linear:
+		w := fmt.Sprint(l.Width)
 		if l.Width == ir.Auto {
-			return "linear auto"
+			w = "auto"
 		}
-		return fmt.Sprintf("linear %d", l.Width)
+		if l.Fixed != nil {
+			return fmt.Sprintf("linear %s fixed=%g", w, *l.Fixed)
+		}
+		return "linear " + w
 	case ir.Conv, ir.CircConv:
 		return fmt.Sprintf("%s %s", l.Kind, ir.Shape(l.Kernel))
 	}
@@ -230,6 +238,7 @@ func parseArch(m *ir.Model) arch {
 
 // cnnData is the extracted data of a matched model.
 type cnnData struct {
+	in      *Input
 	a       arch
 	p       *patch.Patches
 	y       []float64
@@ -262,21 +271,48 @@ func convPadding(l *ir.Layer) []int {
 	return l.Padding
 }
 
+// checkCNN is the Check of the CNN rules: the scalar-output checks and the size
+// of the patch matrix (patch.Bytes of n samples, the conv's output positions and
+// patch features) against the memory budget, at the conv layer.
+func checkCNN(in *Input) diag.List {
+	dl := checkScalar(in)
+	a := parseArch(in.Model)
+	if a.conv == nil || in.Data == nil || len(a.conv.Out) < 2 {
+		return dl
+	}
+	K := int64(1)
+	for _, v := range a.conv.Out[1:] {
+		K = budget.Mul(K, int64(v))
+	}
+	h := int64(sampleShape(in.Model)[0])
+	for _, k := range a.conv.Kernel {
+		h = budget.Mul(h, int64(k))
+	}
+	if a.conv.Bias {
+		h++
+	}
+	n := int64(in.Data.N())
+	err := budget.Check(in.MaxMemory, patch.Bytes(n, K, h), fmt.Sprintf("the patch matrix of %d samples × %d positions × %d features", n, K, h),
+		"Each sample contributes one row per output position of the convolution: lower the padding, raise the stride, or use fewer samples (`limit N`).")
+	if err != nil {
+		stageError(&dl, a.conv.Range, err, CodeShape, "")
+	}
+	return dl
+}
+
 func prepare(in *Input, a arch) (*cnnData, diag.List) {
 	var ds diag.List
 	y := CheckData(in, &ds)
 	if ds.HasErrors() || !CheckBeta(in, &ds) {
 		return nil, ds
 	}
-	p, err := patch.Extract(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
+	p, err := patch.ExtractWith(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv,
+		patch.Options{MaxMemory: in.MaxMemory, AppendOnes: a.conv.Bias, Progress: in.Progress, Context: in.Context})
 	if err != nil {
-		ds.Errorf(CodeShape, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
+		stageError(&ds, a.conv.Range, err, CodeShape, "The convolution's kernel, stride and padding must fit the input shape.")
 		return nil, ds
 	}
-	if a.conv.Bias {
-		p = p.AppendOnes()
-	}
-	d := &cnnData{a: a, p: p, y: y}
+	d := &cnnData{in: in, a: a, p: p, y: y}
 	switch {
 	case a.pool == nil: // flatten: one window per position
 		d.pooled = p.Out
@@ -349,7 +385,7 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 			f, err = avgFamily(d, l, ks, in.Train.Patterns)
 		}
 		if err != nil {
-			ds.Errorf(CodePatterns, in.Train.Patterns.Range, "Exact enumeration is polynomial only for low-rank patches; use `patterns sample N`, `patterns adaptive`, or raise `max`.", "pooling window %d of %d: %v", l+1, win, err)
+			stageError(&ds, in.Train.Patterns.Range, fmt.Errorf("pooling window %d of %d: %w", l+1, win, err), CodePatterns, "Exact enumeration is polynomial only for low-rank patches; use `patterns sample N`, `patterns adaptive`, or raise `max`.")
 			return nil, ds
 		}
 		if f == nil {
@@ -388,27 +424,11 @@ func reluCNNRegularizer(d *cnnData) string {
 	return b.String()
 }
 
-func patternSet(A *mat.Dense, ps ir.Patterns) (*pattern.Set, error) {
-	switch ps.Mode {
-	case ir.Exact:
-		max := ps.Max
-		if max <= 0 {
-			max = 100000
-		}
-		return pattern.Exact(A, max)
-	default: // Sample; Adaptive starts from its sampled set
-		n := ps.N
-		if n <= 0 {
-			n = 1000
-		}
-		return pattern.Sample(A, n, ps.Seed), nil
-	}
-}
-
 // avgFamily builds the family of window l (positions ks, weights d.weights[l]).
 func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, error) {
 	A := d.p.Rows(ks)
-	set, err := patternSet(A, ps)
+	Np, h := A.Dims()
+	set, err := patternSet(d.in, A, int64(len(d.windows)), int64(Np), int64(Np), int64(h))
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +436,6 @@ func avgFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	if P == 0 {
 		return nil, nil
 	}
-	Np, _ := A.Dims()
 	n := d.p.N
 	C := unitRows(A)
 	sample := make([]int, Np)
@@ -480,10 +499,11 @@ func maxFamily(d *cnnData, l int, ks []int, ps ir.Patterns) (*convex.Family, err
 	// Cells of the augmented arrangement; each gate maps to one max-pattern.
 	var gates *pattern.Set
 	var err error
+	fams := int64(len(d.windows))
 	if s == 1 {
-		gates, err = patternSet(A, ps)
+		gates, err = patternSet(d.in, A, fams, int64(n*s), int64(Nc), int64(h))
 	} else {
-		gates, err = patternSet(C, ps)
+		gates, err = patternSet(d.in, C, fams, int64(n*s), int64(Nc), int64(h))
 	}
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/pattern"
 	"github.com/cnnc-org/cnnc/compiler/network"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
 	"github.com/cnnc-org/cnnc/lang/token"
@@ -57,6 +58,7 @@ func init() {
 		Theorem: "two-layer ReLU, Pilanci & Ergen 2020",
 		Pattern: "linear auto · relu · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.ReLU) },
+		Check:   checkScalar,
 		Build:   func(in *Input) (*convex.Program, diag.List) { return buildFC(in, false) },
 		Recover: func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error) {
 			return recoverFC(in, p, s, false)
@@ -69,6 +71,7 @@ func init() {
 		Theorem: "gated ReLU (convex group lasso), Mishkin, Sahiner & Pilanci 2022",
 		Pattern: "linear auto · gated · linear 1",
 		Match:   func(m *ir.Model) Match { return matchFC(m, ir.Gated) },
+		Check:   checkScalar,
 		Build:   func(in *Input) (*convex.Program, diag.List) { return buildFC(in, true) },
 		Recover: func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error) {
 			return recoverFC(in, p, s, true)
@@ -96,7 +99,7 @@ func matchFC(m *ir.Model, act ir.LayerKind) Match {
 		{act, nil},
 		{ir.Linear, func(l *ir.Layer) string {
 			if l.Width != 1 {
-				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: §10 (docs/math/10-vector-output.md))", l.Width)
+				return fmt.Sprintf("expected a scalar output `linear 1`, found linear %d (vector outputs: §10, docs/math/10-vector-output.md)", l.Width)
 			}
 			if l.Fixed != nil {
 				return "expected a trainable output layer, found fixed="
@@ -190,9 +193,13 @@ func CheckData(in *Input, dl *diag.List) []float64 {
 		return nil
 	}
 	if loss == ir.Hinge || loss == ir.Logistic {
+		lr := r
+		if in.Train.LossRange.IsValid() {
+			lr = in.Train.LossRange // the loss asks for ±1 labels
+		}
 		for i, v := range y {
 			if v != 1 && v != -1 {
-				dl.Errorf(CodeLabels, r, fmt.Sprintf("The %s loss needs labels −1/+1; use `classes A B`.", loss), "label of sample %d is %g, not ±1", i, v)
+				dl.Errorf(CodeLabels, lr, fmt.Sprintf("The %s loss needs labels −1/+1; use `classes A B`.", loss), "label of sample %d is %g, not ±1", i, v)
 				return nil
 			}
 		}
@@ -212,33 +219,53 @@ func CheckBeta(in *Input, dl *diag.List) bool {
 
 // Patterns computes the pattern set of A that the train block asks for: exact (with
 // max), sample N (seed) or, for adaptive, the N = start sampled patterns the adaptive
-// loop begins from.
+// loop begins from. The largest set possible, with the family built from it
+// (FamilyBytes), is checked against in.MaxMemory first.
 func Patterns(in *Input, A *mat.Dense, dl *diag.List) *pattern.Set {
+	N, h := A.Dims()
+	s, err := patternSet(in, A, 1, int64(N), int64(N), int64(h))
+	if err != nil {
+		stageError(dl, in.Train.Patterns.Range, err, CodePatterns, "Exact enumeration is polynomial only for low-rank data; for this data set use `patterns sample N` or `patterns adaptive`.")
+		return nil
+	}
+	if s.Len() == 0 {
+		dl.Errorf(CodePatterns, in.Train.Patterns.Range, "Every sampled gate gave the all-zero pattern; sample more gates.", "no usable activation pattern among %d samples", s.Evaluations)
+		return nil
+	}
+	return s
+}
+
+// patternSet computes the pattern set of A for the train block, after checking that
+// families windows × FamilyBytes(largest P, Np, Nc, h) fit the memory budget.
+func patternSet(in *Input, A *mat.Dense, families, Np, Nc, h int64) (*pattern.Set, error) {
 	ps := in.Train.Patterns
+	N, hA := A.Dims()
+	var maxP float64
+	var what string
 	switch ps.Mode {
 	case ir.Exact:
-		max := ps.Max
-		if max <= 0 {
-			max = 100000
+		if ps.Max <= 0 {
+			ps.Max = 100000
 		}
-		s, err := pattern.Exact(A, max)
-		if err != nil {
-			dl.Errorf(CodePatterns, ps.Range, "Exact enumeration is polynomial only for low-rank data; for this data set use `patterns sample N` or `patterns adaptive`.", "%v", err)
-			return nil
+		maxP = math.Min(float64(ps.Max), pattern.CoverCount(N, min(N, hA)))
+		what = fmt.Sprintf("patterns exact max=%d", ps.Max)
+	default: // Sample; Adaptive starts from its sampled set
+		if ps.N <= 0 {
+			ps.N = 1000
 		}
-		return s
-	default:
-		n := ps.N
-		if n <= 0 {
-			n = 1000
-		}
-		s := pattern.Sample(A, n, ps.Seed)
-		if s.Len() == 0 {
-			dl.Errorf(CodePatterns, ps.Range, "Every sampled gate gave the all-zero pattern; sample more gates.", "no usable activation pattern among %d samples", n)
-			return nil
-		}
-		return s
+		maxP = math.Min(float64(ps.N), pattern.CoverCount(N, min(N, hA))-1)
+		what = fmt.Sprintf("patterns %s %d", ps.Mode, ps.N)
 	}
+	need := budget.Mul(families, FamilyBytes(int64(maxP), Np, Nc, h))
+	if err := budget.Check(in.MaxMemory, need,
+		fmt.Sprintf("%s: %d pattern famil%s of up to %.0f patterns over %d rows", what, families, map[bool]string{true: "y", false: "ies"}[families == 1], maxP, Np),
+		"Ask for fewer patterns (`patterns sample N`, `max=`), or use fewer samples (`limit N`)."); err != nil {
+		return nil, err
+	}
+	if ps.Mode == ir.Exact {
+		return pattern.ExactWith(A, ps.Max, in.patternOptions())
+	}
+	return pattern.SampleWith(A, ps.N, ps.Seed, in.patternOptions())
 }
 
 // DesignMatrix returns X (n × d), with a ones column appended when bias.
@@ -395,6 +422,29 @@ func recoverFC(in *Input, p *convex.Program, s *convex.Solution, gated bool) (*n
 		}
 	}
 	m := len(alpha)
+	if m == 0 {
+		// The zero network is optimal (large β, or features that cannot lower the
+		// loss): weights.json still needs a hidden layer, so it gets one neuron whose
+		// weights are all zero — the same function and objective, no penalty (as the
+		// CNN recoveries do).
+		m = 1
+		W, alpha = make([]float64, d), []float64{0}
+		if hidden.Bias {
+			bias = []float64{0}
+		}
+		if gated {
+			G = make([]float64, d)
+			if fam.Gates != nil && fam.Patterns() > 0 {
+				G = mat.Col(nil, 0, fam.Gates)[:d]
+			}
+			if hidden.Bias {
+				gb = []float64{0}
+				if fam.Gates != nil && fam.Patterns() > 0 {
+					gb = []float64{fam.Gates.At(d, 0)}
+				}
+			}
+		}
+	}
 	if hidden.Width != ir.Auto && m > hidden.Width {
 		var dl diag.List
 		dl.Errorf(CodeWidth, hidden.Range, fmt.Sprintf("The convex optimum uses %d neurons, and the reformulation is exact only when the width is at least that; write `linear auto` or `linear %d` (or more).", m, m),

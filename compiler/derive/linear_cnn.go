@@ -1,6 +1,6 @@
 package derive
 
-// Two-layer linear CNNs (no activation; §7 (docs/math/07-linear-cnn.md)).
+// Two-layer linear CNNs (no activation; §7, docs/math/07-linear-cnn.md).
 //
 // §7.1 conv · avgpool global · linear 1: f = Σ_j w_j (1/K) Σ_k X_k u_j = (1/K)(Σ_k X_k) z
 // with z = Σ_j w_j u_j; weight decay on the factors is minimised at one unit with
@@ -60,6 +60,7 @@ func init() {
 		Theorem: "two-layer linear CNN with global average pooling: ℓ2-regularised linear model (Pilanci & Ergen 2020; cnnc derivation §7.1)",
 		Pattern: "conv K · avgpool global · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, linearSteps(poolLinearGlobal)) },
+		Check:   checkCNN,
 		Build:   buildLinearGAP,
 		Recover: recoverLinearGAP,
 	})
@@ -70,6 +71,7 @@ func init() {
 		Theorem: "two-layer linear CNN without global pooling: nuclear-norm SDP (Pilanci & Ergen 2020; cnnc derivation §7.2)",
 		Pattern: "conv K · flatten | avgpool W · linear 1",
 		Match:   func(m *ir.Model) Match { return matchSteps(m, linearSteps(poolLinearFlatten)) },
+		Check:   checkCNN,
 		Build:   buildLinearNuclear,
 		Recover: recoverLinearNuclear,
 	})
@@ -79,6 +81,7 @@ func init() {
 		Doc:     "docs/math/07-linear-cnn.md",
 		Theorem: "two-layer linear circular CNN: ℓ1 in the Fourier domain (Pilanci & Ergen 2020; cnnc derivation §7.3)",
 		Pattern: "circconv · linear 1",
+		Check:   checkCNN,
 		Match: func(m *ir.Model) Match {
 			return matchSteps(m, []step{
 				{want: "circconv", ok: isKind(ir.CircConv)},

@@ -27,6 +27,13 @@ func TestJSONRoundTripBitExact(t *testing.T) {
 	d := w.Tensor("L1.weight").Data
 	d[0], d[1], d[2], d[3], d[4] = 5e-324, -1.7976931348623157e308, math.Copysign(0, -1), 0.1, 1.0/3
 	w.Tensor("L5.weight").Penalty = network.PenaltyL1Sq
+	// The preprocessing record, with awkward numbers too.
+	mean, std := make([]float64, 72), make([]float64, 72)
+	for i := range mean {
+		mean[i], std[i] = rng.NormFloat64()/3, 1+rng.Float64()
+	}
+	scale := 1.0 / 255
+	w.Preprocess = &network.Preprocess{Scale: &scale, Mean: mean, Std: std, Task: network.TaskMulticlass, Classes: []int{-4, 7}}
 	var b1 bytes.Buffer
 	if err := w.Write(&b1); err != nil {
 		t.Fatal(err)
@@ -46,6 +53,15 @@ func TestJSONRoundTripBitExact(t *testing.T) {
 		for k := range tw.Data {
 			if math.Float64bits(tr.Data[k]) != math.Float64bits(tw.Data[k]) {
 				t.Fatalf("%s[%d]: read %v, wrote %v", tw.Name, k, tr.Data[k], tw.Data[k])
+			}
+		}
+	}
+	if pp := r.Preprocess; pp == nil || *pp.Scale != scale || pp.Task != network.TaskMulticlass || len(pp.Classes) != 2 || pp.Classes[0] != -4 {
+		t.Errorf("preprocess read back as %+v", pp)
+	} else {
+		for i := range mean {
+			if math.Float64bits(pp.Mean[i]) != math.Float64bits(mean[i]) || math.Float64bits(pp.Std[i]) != math.Float64bits(std[i]) {
+				t.Fatalf("preprocess mean/std %d: read %v/%v, wrote %v/%v", i, pp.Mean[i], pp.Std[i], mean[i], std[i])
 			}
 		}
 	}

@@ -23,12 +23,38 @@
 package patch
 
 import (
+	"context"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
+
+// Options bound the work of ExtractWith. The zero value applies the default memory
+// budget, reports no progress and never stops early.
+type Options struct {
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none). Bytes(n, K, h) is checked against it before anything is allocated.
+	MaxMemory int64
+	// AppendOnes appends the constant-1 feature to every patch (as AppendOnes does,
+	// without the copy).
+	AppendOnes bool
+	// Progress receives the samples extracted; nil: none.
+	Progress progress.Reporter
+	// Context ends the extraction early (checked every 256 samples; the error is
+	// ctx.Err()); nil: never.
+	Context context.Context
+}
+
+// Bytes is the memory of the stacked patch matrix of n samples, K positions and h
+// features per patch, with the position-to-pixel index table (K·h entries);
+// saturating.
+func Bytes(n, K, h int64) int64 {
+	return budget.Add(budget.Floats(n, K, h), budget.Floats(K, h))
+}
 
 // Patches is the result of Extract.
 type Patches struct {
@@ -109,6 +135,13 @@ func (p *Patches) AppendOnes() *Patches {
 // 0). circular selects wrap-around (circconv): stride must be 1 and padding is the
 // left offset P (see the package doc). Errors name the offending argument.
 func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular bool) (*Patches, error) {
+	return ExtractWith(X, in, kernel, stride, padding, circular, Options{})
+}
+
+// ExtractWith is Extract with Options: the size of the patch matrix is computed
+// first (without overflow, for any padding) and checked against the memory budget,
+// whose *budget.TooLarge error names the sizes.
+func ExtractWith(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular bool, o Options) (*Patches, error) {
 	if X == nil {
 		return nil, fmt.Errorf("patch: no data")
 	}
@@ -133,6 +166,7 @@ func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular 
 	}
 	out := make([]int, sp)
 	K := 1
+	K64 := int64(1)
 	for d := 0; d < sp; d++ {
 		ker[d], str[d] = kernel[d], 1
 		if stride != nil && stride[d] != 0 {
@@ -156,22 +190,47 @@ func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular 
 			}
 			out[d] = dims[d]
 		} else {
-			span := dims[d] + 2*pad[d] - ker[d]
+			span := int64(dims[d]) + 2*int64(pad[d]) - int64(ker[d])
 			if span < 0 {
 				return nil, fmt.Errorf("patch: kernel %v does not fit the padded input %v (padding %v)", kernel, in, padding)
 			}
-			out[d] = span/str[d] + 1
+			out64 := span/int64(str[d]) + 1
+			K64 = budget.Mul(K64, out64)
+			if out64 > 1<<31 {
+				out64 = 1 << 31 // only reached when the budget check below refuses
+			}
+			out[d] = int(out64)
+			continue
 		}
-		K *= out[d]
+		K64 = budget.Mul(K64, int64(out[d]))
 	}
-	h := in[0]
+	h64 := int64(in[0])
 	for _, k := range ker {
-		h *= k
+		h64 = budget.Mul(h64, int64(k))
 	}
-	if n*K == 0 {
+	if o.AppendOnes {
+		h64++
+	}
+	if n == 0 || K64 == 0 {
 		return nil, fmt.Errorf("patch: no samples")
 	}
-	p := &Patches{N: n, K: K, H: h, In: in, Out: out, M: mat.NewDense(n*K, h, nil)}
+	if err := budget.Check(o.MaxMemory, Bytes(int64(n), K64, h64),
+		fmt.Sprintf("the patch matrix of %d samples × %d positions (output %v) × %d features", n, K64, out, h64),
+		"Each sample contributes one row per output position of the convolution: lower the padding, raise the stride, or use fewer samples (`limit N`)."); err != nil {
+		return nil, err
+	}
+	if Bytes(int64(n), K64, h64) > 1<<47 { // even without a budget: no allocation of 128 TiB can succeed
+		return nil, fmt.Errorf("patch: the patch matrix of %d samples × %d positions × %d features is too large to allocate", n, K64, h64)
+	}
+	for _, v := range out {
+		K *= v
+	}
+	h := int(h64)
+	hk := h
+	if o.AppendOnes {
+		hk--
+	}
+	p := &Patches{N: n, K: K, H: h, In: in, Out: out, M: mat.NewDense(n*K, h, nil), Bias: o.AppendOnes}
 
 	// 2-D view of every case: 1-D is H = 1, kernel 1, stride 1, padding 0 in the first dim.
 	C := in[0]
@@ -179,7 +238,8 @@ func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular 
 	if sp == 2 {
 		IH, IW, KH, KW, SH, SW, PH, PW, OH, OW = dims[0], dims[1], ker[0], ker[1], str[0], str[1], pad[0], pad[1], out[0], out[1]
 	}
-	// src[k·h + feat] = index into a sample row, or −1 for a zero (padding) entry.
+	// src[k·hk + feat] = index into a sample row, or −1 for a zero (padding) entry.
+	h = hk
 	src := make([]int, K*h)
 	for a := 0; a < OH; a++ {
 		for b := 0; b < OW; b++ {
@@ -202,7 +262,14 @@ func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular 
 			}
 		}
 	}
+	task := progress.Start(o.Progress, "patch extraction", int64(n), "samples")
+	defer task.End()
 	for i := 0; i < n; i++ {
+		if i%256 == 255 {
+			if o.Context != nil && o.Context.Err() != nil {
+				return nil, o.Context.Err()
+			}
+		}
 		x := X.RawRowView(i)
 		for k := 0; k < K; k++ {
 			row := p.M.RawRowView(k*n + i)
@@ -211,7 +278,11 @@ func Extract(X *mat.Dense, in ir.Shape, kernel, stride, padding []int, circular 
 					row[j] = x[idx]
 				}
 			}
+			if o.AppendOnes {
+				row[h] = 1
+			}
 		}
+		task.Add(1)
 	}
 	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/ir"
 )
 
@@ -308,4 +309,37 @@ func equal2(a, b [][]int) bool {
 		}
 	}
 	return true
+}
+
+// TestExtractBudget: a huge padding (issue #10 item 2) is refused before any
+// allocation with a TooLarge error naming the sizes, under any budget (also none),
+// and AppendOnes matches the AppendOnes method.
+func TestExtractBudget(t *testing.T) {
+	X := mat.NewDense(2, 28*28, nil)
+	in := ir.Shape{1, 28, 28}
+	for _, pad := range []int{3000, 1000000} {
+		_, err := ExtractWith(X, in, []int{3, 3}, nil, []int{pad, pad}, false, Options{MaxMemory: 1 << 30})
+		tl := budget.AsTooLarge(err)
+		if tl == nil || tl.Budget != 1<<30 || !strings.Contains(tl.What, "positions") {
+			t.Fatalf("padding %d: err %v, want a TooLarge error", pad, err)
+		}
+		if _, err := ExtractWith(X, in, []int{3, 3}, nil, []int{1000000, 1000000}, false, Options{MaxMemory: -1}); err == nil {
+			t.Fatalf("padding 1e6 without a budget was accepted")
+		}
+	}
+	Y := mat.NewDense(3, 2*5*5, nil)
+	for i := range Y.RawMatrix().Data {
+		Y.RawMatrix().Data[i] = float64(i%7) - 3
+	}
+	a, err := Extract(Y, ir.Shape{2, 5, 5}, []int{3, 3}, []int{2, 1}, []int{1, 0}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ExtractWith(Y, ir.Shape{2, 5, 5}, []int{3, 3}, []int{2, 1}, []int{1, 0}, false, Options{AppendOnes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.Equal(a.AppendOnes().M, b.M) || !b.Bias || b.H != a.H+1 {
+		t.Fatalf("AppendOnes option differs from the method")
+	}
 }

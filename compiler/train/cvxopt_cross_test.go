@@ -35,6 +35,17 @@ func TestNativeAgreesWithCVXOPTOnExport(t *testing.T) {
 		{ir.Gated, true, false, 10, 2, 0.01, 15},
 		{ir.ReLU, true, false, 8, 3, 0.005, 16},
 	}
+	if !long() {
+		// One ReLU case with both biases and the gated case; CNNC_LONG=1 runs all six.
+		cases = []struct {
+			act    ir.LayerKind
+			hb, ob bool
+			n, d   int
+			beta   float64
+			seed   int64
+		}{cases[2], cases[4]}
+		t.Log("2 of 6 problems (ReLU with both biases, gated); CNNC_LONG=1 runs all")
+	}
 	for _, c := range cases {
 		in := input(model(c.d, c.act, c.hb, c.ob, ir.Auto), data(c.n, c.d, c.seed), c.beta, ir.Patterns{Mode: ir.Exact, Max: 100000})
 		out, err := Run(in, Options{Settings: SolverSettings{Tol: 1e-6}})

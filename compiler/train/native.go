@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
@@ -23,7 +24,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 	}
 	switch method {
 	case "group":
-		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters}, rec)
+		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context}, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -39,11 +40,14 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 }
 
 // TemplateMethod is the structured method "auto" picks for p. The group solver's
-// Newton systems are n × n (Woodbury) or (Σ H + blocks)² and it stores the patterns
-// densely (≈ 6 floats per prediction row and pattern); the large solver's are
-// nu × nu with nu = Σ_patterns H, independent of n. So: large ("ipm") when the
-// samples outnumber the pattern coordinates (n > nu) or group's dense pattern
-// storage would pass groupBytes; group otherwise.
+// Newton systems are n × n (Woodbury) or (Σ H + blocks)², and it stores its iterates
+// and the patterns densely: per pattern about 5S + 2 floats per prediction row and
+// S + 2 per cone row (four Np × S·P iterate products, the gradient work, Weight and
+// the gates' products; S copies). The large solver's Newton systems are nu × nu with
+// nu = Σ_patterns H, independent of n, and it stores bits per pattern. So: large
+// ("ipm") when the samples outnumber the pattern coordinates (n > nu) or group's
+// dense storage would pass groupBytes; group otherwise (docs/solvers.md has the
+// measurements behind the rule).
 func TemplateMethod(p *convex.Program) string {
 	nu, dense := 0, 0.0
 	for _, f := range p.Families {
@@ -54,7 +58,8 @@ func TemplateMethod(p *convex.Program) string {
 		if f.C != nil {
 			nc, _ = f.C.Dims()
 		}
-		dense += 8 * float64(P) * (4*float64(np)*float64(len(f.Signs)) + 2*float64(nc))
+		S := float64(len(f.Signs))
+		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2))
 	}
 	if p.N > nu || dense > groupBytes {
 		return "ipm"
@@ -62,8 +67,8 @@ func TemplateMethod(p *convex.Program) string {
 	return "group"
 }
 
-// groupBytes is the group solver's dense pattern storage above which TemplateMethod
-// prefers the large solver (1 GB).
+// groupBytes is the group solver's dense storage above which TemplateMethod prefers
+// the large solver (1 GB).
 const groupBytes = 1 << 30
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
@@ -86,10 +91,16 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 	if s.MaxIters > 0 {
 		cs.MaxIters = s.MaxIters
 	}
+	cs.Context = s.Context
 	r, err := cone.Solve(p, cs, rec)
 	if err != nil {
 		return nil, err
 	}
+	dual := p.Scale()*r.DualObjective + p.ObjOffset
+	if r.Status == solver.Interrupted || r.Status == solver.TimeLimit {
+		// an iterate stopped from outside has no certified dual bound
+		dual = math.NaN()
+	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: p.Scale()*r.DualObjective + p.ObjOffset, Iterations: r.Iterations}, nil
+		Dual: dual, Iterations: r.Iterations}, nil
 }

@@ -29,6 +29,13 @@
 // [x_ik ; x_ik − x_ik′] (max). The outcome records rounds, patterns added (per round),
 // search evaluations, the last ρ and the best lower bound seen.
 //
+// Fixed-output-weight CNNs (§11, rule fixed-out) take their own path (anchored.go): the
+// anchored relaxation is solved by backend/native/anchored (Options.Anchored) or, with
+// `solver conic`, through compiler/canon; the filter is polished on its active pieces,
+// recovered, and certified by the zero-loss check of Outcome.ZeroLoss, computed from the
+// weights alone; with `synthetic planted` data Outcome.Planted compares it with the
+// hidden filter.
+//
 // Lower bounds (Outcome.DualObjective, DualSource):
 //   - "certificate (exact patterns)" / "certificate (exhaustive search)": the dual bound
 //     of certify at the final prediction over the full arrangement — a certified lower
@@ -66,6 +73,10 @@ type SolverSettings struct {
 	// Context, when set, ends the solve early (solver.Stop): a deadline gives status
 	// time_limit, a cancellation (Ctrl-C) status interrupted. nil: never stops.
 	Context context.Context
+	// TimeLimit > 0 bounds the wall time of the solve phase — from the end of the
+	// derivation through the solves (every adaptive round included) — as a deadline
+	// added to Context; the best point so far is returned with status time_limit.
+	TimeLimit time.Duration
 	// Method picks the structured solver's method (NativeTemplate): "group", "ipm",
 	// "al", or "" for TemplateMethod's choice by problem size.
 	Method string
@@ -102,6 +113,8 @@ type Options struct {
 	Settings SolverSettings
 	Template TemplateSolver
 	Conic    ConicSolver
+	// Anchored solves the fixed-output relaxation (§11); nil: NativeAnchored.
+	Anchored AnchoredSolver
 	Recorder solver.Recorder
 	// ConicQuadraticLoss canonicalises the squared loss as LSQ′ (canon.Options
 	// .QuadraticLoss: a quadratic objective, so the conic problem has a P) for the
@@ -159,7 +172,16 @@ type Outcome struct {
 	Iterations         int
 	Seconds            float64
 	Adaptive           *Adaptive
-	Diagnostics        diag.List
+	// ZeroLoss is the certificate of the fixed-output relaxation (§11, anchored.go);
+	// nil for every other rule.
+	ZeroLoss *ZeroLoss
+	// Planted compares the recovered filter with the hidden one of `synthetic
+	// planted` data (fixed-output rule only; nil otherwise).
+	Planted     *Planted
+	Diagnostics diag.List
+	// Settings are the solver settings the run used, defaults resolved (Tol,
+	// MaxIters as passed to the solver; 0 MaxIters: the solver's own default).
+	Settings SolverSettings
 }
 
 // Run derives, solves, recovers and evaluates. Diagnostics (bad input, no convex
@@ -181,13 +203,26 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	if settings.MaxIters <= 0 {
 		settings.MaxIters = int(in.Train.Solver.Options["max_iters"])
 	}
+	if in.Context == nil {
+		in.Context = settings.Context
+	}
 	rule, prog, dl := derive.Derive(in)
-	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN()}
+	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), Settings: settings}
 	if dl.HasErrors() || prog == nil {
 		if !dl.HasErrors() {
 			return out, errors.New("train: derive returned no program")
 		}
 		return out, dl
+	}
+	if settings.TimeLimit > 0 {
+		ctx := settings.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, settings.TimeLimit)
+		defer cancel()
+		settings.Context = ctx
+		opts.Settings.Context = ctx
 	}
 	if opts.Template == nil {
 		opts.Template = NativeTemplate
@@ -199,6 +234,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	name := opts.Solver
 	if name == "" {
 		name = in.Train.Solver.Name
+	}
+	if prog.Anchored != nil {
+		return runAnchored(in, rule, prog, name, settings, opts, rec, out, start)
 	}
 	solve := func(p *convex.Program, warm *convex.Solution) (*convex.Solution, error) {
 		sol, err := solveOnce(p, warm, name, settings, opts, rec, out)
@@ -420,6 +458,14 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		c certify.Candidate
 	}
 	for round := 0; ; round++ {
+		if st := solver.Stop(opts.Settings.Context); st != "" || out.Status == solver.Interrupted || out.Status == solver.TimeLimit {
+			if st == "" {
+				st = out.Status
+			}
+			ad.Stopped = fmt.Sprintf("stopped (%s) before round %d", st, round+1)
+			out.Status = st
+			break
+		}
 		searchStart := time.Now()
 		yhat := p.Predict(sol)
 		var cands []famCand

@@ -147,6 +147,9 @@ func (c *checker) header(b *syntax.Block, example string) (string, bool) {
 			c.errorf("C0102", a.Range, fmt.Sprintf("A %s block header is `%s`.", b.Kind, example), "unexpected %s in %s block header", describe(a.Value), b.Kind)
 		}
 	}
+	if arg == nil && b.BadHeader {
+		return "", false // the header's syntax error is reported
+	}
 	if arg == nil {
 		c.errorf("C0102", b.KindRange, fmt.Sprintf("A %s block needs a name: `%s`.", b.Kind, example), "%s block without a name", b.Kind)
 		return "", false
@@ -216,13 +219,21 @@ func (c *checker) resolvePath(p string, r token.Range, what string) string {
 		abs = filepath.Join(c.dir, p)
 	}
 	if !c.opts.SkipFiles {
-		if st, err := os.Stat(abs); err != nil || st.IsDir() {
+		st, err := os.Stat(abs)
+		switch {
+		case err != nil:
 			why := "it does not exist"
-			if err == nil {
-				why = "it is a folder"
+			if !os.IsNotExist(err) {
+				why = fmt.Sprint(unwrapPathErr(err))
 			}
 			c.errorf("C0304", r, fmt.Sprintf("Looked for %s, but %s. Paths are relative to the folder of the .cnn file.", abs, why),
 				"%s file not found: %s", what, p)
+		case st.IsDir():
+			c.errorf("C0304", r, fmt.Sprintf("%s is a folder; give the path of the %s file in it. Paths are relative to the folder of the .cnn file.", abs, what),
+				"%s path is a folder, not a file: %s", what, p)
+		case !st.Mode().IsRegular():
+			c.errorf("C0304", r, fmt.Sprintf("%s is a %s; cnnc reads data from regular files only (a pipe would block the run). Copy the data into a file.", abs, fileKind(st.Mode())),
+				"%s path is not a regular file: %s", what, p)
 		}
 	}
 	return abs
@@ -236,10 +247,10 @@ func LoadFile(path string, opts Options) (*ir.File, diag.List, diag.Sources) {
 	for _, e := range stdlib.List() {
 		srcs[e.File] = token.NewFile(e.File, e.Source)
 	}
-	src, err := os.ReadFile(path)
+	src, err := readSource(path)
 	if err != nil {
 		var l diag.List
-		l.Errorf("C0100", token.Range{File: path}, "Check the file name; cnnc reads .cnn files.", "cannot read %s: %v", path, unwrapPathErr(err))
+		l.Errorf("C0100", token.Range{File: path}, "Check the file name; cnnc reads .cnn files.", "cannot read %s: %v", path, err)
 		return nil, l, srcs
 	}
 	srcs[path] = token.NewFile(path, src)
@@ -248,6 +259,39 @@ func LoadFile(path string, opts Options) (*ir.File, diag.List, diag.Sources) {
 	diags = append(diags, cd...)
 	diags.Sort()
 	return out, diags, srcs
+}
+
+// readSource reads a .cnn file: a regular file only (a FIFO would block, a device
+// may never end), refused with a sentence naming what it is.
+func readSource(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("it is a folder, not a .cnn file")
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("it is a %s, not a regular file", fileKind(st.Mode()))
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	return src, nil
+}
+
+// fileKind names a non-regular file mode.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 func unwrapPathErr(err error) error {

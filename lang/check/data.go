@@ -16,13 +16,14 @@ var DataStatements = []string{"csv", "npy", "images", "labels", "synthetic", "cl
 
 // Generators are the synthetic data sets and their parameters (all numbers):
 //
-//	planted: n samples (default 100), seed, noise (≥ 0, default 0), width — the number
-//	         of planted neurons/filters (default 1); features follow the model's input
-//	         shape. Targets y = Σₖ aₖ(⟨xᵢₖ, w*⟩)₊ of a planted network (§11's harness).
+//	planted: n samples (default 100), seed, noise σ (≥ 0, default 0); Gaussian
+//	         signals of the model's input shape and one hidden unit-norm filter w*
+//	         planted in the model's first convolution: yᵢ = Σₖ cₖ(⟨xᵢₖ, w*⟩)₊ + σeᵢ
+//	         (§11; lang/dataset/planted.go gives the positions and weights cₖ).
 //	spiral:  n samples (default 100), seed, noise (default 0), turns (default 1.5):
 //	         two interleaved spirals in 2-D labelled −1 / +1.
 var Generators = map[string][]string{
-	"planted": {"n", "seed", "noise", "width"},
+	"planted": {"n", "seed", "noise"},
 	"spiral":  {"n", "seed", "noise", "turns"},
 }
 
@@ -165,7 +166,7 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			for _, k := range sortedKeys(a.kv) {
 				v := a.kv[k].Value
 				switch k {
-				case "n", "width":
+				case "n":
 					if n, ok := c.integer(v, k, 1); ok {
 						d.Source.Params[k] = float64(n)
 					}
@@ -184,6 +185,7 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 				}
 			}
 		case "classes":
+			d.ClassesRange = s.Range
 			a := c.args(what, s.Args, nil)
 			switch {
 			case len(a.pos) == 1 && a.pos[0].Kind == syntax.Ident && a.pos[0].Text == "all":

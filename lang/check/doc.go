@@ -40,8 +40,8 @@
 //	C0302 data block without a source     C0402 unknown loss
 //	C0303 more than one source            C0403 beta not positive
 //	C0304 data file not found             C0404 unknown patterns mode
-//	C0305 images without labels (or v.v.) C0405 bad solver option
-//	C0306 unknown synthetic generator
+//	C0305 images without labels (or v.v.) C0405 bad solver or setting
+//	C0306 unknown synthetic generator     C0406 bad noise budget
 //	C0307 bad classes statement           W0101 data block that is never used
 //	C0308 bad --data override
 package check

@@ -31,6 +31,9 @@ func FuzzParseCheck(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		if len(src) > 1<<20 {
+			t.Skip("input over the per-input size limit (1 MiB)")
+		}
 		const name = "fuzz.cnn"
 		sf, diags := syntax.Parse(name, src)
 		_, cd := Check(sf, Options{SkipFiles: true})

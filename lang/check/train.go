@@ -10,12 +10,36 @@ import (
 )
 
 // TrainStatements are the statements of the train block.
-var TrainStatements = []string{"loss", "beta", "patterns", "solver"}
+var TrainStatements = []string{"loss", "beta", "patterns", "solver", "noise"}
 
 // Losses and pattern modes.
 var (
 	Losses       = []string{ir.Squared, ir.Logistic, ir.Hinge}
 	PatternModes = []string{"exact", "sample", "adaptive"}
+)
+
+// Solvers and their settings, as the train block's `solver NAME key=value...`
+// accepts them. A setting the solver would silently replace (tol ≤ 0, a
+// fractional max_iters) is an error here (C0405), so a report never claims a
+// tolerance the file did not ask for. A new solver or setting is added here.
+var (
+	SolverNames = []string{"native", "conic"}
+	// SolverSettings maps each setting to its check; the value is already a
+	// finite number.
+	SolverSettings = map[string]func(v float64) string{
+		"tol": func(v float64) string {
+			if !(v > 0 && v < 1) {
+				return "tol is the solver's relative tolerance: a number in (0, 1), e.g. `tol=1e-6`"
+			}
+			return ""
+		},
+		"max_iters": func(v float64) string {
+			if v != math.Trunc(v) || v < 1 || v > 1<<31 {
+				return "max_iters is the solver's iteration cap: a whole number ≥ 1, e.g. `max_iters=10000`"
+			}
+			return ""
+		},
+	}
 )
 
 // Defaults of the train block (docs/language.md "The train block").
@@ -57,7 +81,7 @@ func (c *checker) train(b *syntax.Block) {
 			continue
 		}
 		if !contains(TrainStatements, s.Keyword) {
-			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, patterns and solver (the model is chosen in the header: `train model=NAME {`).",
+			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, patterns, solver and noise (the model is chosen in the header: `train model=NAME {`).",
 				"unknown train statement `%s`", s.Keyword)
 			d.Suggest = suggest(s.Keyword, TrainStatements)
 			continue
@@ -84,6 +108,7 @@ func (c *checker) train(b *syntax.Block) {
 				continue
 			}
 			t.Loss = v.Text
+			t.LossRange = s.Range
 		case "beta":
 			a := c.args(what, s.Args, nil)
 			if !c.npos(s, a, 1, "Write `beta B` with B > 0, e.g. `beta 1e-3`.") {
@@ -102,6 +127,8 @@ func (c *checker) train(b *syntax.Block) {
 			t.Beta = f
 		case "patterns":
 			c.patterns(s, t)
+		case "noise":
+			c.noise(s, t)
 		case "solver":
 			if len(s.Args) == 0 || s.Args[0].Key != "" || s.Args[0].Value.Kind != syntax.Ident || s.Args[0].Value.IsBool() {
 				c.errorf("C0405", s.Range, "Write `solver NAME [key=value ...]`, e.g. `solver native tol=1e-6 max_iters=10000`.", "solver needs a name")
@@ -109,9 +136,20 @@ func (c *checker) train(b *syntax.Block) {
 			}
 			t.Solver.Name = s.Args[0].Value.Text
 			t.Solver.Range = s.Range
+			if !contains(SolverNames, t.Solver.Name) {
+				d := c.errorf("C0405", s.Args[0].Range, fmt.Sprintf("The solvers are %s: native (the structured solver where it applies, else the conic one) and conic.", listOr(SolverNames)),
+					"unknown solver `%s`", t.Solver.Name)
+				d.Suggest = suggest(t.Solver.Name, SolverNames)
+			}
 			for _, arg := range s.Args[1:] {
 				if arg.Key == "" {
 					c.errorf("C0405", arg.Range, "Solver settings are key=value pairs, e.g. `tol=1e-6`.", "unexpected %s in solver", describe(arg.Value))
+					continue
+				}
+				check, known := SolverSettings[arg.Key]
+				if !known {
+					d := c.errorf("C0405", arg.KeyRange, fmt.Sprintf("The solver settings are %s.", listOr(sortedKeys(SolverSettings))), "unknown solver setting `%s`", arg.Key)
+					d.Suggest = suggest(arg.Key, sortedKeys(SolverSettings))
 					continue
 				}
 				if _, dup := t.Solver.Options[arg.Key]; dup {
@@ -120,9 +158,13 @@ func (c *checker) train(b *syntax.Block) {
 				}
 				switch {
 				case arg.Value.IsBool():
-					t.Solver.Options[arg.Key] = map[bool]float64{false: 0, true: 1}[arg.Value.Text == "true"]
+					c.errorf("C0405", arg.Value.Range, upper(check(-1))+".", "solver setting %s must be a number, found %s", arg.Key, describe(arg.Value))
 				case arg.Value.Kind == syntax.Number:
 					if f, ok := c.number(arg.Value, arg.Key); ok {
+						if why := check(f); why != "" {
+							c.errorf("C0405", arg.Value.Range, upper(why)+"; the solver would otherwise replace it by its default.", "bad solver setting %s=%s", arg.Key, arg.Value.Raw)
+							continue
+						}
 						t.Solver.Options[arg.Key] = f
 					}
 				default:
@@ -172,7 +214,7 @@ func (c *checker) patterns(s *syntax.Stmt, t *ir.Train) {
 		p.Max, ok = n, ok && good
 	}
 	if v := a.get("start"); v != nil {
-		n, good := c.integerIn(v, "start", 1, 1<<40)
+		n, good := c.integerIn(v, "start", 1, maxDim) // as `patterns sample N`
 		p.N, ok = n, ok && good
 	}
 	if v := a.get("seed"); v != nil {
@@ -186,5 +228,37 @@ func (c *checker) patterns(s *syntax.Stmt, t *ir.Train) {
 	}
 	if ok {
 		t.Patterns = p
+	}
+}
+
+// noise checks `noise E` (the budget ε ≥ 0 of the fixed-output relaxation, §11) or
+// `noise sigma=S` (ε = S·√n).
+func (c *checker) noise(s *syntax.Stmt, t *ir.Train) {
+	const help = "Write `noise E` (the noise budget ε ≥ 0 on ‖(f(x) − y)₊‖₂ of the fixed-output-weight relaxation; 0 is the noiseless LP) or `noise sigma=S` (ε = S·√n for n training samples)."
+	a := c.args("`noise`", s.Args, []string{"sigma"})
+	v := a.get("sigma")
+	switch {
+	case v != nil && len(a.pos) == 0:
+		f, ok := c.number(v, "sigma")
+		if !ok {
+			return
+		}
+		if !(f >= 0) || math.IsInf(f, 0) {
+			c.errorf("C0406", v.Range, help, "noise sigma must be a finite number ≥ 0, found %s", v.Raw)
+			return
+		}
+		t.Noise = ir.Noise{Sigma: f, Range: s.Range}
+	case v == nil && len(a.pos) == 1:
+		f, ok := c.number(a.pos[0], "noise")
+		if !ok {
+			return
+		}
+		if !(f >= 0) || math.IsInf(f, 0) {
+			c.errorf("C0406", a.pos[0].Range, help, "the noise budget must be a finite number ≥ 0, found %s", a.pos[0].Raw)
+			return
+		}
+		t.Noise = ir.Noise{Budget: f, Range: s.Range}
+	default:
+		c.errorf("C0406", s.Range, help, "noise takes one budget E or sigma=S")
 	}
 }

@@ -113,6 +113,10 @@ func openRegular(path string) (*os.File, int64, error) {
 	if st.IsDir() {
 		return nil, 0, fmt.Errorf("%s is a directory, not a file", path)
 	}
+	if !st.Mode().IsRegular() {
+		// A FIFO would block until a writer appears, a device may never end.
+		return nil, 0, fmt.Errorf("%s is a %s, not a regular file; copy the data into a file first", path, fileKind(st.Mode()))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -175,4 +179,23 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// fileKind names a non-regular file mode for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }

@@ -28,6 +28,8 @@ const (
 	CodeStats       = "F0126" // train statistics do not fit this data set (feature count)
 	CodeGenerator   = "F0130" // unknown synthetic generator
 	CodeGenParam    = "F0131" // bad or unknown synthetic parameter
+	CodeTooLarge    = "F0209" // the data do not fit the memory budget (package budget; same code as every stage)
+	CodeStopped     = "F0210" // reading was interrupted or hit the time limit
 
 	CodeDegenerate  = "W0101" // all targets are equal: the training problem is degenerate
 	CodeStandardize = "W0102" // train and test disagree about `standardize`

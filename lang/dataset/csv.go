@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 )
 
 // readCSV reads `csv "file" [label=last|first|COLUMN] [header=true|false]`: one
@@ -30,7 +34,10 @@ func (l *loader) readCSV() *raw {
 		l.errf(CodeEmpty, rg, "A CSV data file needs one row per sample.", "%s: empty file", path)
 		return nil
 	}
-	br := bufio.NewReaderSize(f, 1<<16)
+	task := progress.Start(l.opts.Progress, "reading "+path, size, "bytes")
+	defer task.End()
+	lr := &lineLimit{r: f, max: MaxCSVLine, task: task, ctx: l.opts.Context}
+	br := bufio.NewReaderSize(lr, 1<<16)
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" { // UTF-8 byte order mark
 		br.Discard(3)
 	}
@@ -40,6 +47,15 @@ func (l *loader) readCSV() *raw {
 	cr.TrimLeadingSpace = true
 
 	readErr := func(err error) {
+		if errors.Is(err, errLineTooLong) {
+			l.errf(CodeCSVCell, rg, fmt.Sprintf("A CSV line holds one sample; this reader stops at lines longer than %s. Check that the file has one line per sample (a file without newlines, or with old Mac CR line ends, is one long line).", budget.Format(MaxCSVLine)),
+				"%s: line %d is longer than %s", path, lr.line, budget.Format(MaxCSVLine))
+			return
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			l.errf(CodeStopped, rg, "", "%s: reading stopped at line %d (%v)", path, lr.line, err)
+			return
+		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			l.errf(CodeCSVCell, rg, "", "%s: line %d, column %d: malformed CSV: %v", path, pe.Line, pe.Column, pe.Err)
@@ -144,6 +160,10 @@ func (l *loader) readCSV() *raw {
 			l.errf(CodeSize, rg, "", "%s: more than %d values; too large to load", path, MaxElements)
 			return nil
 		}
+		// The values read so far, and their copy into the feature matrix.
+		if len(lines)%1024 == 0 && !l.fits(budget.Floats(2, int64(len(lines)+1024), int64(ncol)), fmt.Sprintf("%s: %d rows × %d columns read so far", path, len(lines)+1024, ncol)) {
+			return nil
+		}
 		for j, cell := range rec {
 			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -187,6 +207,52 @@ func (l *loader) readCSV() *raw {
 		where:  func(i int) string { return fmt.Sprintf("%s line %d", path, lines[i]) },
 		source: fmt.Sprintf("csv %s (%d rows, label column %d)", path, n, label),
 	}
+}
+
+// MaxCSVLine is the longest CSV line the reader accepts (4 MiB, some 400 000
+// numbers): more than any sample needs, and it stops a file without line ends
+// after 4 MiB, not after the whole file. (encoding/csv still splits the partial
+// line into fields before it reports the error, so the limit also bounds that
+// memory: about 25 bytes per field.)
+const MaxCSVLine = 4 << 20
+
+var errLineTooLong = errors.New("line too long")
+
+// lineLimit passes r through, failing with errLineTooLong once a line exceeds max
+// bytes; it counts lines (for messages), reports progress and honours ctx.
+type lineLimit struct {
+	r    io.Reader
+	max  int64
+	cur  int64 // bytes of the current line
+	line int   // 1-based line number of the current line
+	task *progress.Task
+	ctx  context.Context
+	n    int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	if l.line == 0 {
+		l.line = 1
+	}
+	if l.ctx != nil {
+		if err := l.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	k, err := l.r.Read(p)
+	for _, b := range p[:k] {
+		if b == '\n' {
+			l.cur = 0
+			l.line++
+			continue
+		}
+		l.cur++
+		if l.cur > l.max {
+			return 0, errLineTooLong
+		}
+	}
+	l.task.Add(int64(k))
+	return k, err
 }
 
 func quoteAll(s []string) []string {

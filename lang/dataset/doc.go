@@ -4,7 +4,10 @@
 // input shape.
 //
 // Pipeline position: ir.Data (from lang/check, paths already absolute) ──Load──▶
-// *Dataset ──▶ compiler. Input: one checked data block and the model's input shape.
+// *Dataset ──▶ compiler. Input: one checked data block and the model's input shape
+// (LoadFor: the model itself, whose first convolution and fixed output weights the
+// `planted` generator plants its hidden filter in; planted.go, §11 of
+// docs/math/11-fixed-output.md; the hidden filter comes back in Dataset.Teacher).
 // Output: a Dataset (X n × prod(shape) row-major (C, H, W), Y n × C) plus the Stats
 // that carry train-set state (standardisation, one-hot class order) to the test set.
 // Problems are lang/diag diagnostics (codes F01xx, warnings W01xx, listed in

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"io"
 )
 
@@ -110,6 +111,9 @@ func (l *loader) readIDX(path, role string) *idxArray {
 	}
 	hdr := int64(4 + 4*nd)
 	need := int64(count) * int64(dt.size)
+	if !l.fits(budget.Add(need, budget.Floats(2*int64(count))), fmt.Sprintf("%s: dimensions %v of %s", path, a.dims, dt)) {
+		return nil
+	}
 	item := int64(dt.size)
 	if nd > 1 {
 		item = need / max(int64(a.dims[0]), 1)

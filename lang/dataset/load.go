@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -8,10 +9,30 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/ir"
+	"github.com/cnnc-org/cnnc/lang/progress"
 	"github.com/cnnc-org/cnnc/lang/token"
 )
+
+// Options bound the work of LoadWith. The zero value applies the default memory
+// budget, reports no progress and never stops early.
+type Options struct {
+	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
+	// none). Each reader checks the bytes it will hold (the raw values, their
+	// float64 conversion and the transformed matrix) against it before allocating,
+	// and the CSV reader while it reads; a refusal is a CodeTooLarge diagnostic at
+	// the source statement. MaxElements applies in any case.
+	MaxMemory int64
+	// Progress receives the progress of reading a CSV file (bytes); nil: none.
+	Progress progress.Reporter
+	// Context ends the CSV reader early (a CodeStopped diagnostic); nil: never.
+	Context context.Context
+	// Model is the model the data feed (LoadFor): its input shape when none is
+	// given, and where `synthetic planted` plants its hidden filter. nil: none.
+	Model *ir.Model
+}
 
 // MaxElements bounds the scalars (samples × features) any source may produce:
 // 2²⁸ float64 values are 2 GiB. Larger declared sizes are refused before anything
@@ -42,7 +63,23 @@ type Stats struct {
 // unchanged). The returned Dataset is nil exactly when the list has errors;
 // warnings (W01xx) may accompany a valid Dataset.
 func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List) {
-	l := &loader{d: d, shape: shape}
+	return LoadWith(d, shape, stats, Options{})
+}
+
+// LoadFor is Load for the model m (the data's consumer): samples are reshaped to
+// m's input shape, and the `planted` generator plants its hidden filter in m's first
+// convolution and output weights (planted.go).
+func LoadFor(d *ir.Data, m *ir.Model, stats *Stats) (*Dataset, *Stats, diag.List) {
+	return LoadWith(d, nil, stats, Options{Model: m})
+}
+
+// LoadWith is Load with Options (memory budget, progress, context, the consuming
+// model). When o.Model is set and shape is nil, the model's input shape is used.
+func LoadWith(d *ir.Data, shape ir.Shape, stats *Stats, o Options) (*Dataset, *Stats, diag.List) {
+	if shape == nil && o.Model != nil && len(o.Model.Layers) > 0 {
+		shape = o.Model.Input()
+	}
+	l := &loader{d: d, shape: shape, model: o.Model, opts: o}
 	if d == nil {
 		l.errf(CodeRead, token.Range{}, "", "no data block given")
 		return nil, nil, l.diags
@@ -61,8 +98,21 @@ func Load(d *ir.Data, shape ir.Shape, stats *Stats) (*Dataset, *Stats, diag.List
 // loader collects the diagnostics of one Load.
 type loader struct {
 	d     *ir.Data
-	shape ir.Shape // the model's input shape (nil: none)
+	shape ir.Shape  // the model's input shape (nil: none)
+	model *ir.Model // the model the data feed (nil: unknown; see LoadFor)
+	opts  Options
 	diags diag.List
+}
+
+// fits reports whether need bytes fit the memory budget; if not, it adds a
+// CodeTooLarge diagnostic at the source statement.
+func (l *loader) fits(need int64, what string) bool {
+	err := budget.Check(l.opts.MaxMemory, need, what, "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+	if tl := budget.AsTooLarge(err); tl != nil {
+		l.errf(CodeTooLarge, l.srcRange(), tl.Detail(), "data %s: %v", l.d.Name, tl)
+		return false
+	}
+	return true
 }
 
 func (l *loader) errf(code string, r token.Range, detail, format string, args ...any) {
@@ -186,6 +236,10 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		out = &Stats{}
 	}
 	needLabels := len(d.Classes) > 0 || d.AllClasses
+	lblk := blk
+	if d.ClassesRange.IsValid() {
+		lblk = d.ClassesRange // label problems point at the classes statement
+	}
 	var levels []float64
 	if r.yc == 0 { // unlabeled (a prediction input): every row is kept
 		rows = make([]int, r.n)
@@ -202,7 +256,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		}
 	} else if needLabels {
 		if r.yc != 1 {
-			l.errf(CodeNotClasses, blk, "`classes` needs one integer class label per sample.", "data %s: `classes` needs a single label column, but the targets have %d columns", d.Name, r.yc)
+			l.errf(CodeNotClasses, lblk, "`classes` needs one integer class label per sample.", "data %s: `classes` needs a single label column, but the targets have %d columns", d.Name, r.yc)
 			return nil, nil
 		}
 		all := r.labels // generators that make classes hand their labels over
@@ -211,7 +265,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 			for i := 0; i < r.n; i++ {
 				c, ok := intLabel(r.y[i])
 				if !ok {
-					l.errf(CodeNotClasses, blk, "`classes` selects samples by integer class label; these targets are real numbers. Drop the `classes` statement to regress on them.",
+					l.errf(CodeNotClasses, lblk, "`classes` selects samples by integer class label; these targets are real numbers. Drop the `classes` statement to regress on them.",
 						"data %s: target %g at %s is not an integer class label", d.Name, r.y[i], r.where(i))
 					return nil, nil
 				}
@@ -220,12 +274,12 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		}
 		if len(d.Classes) > 0 {
 			if len(d.Classes) != 2 {
-				l.errf(CodeClassAbsent, blk, "Write `classes A B` (two classes) or `classes all`.", "data %s: classes needs exactly two labels, got %d", d.Name, len(d.Classes))
+				l.errf(CodeClassAbsent, lblk, "Write `classes A B` (two classes) or `classes all`.", "data %s: classes needs exactly two labels, got %d", d.Name, len(d.Classes))
 				return nil, nil
 			}
 			a, b := d.Classes[0], d.Classes[1]
 			if a == b {
-				l.errf(CodeClassAbsent, blk, "`classes A B` maps A to −1 and B to +1; they must differ.", "data %s: classes %d %d name the same class twice", d.Name, a, b)
+				l.errf(CodeClassAbsent, lblk, "`classes A B` maps A to −1 and B to +1; they must differ.", "data %s: classes %d %d name the same class twice", d.Name, a, b)
 				return nil, nil
 			}
 			var na, nb int
@@ -245,7 +299,7 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 			}
 			for _, cc := range [][2]int{{a, na}, {b, nb}} {
 				if cc[1] == 0 {
-					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
+					l.errf(CodeClassAbsent, lblk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
 						"data %s: class %d has no sample in %s", d.Name, cc[0], r.source)
 				}
 			}
@@ -272,14 +326,14 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 				keep = min(keep, d.Limit) // step 4 early: no one-hot rows beyond the limit
 			}
 			if keep*yc > MaxElements {
-				l.errf(CodeSize, blk, "", "data %s: %d samples × %d classes of one-hot targets are more than %d values", d.Name, keep, yc, MaxElements)
+				l.errf(CodeSize, lblk, "", "data %s: %d samples × %d classes of one-hot targets are more than %d values", d.Name, keep, yc, MaxElements)
 				return nil, nil
 			}
 			Y = make([]float64, 0, keep*yc)
 			for i, c := range all[:keep] {
 				j, ok := col[c]
 				if !ok {
-					l.errf(CodeClassAbsent, blk, fmt.Sprintf("The train set's classes are %v; one-hot columns follow them.", classes),
+					l.errf(CodeClassAbsent, lblk, fmt.Sprintf("The train set's classes are %v; one-hot columns follow them.", classes),
 						"data %s: label %d at %s is not a class of the train set", d.Name, c, r.where(i))
 					return nil, nil
 				}
@@ -319,6 +373,9 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 		return nil, nil
 	}
 	n := len(rows)
+	if !l.fits(budget.Floats(int64(n), int64(p)), fmt.Sprintf("the feature matrix of %d samples × %d features", n, p)) {
+		return nil, nil
+	}
 	X := mat.NewDense(n, p, nil)
 	for i, ri := range rows {
 		r.feat.row(ri, X.RawRowView(i))

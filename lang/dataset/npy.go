@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"io"
 	"strconv"
 	"strings"
@@ -102,6 +103,9 @@ func (l *loader) readNPY(path, role string, keepBytes bool) *npyArray {
 	}
 	data := off + hlen
 	need := int64(count) * int64(dt.size)
+	if !l.fits(budget.Add(need, budget.Floats(2*int64(count))), fmt.Sprintf("%s: %s elements of %s", path, fmtShape(shapeV), descr)) {
+		return nil
+	}
 	have := size - int64(data)
 	if need != have {
 		what := "truncated"

@@ -77,34 +77,23 @@ func TestSpiralNoiseAndSeed(t *testing.T) {
 	}
 }
 
-// The vector teacher: y_i = Σ_j a_j (x_iᵀ w_j)_+ with unit-norm w_j and
-// a = (+1, −1, +1), recomputed here.
+// The vector teacher (no conv model): y_i = (x_iᵀ w*)_+ with a unit-norm w*,
+// recomputed here.
 func TestPlantedVector(t *testing.T) {
 	ds, _, _ := mustLoad(t, synthData("planted", map[string]float64{"n": 400, "seed": 5}), ir.Shape{5}, nil)
 	T := ds.Teacher
-	if T == nil || len(T.W) != 3 || T.A[0] != 1 || T.A[1] != -1 || T.A[2] != 1 || T.Kernel != nil || T.Patches != 1 {
+	if T == nil || T.Layer != 0 || T.K() != 1 || T.C[0] != 1 || len(T.Filter) != 5 {
 		t.Fatalf("teacher %+v", T)
 	}
-	for j, w := range T.W {
-		if len(w) != 5 || !near(math.Sqrt(dot(w, w)), 1) {
-			t.Errorf("w%d = %v is not a unit vector in R^5", j, w)
-		}
+	w := T.Filter
+	if !near(math.Sqrt(plantedDot(w, w)), 1) {
+		t.Errorf("w* = %v is not a unit vector", w)
 	}
 	for i := 0; i < ds.N(); i++ {
-		x := ds.X.RawRowView(i)
-		var want float64
-		for j, w := range T.W {
-			var z float64
-			for k := range x {
-				z += x[k] * w[k]
-			}
-			want += T.A[j] * math.Max(z, 0)
-		}
-		if !near(ds.Y.At(i, 0), want) {
+		if want := math.Max(plantedDot(ds.X.RawRowView(i), w), 0); !near(ds.Y.At(i, 0), want) {
 			t.Fatalf("y[%d] = %g, want %g", i, ds.Y.At(i, 0), want)
 		}
 	}
-	// 2000 entries of N(0, 1)
 	if m, v := meanVar(ds.X.RawMatrix().Data); math.Abs(m) > 0.1 || math.Abs(v-1) > 0.15 {
 		t.Errorf("X mean %g variance %g, want ≈ 0 and 1", m, v)
 	}
@@ -116,19 +105,69 @@ func TestPlantedVector(t *testing.T) {
 	if !ir.Shape(dd.Shape).Equal(ir.Shape{5}) || dd.X.At(7, 3) != ds.X.At(7, 3) {
 		t.Errorf("d=5 without a model: shape %v, X differs from the model-shaped set", dd.Shape)
 	}
+	// the first samples do not depend on n
+	small, _, _ := mustLoad(t, synthData("planted", map[string]float64{"n": 10, "seed": 5}), ir.Shape{5}, nil)
+	if small.X.At(9, 4) != ds.X.At(9, 4) || small.Y.At(9, 0) != ds.Y.At(9, 0) {
+		t.Error("sample 9 changed with n")
+	}
 }
 
-// Conv teacher on 2×4×4 images, kernel 2, stride 2: four patches, each the 2×2
-// window at rows 2p..2p+1, columns 2q..2q+1 of both channels, in (c, dr, dc)
-// order; y_i = Σ_k (x_{ik}ᵀ w*)_+ (one filter, a = +1). Recomputed here by index
-// arithmetic on the (C, H, W) layout.
+func plantedDot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// convModel builds a checked-looking model input · conv · relu · rest… by hand
+// (lang/dataset cannot use the checker).
+func convModel(in ir.Shape, kind ir.LayerKind, kernel, stride, padding []int, rest ...*ir.Layer) *ir.Model {
+	sp := []int(in[1:])
+	out := make([]int, len(sp))
+	for d := range sp {
+		if kind == ir.CircConv {
+			out[d] = sp[d]
+			continue
+		}
+		out[d] = (sp[d]+2*padding[d]-kernel[d])/stride[d] + 1
+	}
+	m := &ir.Model{Name: "m", Layers: []*ir.Layer{
+		{Index: 0, Kind: ir.Input, Out: in},
+		{Index: 1, Kind: kind, In: in, Out: append(ir.Shape{1}, out...), Kernel: kernel, Stride: stride, Padding: padding, Width: 1},
+		{Index: 2, Kind: ir.ReLU},
+	}}
+	for i, l := range rest {
+		l.Index = 3 + i
+		m.Layers = append(m.Layers, l)
+	}
+	return m
+}
+
+func fixedOut(v float64) *ir.Layer { return &ir.Layer{Kind: ir.Linear, Width: 1, Fixed: &v} }
+
+func loadFor(t *testing.T, p map[string]float64, m *ir.Model) *Dataset {
+	t.Helper()
+	ds, _, dl := LoadFor(synthData("planted", p), m, nil)
+	if dl.HasErrors() || ds == nil {
+		t.Fatalf("LoadFor: %v", dl)
+	}
+	return ds
+}
+
+// Conv teacher on 2×4×4 images, the model's conv 2×2 stride 2, avgpool global,
+// linear 1 fixed=2: four patches, each the 2×2 window at rows 2p..2p+1, columns
+// 2q..2q+1 of both channels in (c, dr, dc) order, c_k = 2/4; recomputed here by
+// index arithmetic on the (C, H, W) layout.
 func TestPlantedConv(t *testing.T) {
-	ds, _, _ := mustLoad(t, synthData("planted", map[string]float64{"n": 50, "seed": 9, "kernel": 2}), ir.Shape{2, 4, 4}, nil)
+	m := convModel(ir.Shape{2, 4, 4}, ir.Conv, []int{2, 2}, []int{2, 2}, []int{0, 0},
+		&ir.Layer{Kind: ir.AvgPool, Global: true}, fixedOut(2))
+	ds := loadFor(t, map[string]float64{"n": 50, "seed": 9}, m)
 	T := ds.Teacher
-	if T.Patches != 4 || len(T.W) != 1 || len(T.W[0]) != 8 || T.Kernel[0] != 2 || T.Stride[1] != 2 || T.A[0] != 1 {
+	if T.K() != 4 || len(T.Filter) != 8 || T.Layer != 1 || T.C[3] != 0.5 {
 		t.Fatalf("teacher %+v", T)
 	}
-	w := T.W[0]
+	w := T.Filter
 	for i := 0; i < ds.N(); i++ {
 		x := ds.X.RawRowView(i)
 		var want float64
@@ -144,45 +183,58 @@ func TestPlantedConv(t *testing.T) {
 						}
 					}
 				}
-				want += math.Max(z, 0)
+				want += 0.5 * math.Max(z, 0)
 			}
 		}
 		if !near(ds.Y.At(i, 0), want) {
 			t.Fatalf("y[%d] = %g, want %g", i, ds.Y.At(i, 0), want)
 		}
 	}
-	// Patch counts: 1x5x5 kernel 3 stride 1 → 3·3 = 9; 1-D 1x6 kernel 3 stride 2 →
-	// windows at 0 and 2 only (4 + 3 > 6); default kernel min(3, 28) = stride = 3
-	// on 1x28x28 → 9·9 = 81.
-	for _, c := range []struct {
-		shape   ir.Shape
-		params  map[string]float64
-		patches int
-	}{
-		{ir.Shape{1, 5, 5}, map[string]float64{"kernel": 3, "stride": 1}, 9},
-		{ir.Shape{1, 6}, map[string]float64{"kernel": 3, "stride": 2}, 2},
-		{ir.Shape{1, 28, 28}, map[string]float64{}, 81},
-	} {
-		c.params["n"] = 3
-		ds, _, _ := mustLoad(t, synthData("planted", c.params), c.shape, nil)
-		if ds.Teacher.Patches != c.patches {
-			t.Errorf("%v %v: %d patches, want %d", c.shape, c.params, ds.Teacher.Patches, c.patches)
+}
+
+// Padding, pooling windows and wrap-around: 1-D signals of length 6.
+func TestPlantedConvOptions(t *testing.T) {
+	one := func(x, w []float64, at func(o, j int) int, c []float64) float64 {
+		y := 0.0
+		for o, ck := range c {
+			z := 0.0
+			for j := range w {
+				if q := at(o, j); q >= 0 && q < len(x) {
+					z += x[q] * w[j]
+				}
+			}
+			y += ck * math.Max(z, 0)
 		}
+		return y
 	}
-	// 1-D check of y with two filters (a = +1, −1), kernel 3, stride 2 on 1x6.
-	ds, _, _ = mustLoad(t, synthData("planted", map[string]float64{"n": 20, "kernel": 3, "stride": 2, "width": 2}), ir.Shape{1, 6}, nil)
-	for i := 0; i < ds.N(); i++ {
-		x := ds.X.RawRowView(i)
-		var want float64
-		for j, w := range ds.Teacher.W {
-			for _, s := range []int{0, 2} {
-				want += ds.Teacher.A[j] * math.Max(x[s]*w[0]+x[s+1]*w[1]+x[s+2]*w[2], 0)
+	check := func(name string, m *ir.Model, K int, c []float64, at func(o, j int) int) {
+		t.Helper()
+		ds := loadFor(t, map[string]float64{"n": 30, "seed": 1}, m)
+		if ds.Teacher.K() != K {
+			t.Fatalf("%s: K = %d, want %d", name, ds.Teacher.K(), K)
+		}
+		for k := range c {
+			if !near(ds.Teacher.C[k], c[k]) {
+				t.Fatalf("%s: c = %v, want %v", name, ds.Teacher.C, c)
 			}
 		}
-		if !near(ds.Y.At(i, 0), want) {
-			t.Fatalf("1-D y[%d] = %g, want %g", i, ds.Y.At(i, 0), want)
+		for i := 0; i < ds.N(); i++ {
+			if want := one(ds.X.RawRowView(i), ds.Teacher.Filter, at, c); !near(ds.Y.At(i, 0), want) {
+				t.Fatalf("%s: y[%d] = %g, want %g", name, i, ds.Y.At(i, 0), want)
+			}
 		}
 	}
+	// kernel 3, stride 2, padding 1: outputs (6+2−3)/2+1 = 3, position o reads 2o−1+j;
+	// flatten · linear 1 fixed=1.5: c = 1.5 everywhere
+	check("padding", convModel(ir.Shape{1, 6}, ir.Conv, []int{3}, []int{2}, []int{1}, &ir.Layer{Kind: ir.Flatten}, fixedOut(1.5)),
+		3, []float64{1.5, 1.5, 1.5}, func(o, j int) int { return 2*o - 1 + j })
+	// kernel 2, stride 1: 5 positions; avgpool 2 (stride 2) covers {0,1}, {2,3}: c = (½, ½, ½, ½, 0)
+	check("windows", convModel(ir.Shape{1, 6}, ir.Conv, []int{2}, []int{1}, []int{0}, &ir.Layer{Kind: ir.AvgPool, Kernel: []int{2}}, fixedOut(1)),
+		5, []float64{0.5, 0.5, 0.5, 0.5, 0}, func(o, j int) int { return o + j })
+	// circconv 3 on 1x6: 6 positions reading (o + j − 1) mod 6; a learnable output: c = 1/K
+	sixth := 1.0 / 6
+	check("circular", convModel(ir.Shape{1, 6}, ir.CircConv, []int{3}, []int{1}, []int{0}, &ir.Layer{Kind: ir.AvgPool, Global: true}, &ir.Layer{Kind: ir.Linear, Width: 1}),
+		6, []float64{sixth, sixth, sixth, sixth, sixth, sixth}, func(o, j int) int { return ((o+j-1)%6 + 6) % 6 })
 }
 
 // noise adds noise·e_i to y and leaves X unchanged.
@@ -217,11 +269,9 @@ func TestSyntheticErrors(t *testing.T) {
 	wantError(t, s("spiral", nil), ir.Shape{3}, nil, CodeShape, "2 values", "needs 3")
 	wantError(t, s("planted", nil), nil, nil, CodeGenParam, "no input shape and no d=")
 	wantError(t, s("planted", map[string]float64{"d": 4}), ir.Shape{5}, nil, CodeGenParam, "d=4", "5 values")
-	wantError(t, s("planted", map[string]float64{"kernel": 5}), ir.Shape{1, 4, 6}, nil, CodeGenParam, "kernel=5")
-	wantError(t, s("planted", map[string]float64{"kernel": 5}), ir.Shape{1, 6, 4}, nil, CodeGenParam, "kernel=5")
-	wantError(t, s("planted", map[string]float64{"kernel": 2}), ir.Shape{7}, nil, CodeGenParam, "kernel=2", "vector")
+	wantError(t, s("planted", map[string]float64{"kernel": 5}), ir.Shape{1, 4, 6}, nil, CodeGenParam, "unknown parameter kernel")
+	wantError(t, s("planted", map[string]float64{"width": 2}), ir.Shape{7}, nil, CodeGenParam, "unknown parameter width")
 	wantError(t, s("planted", map[string]float64{"n": 1e6}), ir.Shape{1, 28, 28}, nil, CodeGenParam, "more than")
-	wantError(t, s("planted", nil), ir.Shape{1, 2, 3, 4}, nil, CodeGenParam, "too many dimensions")
 	d := s("planted", map[string]float64{"d": 3})
 	d.Classes = []int{0, 1}
 	wantError(t, d, nil, nil, CodeNotClasses, "generated sample", "not an integer class label")

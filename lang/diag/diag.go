@@ -14,6 +14,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cnnc-org/cnnc/lang/token"
 )
@@ -127,19 +128,43 @@ func (l *List) Sort() {
 // Sources resolves file names to their text for rendering source lines.
 type Sources map[string]*token.File
 
+// Limits of the text rendering, so that no input floods a terminal: at most
+// MaxPrinted diagnostics are printed (then one line says how many more there are),
+// and an echoed source line shows at most MaxLineWidth bytes around the caret.
+// The JSON rendering has no such limits.
+const (
+	MaxPrinted   = 50
+	MaxLineWidth = 160
+)
+
 // WriteText renders diagnostics for people: header line, source line with a caret
-// underline, then the indented detail.
+// underline, then the indented detail. Errors are printed before warnings when the
+// list is cut at MaxPrinted.
 func WriteText(w io.Writer, l List, src Sources) {
-	for _, d := range l {
+	shown := l
+	if len(l) > MaxPrinted {
+		shown = make(List, 0, MaxPrinted)
+		for _, sev := range []Severity{Error, Warning} {
+			for _, d := range l {
+				if d.Severity == sev && len(shown) < MaxPrinted {
+					shown = append(shown, d)
+				}
+			}
+		}
+		shown.Sort()
+	}
+	for _, d := range shown {
 		fmt.Fprintf(w, "%s: %s[%s]: %s\n", d.Range, d.Severity, d.Code, d.Summary)
 		if f := src[d.Range.File]; f != nil && d.Range.IsValid() {
-			line := f.Line(d.Range.Start.Line)
-			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(line, "\t", " "))
+			line := strings.ReplaceAll(f.Line(d.Range.Start.Line), "\t", " ")
+			col := d.Range.Start.Col - 1
 			width := 1
 			if d.Range.End.Line == d.Range.Start.Line && d.Range.End.Col > d.Range.Start.Col {
 				width = d.Range.End.Col - d.Range.Start.Col
 			}
-			fmt.Fprintf(w, "    %s%s\n", strings.Repeat(" ", d.Range.Start.Col-1), strings.Repeat("^", width))
+			line, col, width = clip(line, col, width)
+			fmt.Fprintf(w, "    %s\n", line)
+			fmt.Fprintf(w, "    %s%s\n", strings.Repeat(" ", col), strings.Repeat("^", width))
 		}
 		if d.Detail != "" {
 			for _, ln := range strings.Split(d.Detail, "\n") {
@@ -153,6 +178,46 @@ func WriteText(w io.Writer, l List, src Sources) {
 			fmt.Fprintf(w, "    %s: note: %s\n", r.Range, r.Message)
 		}
 	}
+	if more := len(l) - len(shown); more > 0 {
+		errs := 0
+		for _, d := range l {
+			if d.Severity == Error {
+				errs++
+			}
+		}
+		fmt.Fprintf(w, "... and %d more diagnostics not shown (%d errors and %d warnings in all); fix the first ones and run again, or ask for JSON output to see every one\n",
+			more, errs, len(l)-errs)
+	}
+}
+
+// clip cuts line to at most MaxLineWidth bytes around byte column col (0-based)
+// and the underline width, marking cuts with "…"; it returns the clipped line and
+// the caret's column and width in it. Cuts fall on UTF-8 boundaries.
+func clip(line string, col, width int) (string, int, int) {
+	if len(line) <= MaxLineWidth {
+		return line, min(col, len(line)), max(1, width)
+	}
+	start := max(0, col-MaxLineWidth/2)
+	for start > 0 && start < len(line) && !utf8.RuneStart(line[start]) {
+		start--
+	}
+	end := min(len(line), start+MaxLineWidth)
+	for end < len(line) && !utf8.RuneStart(line[end]) {
+		end--
+	}
+	out := line[start:end]
+	c := col - start
+	if start > 0 {
+		out = "…" + out
+		c += len("…") - 2 // "…" is 3 bytes but one column wide
+		c = max(c, 1)
+	}
+	if end < len(line) {
+		out += "…"
+	}
+	c = min(max(c, 0), MaxLineWidth)
+	width = max(1, min(width, MaxLineWidth-c+1))
+	return out, c, width
 }
 
 // WriteJSON renders diagnostics as a JSON array (one object per diagnostic).

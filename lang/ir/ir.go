@@ -8,6 +8,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cnnc-org/cnnc/lang/token"
@@ -154,12 +155,15 @@ type Data struct {
 	Range  token.Range
 	Source DataSource
 
-	Classes     []int // [A, B]: keep classes A, B; A → −1, B → +1
-	AllClasses  bool  // classes all: one-hot targets
-	Limit       int   // 0 = no limit
-	Scale       float64
-	HasScale    bool
-	Standardize bool
+	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1
+	AllClasses bool  // classes all: one-hot targets
+	// ClassesRange is the `classes` statement (invalid when there is none), where
+	// label problems found when the data are loaded point.
+	ClassesRange token.Range
+	Limit        int // 0 = no limit
+	Scale        float64
+	HasScale     bool
+	Standardize  bool
 }
 
 // Loss names.
@@ -198,14 +202,38 @@ type Solver struct {
 	Range   token.Range
 }
 
+// Noise is the `noise` statement: the noise budget ε of the fixed-output-weight
+// relaxation (§11), given directly (`noise E`: Budget = E) or as a per-sample noise
+// level (`noise sigma=S`: ε = S·√n for n training samples). Both 0 (the default, no
+// statement): ε = 0, the noiseless LP.
+type Noise struct {
+	Budget float64
+	Sigma  float64
+	Range  token.Range // invalid when the statement is absent
+}
+
+// Eps is the budget ε for n training samples.
+func (z Noise) Eps(n int) float64 {
+	if z.Sigma > 0 {
+		return z.Sigma * math.Sqrt(float64(n))
+	}
+	return z.Budget
+}
+
+// Given reports whether the statement was written.
+func (z Noise) Given() bool { return z.Range.IsValid() }
+
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
-	Model    string
-	Loss     string // Squared (default), Logistic, Hinge
-	Beta     float64
-	Patterns Patterns
-	Solver   Solver
-	Range    token.Range
+	Model string
+	Loss  string // Squared (default), Logistic, Hinge
+	// LossRange is the `loss` statement (invalid when the default applies).
+	LossRange token.Range
+	Beta      float64
+	Patterns  Patterns
+	Solver    Solver
+	Noise     Noise
+	Range     token.Range
 }
 
 // File is a checked .cnn file.

@@ -41,6 +41,10 @@ type Block struct {
 
 	Open, Close token.Range // the braces; Close is invalid when the block is unclosed
 	Range       token.Range // from the kind to the closing brace
+
+	// BadHeader is true when the header had a syntax error (already reported), so
+	// Args may be incomplete: the checker does not also report a missing name.
+	BadHeader bool
 }
 
 // Name returns the block's first positional identifier (the name in `model net`)

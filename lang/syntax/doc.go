@@ -23,4 +23,10 @@
 //	S0103 invalid escape in string   S0203 block without closing `}`
 //	                                 S0204 `}` without an open block
 //	                                 S0205 statement outside a block
+//	                                 S0206 lists nested too deep (MaxListDepth)
+//	                                 S0207 too many syntax errors (MaxSyntaxErrors)
+//
+// Limits: lists nest at most MaxListDepth deep, parsing stops after
+// MaxSyntaxErrors errors, and a UTF-8 byte order mark at the start is skipped; the
+// number of lines is not limited.
 package syntax

@@ -3,8 +3,10 @@ package syntax
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -35,10 +37,31 @@ type parser struct {
 	toks  []lexer.Token // significant tokens: no whitespace, no comments
 	cmts  []lexer.Token
 	bad   map[int]bool // offsets of tokens that already produced a lexical error
+	// stopped: MaxSyntaxErrors was reached and S0207 reported.
+	stopped bool
 }
 
+// Limits of the parser, so that no input makes it hang or flood the terminal:
+// lists nest at most MaxListDepth deep (a deeper one is S0206, and its line is
+// skipped), and after MaxSyntaxErrors syntax errors the rest of the file is not
+// parsed (S0207). The number of lines, blocks and statements is not limited.
+const (
+	MaxListDepth    = 64
+	MaxSyntaxErrors = 100
+)
+
+func init() {
+	// participle caps every repetition (statements of a block, lines of a file) at
+	// 10⁶ by default, which rejected valid files of more than a million lines.
+	participle.MaxIterations = math.MaxInt32
+}
+
+// utf8BOM is the byte order mark some editors write at the start of UTF-8 files.
+const utf8BOM = "\xef\xbb\xbf"
+
 // Parse parses one .cnn file. It always returns a File (possibly partial) and the
-// syntax diagnostics, sorted by position.
+// syntax diagnostics, sorted by position. A UTF-8 byte order mark at the start is
+// skipped (positions still count its three bytes).
 func Parse(filename string, src []byte) (*File, diag.List) {
 	return parse(filename, src, false)
 }
@@ -47,7 +70,12 @@ func Parse(filename string, src []byte) (*File, diag.List) {
 // that recovery parses valid files exactly as the grammar does).
 func parse(filename string, src []byte, forceRecover bool) (*File, diag.List) {
 	p := &parser{tf: token.NewFile(filename, src), bad: map[int]bool{}}
-	p.lex(src)
+	lexSrc := src
+	if strings.HasPrefix(string(src[:min(len(src), 3)]), utf8BOM) {
+		lexSrc = append([]byte("   "), src[3:]...) // same offsets, lexed as white space
+	}
+	p.lex(lexSrc)
+	p.depthLimit()
 	f := &File{Name: filename, Range: p.tf.Range(0, len(src))}
 	ok := false
 	if len(p.diags) == 0 && !forceRecover {
@@ -69,29 +97,76 @@ func parse(filename string, src []byte, forceRecover bool) (*File, diag.List) {
 	return f, p.diags
 }
 
+// depthLimit reports lists nested deeper than MaxListDepth (S0206) and marks the
+// offending bracket bad, so that recovery skips its line instead of handing a
+// pathological nesting to the grammar.
+func (p *parser) depthLimit() {
+	depth := 0
+	for _, t := range p.toks {
+		switch {
+		case t.Type == tNL:
+			depth = 0
+		case isPunct(t, "["):
+			depth++
+			if depth == MaxListDepth+1 {
+				p.bad[t.Pos.Offset] = true
+				p.diags.Errorf("S0206", p.rng(t), fmt.Sprintf("Lists nest at most %d deep; a value this deep is almost certainly a mistake.", MaxListDepth),
+					"lists nested more than %d deep", MaxListDepth)
+			}
+		case isPunct(t, "]"):
+			depth = max(0, depth-1)
+		}
+	}
+}
+
+// tooMany reports whether recovery must stop: MaxSyntaxErrors reached (S0207 is
+// added once, at the token where it stops).
+func (p *parser) tooMany(at lexer.Token) bool {
+	if len(p.diags) < MaxSyntaxErrors {
+		return false
+	}
+	if !p.stopped {
+		p.stopped = true
+		p.diags.Errorf("S0207", p.rng(at), fmt.Sprintf("cnnc stops parsing after %d syntax errors; fix the first ones and run again.", MaxSyntaxErrors),
+			"too many syntax errors; the rest of the file is not parsed")
+	}
+	return true
+}
+
 // lex tokenises src, keeping comments aside and reporting lexical errors.
 func (p *parser) lex(src []byte) {
 	lx, err := lexDef.LexString(p.tf.Name, string(src))
-	var all []lexer.Token
-	if err == nil {
-		all, err = lexer.ConsumeAll(lx)
-	}
 	if err != nil { // cannot happen with the catch-all rule; report it anyway
 		p.diags.Errorf("S0101", p.tf.Range(0, 0), "", "cannot tokenise file: %v", err)
 		return
 	}
-	for _, t := range all {
+	// One token at a time (not lexer.ConsumeAll), keeping only the significant
+	// ones: a file of a million lines holds millions of white-space tokens.
+	p.toks = make([]lexer.Token, 0, len(src)/8+16)
+	for {
+		t, err := lx.Next()
+		if err != nil {
+			p.diags.Errorf("S0101", p.tf.Range(0, 0), "", "cannot tokenise file: %v", err)
+			return
+		}
+		if t.EOF() {
+			break
+		}
 		switch t.Type {
-		case lexer.EOF, tWS:
+		case tWS:
 			continue
 		case tComment:
 			p.cmts = append(p.cmts, t)
 			continue
 		case tBad:
 			p.bad[t.Pos.Offset] = true
-			d := p.diags.Errorf("S0101", p.rng(t), "A .cnn file holds identifiers, numbers, shapes (3x3), strings, `=`, `,`, brackets, braces and `#` comments; delete or quote this character.",
+			if !utf8.ValidString(t.Value) {
+				p.diags.Errorf("S0101", p.rng(t), "A .cnn file is UTF-8 text and names are ASCII letters, digits, `_` and `.`; this byte is not UTF-8 (the file may be in another encoding): save the file as UTF-8, or delete the byte.",
+					"invalid byte 0x%02x (not UTF-8)", t.Value[0])
+				break
+			}
+			p.diags.Errorf("S0101", p.rng(t), "A .cnn file holds identifiers, numbers, shapes (3x3), strings, `=`, `,`, brackets, braces and `#` comments; delete or quote this character.",
 				"invalid character %s", quoteChar(t.Value))
-			_ = d
 		case tBadStr:
 			p.bad[t.Pos.Offset] = true
 			p.diags.Errorf("S0102", p.rng(t), "Strings end with `\"` on the same line; add the closing quote (write `\\\"` for a quote inside the string).",
@@ -275,6 +350,13 @@ func (p *parser) recover() []*Block {
 		cur = nil
 	}
 	for i < len(toks) {
+		if p.tooMany(toks[i]) {
+			if cur != nil {
+				blocks = append(blocks, cur)
+				cur = nil
+			}
+			break
+		}
 		// Collect one unit: tokens up to NL, "{" or "}".
 		j := i
 		for j < len(toks) && toks[j].Type != tNL && !isPunct(toks[j], "{") && !isPunct(toks[j], "}") {
@@ -333,7 +415,7 @@ func (p *parser) recover() []*Block {
 	if cur != nil {
 		closeCur(true)
 	}
-	if len(p.diags) == 0 {
+	if len(p.diags) == 0 && !p.stopped {
 		// The full grammar failed but no unit did: report the participle error.
 		if _, err := fileParser.ParseFromLexer(p.peeker(p.toks)); err != nil {
 			p.syntaxErr(err, "")
@@ -367,7 +449,7 @@ func (p *parser) recoverHeader(unit []lexer.Token, open lexer.Token) *Block {
 		}
 	}
 	if ph == nil {
-		b := &Block{Open: openR, Range: openR}
+		b := &Block{Open: openR, Range: openR, BadHeader: len(unit) > 0}
 		if len(unit) > 0 && unit[0].Type == tIdent {
 			b.Kind, b.KindRange = unit[0].Value, p.rng(unit[0])
 			b.Range = p.tf.Range(unit[0].Pos.Offset, openR.End.Offset)

@@ -58,8 +58,8 @@ type Result struct {
 	Y             []float64
 	S             []float64
 	Iterations    int
-	// Tolerance is the abstol = reltol = feastol CVXOPT ran with: 1e-10, or
-	// 1e-9 / 1e-8 when it failed numerically or ended "unknown" at the tighter ones.
+	// Tolerance is the abstol = reltol = feastol CVXOPT ran with: 1e-9, or
+	// 1e-8 / 1e-7 when it failed numerically or ended "unknown" at the tighter ones.
 	Tolerance    float64
 	Gap          float64
 	RelativeGap  float64
@@ -92,7 +92,7 @@ func Available() error {
 	return haveErr
 }
 
-// SolveCVXOPT solves p with CVXOPT (abstol = reltol = feastol = 1e-10, looser
+// SolveCVXOPT solves p with CVXOPT (abstol = reltol = feastol = 1e-9, looser
 // only if CVXOPT fails numerically; see Result.Tolerance).
 // It returns ok = false after calling t.Skip when python3/cvxopt is missing or
 // when p has a cone CVXOPT lacks (box, complex PSD, exponential, power). A
@@ -136,7 +136,7 @@ func SolveCVXOPT(t testing.TB, p *conic.Problem) (Result, bool) {
 		return r, false
 	}
 	if r.Status == "unknown" && r.X != nil {
-		// CVXOPT stopped short of its own 1e-10 targets (e.g. a singular KKT
+		// CVXOPT stopped short of its own targets (e.g. a singular KKT
 		// system near the optimum); its last point may still be optimal to a
 		// tolerance the callers need. Judge it by its residuals, not the status.
 		if res, err := Judge(p, r); err == nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // AcceptTol is the tolerance at which SolveCVXOPT accepts the point of a run that
-// CVXOPT ended with status "unknown" (it stopped short of its own 1e-10 targets,
+// CVXOPT ended with status "unknown" (it stopped short of its own targets,
 // typically with a singular KKT system near the optimum): every measure of
 // Residuals at most AcceptTol. The cross-checks compare optima to 1e-6 relative;
 // a point feasible to 1e-7 with a relative gap of 1e-7 is within that by a factor

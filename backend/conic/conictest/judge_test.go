@@ -16,7 +16,7 @@ func TestJudge(t *testing.T) {
 	k := conic.Cones{Z: 1, L: 2, Q: []int{3}, S: []int{2}}
 	m, n := k.Rows(), 4
 	// s ∈ K and y ∈ K* with sᵀy = 0 block by block.
-	s := []float64{0, 2, 0, 1, 0.6, 0.8, 1, 0, 0}    // PSD: diag(1, 0)
+	s := []float64{0, 2, 0, 1, 0.6, 0.8, 1, 0, 0}     // PSD: diag(1, 0)
 	y := []float64{0.7, 0, 3, 1, -0.6, -0.8, 0, 0, 5} // PSD: diag(0, 5)
 	A := randCSC(rng, m, n, 1, true)
 	for i := range A.Val {

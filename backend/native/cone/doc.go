@@ -1,6 +1,6 @@
 // Package cone is cnnc's native conic solver: a primal–dual interior-point method for
 // programs over zero, nonnegative and second-order cones, and a first-order method for
-// every cone. It owns the iteration that takes a conic.Problem (docs/exports.md, §1.5 (docs/math/01-machinery.md))
+// every cone. It owns the iteration that takes a conic.Problem (docs/exports.md; §1.5, docs/math/01-machinery.md)
 //
 //	minimize    cᵀx + ½ xᵀPx
 //	subject to  A x + s = b,   s ∈ K,

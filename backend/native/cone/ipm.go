@@ -173,6 +173,10 @@ func (iw *ipmWork) run(rec solver.Recorder, start time.Time) *Result {
 			status = solver.TimeLimit
 			break
 		}
+		if st := solver.Stop(set.Context); st != "" {
+			status = st
+			break
+		}
 		mu := (tau * kappa)
 		for _, c := range iw.cones {
 			for i := c.start; i < c.start+c.size; i++ {

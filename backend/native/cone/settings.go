@@ -1,6 +1,7 @@
 package cone
 
 import (
+	"context"
 	"time"
 
 	"github.com/cnnc-org/cnnc/backend/solver"
@@ -15,7 +16,11 @@ type Settings struct {
 	MaxIters  int     // iteration cap; default 100000
 	// TimeLimit stops the iteration after this wall time; default 0 = none.
 	TimeLimit time.Duration
-	Alpha     float64 // Douglas–Rachford relaxation α ∈ (0, 2); default 1.5
+	// Context, when set, ends the solve early (solver.Stop, polled every iteration
+	// of either method): the last iterate is returned with status interrupted or
+	// time_limit. nil: never.
+	Context context.Context
+	Alpha   float64 // Douglas–Rachford relaxation α ∈ (0, 2); default 1.5
 	// Scale is SCS's initial dual scale (R_y = 1/Scale); default 0.1.
 	Scale float64
 	// RhoX is the x-block proximal weight ρ_x; default 1e-6.

@@ -293,6 +293,10 @@ func (w *work) run(rec solver.Recorder, start time.Time) *Result {
 			status = solver.TimeLimit
 			break
 		}
+		if st := solver.Stop(set.Context); st != "" {
+			status = st
+			break
+		}
 		// ũ = (R + Q)⁻¹ R w.
 		wx, wy, wt := wv[:n], wv[n:n+m], wv[l-1]
 		for j := range px {

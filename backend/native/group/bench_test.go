@@ -128,7 +128,7 @@ func BenchmarkIterationOverhead(b *testing.B) {
 	var fista, newton float64
 	for i := 0; i < b.N; i++ {
 		t1 := time.Now()
-		it, _ := r.inner(0, reps, time.Time{}, t1, 0, 0, solver.Nop{})
+		it, _, _ := r.inner(0, reps, time.Time{}, t1, 0, 0, solver.Nop{})
 		fista = time.Since(t1).Seconds() / float64(it)
 		r2 := &run{set: Settings{}.withDefaults(), fams: fams, n: p.N, y: p.Y, beta: p.Beta}
 		r2.alloc()

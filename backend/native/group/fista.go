@@ -35,7 +35,7 @@ func proxStep(x, y, g []float64, eta, kappa float64, h int) {
 // inner runs R-FISTA on φ_{δ,Γ}(x) + βΣ‖x_b‖ from r.x until the largest block
 // gradient-mapping norm ‖(y_b − x⁺_b)/η‖ ≤ tol, the budget of iterations is spent,
 // or the deadline passes. It returns the iterations done and whether time ran out.
-func (r *run) inner(tol float64, budget int, deadline, start time.Time, base int, gap float64, rec solver.Recorder) (int, bool) {
+func (r *run) inner(tol float64, budget int, deadline, start time.Time, base int, gap float64, rec solver.Recorder) (int, bool, solver.Status) {
 	set := r.set
 	for i, fm := range r.fams {
 		fm.copyState(r.xp[i], r.x[i])
@@ -44,7 +44,12 @@ func (r *run) inner(tol float64, budget int, deadline, start time.Time, base int
 	t := 1.0
 	for it := 0; it < budget; it++ {
 		if !deadline.IsZero() && it%16 == 0 && time.Now().After(deadline) {
-			return it, true
+			return it, true, ""
+		}
+		if it%16 == 0 {
+			if st := solver.Stop(set.Context); st != "" {
+				return it, false, st
+			}
 		}
 		tn := (1 + math.Sqrt(1+4*t*t)) / 2
 		m := (t - 1) / tn
@@ -124,10 +129,10 @@ func (r *run) inner(tol float64, budget int, deadline, start time.Time, base int
 			rec.Record(solver.Iterate{Iter: base + it + 1, PrimalRes: viol, DualRes: gm, Gap: gap, Objective: obj, Elapsed: time.Since(start)})
 		}
 		if gm <= tol {
-			return it + 1, false
+			return it + 1, false, ""
 		}
 	}
-	return budget, false
+	return budget, false, ""
 }
 
 func dot(a, b []float64) float64 {

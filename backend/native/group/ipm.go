@@ -533,6 +533,10 @@ func (r *run) solveIPM(start time.Time, feasScale float64, rec solver.Recorder) 
 				status = solver.TimeLimit
 				break
 			}
+			if st := solver.Stop(set.Context); st != "" {
+				status = st
+				break
+			}
 			if total >= set.MaxIter {
 				break
 			}
@@ -604,7 +608,7 @@ func (r *run) solveIPM(start time.Time, feasScale float64, rec solver.Recorder) 
 			// return the certified bracket as it stands.
 			return c, total, outer, solver.Inaccurate
 		}
-		if status == solver.TimeLimit || total >= set.MaxIter || outer >= set.MaxOuter {
+		if status == solver.TimeLimit || status == solver.Interrupted || total >= set.MaxIter || outer >= set.MaxOuter {
 			return c, total, outer, status
 		}
 		m.tau *= set.Mu

@@ -1,6 +1,8 @@
 package group
 
 import (
+	"context"
+	"github.com/cnnc-org/cnnc/backend/solver"
 	"math"
 	"os"
 	"runtime"
@@ -39,6 +41,9 @@ type sub struct {
 	ngrp int
 	cf   []*coneFam
 	hmax int
+	// ctx (may be nil) ends the IPM early: polled once per iteration, the best
+	// iterate is returned (stopped says why).
+	ctx context.Context
 	// gapTol > 0: the IPM also stops when its relative gap is ≤ gapTol and both
 	// relative residuals ≤ 1e-8 (the outer certificate needs no more; set by the
 	// working-set loop to a tenth of its Tol).
@@ -298,6 +303,8 @@ type pdResult struct {
 	iters int
 	gap   float64 // sᵀu at the end
 	ok    bool    // met InnerTol (false: stalled or iteration cap; best iterate returned)
+	// stopped is set when the context ended the solve (solver.Stop's status).
+	stopped solver.Status
 }
 
 // pdipm solves the restricted problem by an infeasible-start primal–dual
@@ -425,6 +432,10 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 		}
 		best.iters = it
+		if st := solver.Stop(q.ctx); st != "" {
+			best.stopped = st
+			return best
+		}
 		if it >= maxIt {
 			if debugPD {
 				println("  pdipm exit at line 414")

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -29,6 +30,10 @@ type Settings struct {
 	MaxOuter int
 	// TimeLimit: wall-clock limit; 0 means none. Default 0.
 	TimeLimit time.Duration
+	// Context, when set, ends the solve early (solver.Stop): it is polled once per
+	// IPM, Newton or every 16 FISTA iterations, and the best certified point so far
+	// is returned with status interrupted or time_limit. nil: never.
+	Context context.Context
 
 	// Delta0: initial AL penalty δ. Default (0): DeltaScale·L_loss/‖C‖₂², with
 	// L_loss = ‖𝒫‖₂² (largest eigenvalue of the loss Hessian, 30 power iterations) and
@@ -286,7 +291,7 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		if s.TimeLimit > 0 {
 			deadline = start.Add(s.TimeLimit)
 		}
-		it, timedOut := r.inner(innerTol*r.beta, budget, deadline, start, total, lastGap, rec)
+		it, timedOut, stop := r.inner(innerTol*r.beta, budget, deadline, start, total, lastGap, rec)
 		total += it
 		c = r.certify()
 		lastGap = c.gap / math.Max(1, math.Abs(c.primal))
@@ -299,6 +304,10 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		}
 		if timedOut {
 			status = solver.TimeLimit
+			break
+		}
+		if stop != "" {
+			status = stop
 			break
 		}
 		if total >= s.MaxIter || outer+1 >= s.MaxOuter {

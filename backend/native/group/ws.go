@@ -80,7 +80,7 @@ func (w *wsRun) initRows(b blockID) {
 }
 
 // rowInit is the number of rows a block starts with under row generation (4H:
-// at the optimum at most H rows of a block are active, §4 (docs/math/04-cnn-gap.md)).
+// at the optimum at most H rows of a block are active, §4, docs/math/04-cnn-gap.md).
 func rowInit(h int) int { return 4 * h }
 
 // rowAdd caps the rows one check adds to a block (the most violated first).
@@ -185,8 +185,10 @@ func (w *wsRun) checkRows(W []blockID, q *sub, x []float64) (int, float64) {
 // solveRestricted solves the restricted problem on W; with row generation it
 // re-solves, adding violated rows, until no row of any block of W is violated
 // (checkRows adds nothing) or maxRowRounds solves were made. It returns the last
-// restricted problem, its solution and the IPM iterations spent.
-func (w *wsRun) solveRestricted(W []blockID, tol float64, maxIt int) (*sub, pdResult, int) {
+// restricted problem, its solution and the IPM iterations spent. budget caps the
+// IPM iterations over all of its solves (Settings.MaxIter less those spent), and a
+// stop of the context ends it after the current solve.
+func (w *wsRun) solveRestricted(W []blockID, tol float64, maxIt, budget int) (*sub, pdResult, int) {
 	iters := 0
 	for _, b := range W {
 		w.initRows(b)
@@ -194,10 +196,11 @@ func (w *wsRun) solveRestricted(W []blockID, tol float64, maxIt int) (*sub, pdRe
 	for round := 1; ; round++ {
 		q := w.build(W)
 		q.gapTol = w.gapTol * tol / w.r.set.InnerTol
-		res := q.pdipm(tol, maxIt)
+		q.ctx = w.r.set.Context
+		res := q.pdipm(tol, max(1, min(maxIt, budget-iters)))
 		iters += res.iters
 		w.rowStats.solves++
-		if !w.rowGen {
+		if !w.rowGen || res.stopped != "" || iters >= budget {
 			return q, res, iters
 		}
 		added, worst := w.checkRows(W, q, res.x)
@@ -753,8 +756,9 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	total, round := 0, 0
 	status := solver.IterationLimit
 	var final *wsPoint
-	var keep []bool // per block of this round's W: kept by the rounding
-	lastOK := false // the last restricted solve met its tolerance
+	var stop solver.Status // set when the context ends the solve
+	var keep []bool        // per block of this round's W: kept by the rounding
+	lastOK := false        // the last restricted solve met its tolerance
 	consider := func(pt *wsPoint) bool {
 		w.evaluate(pt)
 		bestDual = math.Max(bestDual, pt.dual)
@@ -774,7 +778,10 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		var chosen *wsPoint // a certified point to return instead of best
 		if len(W) > 0 {
 			tb := time.Now()
-			q, res, its := w.solveRestricted(W, innerTol, set.MaxInner)
+			q, res, its := w.solveRestricted(W, innerTol, set.MaxInner, set.MaxIter-total)
+			if res.stopped != "" {
+				stop = res.stopped
+			}
 			if debugWS {
 				println("build+pdipm secs", time.Since(start).Seconds(), "pdipm", time.Since(tb).Seconds())
 			}
@@ -837,6 +844,20 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		}
 		if done {
 			status = solver.Optimal
+			break
+		}
+		if stop == "" {
+			stop = solver.Stop(set.Context)
+		}
+		if stop != "" {
+			// the best point so far, with the best certified bound (bestDual)
+			status = stop
+			break
+		}
+		if total >= set.MaxIter {
+			// the iteration budget is spent (possibly inside this round's restricted
+			// solve, which then did not meet its tolerance)
+			status = solver.IterationLimit
 			break
 		}
 		// next W: the support of this round's point, sticky blocks, and the violators
