@@ -30,7 +30,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 		}
 		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, Method: "group"}, nil
 	case "ipm", "al":
-		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: method, Context: s.Context}, rec)
+		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: method, Context: s.Context, MaxMemory: s.MaxMemory}, rec)
 		if err != nil {
 			return nil, err
 		}

@@ -80,6 +80,9 @@ type SolverSettings struct {
 	// Method picks the structured solver's method (NativeTemplate): "group", "ipm",
 	// "al", or "" for TemplateMethod's choice by problem size.
 	Method string
+	// MaxMemory is the memory budget the solvers check their dominant allocations
+	// against (lang/budget; 0: Run takes derive.Input.MaxMemory).
+	MaxMemory int64
 }
 
 // Solved is a template solver's answer in program terms.
@@ -205,6 +208,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	}
 	if in.Context == nil {
 		in.Context = settings.Context
+	}
+	if settings.MaxMemory == 0 {
+		settings.MaxMemory = in.MaxMemory
 	}
 	rule, prog, dl := derive.Derive(in)
 	out := &Outcome{Rule: rule, Program: prog, Diagnostics: dl, DualObjective: math.NaN(), RestrictedDual: math.NaN(), Settings: settings}

@@ -147,7 +147,13 @@ func (r *run) solveAL() (*Result, error) {
 	for k := 0; k < pr.nb; k++ {
 		r.initRows(k)
 	}
-	r.gramG = pr.gramAll()
+	r.gramG = pr.gramAll(set.Context, nil)
+	if r.gramG == nil {
+		r.rows = make([][]int32, pr.nb)
+		pt := r.evaluate(r.x, nil)
+		r.consider(pt)
+		return r.result(r.stopped(), "al", 0)
+	}
 	all := make([]int, pr.nb)
 	for k := range all {
 		all[k] = k

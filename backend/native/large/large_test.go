@@ -1,8 +1,10 @@
 package large
 
 import (
+	"context"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/group"
@@ -97,6 +99,49 @@ func TestALBracketsIPM(t *testing.T) {
 		}
 		if al.Dual > ipm.Objective+1e-10 || ipm.Dual > al.Objective+1e-10 {
 			t.Errorf("%s: brackets do not overlap: al [%.10g, %.10g], ipm [%.10g, %.10g]", c.name, al.Dual, al.Objective, ipm.Dual, ipm.Objective)
+		}
+	}
+}
+
+// TestStops: a context cancelled or past its deadline ends the solve within about a
+// second with status interrupted or time_limit, a feasible point and a certified
+// bound not above its objective.
+func TestStops(t *testing.T) {
+	p := cnnProgram(5, 400, 12, 4, 150, 1e-3, false)
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want solver.Status
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, solver.TimeLimit},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}, solver.Interrupted},
+	} {
+		ctx, cancel := c.ctx()
+		t0 := time.Now()
+		res, err := Solve(p, nil, Settings{Tol: 1e-12, Context: ctx}, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		el := time.Since(t0)
+		t.Logf("%s: %s after %v, objective %.8g, dual %.8g", c.name, res.Status, el, res.Objective, res.Dual)
+		if res.Status != c.want {
+			t.Errorf("%s: status %s, want %s", c.name, res.Status, c.want)
+		}
+		if el > 300*time.Millisecond+2*time.Second {
+			t.Errorf("%s: returned %v after the stop", c.name, el-300*time.Millisecond)
+		}
+		if v := p.Violation(res.Solution); v > 1e-7*math.Max(1, res.Objective) {
+			t.Errorf("%s: violation %g", c.name, v)
+		}
+		if obj := p.Objective(res.Solution); math.Abs(obj-res.Objective) > 1e-9*math.Max(1, obj) || res.Dual > obj {
+			t.Errorf("%s: objective %.10g (program %.10g), dual %.10g", c.name, res.Objective, obj, res.Dual)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package large
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/lang/budget"
 )
 
 // fam is one convex.Family as the solver sees it. The family's data (A, C, the masks)
@@ -55,7 +58,7 @@ type prob struct {
 // operators on A (FC: D_p X).
 const aggLimit = 1 << 28
 
-func setup(p *convex.Program, aggMax int) (*prob, error) {
+func setup(p *convex.Program, aggMax int, maxMem int64, ctx context.Context) (*prob, error) {
 	if p == nil {
 		return nil, fmt.Errorf("large: nil program")
 	}
@@ -92,6 +95,21 @@ func setup(p *convex.Program, aggMax int) (*prob, error) {
 	}
 	if aggMax <= 0 {
 		aggMax = aggLimit
+	}
+	// the aggregated operators of the families that get them, against the budget
+	var aggBytes int64
+	for _, f := range p.Families {
+		if f == nil || f.Weight == nil || f.A == nil {
+			continue
+		}
+		_, P := f.Weight.Dims()
+		if p.N*P*f.H <= aggMax {
+			aggBytes = budget.Add(aggBytes, budget.Floats(int64(p.N), int64(P), int64(f.H)))
+		}
+	}
+	if err := budget.Check(maxMem, aggBytes, fmt.Sprintf("the large solver's aggregated prediction operators (%d samples × Σ patterns·H)", p.N),
+		"Use fewer patterns (`patterns sample N`) or fewer samples (`limit`)."); err != nil {
+		return nil, err
 	}
 	for i, f := range p.Families {
 		name := fmt.Sprintf("family %d (%q)", i, f.Name)
@@ -169,7 +187,7 @@ func setup(p *convex.Program, aggMax int) (*prob, error) {
 			}
 		}
 		if p.N*P*h <= aggMax {
-			fm.buildAgg(p.N)
+			fm.buildAgg(p.N, ctx)
 		} else if !fm.fc {
 			return nil, fmt.Errorf("large: %s: the aggregated operators need %d×%d floats (more than the limit %d) and the family is not in the FC layout", name, p.N, P*h, aggMax)
 		}
@@ -196,11 +214,14 @@ func setup(p *convex.Program, aggMax int) (*prob, error) {
 // buildAgg forms 𝒫_p = Σ_{r ∈ p} Weight[r,p]·e_{Sample[r]} A_r for every pattern
 // (n × H each, stored side by side), patterns split over goroutines (each pattern's
 // columns are written by one goroutine in row order: deterministic).
-func (fm *fam) buildAgg(n int) {
+func (fm *fam) buildAgg(n int, ctx context.Context) {
 	PH := fm.P * fm.H
 	fm.agg = make([]float64, n*PH)
 	f := fm.f
 	parallel(fm.P, func(q int) {
+		if solver.Stop(ctx) != "" {
+			return
+		}
 		o := q * fm.H
 		f.Weight.Mask.Each(q, func(r int) {
 			w := f.Weight.RowWeight(r)
@@ -347,7 +368,10 @@ func (pr *prob) jcols(pats []int) ([]float64, int) {
 // gramAll returns the Gram matrix ĴᵀΠĴ over all patterns (nu × nu, row-major),
 // from the aggregated operators when every family has them (no copy of Ĵ), else
 // from jcols.
-func (pr *prob) gramAll() []float64 {
+//
+// The products run over chunks of gramRows samples; between chunks the context is
+// polled (nil G when it says stop) and tick is called with the samples done.
+func (pr *prob) gramAll(ctx context.Context, tick func(done int)) []float64 {
 	for _, fm := range pr.fams {
 		if fm.agg == nil {
 			J, cols := pr.jcols(allPatterns(pr.np))
@@ -356,19 +380,28 @@ func (pr *prob) gramAll() []float64 {
 	}
 	nu := pr.nu
 	G := make([]float64, nu*nu)
-	for a, fa := range pr.fams {
-		oa, ca := pr.po[fa.off], fa.P*fa.H
-		Aa := blas64.General{Rows: pr.n, Cols: ca, Stride: ca, Data: fa.agg}
-		for b := a; b < len(pr.fams); b++ {
-			fb := pr.fams[b]
-			ob, cb := pr.po[fb.off], fb.P*fb.H
-			Ab := blas64.General{Rows: pr.n, Cols: cb, Stride: cb, Data: fb.agg}
-			dst := blas64.General{Rows: ca, Cols: cb, Stride: nu, Data: G[oa*nu+ob:]}
-			if a == b {
-				blas64.Syrk(blas.Trans, 1, Aa, 0, blas64.Symmetric{N: ca, Stride: nu, Uplo: blas.Upper, Data: G[oa*nu+oa:]})
-			} else {
-				blas64.Gemm(blas.Trans, blas.NoTrans, 1, Aa, Ab, 0, dst)
+	for i0 := 0; i0 < pr.n; i0 += gramRows {
+		if solver.Stop(ctx) != "" {
+			return nil
+		}
+		i1 := min(pr.n, i0+gramRows)
+		for a, fa := range pr.fams {
+			oa, ca := pr.po[fa.off], fa.P*fa.H
+			Aa := blas64.General{Rows: i1 - i0, Cols: ca, Stride: ca, Data: fa.agg[i0*ca:]}
+			for b := a; b < len(pr.fams); b++ {
+				fb := pr.fams[b]
+				ob, cb := pr.po[fb.off], fb.P*fb.H
+				Ab := blas64.General{Rows: i1 - i0, Cols: cb, Stride: cb, Data: fb.agg[i0*cb:]}
+				dst := blas64.General{Rows: ca, Cols: cb, Stride: nu, Data: G[oa*nu+ob:]}
+				if a == b {
+					blas64.Syrk(blas.Trans, 1, Aa, 1, blas64.Symmetric{N: ca, Stride: nu, Uplo: blas.Upper, Data: G[oa*nu+oa:]})
+				} else {
+					blas64.Gemm(blas.Trans, blas.NoTrans, 1, Aa, Ab, 1, dst)
+				}
 			}
+		}
+		if tick != nil {
+			tick(i1)
 		}
 	}
 	for i := 0; i < nu; i++ { // lower triangle from the upper
@@ -399,6 +432,9 @@ func (pr *prob) gramAll() []float64 {
 	}
 	return G
 }
+
+// gramRows is the chunk of samples per Gram product (gramAll).
+const gramRows = 1024
 
 // gram returns JᵀJ (cols × cols, full, row-major) for J (n × cols, row-major).
 func gram(J []float64, n, cols int) []float64 {

@@ -46,6 +46,11 @@ type Settings struct {
 	Context context.Context
 	// Progress: the longest time between two progress records. Default 5 s.
 	Progress time.Duration
+	// MaxMemory is the memory budget (lang/budget: > 0 bytes, 0 the default, < 0
+	// none) the solver checks its dominant allocations against before making them:
+	// the aggregated operators (n·Σ P·H floats), the Gram matrix and the IPM's
+	// nu × nu factor (2·nu² floats). Over budget it refuses with a *budget.TooLarge.
+	MaxMemory int64
 }
 
 func (s Settings) withDefaults() Settings {
@@ -145,9 +150,12 @@ type point struct {
 func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Recorder) (*Result, error) {
 	start := time.Now()
 	s = s.withDefaults()
-	pr, err := setup(p, s.AggMax)
+	pr, err := setup(p, s.AggMax, s.MaxMemory, s.Context)
 	if err != nil {
 		return nil, err
+	}
+	if st := solver.Stop(s.Context); st != "" {
+		return stoppedEarly(p, warm, st, start)
 	}
 	if rec == nil {
 		rec = solver.Nop{}
@@ -248,7 +256,13 @@ type multRows struct {
 // evaluate computes the objective of x from the program's data, λ = Π(y − ŷ), the
 // certificate ρ_b for every block (upper bounds; mult gives optional multipliers per
 // block) and the certified dual bound.
-func (r *run) evaluate(x []float64, mult *multRows) *point {
+func (r *run) evaluate(x []float64, mult *multRows) *point { return r.eval(x, mult, true) }
+
+// evaluateCheap is evaluate with the cheap bounds ‖g_b‖/β only (no cone projections):
+// a valid but looser certificate.
+func (r *run) evaluateCheap(x []float64) *point { return r.eval(x, nil, false) }
+
+func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 	pr := r.pr
 	pt := &point{x: x}
 	u := make([]float64, pr.nu)
@@ -306,12 +320,15 @@ func (r *run) evaluate(x []float64, mult *multRows) *point {
 			b = math.Min(b, norm(v)/pr.beta)
 		}
 		pt.rho[k] = b
-		if b > 1 {
+		if b > 1 && exact {
 			hard = append(hard, k)
 		}
 	}
 	// exact cone maxima where the cheap bounds exceed 1 (each block independently)
 	parallel(len(hard), func(i int) {
+		if r.stopped() != "" {
+			return // the cheap bound stands (valid, looser)
+		}
 		k := hard[i]
 		gp := pr.bp[k]
 		fm := pr.fams[pr.pf[gp]]
@@ -426,3 +443,30 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 }
 
 func (r *run) stopped() solver.Status { return solver.Stop(r.set.Context) }
+
+// stoppedEarly is the result of a solve stopped before its operators were formed:
+// the warm start (or the zero network) with its objective from the program and the
+// trivial certified bound 0 (every loss and the penalty are nonnegative).
+func stoppedEarly(p *convex.Program, warm *convex.Solution, st solver.Status, start time.Time) (*Result, error) {
+	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(p.Families))}
+	for i, f := range p.Families {
+		for c := range f.Signs {
+			B := mat.NewDense(f.Patterns(), f.H, nil)
+			if warm != nil && i < len(warm.Blocks) && c < len(warm.Blocks[i]) && warm.Blocks[i][c] != nil {
+				r, _ := warm.Blocks[i][c].Dims()
+				r = min(r, f.Patterns())
+				B.Slice(0, r, 0, f.H).(*mat.Dense).Copy(warm.Blocks[i][c].Slice(0, r, 0, f.H))
+			}
+			sol.Blocks[i] = append(sol.Blocks[i], B)
+		}
+	}
+	if p.OutputBias {
+		yhat := p.Predict(sol)
+		m := 0.0
+		for i := range yhat {
+			m += p.Y[i] - yhat[i]
+		}
+		sol.Bias = m / float64(p.N)
+	}
+	return &Result{Status: st, Solution: sol, Objective: p.Objective(sol), Dual: 0, Seconds: time.Since(start).Seconds(), Method: "none"}, nil
+}

@@ -6,22 +6,35 @@ import (
 	"sort"
 
 	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/lang/budget"
 )
 
 // solveIPM is the working-set method with the pattern-space IPM (package doc).
 func (r *run) solveIPM() (*Result, error) {
 	pr, set := r.pr, r.set
 	r.rows = make([][]int32, pr.nb)
-	if pr.nu <= set.MaxGram {
-		r.gramG = pr.gramAll()
-	}
 	usable := func(k int) bool {
 		fm := pr.fams[pr.pf[pr.bp[k]]]
 		return fm.Nc == 0 || fm.gateUnit != nil && anyNonzero(fm.gateUnit[pr.pp[pr.bp[k]]*fm.H:(pr.pp[pr.bp[k]]+1)*fm.H])
 	}
-	// initial certificate and working set
-	pt := r.evaluate(r.x, nil)
+	// initial certificate (cheap bounds ‖g_b‖/β only: a cold start takes every
+	// violating block anyway) and working set
+	pt := r.evaluateCheap(r.x)
 	r.consider(pt)
+	if err := budget.Check(set.MaxMemory, budget.Floats(3, int64(pr.nu), int64(pr.nu)),
+		fmt.Sprintf("the large solver's pattern-space matrices (3 × %d² floats: Gram, working copy, factor)", pr.nu),
+		"Use fewer patterns (`patterns sample N`): the pattern space has Σ P·H coordinates."); err != nil && pr.nu <= set.MaxGram {
+		return nil, err
+	}
+	if pr.nu <= set.MaxGram {
+		r.gramG = pr.gramAll(set.Context, func(done int) {
+			r.progress(false, math.NaN(), fmt.Sprintf("Gram matrix: %d of %d samples", done, pr.n))
+		})
+		if r.gramG == nil {
+			return r.result(r.stopped(), "ipm", 0)
+		}
+	}
+
 	inW := make([]bool, pr.nb)
 	var W []int
 	warmStart := false
@@ -74,11 +87,21 @@ func (r *run) solveIPM() (*Result, error) {
 	for {
 		round++
 		sort.Ints(W)
+		var fresh []int
 		for _, k := range W {
 			everIn[k] = true
 			if r.rows[k] == nil {
-				r.initRows(k)
+				fresh = append(fresh, k)
 			}
+		}
+		parallel(len(fresh), func(i int) {
+			if r.stopped() == "" {
+				r.initRows(fresh[i])
+			}
+		})
+		if s := r.stopped(); s != "" {
+			status = s
+			break
 		}
 		if len(W) == 0 {
 			status = solver.Inaccurate
@@ -98,6 +121,12 @@ func (r *run) solveIPM() (*Result, error) {
 			}
 			res = q.solve(innerTol, set.MaxInner)
 			r.iters += res.iters
+			if res.stop && res.x != nil {
+				// stopped from outside: certify the IPM's best iterate as it is (the
+				// dual bound at its λ with its multipliers, its blocks projected onto
+				// their cones for the primal value)
+				r.restored(W, q, res)
+			}
 			if res.stop || res.x == nil {
 				break
 			}
@@ -139,7 +168,7 @@ func (r *run) solveIPM() (*Result, error) {
 				}
 			}
 		}
-		if res.x == nil {
+		if res.x == nil || res.stop {
 			status = solver.Inaccurate
 			if s := r.stopped(); s != "" {
 				status = s
@@ -387,12 +416,6 @@ func (r *run) initRows(k int) {
 	}
 	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], rowInit(fm.H), nil, -1)
 	sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
-	// the other copy's rows too (same cone)
-	for c := pr.firstBlk[gp]; c < pr.firstBlk[gp]+fm.S; c++ {
-		if c != k && r.rows[c] != nil {
-			rows = merge(rows, r.rows[c])
-		}
-	}
 	r.rows[k] = rows
 }
 
@@ -408,6 +431,9 @@ func (r *run) checkRows(W []int, q *sub, x []float64) (int, float64) {
 	added := make([]int, len(W))
 	worst := make([]float64, len(W))
 	parallel(len(W), func(i int) {
+		if r.stopped() != "" {
+			return
+		}
 		k := W[i]
 		xb := x[q.xo[i] : q.xo[i]+q.h[i]]
 		if norm(xb) <= r.set.ZeroTol*mx {
