@@ -111,6 +111,12 @@ type SolverSettings struct {
 	// derivation through the solves (every adaptive round included) — as a deadline
 	// added to Context; the best point so far is returned with status time_limit.
 	TimeLimit time.Duration
+	// Method picks the structured solver's method (NativeTemplate): "group", "ipm",
+	// "al", or "" for TemplateMethod's choice by problem size.
+	Method string
+	// MaxMemory is the memory budget the solvers check their dominant allocations
+	// against (lang/budget; 0: Run takes derive.Input.MaxMemory).
+	MaxMemory int64
 }
 
 // Solved is a template solver's answer in program terms.
@@ -124,6 +130,7 @@ type Solved struct {
 	// pipeline recomputes the certificate from it (certify.CertifyDual), so Dual is
 	// never taken on trust.
 	DualPoint []float64
+	Method    string // the structured method that ran ("group", "large ipm", …)
 }
 
 // TemplateSolver solves a family-only program (e.g. backend/native/group).
@@ -319,6 +326,9 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 	if in.Context == nil {
 		in.Context = settings.Context
 	}
+	if settings.MaxMemory == 0 {
+		settings.MaxMemory = in.MaxMemory
+	}
 	if r, _ := derive.Select(in); r != nil && r.Vector != nil {
 		return runVector(in, r, opts, settings, rec, start)
 	}
@@ -420,6 +430,9 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 		out.dualPoint = nil
 		if r.DualPoint != nil {
 			out.dualPoint = domainPoint(p, r.DualPoint)
+		}
+		if r.Method != "" && r.Method != "group" {
+			out.SolverName = "native " + r.Method
 		}
 		out.Iterations += r.Iterations
 		return r.Solution, nil
