@@ -164,11 +164,19 @@ func (p *Problem) ExportCVXPY(script, data io.Writer, npzName string) error {
 //     of Z or from the Fourier coefficients ζ (cvxpy.GenericRecipe);
 //   - fixed-out: the conv layer's one filter is the program's w, unpenalised; the
 //     output layer keeps its fixed weights.
+//   - circ3 (§8), three-relu and three-relu-cnn (§9b): one branch per block in
+//     balanced form (cvxpy.ThreeRecipe).
 //
 // A model the recipe cannot describe (not expected for a derived program) gets a
 // recipe whose Unsupported says why: the script still solves and prints the optimum,
 // then stops with that message instead of writing weights.json.
 func (p *Problem) recipeFor() *cvxpy.Recipe {
+	if p.Rule != nil && p.Rule.Vector != nil {
+		// vector outputs (§10): the script solves a relaxation; recovering a network
+		// from it is `cnnc solve`'s business (it brackets the training problem)
+		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,
+			Unsupported: fmt.Sprintf("this script solves %s of the vector-output model %s, a lower bound on its training problem over these patterns; `cnnc solve` recovers a network and certifies its bracket", p.Program.Theorem, p.Model.Name)}
+	}
 	r, err := p.recipe()
 	if err != nil {
 		return &cvxpy.Recipe{Model: p.Model.Name, Beta: p.Train.Beta, Slots: 1,
@@ -202,6 +210,10 @@ func (p *Problem) recipe() (*cvxpy.Recipe, error) {
 	}
 	if hidden == nil {
 		return nil, fmt.Errorf("model %s has no hidden weight layer", m.Name)
+	}
+	if t, err := p.threeRecipe(); t != nil || err != nil {
+		r.Three = t
+		return r, err
 	}
 	r.Hidden, r.HiddenBias = hidden.Index, hidden.Bias
 	if hidden.Width != ir.Auto && hidden.Width > 0 {
@@ -253,4 +265,62 @@ func (p *Problem) recipe() (*cvxpy.Recipe, error) {
 	}
 	r.Generic = g
 	return r, nil
+}
+
+// threeRecipe describes the three-layer recoveries (nil, nil for other rules).
+func (p *Problem) threeRecipe() (*cvxpy.ThreeRecipe, error) {
+	name := p.Rule.Name
+	if name != "circ3" && name != "three-relu" && name != "three-relu-cnn" {
+		return nil, nil
+	}
+	m := p.Model
+	ls := m.Layers
+	first := ls[1]
+	var second *ir.Layer
+	for _, l := range ls[2:] {
+		if l.Branches != 0 {
+			second = l
+			break
+		}
+	}
+	if second == nil {
+		return nil, fmt.Errorf("rule %s: no second branched layer", name)
+	}
+	t := &cvxpy.ThreeRecipe{Regularizer: p.Train.Regularizer, First: first.Index, Second: second.Index,
+		Output: ls[len(ls)-1].Index, FirstBias: first.Bias, Tol: derive.ZeroBlockTol, SecondCols: 1}
+	if first.Branches > 0 {
+		t.MaxBranches = first.Branches
+	}
+	if len(p.Program.Families) == 0 {
+		return nil, fmt.Errorf("rule %s: the program has no families", name)
+	}
+	if name == "circ3" {
+		d := p.Program.Families[0].H
+		t.Kind, t.M1, t.H, t.SecondCols, t.Padding = cvxpy.KindCirc3, 1, d, d, (d-1)/2
+		t.FirstShape = []int{1, d}
+		return t, nil
+	}
+	t.Kind, t.M1 = cvxpy.KindPairs, first.Width
+	t.Signs = map[string][]float64{}
+	for fi, f := range p.Program.Families {
+		signs, _ := f.Meta["signs"].([]float64)
+		h, _ := f.Meta["h"].(int)
+		if len(signs) != t.M1 || h == 0 {
+			return nil, fmt.Errorf("rule %s: family %s lacks its signs or unit size", name, f.Name)
+		}
+		t.Signs[cvxpy.FamilyKey(fi)], t.H = signs, h
+	}
+	hw := t.H
+	if first.Bias {
+		hw--
+	}
+	t.FirstShape = []int{hw}
+	if first.Kind == ir.Conv {
+		C := 1
+		if in := m.Input(); len(in) > 1 {
+			C = in[0]
+		}
+		t.FirstShape = append([]int{C}, first.Kernel...)
+	}
+	return t, nil
 }

@@ -62,6 +62,10 @@ type Problem struct {
 	Rule    *derive.Rule    // the reformulation that applies (set by Derive)
 	Program *convex.Program // the derived convex program (set by Derive)
 
+	// Relaxation selects the relaxation Derive writes for a vector-output model
+	// (derive.RelaxGated or derive.RelaxCopositive; "" the rule's default).
+	Relaxation string
+
 	// Diagnostics are every diagnostic reported so far, warnings included, in the
 	// order the steps produced them. Sources renders them as text (diag.WriteText).
 	Diagnostics diag.List
@@ -160,7 +164,7 @@ func (p *Problem) LoadData() error {
 
 // Input is the derive input of the Problem (model, training data, train block).
 func (p *Problem) Input() *derive.Input {
-	return &derive.Input{File: p.File, Model: p.Model, Data: p.Data, Train: p.Train,
+	return &derive.Input{File: p.File, Model: p.Model, Data: p.Data, Train: p.Train, Relaxation: p.Relaxation,
 		MaxMemory: p.Opts.MaxMemory, Progress: p.Opts.Progress, Context: p.Opts.Context}
 }
 

@@ -3,6 +3,8 @@ package certify
 import (
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -27,17 +29,25 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		return norm(u), normalize(u), nil, true
 	}
 	m, _ := M.Dims()
-	gv := mat.NewVecDense(h, g)
-	w := mat.NewVecDense(m, nil)
-	w.MulVec(M, gv) // M u with u = g
-	mmax := 0.0
-	for _, v := range M.RawMatrix().Data {
-		mmax = math.Max(mmax, math.Abs(v))
+	raw := M.RawMatrix()
+	row := func(j int) []float64 { return raw.Data[j*raw.Stride : j*raw.Stride+h] }
+	w := make([]float64, m) // M u
+	mv := func() {          // w = M u (gonum's Gemv: four rows at a time)
+		blas64.Gemv(blas.NoTrans, 1, raw, blas64.Vector{N: h, Inc: 1, Data: u}, 0, blas64.Vector{N: m, Inc: 1, Data: w})
 	}
-	tol := 1e-12 * mmax * math.Max(norm(g), 1e-300)
+	mv()
+	mmax := 0.0
 	feasible := true
 	for j := 0; j < m; j++ {
-		if w.AtVec(j) < -tol {
+		for _, x := range row(j) {
+			if a := math.Abs(x); a > mmax {
+				mmax = a
+			}
+		}
+	}
+	tol := 1e-12 * mmax * math.Max(norm(g), 1e-300)
+	for j := 0; j < m; j++ {
+		if w[j] < -tol {
 			feasible = false
 			break
 		}
@@ -48,18 +58,18 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 	lambda := make([]float64, m)
 	inP := make([]bool, m)
 	var P []int
-	uv := mat.NewVecDense(h, u)
+	ls := newLSQ(h)
 	update := func() { // u = g + Mᵀλ over P, w = M u
 		copy(u, g)
 		for _, j := range P {
 			if lambda[j] != 0 {
-				r := M.RawRowView(j)
+				r := row(j)
 				for k := 0; k < h; k++ {
 					u[k] += lambda[j] * r[k]
 				}
 			}
 		}
-		w.MulVec(M, uv)
+		mv()
 	}
 	excluded := make([]bool, m)
 	ok = false
@@ -67,8 +77,8 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		// the most violated inactive row (most negative M u)
 		t, worst := -1, -tol
 		for j := 0; j < m; j++ {
-			if !inP[j] && !excluded[j] && w.AtVec(j) < worst {
-				t, worst = j, w.AtVec(j)
+			if w[j] < worst && !inP[j] && !excluded[j] {
+				t, worst = j, w[j]
 			}
 		}
 		if t < 0 {
@@ -78,7 +88,7 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		inP[t] = true
 		P = append(P, t)
 		for inner := 0; inner < 3*m+50; inner++ {
-			s, err := lsq(M, P, g)
+			s, err := ls.solve(M, P, g)
 			if err != nil { // M_P rank-deficient: drop the new row and never take it again
 				inP[t], excluded[t] = false, true
 				P = P[:len(P)-1]
@@ -125,7 +135,7 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 		}
 	}
 	for j := 0; j < m && ok; j++ { // excluded (dependent) rows must hold too
-		ok = w.AtVec(j) >= -1e3*tol
+		ok = w[j] >= -1e3*tol
 	}
 	if norm(u) <= 1e-12*norm(g) { // g ∈ 𝒦° up to rounding: the maximum is 0, at u = 0
 		return 0, make([]float64, h), active, ok
@@ -133,35 +143,87 @@ func ConeMax(g []float64, M *mat.Dense) (val float64, u []float64, active []int,
 	return norm(u), normalize(append([]float64(nil), u...)), active, ok
 }
 
-// lsq solves min_s ‖Σ_{k} s_k M_{P_k} + g‖ (columns M_jᵀ), i.e. the unconstrained
-// least-squares step of Lawson–Hanson on the passive set.
-func lsq(M *mat.Dense, P []int, g []float64) ([]float64, error) {
-	h := len(g)
-	E := mat.NewDense(h, len(P), nil)
-	for k, j := range P {
-		E.SetCol(k, M.RawRowView(j))
-	}
-	f := mat.NewVecDense(h, nil)
-	for k := range g {
-		f.SetVec(k, -g[k])
-	}
-	if len(P) > h {
+// lsqWork solves the unconstrained least-squares steps of Lawson–Hanson,
+// min_s ‖Σ_k s_k M_{P_k}ᵀ + g‖, by a Householder QR of the h × |P| matrix of the
+// passive rows (|P| ≤ h; a few hundred flops, so it is refactored at every step),
+// reusing its buffers.
+type lsqWork struct {
+	h    int
+	e, f []float64 // h × h column-major copy of the passive rows; right-hand side
+	s    []float64
+}
+
+func newLSQ(h int) *lsqWork {
+	return &lsqWork{h: h, e: make([]float64, h*h), f: make([]float64, h), s: make([]float64, h)}
+}
+
+// solve returns s (valid until the next call) or errRank when |P| > h or a
+// diagonal entry of R is below 1e-12·max(1, |R₀₀|) (M_P numerically rank-deficient).
+func (l *lsqWork) solve(M *mat.Dense, P []int, g []float64) ([]float64, error) {
+	h, k := l.h, len(P)
+	if k > h {
 		return nil, errRank
 	}
-	var qr mat.QR
-	qr.Factorize(E)
-	var R mat.Dense
-	qr.RTo(&R)
-	for k := 0; k < len(P); k++ {
-		if math.Abs(R.At(k, k)) < 1e-12*math.Max(1, math.Abs(R.At(0, 0))) {
+	raw := M.RawMatrix()
+	e := l.e[:h*k] // column c = M_{P_c}, entries e[c*h+i]
+	for c, j := range P {
+		copy(e[c*h:(c+1)*h], raw.Data[j*raw.Stride:j*raw.Stride+h])
+	}
+	f := l.f
+	for i := range f {
+		f[i] = -g[i]
+	}
+	r00 := 0.0
+	for c := 0; c < k; c++ {
+		col := e[c*h : (c+1)*h]
+		// Householder reflector for col[c:]: v = col[c:] − α e₁, α = −sign(col[c])‖col[c:]‖
+		nrm := 0.0
+		for i := c; i < h; i++ {
+			nrm += col[i] * col[i]
+		}
+		nrm = math.Sqrt(nrm)
+		alpha := -nrm
+		if col[c] < 0 {
+			alpha = nrm
+		}
+		if c == 0 {
+			r00 = math.Abs(alpha)
+		}
+		if math.Abs(alpha) < 1e-12*math.Max(1, r00) {
 			return nil, errRank
 		}
+		col[c] -= alpha // v, stored in col[c:]
+		vv := 0.0
+		for i := c; i < h; i++ {
+			vv += col[i] * col[i]
+		}
+		if vv > 0 {
+			apply := func(x []float64) {
+				d := 0.0
+				for i := c; i < h; i++ {
+					d += col[i] * x[i]
+				}
+				d *= 2 / vv
+				for i := c; i < h; i++ {
+					x[i] -= d * col[i]
+				}
+			}
+			for c2 := c + 1; c2 < k; c2++ {
+				apply(e[c2*h : (c2+1)*h])
+			}
+			apply(f)
+		}
+		col[c] = alpha // R_cc; R_{c,c2} sits in e[c2*h+c]
 	}
-	var s mat.VecDense
-	if err := qr.SolveVecTo(&s, false, f); err != nil {
-		return nil, err
+	s := l.s[:k]
+	for c := k - 1; c >= 0; c-- {
+		v := f[c]
+		for c2 := c + 1; c2 < k; c2++ {
+			v -= e[c2*h+c] * s[c2]
+		}
+		s[c] = v / e[c*h+c]
 	}
-	return s.RawVector().Data, nil
+	return s, nil
 }
 
 type rankErr struct{}

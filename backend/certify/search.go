@@ -62,13 +62,34 @@ type SearchOptions struct {
 	// (A = C, Sample[r] = r, Weight = D = 1[A u ≥ 0], Sign = 2D − 1, Sign nil for a
 	// gated family), which Search then checks the family has.
 	Column ColumnFunc
+	// Weights is the batched form of Column's Weight part (nil: the FC threshold in
+	// the FC layout; for other families without it the search evaluates gate by gate
+	// and does not run the batched gradient ascent).
+	Weights WeightFunc
+	// Steps is the number of fixed-point steps of the batched gradient ascent
+	// (default 10; negative: no batched ascent, the gate-by-gate search); Exact caps
+	// the exact evaluations (ConeMax) of the patterns it meets, best lower bound first
+	// (default 100).
+	Steps, Exact int
+	// Lambda, when non-nil, is the dual point to search at (a solver's, in the loss's
+	// domain and centred with a bias) instead of ŷ's own λ = −∇ℓ(ŷ): near the optimum
+	// it is far more accurate (hinge: ŷ's subgradient is wrong on the margin), so
+	// fewer patterns look violating that are not.
+	Lambda []float64
 }
 
 // SearchStats records the effort of a search.
 type SearchStats struct {
-	Evaluations int     // patterns evaluated (each: both signs)
-	Exhaustive  bool    // every pattern of the arrangement was checked
-	Max         float64 // the largest value found over the new patterns (0 if none)
+	Evaluations int  // patterns evaluated exactly (each: both signs)
+	Gates       int  // gate evaluations of the batched gradient ascent (two products each)
+	Exhaustive  bool // every pattern of the arrangement was checked
+	// Max is an upper bound (ConeMaxUp) on the largest value over the new patterns
+	// the search evaluated exactly (0 if none; a pattern whose ‖𝒫ᵀv‖ bound is at most
+	// β contributes that bound without a projection); with the batched gradient
+	// ascent, also the largest lower bound gᵀu it met (a value attained by a unit
+	// vector of that pattern's cone), so with that search Max is a value the search
+	// found, not an upper bound over what it only met.
+	Max float64
 }
 
 // Search looks for patterns of family f of p that are not among the family's columns
@@ -79,8 +100,20 @@ type SearchStats struct {
 // through o.Column (FC default: D = 1[A u ≥ 0]). Its value is PatternMax on that
 // column: max_{u ∈ B₂ ∩ 𝒦} |vᵀ𝒫u| with both signs, an exact cone projection (ConeMax).
 //
-// The search: with o.Full, every cell of the exact arrangement (exhaustive).
-// Otherwise (large rank, where enumeration is impossible): (1) o.Samples seeded
+// The search: with o.Full, every cell of the exact arrangement (exhaustive; cells
+// with ‖𝒫ᵀv‖ ≤ β need no projection). Otherwise (large rank, where enumeration is
+// impossible), when the family has a batched weight map (o.Weights, or the FC
+// layout): a batched gradient ascent on the certificate objective f(u) = σvᵀ𝒫_{p(u)}u
+// (gradientAscent, ascent.go): u ← g(u)/‖g(u)‖ for o.Steps steps from both signs of
+// the gradient direction of each own pattern in o.Starts (the step to the pattern of
+// g crosses every face of the cone g points out of — where a restricted optimum's
+// violators are) and from o.Samples seeded Gaussian gates; every pattern met gets the
+// bounds gᵀu ≤ value ≤ ‖g‖ (equal at a fixed point), and the o.Exact new patterns
+// with the best lower bounds are evaluated exactly. Their gates (the ascent's points,
+// strictly inside the cells of their patterns; others are skipped) become the
+// Candidates' Gates.
+//
+// Without a batched weight map (or with o.Steps < 0): (1) o.Samples seeded
 // Gaussian gates; (2) local ascent on the certificate objective from the 10 best
 // sampled patterns and the 10 best of the family's own (o.Starts): from a pattern with maximiser
 // u on the faces J (cone rows with a positive multiplier in ConeMax), try the
@@ -92,9 +125,9 @@ type SearchStats struct {
 // (FC: D with row j flipped, when that cell exists). These gates, the sampled ones and
 // the cells' gates of o.Full are the Candidates' Gates: strictly inside their cells, as
 // the structured solver's feasibility restoration needs (the maximiser u itself lies
-// on the cone's boundary). Every pattern evaluated is exact; only the coverage of the
-// arrangement is heuristic, so a search that finds nothing proves optimality only when
-// Exhaustive is true.
+// on the cone's boundary). Every pattern returned is evaluated exactly; only the
+// coverage of the arrangement is heuristic, so a search that finds nothing proves
+// optimality only when Exhaustive is true.
 func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o SearchOptions) ([]Candidate, SearchStats, error) {
 	var st SearchStats
 	if err := supported(p); err != nil {
@@ -137,6 +170,9 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		o.Tol = 1e-6
 	}
 	v := Residual(p, yhat)
+	if o.Lambda != nil && len(o.Lambda) == p.N {
+		v = o.Lambda
+	}
 	thr := p.Beta * (1 + o.Tol)
 	// the family's own columns: evaluated on demand (ascent passes through them) but
 	// never returned
@@ -156,6 +192,8 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 		M      *mat.Dense // cone rows of the sign attaining val (ConeRows)
 	}
 	single := &convex.Family{A: fam.A, C: fam.C, Sample: fam.Sample, Signs: fam.Signs, H: h}
+	keepM := false
+	an := rowNormsUp(fam.A)
 	evaluate := func(w, sg, gate []float64, isNew bool) eval {
 		st.Evaluations++
 		single.Weight = convex.NewPatternWeights(np, fam.Weight.Row)
@@ -169,26 +207,37 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			single.Sign = convex.MustDenseSigns(colMatrix(sg))
 		}
 		g := Gradient(single, 0, v)
+		ge := gradientErr(single, 0, v, an)
+		if gb := up(NormUp(g) + ge); isNew && gb <= p.Beta {
+			// ‖𝒫ᵀv‖ bounds the value: no violation, and ρ = max(1, ·) is unaffected
+			st.Max = math.Max(st.Max, gb)
+			return eval{}
+		}
 		M := ConeRows(single, 0)
 		best := eval{M: M}
+		bnd := 0.0 // upper bound on the pattern's value (ConeMaxUp), for st.Max
 		for _, s := range signsOf(single) {
 			gs := append([]float64(nil), g...)
 			for k := range gs {
 				gs[k] *= s
 			}
-			if norm(gs) <= best.val {
+			if up(NormUp(gs)+ge) <= best.val {
 				continue
 			}
-			val, u, act, _ := ConeMax(gs, M)
+			b, val, u, act, _ := coneMaxUp(gs, M, ge)
+			bnd = math.Max(bnd, math.Max(b, val))
 			if val > best.val {
 				best = eval{val, u, act, M}
 			}
 		}
+		if !keepM {
+			best.M = nil // only the face-crossing ascent uses it (memory: Nc × H per pattern)
+		}
 		if !isNew {
 			return best
 		}
-		if best.val > st.Max {
-			st.Max = best.val
+		if bnd > st.Max {
+			st.Max = bnd
 		}
 		if best.val > thr {
 			c := Candidate{Weight: append([]float64(nil), w...), Gate: append([]float64(nil), gate...), Value: best.val}
@@ -236,7 +285,88 @@ func Search(p *convex.Program, yhat []float64, f int, have *pattern.Set, o Searc
 			}
 		}
 		st.Exhaustive = o.Full.Exhaustive
+	} else if weights := o.Weights; (weights != nil || fc) && o.Steps >= 0 {
+		if weights == nil {
+			weights = thresholdWeights
+		}
+		if o.Steps <= 0 {
+			o.Steps = 10
+		}
+		if o.Exact <= 0 {
+			o.Exact = 100
+		}
+		// Starts: both signs of the gradient direction of each own pattern in
+		// o.Starts (nil: all) — the step to the pattern of g crosses every face of
+		// the cone that g points out of, where violators neighbour a restricted
+		// optimum's active blocks — and o.Samples seeded Gaussian gates (sign chosen
+		// at the start).
+		ownQ := o.Starts
+		if ownQ == nil {
+			for q := 0; q < fam.Patterns(); q++ {
+				ownQ = append(ownQ, q)
+			}
+		}
+		var U0 [][]float64
+		var sgn []float64
+		ownSupport := map[string]bool{}
+		for q := 0; q < fam.Patterns(); q++ {
+			ownSupport[supportKey(fam.Weight.Col(q, nil))] = true
+		}
+		for _, q := range ownQ {
+			if q < 0 || q >= fam.Patterns() {
+				continue
+			}
+			g := Gradient(fam, q, v)
+			ng := norm(g)
+			if ng == 0 {
+				continue
+			}
+			for _, sg := range signsOf(fam) {
+				u := make([]float64, h)
+				for k := range u {
+					u[k] = sg * g[k] / ng
+				}
+				U0 = append(U0, u)
+				sgn = append(sgn, sg)
+			}
+		}
+		rng := rand.New(rand.NewSource(o.Seed))
+		for k := 0; k < o.Samples; k++ {
+			u := make([]float64, h)
+			for j := range u {
+				u[j] = rng.NormFloat64()
+			}
+			U0 = append(U0, normalize(u))
+			sgn = append(sgn, 0)
+		}
+		if len(signsOf(fam)) == 1 { // unconstrained: |·| is symmetric, one sign suffices
+			for k := range sgn {
+				sgn[k] = 1
+			}
+		}
+		met, gates := gradientAscent(fam.A, fam.Sample, v, weights, U0, sgn, o.Steps)
+		st.Gates += gates
+		pts := bestAscent(met, ownSupport, thr)
+		for _, pt := range pts {
+			if pt.lb > st.Max {
+				st.Max = pt.lb // a lower bound on the pattern's value, attained at its gate
+			}
+		}
+		exact := 0
+		for _, pt := range pts {
+			if exact >= o.Exact {
+				break
+			}
+			w, sg, ok := column(pt.gate)
+			if !ok || !strictlyInside(fam.C, sg, pt.gate) {
+				continue
+			}
+			if _, fresh := consider(w, sg, pt.gate); fresh {
+				exact++
+			}
+		}
 	} else {
+		keepM = true
 		// starts: the 10 best of the family's own patterns (at a restricted optimum
 		// the active ones sit at β; violators are often their neighbours) and the 10
 		// best sampled gates' patterns

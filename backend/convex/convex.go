@@ -56,6 +56,11 @@ type Program struct {
 	Beta       float64
 	OutputBias bool // an unpenalised scalar added to every prediction
 
+	// Outputs > 1 marks a vectorised vector-output program (VectorProgram.Relaxation):
+	// ŷ and Y hold vec(Ŷ) of an (N/Outputs) × Outputs prediction column by column,
+	// which the cross_entropy loss groups row by row.
+	Outputs int
+
 	Families []*Family
 
 	Vars        []*Var
@@ -253,6 +258,12 @@ const (
 	Norms PenaltyKind = iota
 	// Nuclear: β·‖Z‖_* for the matrix variable Var (Shape [rows, cols]).
 	Nuclear
+	// CopositiveNuclear: the copositive relaxation of the cone-constrained nuclear
+	// norm of Z (vector outputs, relaxation (b) of docs/math/10-vector-output.md):
+	// β·min ½(tr W₁ + tr W₂) over symmetric W₁ (rows×rows), W₂ (cols×cols) with
+	// [[W₁, Z], [Zᵀ, W₂]] ⪰ 0 and K W₁ Kᵀ ≥ 0 entrywise, K = Maps[0] (k × rows, the
+	// signed rows of the pattern's cone). Without the entrywise constraint it is ‖Z‖_*.
+	CopositiveNuclear
 )
 
 // Penalty is a generic regulariser term, multiplied by Program.Beta.

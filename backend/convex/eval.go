@@ -55,6 +55,18 @@ func (p *Program) Predict(s *Solution) []float64 {
 // LossOf is the loss of the prediction yhat on the docs/language.md scale: squared
 // ½Σ(ŷᵢ−yᵢ)², hinge Σ max(0, 1 − yᵢŷᵢ), logistic Σ log(1 + exp(−yᵢŷᵢ)) (computed stably).
 func (p *Program) LossOf(yhat []float64) float64 {
+	if p.Loss == LossCrossEntropy && p.Outputs > 1 {
+		n := p.N / p.Outputs
+		Yh := mat.NewDense(n, p.Outputs, nil)
+		Y := mat.NewDense(n, p.Outputs, nil)
+		for k := 0; k < p.Outputs; k++ {
+			for i := 0; i < n; i++ {
+				Yh.Set(i, k, yhat[k*n+i])
+				Y.Set(i, k, p.Y[k*n+i])
+			}
+		}
+		return VectorLoss(LossCrossEntropy, Yh, Y)
+	}
 	return LossValue(p.Loss, yhat, p.Y)
 }
 
@@ -132,6 +144,10 @@ func (p *Program) Regularization(s *Solution) float64 {
 				sum += w * mat.Norm(t, 2)
 			}
 		case Nuclear:
+			sum += NuclearNorm(pen.Var, x)
+		case CopositiveNuclear:
+			// a lower bound on the relaxed gauge (the program does not carry W₁, W₂;
+			// the conic solver's objective has the exact value)
 			sum += NuclearNorm(pen.Var, x)
 		}
 	}
@@ -287,9 +303,13 @@ func (p *Program) Sizes() Sizes {
 				z.Norms++
 				z.NormSizes = append(z.NormSizes, r)
 			}
-		case Nuclear:
+		case Nuclear, CopositiveNuclear:
 			if len(pen.Var.Shape) == 2 {
 				z.PSD = append(z.PSD, pen.Var.Shape[0]+pen.Var.Shape[1])
+			}
+			if pen.Kind == CopositiveNuclear && len(pen.Maps) == 1 {
+				k, _ := pen.Maps[0].Dims()
+				z.Constraints += k * (k + 1) / 2
 			}
 		}
 	}
@@ -305,9 +325,10 @@ func (p *Program) Describe(w io.Writer) {
 	}
 	fmt.Fprintf(w, "model %s: %s (%s)\n\n", p.Model, p.Theorem, p.Cite())
 	loss := map[string]string{
-		"squared":  "½ Σᵢ (ŷᵢ − yᵢ)²",
-		"hinge":    "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
-		"logistic": "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
+		"squared":       "½ Σᵢ (ŷᵢ − yᵢ)²",
+		"hinge":         "Σᵢ max(0, 1 − yᵢ ŷᵢ)",
+		"logistic":      "Σᵢ log(1 + exp(−yᵢ ŷᵢ))",
+		"cross_entropy": "Σᵢ (log Σₖ exp ŷᵢₖ − Σₖ yᵢₖ ŷᵢₖ)",
 	}[p.Loss]
 	if loss == "" {
 		loss = p.Loss
@@ -326,6 +347,8 @@ func (p *Program) Describe(w io.Writer) {
 			reg = append(reg, fmt.Sprintf("Σⱼ wⱼ‖Tⱼ vec(%s)‖₂", pen.Var.Name))
 		case Nuclear:
 			reg = append(reg, fmt.Sprintf("‖%s‖_*", pen.Var.Name))
+		case CopositiveNuclear:
+			reg = append(reg, fmt.Sprintf("‖%s‖_{cop}", pen.Var.Name))
 		}
 	}
 	fmt.Fprintf(w, "  minimize   %s + β·(%s),   β = %g\n", loss, strings.Join(reg, " + "), p.Beta)

@@ -8,8 +8,8 @@ import (
 )
 
 // Prune returns a solution with the same prediction, no larger objective and at most
-// N nonzero family blocks (§2, docs/math/02-fc-relu.md: "a sparser optimum with ≤ n+1 blocks
-// exists and can be found by pruning, e.g. an LP over the optimal face").
+// N nonzero family blocks (§1.3, docs/math/01-machinery.md, "The width m*": an optimum with
+// at most n nonzero blocks exists, and the LP below finds one).
 //
 // Reformulation (Carathéodory). Let b range over the nonzero blocks of s, with
 // contribution a_b = s_b·𝒫_b x_b ∈ Rᴺ to ŷ and cost c_b = R_b(x_b) > 0. Every block cost

@@ -65,6 +65,10 @@ type Recipe struct {
 	// Generic programs (§7.2, §7.3): how units come from the generic variable.
 	Generic *GenericRecipe `json:"generic,omitempty"`
 
+	// Three-layer programs (§8, §9b): every block becomes one branch (ThreeRecipe);
+	// the fields above are then unused.
+	Three *ThreeRecipe `json:"three,omitempty"`
+
 	// Unsupported, when set, says why the script cannot recover weights: it still
 	// solves and prints the optimum, then exits with this message (status 4).
 	Unsupported string `json:"unsupported,omitempty"`
@@ -87,6 +91,50 @@ type GenericRecipe struct {
 	Tol     float64 `json:"tol"`
 	Padding int     `json:"padding"` // fourier: P = ⌊(d−1)/2⌋
 }
+
+// ThreeRecipe is the recovery of a three-layer program (compiler/derive circ3.go and
+// threelayer.go): every block x whose cost R(x) exceeds Tol·max R (path ‖x‖₂, group
+// Σ_j‖x_j‖₂, circ3 ‖F x‖₁/√d) becomes one branch in balanced form.
+//
+//   - Kind "pairs" (§9b): x has M1 slots of H entries (bias last); with family signs
+//     s (Signs[family key]) and copy sign σ: path w1_j = x_j/‖x_j‖, w2_j =
+//     s_j‖x_j‖/√‖x‖, w3 = σ√‖x‖; group w1_j = (x_j/‖x_j‖)√(‖x_j‖/S), w2_j = s_j√‖x_j‖,
+//     w3 = σ√S (S = Σ_j‖x_j‖); zero slots get zero weights.
+//   - Kind "circ3" (§8): x is an effective filter v of length d = H; c = √R,
+//     û = F(v/c), (F a′)_k = √(|û_k|/‖û‖₁), (F b)_k = û_k/(√d (F a′)_k), the filter
+//     a[s] = a′[(s − Padding) mod d], w3 = σc.
+//
+// Tensors: L<First>.weight [K·M1]+FirstShape (and L<First>.bias [K·M1] when
+// FirstBias), L<Second>.weight [K, K·M1·SecondCols] block-diagonal, L<Output>.weight
+// [1, K] — all with penalty Regularizer — and the unpenalised output bias; layers
+// First and Second get "branches": K. With fewer active blocks than MaxBranches (a
+// declared K) zero branches pad; with none, one zero branch.
+type ThreeRecipe struct {
+	Kind        string               `json:"kind"`        // "pairs" or "circ3"
+	Regularizer string               `json:"regularizer"` // "path" or "group"
+	M1          int                  `json:"m1"`
+	H           int                  `json:"h"`
+	Signs       map[string][]float64 `json:"signs,omitempty"`
+	First       int                  `json:"first"`
+	Second      int                  `json:"second"`
+	Output      int                  `json:"output"`
+	FirstShape  []int                `json:"first_shape"`
+	FirstBias   bool                 `json:"first_bias"`
+	SecondCols  int                  `json:"second_cols"` // inputs of the second layer per first-layer unit
+	MaxBranches int                  `json:"max_branches"`
+	Tol         float64              `json:"tol"`
+	Padding     int                  `json:"padding"` // circ3: ⌊(d−1)/2⌋
+}
+
+// Three-layer recovery kinds.
+const (
+	KindPairs = "pairs"
+	KindCirc3 = "circ3"
+)
+
+// FamilyKey is the script's key of family fi ("f0_", "f1_", …; BLOCKS and the data
+// arrays use it).
+func FamilyKey(fi int) string { return fmt.Sprintf("f%d_", fi) }
 
 // Generic recovery kinds.
 const (
@@ -156,6 +204,10 @@ func Write(script, data io.Writer, dataName string, p *convex.Program, r *Recipe
 		switch pen.Kind {
 		case convex.Nuclear:
 			pens = append(pens, fmt.Sprintf("cp.normNuc(%s)", pyName(pen.Var.Name)))
+		case convex.CopositiveNuclear:
+			k := fmt.Sprintf("pen%d_K", i)
+			arrays[k] = dense(pen.Maps[0])
+			pens = append(pens, fmt.Sprintf("copositive_nuclear(%s, data[%q], constraints)", pyName(pen.Var.Name), k))
 		case convex.Norms:
 			for j, M := range pen.Maps {
 				k := fmt.Sprintf("pen%d_%d", i, j)

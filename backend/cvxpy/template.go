@@ -47,6 +47,18 @@ GENERIC = {
 HAS_BIAS = {{if .P.OutputBias}}True{{else}}False{{end}}
 
 
+def copositive_nuclear(Z, K, constraints):
+    """The copositive relaxation of the cone-constrained nuclear norm of Z (vector
+    outputs, relaxation (b)): min ½(tr W1 + tr W2) over [[W1, Z], [Zᵀ, W2]] ⪰ 0 with
+    K W1 Kᵀ ≥ 0 entrywise (K: the signed rows of the pattern's cone)."""
+    p, q = Z.shape
+    W1 = cp.Variable((p, p), symmetric=True)
+    W2 = cp.Variable((q, q), symmetric=True)
+    constraints.append(cp.bmat([[W1, Z], [Z.T, W2]]) >> 0)
+    constraints.append(K @ W1 @ K.T >= 0)
+    return 0.5 * (cp.trace(W1) + cp.trace(W2))
+
+
 def build(data):
     """Builds the convex program; returns (problem, variables by name)."""
     y = data["y"]
@@ -107,6 +119,11 @@ def build(data):
     loss = cp.sum(cp.pos(1 - cp.multiply(y, yhat)))
 {{- else if eq .P.Loss "logistic"}}
     loss = cp.sum(cp.logistic(-cp.multiply(y, yhat)))
+{{- else if eq .P.Loss "cross_entropy"}}
+    # vector output: ŷ and y are vec(Ŷ), vec(Y) of n × {{.P.Outputs}}, column by column
+    Yh = cp.reshape(yhat, (n // {{.P.Outputs}}, {{.P.Outputs}}), order="F")
+    Yv = np.reshape(y, (n // {{.P.Outputs}}, {{.P.Outputs}}), order="F")
+    loss = cp.sum(cp.log_sum_exp(Yh, axis=1)) - cp.sum(cp.multiply(Yv, Yh))
 {{- else}}
     loss = 0.5 * cp.sum_squares(yhat - y)
 {{- end}}
@@ -139,7 +156,7 @@ def family_units(data, values):
 
 
 def nuclear_units(Z, tol):
-    """§7.2: Z = Σ_t σ_t a_t b_tᵀ (SVD); each σ_t > tol·σ_max gives u = √σ_t a_t, w = √σ_t b_t."""
+    """§7.2 (docs/math/07-linear-cnn.md): Z = Σ_t σ_t a_t b_tᵀ (SVD); each σ_t > tol·σ_max gives u = √σ_t a_t, w = √σ_t b_t."""
     if Z.size == 0:
         return []
     a, sv, bt = np.linalg.svd(Z, full_matrices=False)
@@ -153,7 +170,7 @@ def nuclear_units(Z, tol):
 
 
 def fourier_units(zeta, tol, P):
-    """§7.3: one unit per frequency pair (k, d−k) with |ζ_k| = ρ > tol·max|ζ|:
+    """§7.3 (docs/math/07-linear-cnn.md): one unit per frequency pair (k, d−k) with |ζ_k| = ρ > tol·max|ζ|:
     |û_k| = ŵ_k = √(ρ/√d), arg û_k = arg conj(ζ_k) − 2πkP/d, u = Fᴴû, w = Fᴴŵ."""
     d = zeta.shape[0]
     sq = np.sqrt(d)
@@ -185,6 +202,103 @@ def fourier_units(zeta, tol, P):
     return units
 
 
+def three_cost(T, x):
+    """The block cost R(x) of a three-layer program (path, group or circ3)."""
+    if T["kind"] == "circ3":
+        return float(np.abs(np.fft.fft(x)).sum()) / len(x)  # ‖F x‖₁/√d, F unitary
+    if T["regularizer"] == "group":
+        return float(np.linalg.norm(x.reshape(T["m1"], T["h"]), axis=1).sum())
+    return float(np.linalg.norm(x))
+
+
+def circ_factor(v, P):
+    """§8: v = effective filter → unit-norm circular filter a (cnnc's circconv layout),
+    ReLU unit b and output magnitude c = √(‖F v‖₁/√d), with b ⊛ a′ = v/c."""
+    d = len(v)
+    sq = np.sqrt(d)
+    vh = np.fft.fft(v) / sq
+    l1 = float(np.abs(vh).sum())
+    c = np.sqrt(l1 / sq)
+    mag = np.abs(vh)
+    ah = np.where(mag > 0, np.sqrt(mag / l1), 0.0)
+    bh = np.where(mag > 0, (vh / c) / (sq * np.where(mag > 0, ah, 1.0)), 0.0)
+    ar = np.real(np.fft.ifft(ah)) * sq
+    b = np.real(np.fft.ifft(bh)) * sq
+    a = ar[(np.arange(d) - P) % d]
+    return a, b, c
+
+
+def three_weights(data, values):
+    """§8 and §9b: one branch per block above tol in balanced form (see the Go
+    recovery in compiler/derive circ3.go and threelayer.go)."""
+    R = RECIPE
+    T = R["three"]
+    m1, h = T["m1"], T["h"]
+    big = 0.0
+    for _, _, name, _ in BLOCKS:
+        for x in values[name]:
+            big = max(big, three_cost(T, x))
+    branches = []  # (m1 × h first-layer units, m1 × cols second-layer weights, w3)
+    for key, sigma, name, _ in BLOCKS:
+        for x in values[name]:
+            r = three_cost(T, x)
+            if r == 0 or r <= T["tol"] * big:
+                continue
+            if T["kind"] == "circ3":
+                a, b, c = circ_factor(np.asarray(x, dtype=float), T["padding"])
+                branches.append((a.reshape(1, h), b.reshape(1, h), sigma * c))
+                continue
+            s = T["signs"][key]
+            q = np.asarray(x, dtype=float).reshape(m1, h)
+            nj = np.linalg.norm(q, axis=1)
+            S, Q = float(nj.sum()), float(np.sqrt((nj ** 2).sum()))
+            w1 = np.zeros((m1, h))
+            w2 = np.zeros((m1, 1))
+            for j in range(m1):
+                if nj[j] == 0:
+                    continue
+                if T["regularizer"] == "group":
+                    w1[j] = q[j] / nj[j] * np.sqrt(nj[j] / S)
+                    w2[j, 0] = s[j] * np.sqrt(nj[j])
+                else:
+                    w1[j] = q[j] / nj[j]
+                    w2[j, 0] = s[j] * nj[j] / np.sqrt(Q)
+            w3 = sigma * (np.sqrt(S) if T["regularizer"] == "group" else np.sqrt(Q))
+            branches.append((w1, w2, w3))
+    K = len(branches)
+    if T["max_branches"] and K > T["max_branches"]:
+        raise SystemExit("the optimal network needs %d branches but the model allows %d; the "
+                         "reformulation is exact only with branches >= %d (use auto)" % (K, T["max_branches"], K))
+    cols = T["second_cols"]
+    while K == 0 or K < T["max_branches"]:
+        branches.append((np.zeros((m1, h)), np.zeros((m1, cols)), 0.0))
+        K += 1
+    W1 = np.concatenate([b[0] for b in branches])  # (K·m1) × h
+    W2 = np.zeros((K, K * m1 * cols))
+    for k, b in enumerate(branches):
+        W2[k, k * m1 * cols:(k + 1) * m1 * cols] = b[1].ravel()
+    reg = T["regularizer"]
+    f, s2, o = T["first"], T["second"], T["output"]
+    tensors = []
+    if T["first_bias"]:
+        tensors.append({"name": "L%d.weight" % f, "shape": [K * m1] + T["first_shape"], "data": W1[:, :-1].ravel().tolist(), "penalty": reg})
+        tensors.append({"name": "L%d.bias" % f, "shape": [K * m1], "data": W1[:, -1].tolist(), "penalty": reg})
+    else:
+        tensors.append({"name": "L%d.weight" % f, "shape": [K * m1] + T["first_shape"], "data": W1.ravel().tolist(), "penalty": reg})
+    tensors.append({"name": "L%d.weight" % s2, "shape": [K, K * m1 * cols], "data": W2.ravel().tolist(), "penalty": reg})
+    tensors.append({"name": "L%d.weight" % o, "shape": [1, K], "data": [float(b[2]) for b in branches], "penalty": reg})
+    if HAS_BIAS:
+        tensors.append({"name": "L%d.bias" % o, "shape": [1], "data": [float(values["b"])], "penalty": "none"})
+    layers = [dict(layer) for layer in R["layers"]]
+    for layer in layers:
+        if layer["index"] in (f, s2):
+            layer["branches"] = K
+            layer.pop("out", None)  # resolved from the tensors
+            layer.pop("in", None)
+    return {"format": "cnnc-weights/1", "model": R["model"], "beta": R["beta"], "loss": R["loss"],
+            "regularizer": reg, "layers": layers, "tensors": tensors}
+
+
 def recover(data, values):
     """Maps a solution (NumPy arrays by variable name) to weights.json (cnnc-weights/1),
     exactly as cnnc's own recovery (compiler/derive) does."""
@@ -192,6 +306,8 @@ def recover(data, values):
     if R.get("unsupported"):
         print(R["unsupported"])
         raise SystemExit(4)
+    if R.get("three"):
+        return three_weights(data, values)
     G = R.get("generic")
     if G is None:
         units = family_units(data, values)

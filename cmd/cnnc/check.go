@@ -49,11 +49,13 @@ type checkDoc struct {
 	Files       []string  `json:"files"`
 	Errors      int       `json:"errors"`
 	Warnings    int       `json:"warnings"`
+	Skipped     []string  `json:"skipped,omitempty"` // "FILE: the checks that could not run"
 	Diagnostics diag.List `json:"diagnostics"`
 }
 
 func runCheck(e *env, o *checkOptions, files []string) error {
 	var all diag.List
+	var skippedAll []string
 	srcs := diag.Sources{}
 	for _, path := range files {
 		e.sig.setStage("checking " + path)
@@ -66,11 +68,14 @@ func runCheck(e *env, o *checkOptions, files []string) error {
 			more, skipped := deepCheck(e, o, f)
 			all = append(all, more...)
 			printSkipped(e, path, skipped)
+			for _, sk := range skipped {
+				skippedAll = append(skippedAll, path+": "+sk)
+			}
 		}
 	}
 	e.report(all, srcs)
 	if e.json {
-		doc := checkDoc{Files: files, Diagnostics: e.diagnostics()}
+		doc := checkDoc{Files: files, Skipped: skippedAll, Diagnostics: e.diagnostics()}
 		for _, d := range all {
 			if d.Severity == diag.Error {
 				doc.Errors++

@@ -88,6 +88,8 @@ type trainDoc struct {
 	// Noise is the fixed-output relaxation's noise budget statement in words (§11);
 	// empty without one.
 	Noise string `json:"noise,omitempty"`
+
+	Regularizer string `json:"regularizer"` // weight_decay, path or group
 }
 
 type programDoc struct {
@@ -169,6 +171,10 @@ func explainFile(f *ir.File) explainDoc {
 		model = "(none selected)"
 	}
 	doc.Train = trainDoc{Model: model, Loss: t.Loss, Beta: t.Beta, Patterns: patternWords(t.Patterns), Solver: solverWords(t.Solver)}
+	doc.Train.Regularizer = t.Regularizer
+	if doc.Train.Regularizer == "" {
+		doc.Train.Regularizer = ir.WeightDecay
+	}
 	switch z := t.Noise; {
 	case z.Sigma > 0:
 		doc.Train.Noise = fmt.Sprintf("sigma=%g (fixed-output relaxation: budget ε = %g·√n)", z.Sigma, z.Sigma)
@@ -176,6 +182,17 @@ func explainFile(f *ir.File) explainDoc {
 		doc.Train.Noise = fmt.Sprintf("%g (fixed-output relaxation: budget ε on ‖(f(x) − y)₊‖₂)", z.Budget)
 	}
 	return doc
+}
+
+// regWords describes the train block's regulariser.
+func regWords(reg string) string {
+	switch reg {
+	case ir.Path:
+		return "path regulariser β·Σ_k |w3_k|·sqrt(Σ_j ‖w1_kj‖²·‖w2_kj‖²)"
+	case ir.Group:
+		return "group regulariser β·Σ_k |w3_k|·Σ_j ‖w1_kj‖·‖w2_kj‖"
+	}
+	return "weight decay (β/2)·Σ‖weights‖²"
 }
 
 // explainProgram adds the convex program: which theorem applies, the program in
@@ -188,6 +205,19 @@ func explainProgram(p *prepared, doc *explainDoc) error {
 	}
 	if p.File.Data["train"] == nil {
 		doc.Note = "the program depends on the training data: add a `data train` block or pass --data"
+		return nil
+	}
+	rule, vp, err := p.VectorRule()
+	if err := p.done(err); err != nil {
+		return err
+	}
+	if vp != nil {
+		// vector outputs: the program is described, not built (its exact form is
+		// copositive; docs/math/10-vector-output.md)
+		var b strings.Builder
+		p.DescribeVector(&b, rule, vp)
+		doc.Program = &programDoc{Rule: rule.Name, Section: rule.Section, Doc: rule.Doc, Theorem: vp.Theorem,
+			Regularizer: vp.Regularizer, Sizes: convex.Sizes{Samples: vp.N, Patterns: vp.Patterns()}, Text: b.String()}
 		return nil
 	}
 	if err := p.derive(); err != nil {
@@ -240,7 +270,7 @@ func writeExplain(w io.Writer, doc *explainDoc) error {
 	fmt.Fprintf(w, "\ntrain\n")
 	fmt.Fprintf(w, "  model     %s\n", t.Model)
 	fmt.Fprintf(w, "  loss      %s\n", t.Loss)
-	fmt.Fprintf(w, "  beta      %g (weight decay (β/2)·Σ‖weights‖²)\n", t.Beta)
+	fmt.Fprintf(w, "  beta      %g (%s)\n", t.Beta, regWords(t.Regularizer))
 	fmt.Fprintf(w, "  patterns  %s\n", t.Patterns)
 	fmt.Fprintf(w, "  solver    %s\n", t.Solver)
 	if t.Noise != "" {
@@ -302,6 +332,12 @@ func layerParams(l *ir.Layer) string {
 	}
 	if l.Bias {
 		p = append(p, "bias")
+	}
+	switch {
+	case l.Branches == ir.AutoBranches:
+		p = append(p, "branches=auto (widths per branch)")
+	case l.Branches > 0:
+		p = append(p, fmt.Sprintf("branches=%d (widths per branch)", l.Branches))
 	}
 	return strings.Join(p, " ")
 }

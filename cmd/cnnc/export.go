@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnnc-org/cnnc"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/progress"
 )
@@ -24,6 +25,7 @@ type exportOptions struct {
 	int32   bool
 	allRows bool
 	quiet   bool
+	relax   string // vector outputs: gated (relaxation (a)) or copositive (b)
 }
 
 func init() {
@@ -40,7 +42,9 @@ func init() {
   json   the conic form as one JSON object (cnnc-conic/1)
 
 The objective of every export equals the objective of docs/language.md (no offset or
-scale). Files are written atomically: on any error no partial output is left behind.
+scale). A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the
+train block's patterns: --relaxation copositive (the default for ReLU units) or gated
+(the nuclear-norm relaxation: exact, and the only one, for gated units). Files are written atomically: on any error no partial output is left behind.
 The formats are described in docs/exports.md. --json prints what was written as one
 JSON document instead of a sentence.`,
 			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
@@ -58,6 +62,7 @@ JSON document instead of a sentence.`,
 		cmd.Flags().Float64Var(&o.eps, "eps", 1e-6, "scs: eps_abs and eps_rel written into the settings")
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
+		cmd.Flags().StringVar(&o.relax, "relaxation", "", "vector outputs: copositive (relaxation (b), default) or gated (relaxation (a))")
 		cmd.Flags().BoolVar(&o.allRows, "all-rows", false, "write every cone row, also those the other rows of their pattern imply")
 		return cmd
 	})
@@ -109,10 +114,14 @@ func runExport(e *env, o *exportOptions, path string) error {
 		}
 	}
 	e.quiet = o.quiet
+	if o.relax != "" && o.relax != derive.RelaxGated && o.relax != derive.RelaxCopositive {
+		return usageErr("unknown --relaxation %q (want copositive or gated)", o.relax)
+	}
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
 		return err
 	}
+	p.Relaxation = o.relax
 	if err := p.derive(); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -102,6 +101,3 @@ type errorDoc struct {
 	ExitCode    int       `json:"exit_code"`
 	Diagnostics diag.List `json:"diagnostics"`
 }
-
-// oneLine joins a multi-line message for JSON fields.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/backend/certify"
+	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/compiler/network"
 	"github.com/cnnc-org/cnnc/lang/diag"
 )
@@ -22,6 +24,7 @@ type verifyOptions struct {
 	weights string
 	report  string
 	tol     float64
+	certTol float64
 	noCert  bool
 }
 
@@ -33,15 +36,30 @@ func init() {
 			Short: "Recompute the non-convex objective of a weights file and its optimality certificate",
 			Long: `Recompute, from the weights alone, the trained network's non-convex objective on
 the training data (loss + (β/2)·Σ‖weights‖², the scale of docs/language.md) and, for
-the two-layer template architectures, the dual certificate of §1 (docs/math/01-machinery.md)
-over the file's pattern set: ρ = max_p max_{u ∈ B₂ ∩ 𝒦_p} |vᵀ𝒫_p u| / β with
-v = −∇ℓ(ŷ). ρ ≤ 1 certifies that the network is optimal over that pattern set
-(globally optimal when the patterns are exact); otherwise the lower bound g(v/ρ)
-bounds the gap.
+the template architectures, its dual certificate (docs/certificates.md).
 
-When a report.json is beside the weights (or given with --report), its
-nonconvex_objective must agree to --tol (relative); a disagreement exits 1.
---json prints the same as one JSON document.`,
+The certificate is a dual point λ (one number per training sample) and
+ρ = max_p max_{u ∈ B₂ ∩ 𝒦_p} |λᵀ𝒫_p u| / β over a stated pattern set; θλ with
+θ ≤ 1/ρ is dual feasible, so D(θλ) (less its rounding margin) is a lower bound on the
+optimum — over every activation pattern when the file's patterns are exact (a global
+bound), over the sampled patterns otherwise (a restricted one). verify evaluates it
+twice and says which is which:
+
+  - at the dual point solve stored in report.json (beside the weights, or --report):
+    ρ and the bound are recomputed here, independently of the solver;
+  - at the weights' own prediction, λ = −∇ℓ(ŷ): needs nothing but the weights, but
+    near the optimum ρ − 1 grows like ‖𝒫‖·‖ŷ − ŷ*‖/β, so with a small β it is loose
+    even for optimal weights.
+
+The weights are certified when their objective exceeds the better bound by at most
+the tolerance (relative to max(1, |objective|)): --cert-tol, else the solve's
+tolerance recorded in report.json, else 1e-6.
+
+Exit codes: 0 certified (or --no-certificate and nothing disagrees, or a program
+outside the template, which has no certificate); 1 errors, or the objective disagrees
+with report.json's (--tol), or report.json's certified bound is not reproduced from
+its own dual point; 3 the certificate does not certify the weights at the tolerance
+(the message says by how much). --json prints the same as one JSON document.`,
 			Example: "  cnnc verify examples/quickstart.cnn --weights examples/quickstart.out/weights.json",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,7 +68,8 @@ nonconvex_objective must agree to --tol (relative); a disagreement exits 1.
 		}
 		cmd.Flags().StringVar(&o.weights, "weights", "", "weights.json to verify (required)")
 		cmd.Flags().StringVar(&o.report, "report", "", "report.json to compare with (default: report.json beside the weights, if any)")
-		cmd.Flags().Float64Var(&o.tol, "tol", 1e-9, "relative tolerance for agreement with the report")
+		cmd.Flags().Float64Var(&o.tol, "tol", 1e-9, "relative tolerance for agreement with the report's objective")
+		cmd.Flags().Float64Var(&o.certTol, "cert-tol", 0, "relative gap the certificate must reach (default: the solve's tolerance in report.json, else 1e-6)")
 		cmd.Flags().BoolVar(&o.noCert, "no-certificate", false, "skip the dual certificate (only recompute the objective)")
 		o.dataFlags.register(cmd)
 		addJSON(cmd, e, "print the verification as one JSON document")
@@ -83,20 +102,47 @@ type verifyReport struct {
 	GapToDual          *float64 `json:"gap_to_dual"`
 }
 
+// verifyCertDoc is the certificate part of verify's output (docs/certificates.md).
 type verifyCertDoc struct {
-	Available  bool     `json:"available"`
-	Why        string   `json:"why,omitempty"`
-	Ratio      *float64 `json:"rho,omitempty"`
-	Patterns   int      `json:"patterns,omitempty"`
-	Scope      string   `json:"scope,omitempty"`
+	Available bool   `json:"available"`
+	Why       string `json:"why,omitempty"`
+	Patterns  int    `json:"patterns,omitempty"`
+	Scope     string `json:"scope,omitempty"` // "global" or "restricted"
+	// ScopeText says it in words.
+	ScopeText string `json:"scope_text,omitempty"`
+	// Stored is the certificate at report.json's dual point, recomputed here.
+	Stored *verifyPoint `json:"stored,omitempty"`
+	// StoredNote says why the stored point was not used (absent, wrong length…).
+	StoredNote string `json:"stored_note,omitempty"`
+	// Own is the certificate at the weights' own prediction (λ = −∇ℓ(ŷ)).
+	Own *verifyPoint `json:"own,omitempty"`
+	// Certified: the weights' objective is within Tolerance (relative) of the better
+	// bound; Gap is that relative gap.
+	Certified bool     `json:"certified"`
+	Gap       *float64 `json:"gap,omitempty"`
+	Tolerance float64  `json:"tolerance,omitempty"`
+	Verdict   string   `json:"verdict,omitempty"`
+	// NotReproduced is set when report.json's dual_objective is above the bound
+	// recomputed from its own dual point.
+	NotReproduced string `json:"not_reproduced,omitempty"`
+}
+
+// verifyPoint is the certificate at one dual point.
+type verifyPoint struct {
+	Rho        *float64 `json:"rho"`
+	ReportRho  *float64 `json:"report_rho,omitempty"`
+	LowerBound *float64 `json:"lower_bound"`
+	Gap        *float64 `json:"gap"` // (objective − bound)/max(1, |objective|)
 	Family     int      `json:"family,omitempty"`
 	Pattern    int      `json:"pattern,omitempty"`
-	LowerBound *float64 `json:"lower_bound,omitempty"`
 }
 
 func runVerify(e *env, o *verifyOptions, path string) error {
 	if o.weights == "" {
 		return usageErr("verify needs --weights W")
+	}
+	if o.certTol < 0 || math.IsNaN(o.certTol) {
+		return usageErr("--cert-tol must be ≥ 0")
 	}
 	p, err := prepare(e, path, o.dataFlags, true)
 	if err != nil {
@@ -114,12 +160,13 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 	if pr, err := cnnc.Predict(p.Model, w, p.Data); err == nil {
 		doc.TrainAccuracy = pr.Accuracy
 	}
-	failed := false
+	var failures []string
+	var rep *cnnc.Report
 	if rp := reportPath(o); rp != "" {
-		var rep cnnc.Report
+		rep = &cnnc.Report{}
 		b, err := os.ReadFile(rp)
 		if err == nil {
-			err = json.Unmarshal(b, &rep)
+			err = json.Unmarshal(b, rep)
 		}
 		if err != nil {
 			return withCode(exitError, fmt.Errorf("reading %s: %v", rp, err))
@@ -127,7 +174,9 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 		if rep.NonconvexObjective != nil {
 			rel := math.Abs(obj-*rep.NonconvexObjective) / math.Max(1, math.Abs(obj))
 			vr := &verifyReport{File: rp, NonconvexObjective: rep.NonconvexObjective, RelativeDifference: cnnc.Num(rel), Agrees: rel <= o.tol}
-			failed = !vr.Agrees
+			if !vr.Agrees {
+				failures = append(failures, fmt.Sprintf("the weights' objective %.12g differs from report.json's nonconvex_objective %.12g by %.2e relative (--tol %.0e): the weights are not the ones the report describes", obj, *rep.NonconvexObjective, rel, o.tol))
+			}
 			if rep.DualObjective != nil && rep.ZeroLoss == nil { // §11's dual bounds the relaxation, not the loss
 				vr.GapToDual = cnnc.Num(obj - *rep.DualObjective)
 			}
@@ -135,7 +184,10 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 		}
 	}
 	if !o.noCert {
-		doc.Certificate = certificate(p, w)
+		doc.Certificate = certificate(p, w, obj, rep, o.certTol)
+		if c := doc.Certificate; c.NotReproduced != "" {
+			failures = append(failures, c.NotReproduced)
+		}
 		if p.Program != nil && p.Program.Anchored != nil {
 			z, err := p.ZeroLoss(w)
 			if err != nil {
@@ -150,15 +202,18 @@ func runVerify(e *env, o *verifyOptions, path string) error {
 			return err
 		}
 	} else {
-		writeVerify(e.stdout, &doc, o.tol)
+		writeVerify(e.stdout, &doc, o.tol, rep != nil)
 	}
-	if failed {
-		return withCode(exitError, fmt.Errorf("the weights do not reproduce the report's objective"))
+	if len(failures) > 0 {
+		return withCode(exitError, fmt.Errorf("%s", strings.Join(failures, "; ")))
+	}
+	if c := doc.Certificate; c != nil && c.Available && !c.Certified {
+		return withCode(exitNotSolved, fmt.Errorf("not certified: %s", c.Verdict))
 	}
 	return nil
 }
 
-func writeVerify(w io.Writer, doc *verifyDoc, tol float64) {
+func writeVerify(w io.Writer, doc *verifyDoc, tol float64, haveReport bool) {
 	fmt.Fprintf(w, "model:               %s\n", doc.Model)
 	fmt.Fprintf(w, "data:                %s\n", doc.Data)
 	fmt.Fprintf(w, "nonconvex objective: %s  (loss %s + penalty %s)\n", fmt12(doc.NonconvexObjective), fmt12(doc.Loss), fmt12(doc.Penalty))
@@ -171,9 +226,8 @@ func writeVerify(w io.Writer, doc *verifyDoc, tol float64) {
 			verdict = "DISAGREES"
 		}
 		fmt.Fprintf(w, "report:              %s: nonconvex_objective %s %s (relative difference %.2e, tolerance %.0e)\n", r.File, fmt12(r.NonconvexObjective), verdict, deref(r.RelativeDifference), tol)
-		if r.GapToDual != nil {
-			fmt.Fprintf(w, "                     certified gap to the report's dual bound: %.3e\n", *r.GapToDual)
-		}
+	} else if !haveReport {
+		fmt.Fprintln(w, "report:              none beside the weights (--report to name one): no stored dual point, only the check at the weights' own prediction")
 	}
 	c := doc.Certificate
 	if c == nil {
@@ -188,14 +242,25 @@ func writeVerify(w io.Writer, doc *verifyDoc, tol float64) {
 		fmt.Fprintf(w, "certificate:         %s\n", c.Why)
 		return
 	}
-	fmt.Fprintf(w, "certificate:         ρ = %.9f over %d patterns (%s)\n", deref(c.Ratio), c.Patterns, c.Scope)
-	if deref(c.Ratio) <= 1+1e-6 {
-		fmt.Fprintln(w, "                     ρ ≤ 1: no pattern violates the dual constraint")
-	} else {
-		fmt.Fprintf(w, "                     ρ > 1: pattern %d of family %d violates it\n", c.Pattern, c.Family)
+	fmt.Fprintf(w, "certificate:         %s\n", c.ScopeText)
+	if s := c.Stored; s != nil {
+		fmt.Fprintf(w, "  stored dual point:  ρ = %.9f (report: %.9f), bound %s, gap to the weights %.3e relative\n", deref(s.Rho), deref(s.ReportRho), fmt12(s.LowerBound), deref(s.Gap))
+	} else if c.StoredNote != "" {
+		fmt.Fprintf(w, "  stored dual point:  %s\n", c.StoredNote)
 	}
-	if c.LowerBound != nil {
-		fmt.Fprintf(w, "lower bound:         %.12g\n", *c.LowerBound)
+	if s := c.Own; s != nil {
+		fmt.Fprintf(w, "  own prediction:     ρ = %.9f, bound %s, gap %.3e relative", deref(s.Rho), fmt12(s.LowerBound), deref(s.Gap))
+		if deref(s.Rho) > 1+1e-6 {
+			fmt.Fprintf(w, " (pattern %d of family %d attains ρ)\n", s.Pattern, s.Family)
+			fmt.Fprintf(w, "                      λ = −∇ℓ(ŷ) at the weights: loose near the optimum when β is small; the solver's dual point is the tight one\n")
+		} else {
+			fmt.Fprintln(w)
+		}
+	}
+	if c.Certified {
+		fmt.Fprintf(w, "verdict:             certified: the weights are within %.3e (relative) of the bound, tolerance %.0e\n", math.Max(0, deref(c.Gap)), c.Tolerance)
+	} else {
+		fmt.Fprintf(w, "verdict:             NOT certified: %s\n", c.Verdict)
 	}
 }
 
@@ -224,35 +289,110 @@ func reportPath(o *verifyOptions) string {
 	return ""
 }
 
-// certificate derives the file's program (its pattern set) and evaluates the §1
-// certificate at the network's predictions.
-func certificate(p *prepared, w *network.Weights) *verifyCertDoc {
+// certificate derives the file's program (its pattern set) and evaluates the
+// certificate at report.json's dual point (when there is one) and at the network's
+// own prediction, with their scope and the verdict at the tolerance (certTol, else
+// the report's, else 1e-6; docs/certificates.md).
+func certificate(p *prepared, w *network.Weights, obj float64, rep *cnnc.Report, certTol float64) *verifyCertDoc {
 	if err := p.derive(); err != nil {
 		// derive reported why; the objective stands on its own.
 		return &verifyCertDoc{Why: "not available (no convex program derived)"}
 	}
-	if p.Program.Anchored != nil {
+	prog := p.Program
+	if prog.Anchored != nil {
 		return &verifyCertDoc{Why: "the zero-loss certificate of §11 (docs/math/11-fixed-output.md), below"}
 	}
-	if len(p.Program.Families) == 0 {
-		return &verifyCertDoc{Why: fmt.Sprintf("not applicable (%s has no activation patterns; its program is solved to its own duality gap)", p.Rule.Name)}
+	if len(prog.Families) == 0 || len(prog.Vars) > 0 || len(prog.Terms) > 0 {
+		return &verifyCertDoc{Why: fmt.Sprintf("not applicable (%s is outside the template the certificate covers; its program is solved to its own duality gap)", p.Rule.Name)}
 	}
 	yhat, err := network.Forward(p.Model, w, p.Data.X)
 	if err != nil {
 		return &verifyCertDoc{Why: fmt.Sprintf("not available (%v)", err)}
 	}
-	res, err := certify.Certify(p.Program, yhat.RawMatrix().Data, p.Program.Families)
-	if err != nil {
-		return &verifyCertDoc{Why: fmt.Sprintf("not available (%v)", err)}
+	c := &verifyCertDoc{Available: true, Tolerance: certTol}
+	if c.Tolerance == 0 && rep != nil && rep.Certificate != nil && rep.Certificate.Tolerance > 0 {
+		c.Tolerance = rep.Certificate.Tolerance
 	}
-	scope := "the sampled pattern set"
+	if c.Tolerance == 0 {
+		c.Tolerance = 1e-6
+	}
+	for _, f := range prog.Families {
+		c.Patterns += f.Patterns()
+	}
+	c.Scope = "restricted"
+	c.ScopeText = fmt.Sprintf("over the file's %d sampled patterns: a restricted certificate (optimal among networks whose neurons use these patterns; not a bound on the global optimum)", c.Patterns)
 	if p.Train.Patterns.Mode.String() == "exact" {
-		scope = "every activation pattern (exact enumeration): a global certificate"
+		exh := true
+		for _, f := range prog.Families {
+			if x, _ := f.Meta["exhaustive"].(bool); !x {
+				exh = false
+			}
+		}
+		if exh {
+			c.Scope = "global"
+			c.ScopeText = fmt.Sprintf("over every activation pattern (%d, exact enumeration): a global certificate", c.Patterns)
+		} else {
+			c.ScopeText = fmt.Sprintf("over the %d patterns of an exact enumeration that could not certify its completeness (degenerate data): a restricted certificate", c.Patterns)
+		}
 	}
-	n := 0
-	for _, f := range p.Program.Families {
-		n += f.Patterns()
+	gapOf := func(b float64) float64 { return (obj - b) / math.Max(1, math.Abs(obj)) }
+	best := math.Inf(1)
+	// (1) report.json's dual point, recomputed here
+	switch {
+	case rep == nil || rep.Certificate == nil:
+		c.StoredNote = "none (no report.json with a certificate beside the weights)"
+	case len(rep.Certificate.Lambda) != prog.N:
+		c.StoredNote = fmt.Sprintf("ignored (report.json's λ has %d entries, the data %d samples)", len(rep.Certificate.Lambda), prog.N)
+	default:
+		rc := rep.Certificate
+		res, err := certify.CertifyDual(prog, domainPoint(prog, rc.Lambda), nil)
+		if err != nil || math.IsNaN(res.LowerBound) {
+			c.StoredNote = fmt.Sprintf("not evaluable (%v)", err)
+			break
+		}
+		g := gapOf(res.LowerBound)
+		best = math.Min(best, g)
+		c.Stored = &verifyPoint{Rho: cnnc.Num(res.Ratio), ReportRho: cnnc.Num(rc.Rho), LowerBound: cnnc.Num(res.LowerBound), Gap: cnnc.Num(g),
+			Family: res.Family, Pattern: res.Pattern}
+		if rep.DualObjective != nil && res.LowerBound < *rep.DualObjective-1e-9*math.Max(1, math.Abs(*rep.DualObjective)) {
+			c.NotReproduced = fmt.Sprintf("report.json's dual_objective %.12g is not reproduced from its own dual point (recomputed %.12g)", *rep.DualObjective, res.LowerBound)
+		}
 	}
-	return &verifyCertDoc{Available: true, Ratio: cnnc.Num(res.Ratio), Patterns: n, Scope: scope,
-		Family: res.Family, Pattern: res.Pattern, LowerBound: cnnc.Num(res.LowerBound)}
+	// (2) the weights' own prediction
+	if res, err := certify.Certify(prog, yhat.RawMatrix().Data, nil); err == nil {
+		g := gapOf(res.LowerBound)
+		if !math.IsNaN(res.LowerBound) {
+			best = math.Min(best, g)
+		}
+		c.Own = &verifyPoint{Rho: cnnc.Num(res.Ratio), LowerBound: cnnc.Num(res.LowerBound), Gap: cnnc.Num(g), Family: res.Family, Pattern: res.Pattern}
+	}
+	c.Gap = cnnc.Num(best)
+	c.Certified = best <= c.Tolerance
+	if !c.Certified {
+		c.Verdict = fmt.Sprintf("the weights' objective %.12g is above the best certified bound by %.3e relative, more than the tolerance %.0e", obj, best, c.Tolerance)
+		if c.Stored == nil {
+			own := math.Inf(1)
+			if c.Own != nil {
+				own = deref(c.Own.Rho)
+			}
+			c.Verdict += "; without report.json's dual point only the check at the weights' own prediction is available, which is loose near the optimum (" + cnnc.LooseNote(prog.Beta, prog.Loss, own) + ")"
+		}
+	}
+	return c
+}
+
+// domainPoint returns a copy of λ clipped to the loss's domain and, with an output
+// bias, centred (what certify.CertifyDual needs; a stored λ is already so up to
+// rounding).
+func domainPoint(p *convex.Program, lam []float64) []float64 {
+	v := append([]float64(nil), lam...)
+	l, err := certify.ProgramLoss(p)
+	if err != nil {
+		return v
+	}
+	l.Clip(v)
+	if p.OutputBias {
+		l.Center(v)
+	}
+	return v
 }

@@ -53,6 +53,13 @@
 //	           one NN row (s = 1 − aᵢ − a'ᵢ) and two primal exponential triples
 //	           (x, y, z) = (−tᵢ, 1, aᵢ) and (zᵢ − tᵢ, 1, a'ᵢ), y·exp(x/y) ≤ z.
 //	  Dual:    the NN multiplier equals the logistic derivative σ(zᵢ) at the optimum.
+//	CROSS-ENTROPY (vectorised vector outputs, Program.Outputs = C > 1, one-hot rows)
+//	  Source:  Σᵢ (log Σₖ exp zᵢₖ − Σₖ yᵢₖ zᵢₖ), zᵢₖ = ŷ[k·n + i]
+//	  Target:  tᵢ with cost 1; aᵢₖ ≥ exp(zᵢₖ − yᵢ·zᵢ − tᵢ): primal exponential triples
+//	           (zᵢₖ − yᵢ·zᵢ − tᵢ, 1, aᵢₖ) and one NN row 1 − Σₖ aᵢₖ ≥ 0 per sample
+//	           (Σₖ exp(zᵢₖ − yᵢ·zᵢ − tᵢ) ≤ 1 ⇔ tᵢ ≥ logΣₖ exp zᵢₖ − yᵢ·zᵢ when Σₖ yᵢₖ = 1).
+//	  Dual:    the NN multiplier of sample i is 1 at the optimum; the exponential
+//	           multipliers are its softmax probabilities.
 //	NORM (family cost ‖x‖₂, CostMaps Σⱼ wⱼ‖Tⱼx‖₂, generic Norms penalty)
 //	  Source:  β·w·‖T x‖₂ (T = I for ‖x‖₂)
 //	  Target:  epigraph t with cost β·w and SOC(1 + rows T): s = (t, T x):
@@ -64,6 +71,12 @@
 //	           their diagonals, PSD(p+q) block s = svec([[W₁, Z],[Zᵀ, W₂]]) (lower
 //	           triangle by columns, off-diagonal ×√2): min ½(tr W₁ + tr W₂) = ‖Z‖_*.
 //	  Dual:    the PSD multiplier's off-diagonal block is the nuclear-norm subgradient.
+//	COP (generic CopositiveNuclear penalty: vector outputs, relaxation (b))
+//	  Source:  β·min ½(tr W₁ + tr W₂) s.t. [[W₁, Z],[Zᵀ, W₂]] ⪰ 0, K W₁ Kᵀ ≥ 0 entrywise
+//	  Target:  NUC as above, plus one NN row per pair a ≥ b of nonzero rows of K:
+//	           (K W₁ Kᵀ)_{ab} = Σ_{i≥j} c_{ij} W₁(i,j) ≥ 0 with c_{ii} = K[a,i]K[b,i] and
+//	           c_{ij} = K[a,i]K[b,j] + K[a,j]K[b,i] (i > j) on W₁'s lower-triangle columns.
+//	  Dual:    the NN multipliers form the nonnegative matrix of the DNN relaxation.
 //	EQ / NN (generic constraints)
 //	  Source:  Op x + Const = 0 (Zero), Op x + Const ≥ 0 (NonNeg)
 //	  Target:  zero rows A = Op, b = −Const; nonnegative rows A = −Op, b = Const.
@@ -97,6 +110,34 @@ type Map struct {
 	vars   map[string]int
 	bias   int // −1 if none
 	n      int
+	// lossRows[i] is the row of A whose dual multiplier carries sample i's dual
+	// variable (LossDual), lossScale its factor: λᵢ = lossScale[i]·y[lossRows[i]].
+	lossRows  []int
+	lossScale []float64
+}
+
+// LossDual maps a conic dual y (SCS conventions: Px + Aᵀy + c = 0, y ∈ K*) to the dual
+// point λ of the prediction equation ŷ = Ĝx that the certificate uses (λ = −∇ℓ(ŷ) at
+// the optimum; the Dual lines of the package doc):
+//
+//	LSQ   λ = 2μ (μ the middle part of the loss SOC's multiplier)
+//	LSQ′  λ = μ  (the zero rows' multipliers)
+//	HINGE λᵢ = yᵢγᵢ (γᵢ the multiplier of eᵢ + yᵢŷᵢ − 1 ≥ 0)
+//	LOGISTIC λᵢ = yᵢγᵢ (γᵢ the multiplier of 1 − aᵢ − a′ᵢ ≥ 0)
+//
+// It returns nil when y has the wrong length.
+func (m *Map) LossDual(y []float64) []float64 {
+	if len(m.lossRows) == 0 || len(y) == 0 {
+		return nil
+	}
+	lam := make([]float64, len(m.lossRows))
+	for i, r := range m.lossRows {
+		if r < 0 || r >= len(y) {
+			return nil
+		}
+		lam[i] = m.lossScale[i] * y[r]
+	}
+	return lam
 }
 
 // Columns is the number of columns of x.
@@ -382,12 +423,20 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 	}
 	// prediction operator Ĝ as sparse rows
 	G := predictionRows(p, m)
+	// the rows whose multipliers carry the loss's dual variables (Map.LossDual)
+	type secRow struct {
+		sec   *section
+		row   int
+		scale float64
+	}
+	var lossAt []secRow
 	// loss
 	switch {
 	case (p.Loss == "squared" || p.Loss == "") && opts.QuadraticLoss:
 		r := b.col("r_loss", p.N, -1, []int{p.N})
 		for i := 0; i < p.N; i++ {
 			row := b.z.row(-p.Y[i])
+			lossAt = append(lossAt, secRow{&b.z, row, 1})
 			b.z.add(row, r+i, 1)
 			for k, cidx := range G[i].cols {
 				b.z.add(row, cidx, -G[i].vals[k])
@@ -402,6 +451,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		b.q.add(r0, tau, -2)
 		for i := 0; i < p.N; i++ {
 			row := b.q.row(-2 * p.Y[i])
+			lossAt = append(lossAt, secRow{&b.q, row, 2})
 			for k, cidx := range G[i].cols {
 				b.q.add(row, cidx, -2*G[i].vals[k])
 			}
@@ -416,6 +466,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			r := b.l.row(0)
 			b.l.add(r, e+i, -1)
 			r = b.l.row(-1)
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, e+i, -1)
 			for k, cidx := range G[i].cols {
 				b.l.add(r, cidx, -p.Y[i]*G[i].vals[k])
@@ -428,6 +479,7 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		for i := 0; i < p.N; i++ {
 			b.c[t+i] = 1
 			r := b.l.row(1) // 1 − a − a' ≥ 0
+			lossAt = append(lossAt, secRow{&b.l, r, p.Y[i]})
 			b.l.add(r, a+i, 1)
 			b.l.add(r, a2+i, 1)
 			// (−t, 1, a)
@@ -446,6 +498,38 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			r = b.ep.row(0)
 			b.ep.add(r, a2+i, -1)
 			b.nexp += 2
+		}
+	case p.Loss == "cross_entropy" && p.Outputs > 1:
+		n, C := p.N/p.Outputs, p.Outputs
+		t := b.col("t_loss", n, -1, []int{n})
+		a := b.col("a_loss", p.N, -1, []int{n, C})
+		for i := 0; i < n; i++ {
+			b.c[t+i] = 1
+			r := b.l.row(1) // 1 − Σ_k a_ik ≥ 0
+			for k := 0; k < C; k++ {
+				b.l.add(r, a+k*n+i, 1)
+			}
+			for k := 0; k < C; k++ {
+				// (ŷ_ik − Σ_k' y_ik' ŷ_ik' − t_i, 1, a_ik)
+				r = b.ep.row(0)
+				b.ep.add(r, t+i, 1)
+				row := G[k*n+i]
+				for j, cidx := range row.cols {
+					b.ep.add(r, cidx, -row.vals[j])
+				}
+				for k2 := 0; k2 < C; k2++ {
+					if y := p.Y[k2*n+i]; y != 0 {
+						r2 := G[k2*n+i]
+						for j, cidx := range r2.cols {
+							b.ep.add(r, cidx, y*r2.vals[j])
+						}
+					}
+				}
+				b.ep.row(1)
+				r = b.ep.row(0)
+				b.ep.add(r, a+k*n+i, -1)
+				b.nexp++
+			}
 		}
 	default:
 		return nil, nil, fmt.Errorf("canon: unknown loss %q", p.Loss)
@@ -470,6 +554,9 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 			}
 		case convex.Nuclear:
 			b.nuclear(p.Beta, pen.Var, x0, k)
+		case convex.CopositiveNuclear:
+			w1 := b.nuclear(p.Beta, pen.Var, x0, k)
+			b.copositive(w1, pen.Var.Shape[0], pen.Maps[0])
 		}
 	}
 	prob, err := b.assemble()
@@ -477,6 +564,16 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		return nil, nil, err
 	}
 	m.n = b.n
+	offset := map[*section]int{}
+	off := 0
+	for _, sec := range []*section{&b.z, &b.l, &b.q, &b.s, &b.ep} { // assemble's order
+		offset[sec] = off
+		off += sec.rows
+	}
+	for _, la := range lossAt {
+		m.lossRows = append(m.lossRows, offset[la.sec]+la.row)
+		m.lossScale = append(m.lossScale, la.scale)
+	}
 	return prob, m, nil
 }
 
@@ -505,8 +602,9 @@ func (b *builder) norm(t, x0, rows, cols int, T func(i, j int) float64) {
 	b.qs = append(b.qs, rows+1)
 }
 
-// nuclear emits the NUC block for Z (p×q, vec column-major at x0).
-func (b *builder) nuclear(beta float64, v *convex.Var, x0, k int) {
+// nuclear emits the NUC block for Z (p×q, vec column-major at x0) and returns the
+// first column of W₁ (its lower triangle by columns).
+func (b *builder) nuclear(beta float64, v *convex.Var, x0, k int) int {
 	p, q := v.Shape[0], v.Shape[1]
 	w1 := b.col(fmt.Sprintf("W1_%s", v.Name), p*(p+1)/2, -1, nil)
 	w2 := b.col(fmt.Sprintf("W2_%s", v.Name), q*(q+1)/2, -1, nil)
@@ -538,6 +636,53 @@ func (b *builder) nuclear(beta float64, v *convex.Var, x0, k int) {
 		}
 	}
 	b.ss = append(b.ss, kk)
+	return w1
+}
+
+// copositive emits the COP rows of a CopositiveNuclear penalty: (K W₁ Kᵀ)_{ab} ≥ 0
+// for a ≥ b, with W₁ (p×p) stored as its lower triangle by columns at w1. The
+// coefficient of W₁(i, j), i ≥ j, in row (a, b) is K[a,i]K[b,j] + K[a,j]K[b,i] for
+// i ≠ j and K[a,i]K[b,i] for i = j. Zero rows of K give 0 ≥ 0 and are skipped, and
+// so is any row whose coefficients are all zero.
+func (b *builder) copositive(w1, p int, K *mat.Dense) {
+	k, _ := K.Dims()
+	var live []int
+	for a := 0; a < k; a++ {
+		for _, v := range K.RawRowView(a) {
+			if v != 0 {
+				live = append(live, a)
+				break
+			}
+		}
+	}
+	tri := func(i, j int) int { return w1 + j*p - j*(j-1)/2 + (i - j) }
+	for ia, a := range live {
+		ka := K.RawRowView(a)
+		for _, bb := range live[:ia+1] {
+			kb := K.RawRowView(bb)
+			var cols []int
+			var vals []float64
+			for j := 0; j < p; j++ {
+				for i := j; i < p; i++ {
+					c := ka[i] * kb[j]
+					if i != j {
+						c += ka[j] * kb[i]
+					}
+					if c != 0 {
+						cols = append(cols, tri(i, j))
+						vals = append(vals, c)
+					}
+				}
+			}
+			if len(cols) == 0 {
+				continue
+			}
+			r := b.l.row(0)
+			for t, c := range cols {
+				b.l.add(r, c, -vals[t])
+			}
+		}
+	}
 }
 
 type sparseRow struct {
@@ -731,10 +876,21 @@ func validate(p *convex.Program) error {
 		if !names[pen.Var.Name] {
 			return fmt.Errorf("canon: penalty on undeclared variable %s", pen.Var.Name)
 		}
-		if pen.Kind == convex.Nuclear && len(pen.Var.Shape) != 2 {
+		if (pen.Kind == convex.Nuclear || pen.Kind == convex.CopositiveNuclear) && len(pen.Var.Shape) != 2 {
 			return fmt.Errorf("canon: nuclear norm of %s needs a matrix variable", pen.Var.Name)
 		}
+		if pen.Kind == convex.CopositiveNuclear {
+			if len(pen.Maps) != 1 {
+				return fmt.Errorf("canon: copositive nuclear norm of %s needs one cone matrix K", pen.Var.Name)
+			}
+			if _, c := pen.Maps[0].Dims(); c != pen.Var.Shape[0] {
+				return fmt.Errorf("canon: cone matrix of %s has %d columns, Z has %d rows", pen.Var.Name, c, pen.Var.Shape[0])
+			}
+		}
 		for _, T := range pen.Maps {
+			if pen.Kind == convex.CopositiveNuclear {
+				break
+			}
 			if _, c := T.Dims(); c != pen.Var.Size() {
 				return fmt.Errorf("canon: norm map on %s has %d columns, want %d", pen.Var.Name, c, pen.Var.Size())
 			}
@@ -781,12 +937,20 @@ func estimateNNZ(p *convex.Program, signs []*convex.ConeSigns) int {
 	}
 	for _, pen := range p.Penalties {
 		for _, M := range pen.Maps {
+			if pen.Kind == convex.CopositiveNuclear {
+				break
+			}
 			r, c := M.Dims()
 			nnz += r*c + 1
 		}
-		if pen.Kind == convex.Nuclear && len(pen.Var.Shape) == 2 {
+		if (pen.Kind == convex.Nuclear || pen.Kind == convex.CopositiveNuclear) && len(pen.Var.Shape) == 2 {
 			k := pen.Var.Shape[0] + pen.Var.Shape[1]
 			nnz += k * (k + 1) / 2
+		}
+		if pen.Kind == convex.CopositiveNuclear && len(pen.Maps) == 1 && len(pen.Var.Shape) == 2 {
+			k, _ := pen.Maps[0].Dims()
+			h := pen.Var.Shape[0]
+			nnz += k * (k + 1) / 2 * h * (h + 1) / 2
 		}
 	}
 	for _, c := range p.Constraints {

@@ -364,16 +364,18 @@ func buildReLUCNN(in *Input) (*convex.Program, diag.List) {
 	if prog.Loss == "" {
 		prog.Loss = ir.Squared
 	}
+	// Doc is set here, not from the matched rule: cnn-pool with a single window
+	// (avgpool over the whole grid, flatten of one position) is the §4 program.
 	switch {
 	case d.max:
 		prog.Theorem = "two-layer ReLU CNN with max pooling, max-pattern program (cnnc derivation §6)"
-		prog.Section = "§6"
+		prog.Section, prog.Doc = "§6", "docs/math/06-maxpool.md"
 	case win == 1:
 		prog.Theorem = "two-layer ReLU CNN with global average pooling, Ergen & Pilanci 2021"
-		prog.Section = "§4"
+		prog.Section, prog.Doc = "§4", "docs/math/04-cnn-gap.md"
 	default:
 		prog.Theorem = "two-layer ReLU CNN with pooling windows or flatten, ℓ1² output penalty (cnnc derivation §5.2)"
-		prog.Section = "§5.2"
+		prog.Section, prog.Doc = "§5.2", "docs/math/05-cnn-pool.md"
 	}
 	prog.Regularizer = reluCNNRegularizer(d)
 	for l, ks := range d.windows {
@@ -672,6 +674,75 @@ func PatternColumn(f *convex.Family, u []float64) (weight, sign []float64, ok bo
 		return w, sg, true
 	}
 	return nil, nil, false
+}
+
+// PatternWeights is the batched form of PatternColumn's Weight part for a CNN family
+// built by this file: it turns Z = A·U (one column per gate) in place into the
+// Weight columns of the gates' patterns — p_{lk}·1[Z ≥ 0] for average pooling, and
+// for max pooling 1 at each sample's winning row (the first largest, as maxPattern)
+// when its value is ≥ 0. nil for other families.
+func PatternWeights(f *convex.Family) func(Z *mat.Dense) {
+	if f == nil || f.A == nil {
+		return nil
+	}
+	np, _ := f.A.Dims()
+	switch f.Meta["pool"] {
+	case "avg":
+		rw, _ := f.Meta["row_weight"].([]float64)
+		if len(rw) != np {
+			return nil
+		}
+		return func(Z *mat.Dense) {
+			raw := Z.RawMatrix()
+			for r := 0; r < raw.Rows; r++ {
+				row := raw.Data[r*raw.Stride : r*raw.Stride+raw.Cols]
+				for j, z := range row {
+					if z >= 0 {
+						row[j] = rw[r]
+					} else {
+						row[j] = 0
+					}
+				}
+			}
+		}
+	case "max":
+		ks, _ := f.Meta["positions"].([]int)
+		s := len(ks)
+		if s == 0 || np%s != 0 {
+			return nil
+		}
+		n := np / s
+		return func(Z *mat.Dense) {
+			raw := Z.RawMatrix()
+			S := raw.Cols
+			best := make([]float64, S)
+			arg := make([]int, S)
+			for i := 0; i < n; i++ {
+				for c := 0; c < S; c++ {
+					best[c], arg[c] = math.Inf(-1), -1
+				}
+				for j := 0; j < s; j++ {
+					row := raw.Data[(j*n+i)*raw.Stride : (j*n+i)*raw.Stride+S]
+					for c, z := range row {
+						if z > best[c] {
+							best[c], arg[c] = z, j
+						}
+					}
+				}
+				for j := 0; j < s; j++ {
+					row := raw.Data[(j*n+i)*raw.Stride : (j*n+i)*raw.Stride+S]
+					for c := range row {
+						if arg[c] == j && best[c] >= 0 {
+							row[c] = 1
+						} else {
+							row[c] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func allZero(d []float64) bool {

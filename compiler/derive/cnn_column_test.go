@@ -73,14 +73,30 @@ func TestPatternColumnMatchesBuild(t *testing.T) {
 					checkUnit(t, f, u, w, s)
 					checked++
 				}
-				// fresh gates: the same two properties
+				// fresh gates: the same two properties; and PatternWeights (batched)
+				// gives PatternColumn's Weight for every gate at once
+				np, _ := f.A.Dims()
+				U := mat.NewDense(f.H, 20, nil)
 				for k := 0; k < 20; k++ {
 					u := make([]float64, f.H)
 					for j := range u {
 						u[j] = r.NormFloat64()
 					}
+					U.SetCol(k, u)
 					if w, s, ok := PatternColumn(f, u); ok {
 						checkUnit(t, f, u, w, s)
+					}
+				}
+				Z := mat.NewDense(np, 20, nil)
+				Z.Mul(f.A, U)
+				PatternWeights(f)(Z)
+				for k := 0; k < 20; k++ {
+					w, _, ok := PatternColumn(f, mat.Col(nil, k, U))
+					if !ok {
+						w = make([]float64, np)
+					}
+					if !slices.Equal(w, mat.Col(nil, k, Z)) {
+						t.Fatalf("family %s gate %d: PatternWeights differs from PatternColumn's Weight", f.Name, k)
 					}
 				}
 			}
@@ -92,6 +108,9 @@ func TestPatternColumnMatchesBuild(t *testing.T) {
 	// not a CNN family, wrong gate length: no column, no panic
 	if _, _, ok := PatternColumn(&convex.Family{}, nil); ok {
 		t.Error("empty family gave a column")
+	}
+	if PatternWeights(&convex.Family{}) != nil {
+		t.Error("empty family gave a weight map")
 	}
 }
 

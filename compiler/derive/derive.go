@@ -29,6 +29,9 @@ type Input struct {
 	Model *ir.Model
 	Data  *dataset.Dataset // training data reshaped to the model's input
 	Train ir.Train
+	// Relaxation selects the relaxation a vector rule's Build writes (RelaxGated or
+	// RelaxCopositive; "" is the rule's default). Scalar rules ignore it.
+	Relaxation string
 
 	// MaxMemory is the memory budget in bytes for the stages that grow with the data
 	// (patch extraction, pattern sets, the families built from them): 0 the default
@@ -103,6 +106,12 @@ type Rule struct {
 	Check   func(in *Input) diag.List
 	Build   func(in *Input) (*convex.Program, diag.List)
 	Recover func(in *Input, p *convex.Program, s *convex.Solution) (*network.Weights, error)
+
+	// Vector is set for vector-output rules (§10, vector.go): their program is a
+	// convex.VectorProgram solved by the vector pipeline (compiler/train); Build then
+	// writes the convex relaxation that has a conic form (for export and the conic
+	// solver), and Recover is unused.
+	Vector *VectorRule
 }
 
 var rules []*Rule
@@ -175,8 +184,8 @@ func Select(in *Input) (*Rule, diag.List) {
 			rng = bestM.Differs.Range
 			where = fmt.Sprintf("layer %d (%s)", bestM.Differs.Index, bestM.Differs.Kind)
 		}
-		detail = fmt.Sprintf("The closest supported architecture is %q: input · %s (%s, %s).\nSpecifically: %s differs: %s.",
-			best.Name, best.Pattern, best.Theorem, best.Section, where, bestM.Why)
+		detail = fmt.Sprintf("The closest supported architecture is %q: input · %s (%s, %s, %s).\nSpecifically: %s differs: %s.",
+			best.Name, best.Pattern, best.Theorem, best.Section, best.Doc, where, bestM.Why)
 	}
 	dl.Errorf(CodeNoEquivalent, rng, detail, "model %s has no convex equivalent", in.Model.Name)
 	return nil, dl

@@ -188,6 +188,10 @@ func CheckData(in *Input, dl *diag.List) []float64 {
 	if loss == "" {
 		loss = ir.Squared
 	}
+	if loss == ir.CrossEntropy {
+		dl.Errorf(CodeLoss, in.Train.Range, "cross_entropy is the softmax loss of a vector output (`linear C` with C ≥ 2 and `classes all`); for one output use `loss logistic` with `classes A B`.", "loss cross_entropy needs a vector output")
+		return nil
+	}
 	if allEqual && (in.Data.Classification || loss != ir.Squared) {
 		dl.Errorf(CodeLabels, r, "Training a classifier needs both classes in the data; check `classes` and `limit`.", "all %d labels are equal (%g)", n, y[0])
 		return nil

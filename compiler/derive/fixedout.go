@@ -71,6 +71,10 @@ var FixedOutRule = &Rule{
 	Theorem: fixedOutTheorem,
 	Pattern: "conv K filters=1 · relu · [avgpool global | avgpool W] · linear 1 fixed=VALUE",
 	Match:   func(m *ir.Model) Match { return matchSteps(m, fixedOutSteps()) },
+	Check: func(in *Input) diag.List {
+		_, ds := checkFixedOut(in)
+		return ds
+	},
 	Build:   buildFixedOut,
 	Recover: recoverFixedOut,
 }
@@ -132,7 +136,21 @@ func FixedOutWeights(m *ir.Model) ([]float64, error) {
 	return c, nil
 }
 
-func buildFixedOut(in *Input) (*convex.Program, diag.List) {
+// fixedOut is what the checks of the fixed-output rule establish before the
+// patches are extracted.
+type fixedOut struct {
+	a   arch
+	c   []float64 // fixed output weight of every conv position
+	y   []float64
+	h   int     // patch length (with the bias entry)
+	eps float64 // noise budget ε
+}
+
+// checkFixedOut runs every check of the rule that needs no patch matrix: loss,
+// filter count, output bias, sign of the fixed weights, data, size, and the
+// feasibility of negative targets under the noise budget. It is the rule's Check
+// and the first half of Build.
+func checkFixedOut(in *Input) (*fixedOut, diag.List) {
 	var ds diag.List
 	a := parseArch(in.Model)
 	loss := in.Train.Loss
@@ -194,18 +212,6 @@ func buildFixedOut(in *Input) (*convex.Program, diag.List) {
 		ds.Errorf(CodeFixedTooLarge, dataRange(in), fmt.Sprintf("The program stores one patch of %d values per sample and position: %d samples × %d positions × %d = %.3g values, more than the limit %d (1 GiB). Use fewer samples (`limit N`) or a larger stride.", h, n, K, h, float64(n)*float64(K)*float64(h), MaxAnchoredFloats), "the fixed-output relaxation's patches are too large")
 		return nil, ds
 	}
-	p, err := patch.Extract(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv)
-	if err != nil {
-		ds.Errorf(CodeShape, a.conv.Range, "The convolution's kernel, stride and padding must fit the input shape.", "%v", err)
-		return nil, ds
-	}
-	if a.conv.Bias {
-		p = p.AppendOnes()
-	}
-	if p.K != K {
-		ds.Errorf(CodeShape, a.conv.Range, "", "the conv has %d output positions in the data, %d in the model", p.K, K)
-		return nil, ds
-	}
 	eps := in.Train.Noise.Eps(n)
 	// Feasibility: f(w) ≥ 0 for every w, so ‖(f − y)₊‖ ≥ ‖(−y)₊‖, attained at w = 0.
 	negNorm, worst, worstI := 0.0, 0.0, -1
@@ -223,6 +229,26 @@ func buildFixedOut(in *Input) (*convex.Program, diag.List) {
 			rng = in.Train.Noise.Range
 		}
 		ds.Errorf(CodeFixedInfeas, rng, fmt.Sprintf("With non-negative output weights the network's output is never negative, so a negative target can only be absorbed by the noise budget: the relaxation needs ‖(−y)₊‖₂ = %.6g ≤ ε = %.6g (sample %d has target %.6g). Give a noise budget (`noise E` with E ≥ %.6g, or `noise sigma=S`) or check the targets' sign.", negNorm, eps, worstI, worst, negNorm), "the fixed-output relaxation is infeasible: %d negative targets", countNeg(y))
+		return nil, ds
+	}
+	return &fixedOut{a: a, c: c, y: y, h: h, eps: eps}, ds
+}
+
+func buildFixedOut(in *Input) (*convex.Program, diag.List) {
+	f, ds := checkFixedOut(in)
+	if f == nil || ds.HasErrors() {
+		return nil, ds
+	}
+	a, c, y, eps := f.a, f.c, f.y, f.eps
+	n, K := len(y), len(c)
+	p, err := patch.ExtractWith(in.Data.X, sampleShape(in.Model), a.conv.Kernel, a.conv.Stride, convPadding(a.conv), a.conv.Kind == ir.CircConv,
+		patch.Options{MaxMemory: in.MaxMemory, AppendOnes: a.conv.Bias, Progress: in.Progress, Context: in.Context})
+	if err != nil {
+		stageError(&ds, a.conv.Range, err, CodeShape, "The convolution's kernel, stride and padding must fit the input shape.")
+		return nil, ds
+	}
+	if p.K != K {
+		ds.Errorf(CodeShape, a.conv.Range, "", "the conv has %d output positions in the data, %d in the model", p.K, K)
 		return nil, ds
 	}
 	anchor, err := lsAnchor(p, c, y)

@@ -50,6 +50,7 @@
 //
 //	obj = loss + penalty,
 //	loss: squared ½ Σ_{i,k} (ŷ_ik − y_ik)², hinge Σ max(0, 1 − y·ŷ), logistic Σ log(1 + e^{−y·ŷ}),
+//	      cross_entropy Σ_i (Σ_k y_ik·log Σ_k e^{ŷ_ik} − Σ_k y_ik ŷ_ik) (softmax, one-hot targets),
 //	penalty = (β/2) Σ_T P(T),  P by the tensor's Penalty:
 //	  l2:   ‖T‖² (sum of squares);
 //	  l1sq: Σ_g (Σ_{a,r} |T[a, g, r]|)², T viewed as [shape[0], Groups, rest]: axis 1
@@ -58,6 +59,16 @@
 //	        columns c·H·W … (c+1)·H·W−1, so ‖w_c‖₁ sums its window weights over every
 //	        output (§5.2's ‖w_j‖₁², and ‖W_j‖_{1,1}² for vector outputs);
 //	  none: 0.
+//
+//	path, group: the tensor is covered by the network-level regulariser (below).
+//
+// Parallel branches (branches.go): a conv, circconv or linear layer with "branches": K
+// is K parallel copies of itself (Out = K·width, branch-major); a later linear layer
+// of the same run is block-diagonal (zero outside its K blocks, checked). With
+// "regularizer": "path" or "group" (three-layer parallel networks, docs/math/08 and
+// 09) the objective adds β·R(θ) — R the ℓ2 path norm Σ_k |w3_k|·sqrt(Σ_j ‖A_kj‖²‖B_kj‖²)
+// or its group-ℓ1 variant Σ_k |w3_k|·Σ_j ‖A_kj‖‖B_kj‖ — instead of per-tensor penalties
+// on the tensors it covers.
 //
 // Defaults when a tensor's Penalty is empty: .weight → l2 (none for fixed layers);
 // .bias → l2 on hidden layers, none on the output layer (the last conv, circconv or

@@ -51,6 +51,7 @@ func fill(t testing.TB, m *ir.Model, w *network.Weights, rng *rand.Rand, widths 
 		}
 		return v[i]
 	}
+	run := 0 // branches of the current run of branched layers (0: none)
 	for k := 1; k < len(m.Layers); k++ {
 		l := m.Layers[k]
 		width := l.Width
@@ -59,6 +60,15 @@ func fill(t testing.TB, m *ir.Model, w *network.Weights, rng *rand.Rand, widths 
 			if width == 0 {
 				width = 3
 			}
+		}
+		K := 0
+		if l.Branches != 0 {
+			K = l.Branches
+			if K == ir.AutoBranches {
+				K = 3
+			}
+			w.Layers[k].Branches = K
+			width *= K // per-branch width → the layer's total
 		}
 		switch l.Kind {
 		case ir.Conv, ir.CircConv:
@@ -86,6 +96,16 @@ func fill(t testing.TB, m *ir.Model, w *network.Weights, rng *rand.Rand, widths 
 			if l.Fixed == nil {
 				randT(fmt.Sprintf("L%d.weight", k), ws, "")
 			}
+			if K > 0 && run == K { // continues parallel branches: block-diagonal
+				d := w.Tensor(fmt.Sprintf("L%d.weight", k)).Data
+				for o := 0; o < width; o++ {
+					for c := 0; c < in; c++ {
+						if o/(width/K) != c/(in/K) {
+							d[o*in+c] = 0
+						}
+					}
+				}
+			}
 			prevW, shape = ws, []int{width}
 		case ir.Gated:
 			randT(fmt.Sprintf("L%d.gates", k), prevW, "")
@@ -110,6 +130,12 @@ func fill(t testing.TB, m *ir.Model, w *network.Weights, rng *rand.Rand, widths 
 				n *= v
 			}
 			shape = []int{n}
+		}
+		switch {
+		case K > 0:
+			run = K
+		case l.Kind == ir.Conv || l.Kind == ir.CircConv || l.Kind == ir.Linear:
+			run = 0
 		}
 		prevBias = false
 		if l.Bias {

@@ -59,6 +59,9 @@ func (w *Weights) Write(out io.Writer) error {
 	str := func(s string) string { q, _ := json.Marshal(s); return string(q) }
 	fmt.Fprintf(&b, "{\n  \"format\": %s,\n  \"model\": %s,\n  \"beta\": %s,\n  \"loss\": %s,\n",
 		str(w.Format), str(w.Model), num(w.Beta), str(w.Loss))
+	if w.Regularizer != "" {
+		fmt.Fprintf(&b, "  \"regularizer\": %s,\n", str(w.Regularizer))
+	}
 	if w.Preprocess != nil {
 		if err := w.CheckPreprocess(); err != nil {
 			return err

@@ -37,16 +37,39 @@ func Objective(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty flo
 		penalty += penaltyValue(t.kind, t.shape, t.data, t.groups)
 	}
 	penalty *= w.Beta / 2
+	if p.reg != nil {
+		penalty += w.Beta * p.reg.value() // the network-level regulariser (branches.go)
+	}
 	return loss + penalty, loss, penalty, nil
 }
 
 // Loss is the summed loss of predictions yhat against targets Y (both n × out):
 // squared ½Σ(ŷ−y)², hinge Σ max(0, 1−y·ŷ), logistic Σ log(1+e^{−y·ŷ}) computed as
-// max(−z,0) + log1p(e^{−|z|}), z = y·ŷ (no overflow). "" means squared.
+// max(−z,0) + log1p(e^{−|z|}), z = y·ŷ (no overflow), cross_entropy (softmax over each
+// row) Σ_i Σ_k −y_ik log softmax(ŷ_i)_k = Σ_i (Σ_k y_ik)·logΣ_k e^{ŷ_ik} − Σ_k y_ik ŷ_ik,
+// the log-sum-exp shifted by the row maximum. "" means squared.
 func Loss(kind string, yhat, Y *mat.Dense) (float64, error) {
 	n, c := yhat.Dims()
 	if r, k := Y.Dims(); r != n || k != c {
 		return 0, fmt.Errorf("loss: predictions are %d×%d, targets %d×%d", n, c, r, k)
+	}
+	if kind == ir.CrossEntropy {
+		s := 0.0
+		for i := 0; i < n; i++ {
+			pr, yr := yhat.RawRowView(i), Y.RawRowView(i)
+			m := math.Inf(-1)
+			for _, v := range pr {
+				m = math.Max(m, v)
+			}
+			e, ys := 0.0, 0.0
+			for k, v := range pr {
+				e += math.Exp(v - m)
+				ys += yr[k]
+				s -= yr[k] * v
+			}
+			s += ys * (m + math.Log(e))
+		}
+		return s, nil
 	}
 	var f func(p, y float64) float64
 	switch kind {
@@ -60,7 +83,7 @@ func Loss(kind string, yhat, Y *mat.Dense) (float64, error) {
 			return math.Max(-z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
 		}
 	default:
-		return 0, fmt.Errorf("unknown loss %q (want squared, hinge or logistic)", kind)
+		return 0, fmt.Errorf("unknown loss %q (want squared, hinge, logistic or cross_entropy)", kind)
 	}
 	s := 0.0
 	for i := 0; i < n; i++ {
@@ -149,4 +172,33 @@ func Accuracy(yhat, Y *mat.Dense) (float64, error) {
 		}
 	}
 	return float64(hit) / float64(n), nil
+}
+
+// Confusion is the confusion matrix of predictions against one-hot (or ±1) targets:
+// M[a][b] counts the samples of true class a predicted as class b, classes indexed as
+// in Predict (argmax column; for one ±1 column index 0 is −1 and 1 is +1).
+func Confusion(yhat, Y *mat.Dense) ([][]int, error) {
+	n, c := yhat.Dims()
+	if r, k := Y.Dims(); r != n || k != c {
+		return nil, fmt.Errorf("confusion: predictions are %d×%d, targets %d×%d", n, c, r, k)
+	}
+	size := c
+	idx := func(row []float64) int { return classOf(row) }
+	if c == 1 {
+		size = 2
+		idx = func(row []float64) int {
+			if classOf(row) > 0 {
+				return 1
+			}
+			return 0
+		}
+	}
+	M := make([][]int, size)
+	for a := range M {
+		M[a] = make([]int, size)
+	}
+	for i := 0; i < n; i++ {
+		M[idx(Y.RawRowView(i))][idx(yhat.RawRowView(i))]++
+	}
+	return M, nil
 }

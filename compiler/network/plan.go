@@ -91,6 +91,9 @@ type plan struct {
 	fixed   []Tensor       // weights of fixed layers that were not given
 	penalty map[string]string
 	groups  map[string]int
+
+	runs []branchRun // runs of branched layers (branches.go)
+	reg  *regPlan    // the network-level regulariser, when Weights.Regularizer is set
 }
 
 func shapeString(s []int) string {
@@ -152,9 +155,9 @@ func (w *Weights) compile() (*plan, error) {
 		return nil, fmt.Errorf("layer 0 (input): %v", err)
 	}
 	switch w.Loss {
-	case "", "squared", "hinge", "logistic":
+	case "", "squared", "hinge", "logistic", "cross_entropy":
 	default:
-		return nil, fmt.Errorf("unknown loss %q (want squared, hinge or logistic)", w.Loss)
+		return nil, fmt.Errorf("unknown loss %q (want squared, hinge, logistic or cross_entropy)", w.Loss)
 	}
 	if math.IsNaN(w.Beta) || math.IsInf(w.Beta, 0) || w.Beta < 0 {
 		return nil, fmt.Errorf("beta %v: want a finite number ≥ 0", w.Beta)
@@ -190,6 +193,7 @@ func (w *Weights) compile() (*plan, error) {
 	units := cur.C // hidden units along the current representation (for l1sq groups)
 	fixedWeight := map[string]bool{}
 	var prev *step // the step of layer k−1 when it is conv/circconv/linear
+	bt := &branchTracker{}
 
 	for k := 1; k < len(w.Layers); k++ {
 		l := &w.Layers[k]
@@ -260,6 +264,9 @@ func (w *Weights) compile() (*plan, error) {
 			st.out = dims{cur.rank, out, oh, ow}
 			p.inOut[k] = [2]int{cur.C, out}
 			units = out
+			if err := bt.param(p, st, l, where); err != nil {
+				return nil, err
+			}
 
 		case "linear":
 			in := cur.size()
@@ -310,11 +317,16 @@ func (w *Weights) compile() (*plan, error) {
 			st.out = dims{1, out, 1, 1}
 			p.inOut[k] = [2]int{in, out}
 			units = out
+			if err := bt.param(p, st, l, where); err != nil {
+				return nil, err
+			}
 
 		case "relu":
 			st = &step{layer: k, kind: stepReLU, in: cur, out: cur}
+			bt.keep(k)
 
 		case "gated":
+			bt.keep(k)
 			if prev == nil {
 				return nil, fmt.Errorf("%s must directly follow a linear, conv or circconv layer", where)
 			}
@@ -342,6 +354,7 @@ func (w *Weights) compile() (*plan, error) {
 			}
 
 		case "avgpool", "maxpool":
+			bt.keep(k) // per channel: the branches' channels stay apart
 			if cur.rank < 2 {
 				return nil, fmt.Errorf("%s needs a [C,L] or [C,H,W] input, got %s", where, shapeString(cur.shape()))
 			}
@@ -379,6 +392,7 @@ func (w *Weights) compile() (*plan, error) {
 
 		case "flatten":
 			st = &step{layer: k, kind: stepCopy, in: cur, out: dims{1, cur.size(), 1, 1}}
+			bt.keep(k)
 
 		case "input":
 			return nil, fmt.Errorf("%s: input must be the first layer only", where)
@@ -398,6 +412,11 @@ func (w *Weights) compile() (*plan, error) {
 		}
 	}
 	p.out = cur
+	bt.end()
+	p.runs = bt.runs
+	if err := p.planRegularizer(w, tensors, lastParam); err != nil {
+		return nil, err
+	}
 
 	var extra []string
 	for name := range tensors {
@@ -420,11 +439,21 @@ func (w *Weights) compile() (*plan, error) {
 	}
 	for _, t := range all {
 		kind := t.Penalty
+		if p.reg != nil && p.reg.covers[t.Name] {
+			if kind != "" && kind != w.Regularizer {
+				return nil, fmt.Errorf("tensor %s has penalty %q, but the network's regularizer %q covers it", t.Name, kind, w.Regularizer)
+			}
+			kind = w.Regularizer
+		}
 		if kind == "" {
 			kind = defaultPenalty(t.Name, lastParam, fixedWeight[t.Name])
 		}
 		switch kind {
 		case PenaltyL2, PenaltyNone:
+		case PenaltyPath, PenaltyGroup:
+			if p.reg == nil || !p.reg.covers[t.Name] {
+				return nil, fmt.Errorf("tensor %s has penalty %q, which only the tensors of a parallel three-layer network with regularizer %q carry", t.Name, kind, kind)
+			}
 		case PenaltyL1Sq:
 			if len(t.Shape) < 2 {
 				return nil, fmt.Errorf("tensor %s has penalty l1sq, which needs a tensor of rank ≥ 2 (units on axis 1), got shape %s", t.Name, shapeString(t.Shape))

@@ -16,6 +16,12 @@ const (
 	PenaltyL2   = "l2"   // (β/2)·‖T‖² (weight decay; the default for weights)
 	PenaltyL1Sq = "l1sq" // (β/2)·Σ_j ‖row_j‖₁² (the §5.2 ℓ1² output penalty; one row per hidden unit)
 	PenaltyNone = "none" // not penalised (output bias, gates, fixed weights)
+
+	// PenaltyPath and PenaltyGroup mark the tensors of a parallel three-layer network
+	// that the network-level regulariser (Weights.Regularizer) covers: they add nothing
+	// on their own (branches.go computes β·R(θ) from all of them together).
+	PenaltyPath  = "path"
+	PenaltyGroup = "group"
 )
 
 // Layer is one entry of weights.json "layers": the model layer with resolved
@@ -32,6 +38,9 @@ type Layer struct {
 	Out     int      `json:"out,omitempty"`     // conv out_channels / linear out_features
 	Bias    bool     `json:"bias,omitempty"`
 	Fixed   *float64 `json:"fixed,omitempty"`
+	// Branches is K for a layer of K parallel branches (branches.go): Out is then the
+	// total K·width, branch-major. 0: not branched.
+	Branches int `json:"branches,omitempty"`
 }
 
 // Tensor is a named weight tensor, row-major.
@@ -58,6 +67,11 @@ type Weights struct {
 	// Preprocess is the training data's preprocessing and the meaning of the
 	// outputs (nil in files written before it was recorded).
 	Preprocess *Preprocess `json:"preprocess,omitempty"`
+
+	// Regularizer is the network-level regulariser of a parallel three-layer network:
+	// "path" (PenaltyPath) or "group" (PenaltyGroup); "" when every penalty is
+	// per tensor (weight decay, l1sq). See branches.go.
+	Regularizer string `json:"regularizer,omitempty"`
 }
 
 // New starts the weights of model m trained with weight decay beta and the given loss:
@@ -89,6 +103,12 @@ func New(m *ir.Model, beta float64, loss string) *Weights {
 				wl.In = l.In[0]
 			}
 			wl.Out = l.Width
+			if l.Branches != 0 {
+				wl.Branches, wl.Out = l.Branches, 0
+				if l.Branches > 0 {
+					wl.Out = l.Branches * l.Width
+				}
+			}
 		case ir.AvgPool, ir.MaxPool:
 			if !l.Global {
 				wl.Kernel = append([]int(nil), l.Kernel...)
@@ -102,6 +122,12 @@ func New(m *ir.Model, beta float64, loss string) *Weights {
 				wl.In = s
 			}
 			wl.Out = l.Width
+			if l.Branches != 0 {
+				wl.Branches, wl.Out = l.Branches, 0
+				if l.Branches > 0 {
+					wl.Out = l.Branches * l.Width
+				}
+			}
 			if l.Fixed != nil {
 				v := *l.Fixed
 				wl.Fixed = &v
@@ -225,7 +251,7 @@ func (w *Weights) CheckModel(m *ir.Model) error {
 		}
 	}
 	for k := range ref.Layers {
-		a, b := w.Layers[k], &ref.Layers[k]
+		a, b, l := w.Layers[k], &ref.Layers[k], m.Layers[k]
 		// Empty lists in the weights mean the defaults New writes out.
 		switch a.Type {
 		case "conv":
@@ -259,6 +285,10 @@ func (w *Weights) CheckModel(m *ir.Model) error {
 			return diff("bias", a.Bias, b.Bias)
 		case (a.Fixed == nil) != (b.Fixed == nil) || a.Fixed != nil && *a.Fixed != *b.Fixed:
 			return diff("fixed", fmtFixed(a.Fixed), fmtFixed(b.Fixed))
+		case (a.Branches != 0) != (b.Branches != 0) || b.Branches > 0 && a.Branches != b.Branches:
+			return diff("branches", a.Branches, branchesText(b.Branches))
+		case b.Branches != 0 && a.Branches > 0 && a.Out > 0 && a.Out != a.Branches*l.Width:
+			return fmt.Errorf("%s: %d units in %d branches, model %s has %d per branch", where, a.Out, a.Branches, m.Name, l.Width)
 		case b.Out > 0 && k == last && a.Out != b.Out:
 			return diff("the width", a.Out, b.Out)
 		case b.Out > 0 && a.Out > b.Out:
@@ -285,6 +315,13 @@ func sameParam(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+func branchesText(k int) string {
+	if k == ir.AutoBranches {
+		return "auto"
+	}
+	return fmt.Sprint(k)
 }
 
 func fmtFixed(f *float64) string {

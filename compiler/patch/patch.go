@@ -115,7 +115,7 @@ func (p *Patches) Sum(w []float64) *mat.Dense {
 }
 
 // AppendOnes returns a copy of p with a constant-1 feature appended to every patch
-// (the bias of a conv layer with bias=true, penalised like a weight — spec §1.1).
+// (the bias of a conv layer with bias=true, penalised like a weight — §1.1, docs/math/01-machinery.md).
 func (p *Patches) AppendOnes() *Patches {
 	q := *p
 	q.H = p.H + 1

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // above what SGD-type training reaches (formulations.md Part A measured 0.1430 against
 // L-BFGS's 0.0330); `patterns adaptive` adds the patterns that violate the dual
 // certificate until none is found, and must end below the best of 5 L-BFGS runs of the
-// non-convex network with 100 neurons. Both numbers are logged for the record.
+// non-convex network with 100 neurons, with at most 1000 patterns. Both numbers, the
+// final certificate (ρ, bound), the time split and every round are logged for the
+// record (wall and CPU time: on the shared machine the wall time depends on the load).
 func TestAdaptiveBeatsLocalSearch(t *testing.T) {
 	if os.Getenv("CNNC_LONG") == "" {
 		t.Skip("the adaptive acceptance experiment takes minutes: run with CNNC_LONG=1 go test -run TestAdaptiveBeatsLocalSearch -timeout 30m ./compiler/train")
@@ -66,16 +69,32 @@ func TestAdaptiveBeatsLocalSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	cpu0 := cpuSeconds()
 	start = time.Now()
-	out, err := Run(input(model(d, ir.ReLU, true, false, ir.Auto), ds, beta, ir.Patterns{Mode: ir.Adaptive, N: 100, Max: 3000, Seed: 1}), Options{})
+	out, err := Run(input(model(d, ir.ReLU, true, false, ir.Auto), ds, beta, ir.Patterns{Mode: ir.Adaptive, N: 100, Max: 1000, Seed: 1}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	adaptiveTime := time.Since(start)
+	cpu := cpuSeconds() - cpu0
 	a := out.Adaptive
-	t.Logf("100 sampled patterns: %.6f (%s); adaptive: %.6f (%s, %d patterns: %d seeded by a local search, %d rounds, +%d; ρ %.4g, %d neurons) in %.1fs; best of 5 L-BFGS (100 neurons): %.6f in %.1fs",
-		sampled.ConvexObjective, sampled.Status, out.ConvexObjective, out.Status, out.Sizes.Patterns, a.Seeded, a.Rounds, a.Added, a.Ratio, out.ActiveNeurons,
-		adaptiveTime.Seconds(), best, lbfgs.Seconds())
+	t.Logf("100 sampled patterns: %.6f (%s); best of 5 L-BFGS (100 neurons): %.6f in %.1fs", sampled.ConvexObjective, sampled.Status, best, lbfgs.Seconds())
+	t.Logf("adaptive: %.6f (%s) in %.1fs wall, %.1fs CPU (load average before: %s), %d patterns: %d seeded by a local search, %d rounds, +%d (%d from the rounds' local searches), %d neurons",
+		out.ConvexObjective, out.Status, adaptiveTime.Seconds(), cpu, strings.TrimSpace(string(load)), out.Sizes.Patterns, a.Seeded, a.Rounds, a.Added, a.Local, out.ActiveNeurons)
+	t.Logf("final certificate: ρ %.6f over the program's patterns and the %d patterns the last search evaluated (exhaustive: %v; %d gate evaluations in all); bound %.6f [%s]; restricted certificate ρ %.8f",
+		a.Ratio, a.Log[len(a.Log)-1].Evaluations, a.Exhaustive, a.Gates, out.DualObjective, out.DualSource, out.Certificate.Ratio)
+	t.Logf("time split: seed %.1fs, search %.1fs, certificate %.1fs, local search %.1fs, prune %.1fs, solve %.1fs; stopped: %s",
+		a.SeedSec, a.SearchSec, a.CertifySec, a.LocalSec, a.PruneSec, a.SolveSec, a.Stopped)
+	below := -1.0
+	for i, r := range a.Log {
+		t.Logf("round %d at %.1fs: %d patterns, objective %.6f, ρ %.4f, found %d, added %d (local search %d, ended at %.6f), search %.2fs, solve %.2fs %s",
+			i, r.Elapsed, r.Patterns, r.Objective, r.Ratio, r.Found, r.Added, r.Local, r.LocalObjective, r.SearchSec, r.SolveSec, r.Status)
+		if below < 0 && r.Objective < best {
+			below = r.Elapsed
+		}
+	}
+	t.Logf("below the best L-BFGS run after %.1fs of wall time", below)
 	if rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / out.ConvexObjective; rel > 1e-6 {
 		t.Errorf("recovered network %.10g vs convex %.10g", out.NonconvexObjective, out.ConvexObjective)
 	}

@@ -123,7 +123,7 @@ func TestAdaptiveCNNReachesExact(t *testing.T) {
 			if ad.Sizes.Patterns >= ex.Sizes.Patterns {
 				t.Logf("note: adaptive used %d patterns, the exact arrangement has %d", ad.Sizes.Patterns, ex.Sizes.Patterns)
 			}
-			if !a.Exhaustive || ad.DualSource != "certificate (exhaustive search)" {
+			if !a.Exhaustive || ad.Cert == nil || ad.Cert.Scope != "global" {
 				t.Errorf("search not exhaustive: %+v, %s", a, ad.DualSource)
 			}
 			if ad.DualObjective > ex.ConvexObjective*(1+1e-6) || ex.ConvexObjective-ad.DualObjective > 1e-4*ex.ConvexObjective {
@@ -218,7 +218,7 @@ func TestAdaptiveCNNHeuristicSearch(t *testing.T) {
 				if math.Abs(ad.ConvexObjective-ex.ConvexObjective) > 1e-6*ex.ConvexObjective {
 					t.Errorf("adaptive %.10f, exact %.10f", ad.ConvexObjective, ex.ConvexObjective)
 				}
-				if a.Exhaustive || ad.DualSource != "solver (restricted patterns)" {
+				if a.Exhaustive || ad.Cert == nil || ad.Cert.Scope != "restricted" {
 					t.Errorf("a heuristic search claims a global bound: %+v, %s", a, ad.DualSource)
 				}
 			})

@@ -97,7 +97,7 @@ func TestConicAgreesWithStructured(t *testing.T) {
 }
 
 // loadExample checks an example file and loads its train set, as `cnnc solve` does.
-func loadExample(t *testing.T, name string) *derive.Input {
+func loadExample(t testing.TB, name string) *derive.Input {
 	t.Helper()
 	path := filepath.Join("..", "..", "examples", name)
 	f, dl, _ := check.LoadFile(path, check.Options{})

@@ -1,24 +1,81 @@
 package train
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/native/cone"
 	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/native/large"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
 
-// NativeTemplate adapts backend/native/group (the structured solver for family-only
-// programs); Run uses it when Options.Template is nil.
+// NativeTemplate adapts the structured solvers for family-only programs; Run uses it
+// when Options.Template is nil. SolverSettings.Method picks one: "group"
+// (backend/native/group: working-set IPM whose Newton systems live in sample space;
+// asked for its certified unrounded point, group.Settings.Unrounded: Run prunes the
+// support itself, the point's residual is then the certifying dual point, and the
+// adaptive mode's local search starts from every block of the working set),
+// "ipm" or "al" (backend/native/large: working-set IPM in pattern space, or the
+// augmented Lagrangian), or "" for TemplateMethod's choice.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
-	r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context}, rec)
-	if err != nil {
-		return nil, err
+	method := s.Method
+	if method == "" {
+		method = TemplateMethod(p)
 	}
-	return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations}, nil
+	switch method {
+	case "group":
+		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context, Unrounded: true}, rec)
+		if err != nil {
+			return nil, err
+		}
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint, Method: "group"}, nil
+	case "ipm", "al":
+		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: method, Context: s.Context, MaxMemory: s.MaxMemory}, rec)
+		if err != nil {
+			return nil, err
+		}
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, Method: "large " + r.Method}, nil
+	}
+	return nil, fmt.Errorf("train: unknown structured method %q (want group, ipm or al)", method)
 }
+
+// TemplateMethod is the structured method "auto" picks for p. The group solver's
+// Newton systems are n × n (Woodbury) or (Σ H + blocks)², and it stores its iterates
+// and the patterns densely: per pattern about 5S + 2 floats per prediction row and
+// S + 2 per cone row (four Np × S·P iterate products, the gradient work, Weight and
+// the gates' products; S copies). The large solver's Newton systems are nu × nu with
+// nu = Σ_patterns H, independent of n, and it stores bits per pattern. So: large
+// ("ipm") when the samples outnumber the pattern coordinates (n > nu) or group's
+// dense storage would pass groupBytes; group otherwise (docs/solvers.md has the
+// measurements behind the rule).
+func TemplateMethod(p *convex.Program) string {
+	if p.Loss != "" && p.Loss != "squared" {
+		return "group" // the large solver takes the squared loss only
+	}
+	nu, dense := 0, 0.0
+	for _, f := range p.Families {
+		P := f.Patterns()
+		nu += P * f.H
+		np, _ := f.A.Dims()
+		nc := 0
+		if f.C != nil {
+			nc, _ = f.C.Dims()
+		}
+		S := float64(len(f.Signs))
+		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2))
+	}
+	if p.N > nu || dense > groupBytes {
+		return "ipm"
+	}
+	return "group"
+}
+
+// groupBytes is the group solver's dense storage above which TemplateMethod prefers
+// the large solver (1 GB).
+const groupBytes = 1 << 30
 
 // NativeConic adapts backend/native/cone (ε_abs = ε_rel = tol/100); Run uses
 // it when Options.Conic is nil.
@@ -51,5 +108,5 @@ func NativeConic(p *conic.Problem, s SolverSettings, rec solver.Recorder) (*Coni
 		dual = math.NaN()
 	}
 	return &ConicSolved{Status: r.Status, X: r.X, Primal: r.UserObjective,
-		Dual: dual, Iterations: r.Iterations}, nil
+		Dual: dual, Iterations: r.Iterations, Y: r.Y}, nil
 }

@@ -80,7 +80,7 @@ func TestAdaptiveReachesExact(t *testing.T) {
 	if math.Abs(ad.ConvexObjective-ex.ConvexObjective) > 1e-6*ex.ConvexObjective {
 		t.Errorf("adaptive %.10f, exact %.10f", ad.ConvexObjective, ex.ConvexObjective)
 	}
-	if !ad.Adaptive.Exhaustive || ad.DualSource != "certificate (exhaustive search)" {
+	if !ad.Adaptive.Exhaustive || ad.Cert == nil || ad.Cert.Scope != "global" || ad.Cert.Source != "search" {
 		t.Errorf("adaptive search not certified: %+v, %s", ad.Adaptive, ad.DualSource)
 	}
 	if ad.DualObjective > ex.ConvexObjective*(1+1e-6) || ex.ConvexObjective-ad.DualObjective > 1e-4*ex.ConvexObjective {

@@ -201,9 +201,30 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 						d.Classes = []int{x, y}
 					}
 				}
+			case len(a.pos) >= 3:
+				// classes A B C …: keep these classes, one-hot targets in the listed order
+				var cls []int
+				ok := true
+				seenC := map[int]bool{}
+				for _, v := range a.pos {
+					x, okx := c.integer(v, "class", 0)
+					if !okx {
+						ok = false
+						continue
+					}
+					if seenC[x] {
+						c.errorf("C0307", v.Range, "`classes A B C …` lists each class once; the one-hot columns follow the list.", "class %d is listed twice", x)
+						ok = false
+					}
+					seenC[x] = true
+					cls = append(cls, x)
+				}
+				if ok {
+					d.Classes = cls
+				}
 			default:
-				dg := c.errorf("C0307", s.Range, "Write `classes A B` (A → −1, B → +1, other rows dropped) or `classes all` (one-hot targets).",
-					"classes needs two class labels or `all`")
+				dg := c.errorf("C0307", s.Range, "Write `classes A B` (A → −1, B → +1, other rows dropped), `classes A B C …` (one-hot targets over the listed classes) or `classes all` (one-hot targets over every class).",
+					"classes needs two or more class labels or `all`")
 				if len(a.pos) == 1 && a.pos[0].Kind == syntax.Ident {
 					dg.Suggest = suggest(a.pos[0].Text, []string{"all"})
 				}
@@ -241,7 +262,7 @@ func (c *checker) data(b *syntax.Block) *ir.Data {
 			"data block `%s` has no source", name)
 	}
 	if d.AllClasses && d.Classes != nil {
-		c.errorf("C0307", b.KindRange, "", "both `classes all` and `classes A B`")
+		c.errorf("C0307", b.KindRange, "", "both `classes all` and a list of classes")
 	}
 	if !ok {
 		return nil

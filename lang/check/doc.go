@@ -18,6 +18,11 @@
 // A width chosen by the program (`filters=auto`, `linear auto`) is ir.Auto (0) in
 // Layer.Width and in the channel entry Out[0] of the shapes that follow.
 //
+// Parallel branches (`branches=auto|K` on linear, conv and circconv): the width (filters) is
+// per branch, the output has K·width features (channels), auto when K is; consecutive
+// branched layers (only relu or gated between them) form one run and must agree on K;
+// the output layer has no branches (it sums them).
+//
 // Diagnostic codes:
 //
 //	C0100 file cannot be read
@@ -32,9 +37,9 @@
 //	C0111 duplicate key                   C0209 output layer is not `linear N`
 //	C0112 wrong number of values          C0211 unknown standard-library model
 //	C0113 value of the wrong type         C0212 misplaced `use`
-//	C0114 value out of range
-//	C0115 positional value after key=value
-//	C0116 statement given twice
+//	C0114 value out of range              C0220 bad `branches=` (width auto, fixed=)
+//	C0115 positional value after key=value C0221 branched layers disagree on K
+//	C0116 statement given twice           C0222 output layer with branches
 //
 //	C0301 unknown data statement          C0401 unknown train statement
 //	C0302 data block without a source     C0402 unknown loss
@@ -42,6 +47,7 @@
 //	C0304 data file not found             C0404 unknown patterns mode
 //	C0305 images without labels (or v.v.) C0405 bad solver or setting
 //	C0306 unknown synthetic generator     C0406 bad noise budget
+//	                                      C0410 unknown regularizer
 //	C0307 bad classes statement           W0101 data block that is never used
 //	C0308 bad --data override
 package check

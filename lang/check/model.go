@@ -29,6 +29,7 @@ type modelState struct {
 	missing  bool // "must start with input" was reported
 	lastRng  token.Range
 	inStd    bool
+	run      *ir.Layer // first layer of the current run of branched layers, or nil
 }
 
 func (c *checker) model(b *syntax.Block) *ir.Model {
@@ -54,7 +55,10 @@ func (c *checker) model(b *syntax.Block) *ir.Model {
 			"model `%s` has no input layer", name)
 	case st.last != nil && !st.last.Bad && len(st.m.Layers) > 0:
 		l := st.m.Layers[len(st.m.Layers)-1]
-		if l.Kind != ir.Linear || l.Width == ir.Auto {
+		if l.Kind == ir.Linear && l.Branches != 0 {
+			c.errorf("C0222", st.lastRng, "The output layer sums the branches: end the model with `linear 1` (no `branches=`) after the last branched layer.",
+				"output layer has branches")
+		} else if l.Kind != ir.Linear || l.Width == ir.Auto {
 			if !st.broken || l.Kind != ir.Linear {
 				what := "`" + st.last.Keyword + "`"
 				if l.Kind == ir.Linear {
@@ -116,6 +120,7 @@ func (c *checker) layer(st *modelState, s *syntax.Stmt, first bool) {
 	}
 	ok := c.layerArgs(st, s, l, in)
 	l.In = in
+	c.branchRun(st, l)
 	if !ok || in == nil {
 		st.broken = true
 		st.cur = nil
@@ -242,7 +247,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		return true
 
 	case ir.Linear:
-		a := c.args(what, s.Args, []string{"bias", "fixed"})
+		a := c.args(what, s.Args, []string{"bias", "fixed", "branches"})
 		ok := len(a.kv) == countKeys(s.Args)
 		if len(a.pos) != 1 {
 			c.errorf("C0112", s.Range, "Write `linear N` (N outputs) or `linear auto` (width chosen by the program).",
@@ -270,14 +275,26 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 				ok = false
 			}
 		}
+		if v := a.get("branches"); v != nil {
+			ok = c.branches(v, l) && ok
+			if ok && l.Width == ir.Auto {
+				c.errorf("C0220", a.pos[0].Range, "With `branches=`, the width is the number of units of each branch and must be a number, e.g. `linear 2 branches=auto` (K branches of 2 units each, K chosen by the program).",
+					"a branched linear layer needs its per-branch width, found `auto`")
+				ok = false
+			}
+			if ok && l.Fixed != nil {
+				c.errorf("C0220", a.kv["fixed"].Range, "Fixed weights and branches do not combine; remove one of them.", "`fixed=` on a branched layer")
+				ok = false
+			}
+		}
 		if !ok || in == nil {
 			return ok
 		}
-		l.Out = ir.Shape{l.Width}
+		l.Out = ir.Shape{branchWidth(l.Width, l.Branches)}
 		return true
 
 	case ir.Conv:
-		a := c.args(what, s.Args, []string{"stride", "padding", "filters", "bias"})
+		a := c.args(what, s.Args, []string{"stride", "padding", "filters", "bias", "branches"})
 		ok := len(a.kv) == countKeys(s.Args)
 		if in != nil && !c.needSpatial(st, s, in) {
 			return false
@@ -306,6 +323,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 			}
 		}
 		ok = c.width(a, l) && ok
+		ok = c.perBranchFilters(a, l) && ok
 		if v := a.get("bias"); v != nil {
 			b, good := c.boolean(v, "bias")
 			l.Bias, ok = b, ok && good
@@ -313,7 +331,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		if !ok || in == nil {
 			return ok
 		}
-		out := ir.Shape{l.Width}
+		out := ir.Shape{branchWidth(l.Width, l.Branches)}
 		for i := 0; i < nd; i++ {
 			padded := in[i+1] + 2*l.Padding[i]
 			if l.Kernel[i] > padded {
@@ -330,7 +348,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		return true
 
 	case ir.CircConv:
-		a := c.args(what, s.Args, []string{"filters"})
+		a := c.args(what, s.Args, []string{"filters", "branches"})
 		ok := len(a.kv) == countKeys(s.Args)
 		if in != nil && len(in) == 1 {
 			in = ir.Shape{1, in[0]} // a vector is a one-channel signal
@@ -346,6 +364,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 			l.Kernel = k
 		}
 		ok = c.width(a, l) && ok
+		ok = c.perBranchFilters(a, l) && ok
 		if !ok || in == nil {
 			return ok
 		}
@@ -362,7 +381,7 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 			}
 		}
 		l.Stride, l.Padding = fill(nd, 1), fill(nd, 0)
-		l.Out = append(ir.Shape{l.Width}, in[1:]...)
+		l.Out = append(ir.Shape{branchWidth(l.Width, l.Branches)}, in[1:]...)
 		return true
 
 	case ir.AvgPool, ir.MaxPool:
@@ -424,6 +443,77 @@ func (c *checker) layerArgs(st *modelState, s *syntax.Stmt, l *ir.Layer, in ir.S
 		return true
 	}
 	return false
+}
+
+// branchRun checks that the branched layers of one run (consecutive layers with
+// branches=, only relu or gated between them) agree on the number of branches.
+func (c *checker) branchRun(st *modelState, l *ir.Layer) {
+	switch {
+	case l.Branches != 0:
+		if st.run == nil {
+			st.run = l
+			return
+		}
+		if st.run.Branches != l.Branches {
+			d := c.errorf("C0221", l.Range, fmt.Sprintf("Every layer of one group of parallel branches has the same `branches=` (%s here); write `branches=%s` on both.", branchText(l.Branches), branchText(st.run.Branches)),
+				"branches=%s differs from branches=%s of the layers it continues", branchText(l.Branches), branchText(st.run.Branches))
+			d.Related = append(d.Related, diag.Related{Message: "branches first given here", Range: st.run.Range})
+		}
+	case l.Kind == ir.ReLU || l.Kind == ir.Gated:
+	default:
+		st.run = nil
+	}
+}
+
+func branchText(k int) string {
+	if k == ir.AutoBranches {
+		return "auto"
+	}
+	return fmt.Sprint(k)
+}
+
+// perBranchFilters reads `branches=` of a conv or circconv: with it, `filters` is the
+// number of filters of each branch (default 1) and must be a number.
+func (c *checker) perBranchFilters(a *argSet, l *ir.Layer) bool {
+	v := a.get("branches")
+	if v == nil {
+		return true
+	}
+	ok := c.branches(v, l)
+	if a.get("filters") == nil {
+		l.Width = 1
+	} else if ok && l.Width == ir.Auto {
+		c.errorf("C0220", a.kv["filters"].Range, "With `branches=`, `filters` is the number of filters of each branch and must be a number (default 1).",
+			"a branched %s needs its per-branch filter count, found `auto`", l.Kind)
+		ok = false
+	}
+	return ok
+}
+
+// branches reads branches=auto|K into l.Branches.
+func (c *checker) branches(v *syntax.Value, l *ir.Layer) bool {
+	if v.Kind == syntax.Ident && v.Text == "auto" {
+		l.Branches = ir.AutoBranches
+		return true
+	}
+	n, ok := c.integer(v, "branches", 1)
+	if !ok && v.Kind == syntax.Ident {
+		c.diags[len(c.diags)-1].Suggest = "auto"
+	}
+	l.Branches = n
+	return ok
+}
+
+// branchWidth is the output width of a layer with per-branch width w and the given
+// Branches value: w without branches, K·w with K branches, Auto when either is auto.
+func branchWidth(w, branches int) int {
+	switch {
+	case branches == 0:
+		return w
+	case branches == ir.AutoBranches || w == ir.Auto:
+		return ir.Auto
+	}
+	return branches * w
 }
 
 // width reads filters=auto|N.

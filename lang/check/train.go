@@ -10,12 +10,13 @@ import (
 )
 
 // TrainStatements are the statements of the train block.
-var TrainStatements = []string{"loss", "beta", "patterns", "solver", "noise"}
+var TrainStatements = []string{"loss", "beta", "patterns", "solver", "noise", "regularizer"}
 
 // Losses and pattern modes.
 var (
-	Losses       = []string{ir.Squared, ir.Logistic, ir.Hinge}
+	Losses       = []string{ir.Squared, ir.Logistic, ir.Hinge, ir.CrossEntropy}
 	PatternModes = []string{"exact", "sample", "adaptive"}
+	Regularizers = []string{ir.WeightDecay, ir.Path, ir.Group}
 )
 
 // Solvers and their settings, as the train block's `solver NAME key=value...`
@@ -81,7 +82,7 @@ func (c *checker) train(b *syntax.Block) {
 			continue
 		}
 		if !contains(TrainStatements, s.Keyword) {
-			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, patterns, solver and noise (the model is chosen in the header: `train model=NAME {`).",
+			d := c.errorf("C0401", s.KeywordRange, "Train statements are loss, beta, regularizer, patterns, solver and noise (the model is chosen in the header: `train model=NAME {`).",
 				"unknown train statement `%s`", s.Keyword)
 			d.Suggest = suggest(s.Keyword, TrainStatements)
 			continue
@@ -96,12 +97,12 @@ func (c *checker) train(b *syntax.Block) {
 		switch s.Keyword {
 		case "loss":
 			a := c.args(what, s.Args, nil)
-			if !c.npos(s, a, 1, "Write `loss squared`, `loss logistic` or `loss hinge`.") {
+			if !c.npos(s, a, 1, "Write `loss squared`, `loss logistic`, `loss hinge` or `loss cross_entropy`.") {
 				continue
 			}
 			v := a.pos[0]
 			if v.Kind != syntax.Ident || !contains(Losses, v.Text) {
-				d := c.errorf("C0402", v.Range, "The losses are squared (½ Σ (f(x)−y)²), logistic and hinge.", "unknown loss `%s`", v.Raw)
+				d := c.errorf("C0402", v.Range, "The losses are squared (½ Σ (f(x)−y)²), logistic, hinge, and cross_entropy (softmax, for vector outputs).", "unknown loss `%s`", v.Raw)
 				if v.Kind == syntax.Ident {
 					d.Suggest = suggest(v.Text, Losses)
 				}
@@ -125,6 +126,20 @@ func (c *checker) train(b *syntax.Block) {
 				continue
 			}
 			t.Beta = f
+		case "regularizer":
+			a := c.args(what, s.Args, nil)
+			if !c.npos(s, a, 1, "Write `regularizer weight_decay` (the default), `regularizer path` or `regularizer group`.") {
+				continue
+			}
+			v := a.pos[0]
+			if v.Kind != syntax.Ident || !contains(Regularizers, v.Text) {
+				d := c.errorf("C0410", v.Range, "The regularizers are weight_decay ((β/2)·Σ‖weights‖², the default), path (the ℓ2 path regulariser of parallel three-layer networks) and group (its group-ℓ1 variant).", "unknown regularizer `%s`", v.Raw)
+				if v.Kind == syntax.Ident {
+					d.Suggest = suggest(v.Text, Regularizers)
+				}
+				continue
+			}
+			t.Regularizer, t.RegRange = v.Text, s.Range
 		case "patterns":
 			c.patterns(s, t)
 		case "noise":

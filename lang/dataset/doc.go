@@ -21,7 +21,9 @@
 //  3. `classes A B`: keep rows whose label is A or B, target −1 for A, +1 for B;
 //     `classes all`: keep every row, target the one-hot vector of its class, the
 //     classes being every label of the file in ascending order (for a test set:
-//     the train set's, from Stats);
+//     the train set's, from Stats); `classes A B C …` (three or more): keep rows
+//     whose label is listed, target the one-hot vector over the listed classes in
+//     the listed order;
 //  4. `limit N`: keep the first N rows that survived step 3;
 //  5. `scale F`: multiply every feature by F;
 //  6. `standardize`: x_j ← (x_j − μ_j)/σ_j with μ_j, σ_j the mean and the population

@@ -107,9 +107,15 @@ type loader struct {
 // fits reports whether need bytes fit the memory budget; if not, it adds a
 // CodeTooLarge diagnostic at the source statement.
 func (l *loader) fits(need int64, what string) bool {
-	err := budget.Check(l.opts.MaxMemory, need, what, "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+	return l.fitsAt(need, what, l.srcRange(), "Load fewer samples (`limit N` keeps the first N, but the whole file is still read), or split the file.")
+}
+
+// fitsAt is fits with the diagnostic at rng (the construct that sets the size)
+// and its own advice.
+func (l *loader) fitsAt(need int64, what string, rng token.Range, advice string) bool {
+	err := budget.Check(l.opts.MaxMemory, need, what, advice)
 	if tl := budget.AsTooLarge(err); tl != nil {
-		l.errf(CodeTooLarge, l.srcRange(), tl.Detail(), "data %s: %v", l.d.Name, tl)
+		l.errf(CodeTooLarge, rng, tl.Detail(), "data %s: %v", l.d.Name, tl)
 		return false
 	}
 	return true
@@ -272,11 +278,47 @@ func (l *loader) transform(r *raw, shape ir.Shape, stats *Stats) (*Dataset, *Sta
 				all[i] = c
 			}
 		}
-		if len(d.Classes) > 0 {
-			if len(d.Classes) != 2 {
-				l.errf(CodeClassAbsent, lblk, "Write `classes A B` (two classes) or `classes all`.", "data %s: classes needs exactly two labels, got %d", d.Name, len(d.Classes))
+		if len(d.Classes) > 0 && len(d.Classes) != 2 {
+			if len(d.Classes) < 2 {
+				l.errf(CodeClassAbsent, lblk, "Write `classes A B`, `classes A B C …` or `classes all`.", "data %s: classes needs at least two labels, got %d", d.Name, len(d.Classes))
 				return nil, nil
 			}
+			// classes A B C …: keep the listed classes, one-hot in the listed order
+			classes = append([]int(nil), d.Classes...)
+			col := make(map[int]int, len(classes))
+			for j, c := range classes {
+				col[c] = j
+			}
+			yc = len(classes)
+			count := make([]int, yc)
+			for i, c := range all {
+				j, ok := col[c]
+				if !ok {
+					continue
+				}
+				if d.Limit > 0 && len(rows) >= d.Limit {
+					break
+				}
+				count[j]++
+				rows = append(rows, i)
+				for k := 0; k < yc; k++ {
+					Y = append(Y, 0)
+				}
+				Y[len(Y)-yc+j] = 1
+				labels = append(labels, c)
+			}
+			for j, n := range count {
+				if n == 0 && (d.Limit == 0 || len(rows) < d.Limit) {
+					l.errf(CodeClassAbsent, lblk, fmt.Sprintf("The labels present are %s.", presentClasses(all)),
+						"data %s: class %d has no sample in %s", d.Name, classes[j], r.source)
+					return nil, nil
+				}
+			}
+			if stats == nil {
+				out.Classes = classes
+			}
+			classification = true
+		} else if len(d.Classes) > 0 {
 			a, b := d.Classes[0], d.Classes[1]
 			if a == b {
 				l.errf(CodeClassAbsent, lblk, "`classes A B` maps A to −1 and B to +1; they must differ.", "data %s: classes %d %d name the same class twice", d.Name, a, b)

@@ -91,8 +91,15 @@ func (p params) planted(shape []int, m *ir.Model) *raw {
 	t := &Teacher{Noise: noise}
 	// The index table holds K·h int32 entries (positions × filter entries); it is
 	// sized from the model's first convolution and checked before it is built.
-	if e := plantedTableEntries(shape, m); !p.l.fits(budget.Mul(4, e), fmt.Sprintf("synthetic planted: the patch index (%d entries)", e)) {
-		return nil
+	// The generator evaluates the hidden filter on every patch of the model's first
+	// convolution: n·K·h multiply-adds over the same n·K·h patch values the program
+	// will hold, so it is refused, at the conv layer, exactly when those patches do
+	// not fit the budget.
+	if e, conv := plantedTableEntries(shape, m); conv != nil {
+		if !p.l.fitsAt(budget.Floats(n, e), fmt.Sprintf("synthetic planted: the patches of this convolution (%d samples × %d values)", n, e), conv.Range,
+			"The planted generator evaluates the hidden filter at every position of the model's first convolution; use a smaller padding, a larger stride or fewer samples.") {
+			return nil
+		}
 	}
 	idx, h, conv := plantedPositions(shape, m)
 	if conv != nil {
@@ -159,10 +166,11 @@ func plantedPositions(shape []int, m *ir.Model) ([][]int32, int, *ir.Layer) {
 }
 
 // plantedTableEntries is the number of int32 entries (positions × filter entries)
-// plantedPositions would allocate, computed without allocating.
-func plantedTableEntries(shape []int, m *ir.Model) int64 {
-	_, e, _ := plantedGeometry(shape, m, true)
-	return int64(e)
+// plantedPositions would allocate, computed without allocating, and the conv layer
+// that sets it (nil: the whole sample is one position, already checked as data).
+func plantedTableEntries(shape []int, m *ir.Model) (int64, *ir.Layer) {
+	_, e, conv := plantedGeometry(shape, m, true)
+	return int64(e), conv
 }
 
 // plantedGeometry is plantedPositions; with sizeOnly it returns (nil, K·h, conv)

@@ -95,7 +95,18 @@ type Layer struct {
 	Width   int   // conv filters / linear out features; Auto (0) = chosen by the program
 	Bias    bool
 	Fixed   *float64 // linear fixed=VALUE: all weights frozen to *Fixed
+
+	// Branches is the `branches=` key of linear, conv and circconv (parallel networks,
+	// docs/language.md): 0 when absent, AutoBranches when the program chooses the number of
+	// branches K, else K. A layer with branches is K parallel copies of itself: Width
+	// (filters) is per branch, and the layer's output has K·Width features (channels),
+	// branch-major. The first branched layer of a run reads the whole input; a branched
+	// layer after it reads only its own branch's features (a block-diagonal weight).
+	Branches int
 }
+
+// AutoBranches is the Branches value of `branches=auto`.
+const AutoBranches = -1
 
 // Model is a checked architecture: Layers[0] is the input.
 type Model struct {
@@ -155,7 +166,7 @@ type Data struct {
 	Range  token.Range
 	Source DataSource
 
-	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1
+	Classes    []int // [A, B]: keep classes A, B; A → −1, B → +1; [A, B, C, …]: keep them, one-hot targets in this order
 	AllClasses bool  // classes all: one-hot targets
 	// ClassesRange is the `classes` statement (invalid when there is none), where
 	// label problems found when the data are loaded point.
@@ -171,6 +182,9 @@ const (
 	Squared  = "squared"
 	Logistic = "logistic"
 	Hinge    = "hinge"
+	// CrossEntropy is the softmax cross-entropy of a vector output on one-hot
+	// targets: Σᵢ (log Σₖ e^{ŷᵢₖ} − Σₖ yᵢₖ ŷᵢₖ).
+	CrossEntropy = "cross_entropy"
 )
 
 // PatternMode is how activation patterns are chosen.
@@ -202,6 +216,17 @@ type Solver struct {
 	Range   token.Range
 }
 
+// Regularizer names (the train block's `regularizer` statement).
+const (
+	// WeightDecay is (β/2)·Σ‖weights‖² on every layer (the default).
+	WeightDecay = "weight_decay"
+	// Path is the ℓ2 path regulariser of a parallel three-layer network:
+	// β Σ_k |w3_k|·sqrt(Σ_j ‖w1_kj‖²·‖w2_kj‖²) (docs/math/09-three-layer.md, (P)).
+	Path = "path"
+	// Group is its group-ℓ1 variant β Σ_k |w3_k|·Σ_j ‖w1_kj‖·‖w2_kj‖ ((F)).
+	Group = "group"
+)
+
 // Noise is the `noise` statement: the noise budget ε of the fixed-output-weight
 // relaxation (§11), given directly (`noise E`: Budget = E) or as a per-sample noise
 // level (`noise sigma=S`: ε = S·√n for n training samples). Both 0 (the default, no
@@ -226,7 +251,7 @@ func (z Noise) Given() bool { return z.Range.IsValid() }
 // Train is the checked `train { ... }` block with defaults filled in.
 type Train struct {
 	Model string
-	Loss  string // Squared (default), Logistic, Hinge
+	Loss  string // Squared (default), Logistic, Hinge, CrossEntropy
 	// LossRange is the `loss` statement (invalid when the default applies).
 	LossRange token.Range
 	Beta      float64
@@ -234,6 +259,11 @@ type Train struct {
 	Solver    Solver
 	Noise     Noise
 	Range     token.Range
+
+	// Regularizer is WeightDecay, Path or Group ("" means WeightDecay, the default);
+	// RegRange is where the `regularizer` statement is (invalid when defaulted).
+	Regularizer string
+	RegRange    token.Range
 }
 
 // File is a checked .cnn file.

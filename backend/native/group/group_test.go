@@ -200,7 +200,7 @@ func TestRefusals(t *testing.T) {
 	base := func() *convex.Program { return fcProgram(7, 10, 2, 10, 1e-2, false, false, true) }
 	cases := map[string]func(p *convex.Program){
 		"generic":     func(p *convex.Program) { p.Vars = []*convex.Var{{Name: "z", Shape: []int{2}}} },
-		"unsupported": func(p *convex.Program) { p.Loss = "hinge" },
+		"unsupported": func(p *convex.Program) { p.Loss = "quantile" },
 		"CostMaps":    func(p *convex.Program) { p.Families[0].Cost.Kind = convex.CostMaps },
 		"Sample":      func(p *convex.Program) { p.Families[0].Sample[3] = 99 },
 		"β":           func(p *convex.Program) { p.Beta = 0 },

@@ -72,9 +72,9 @@ func setup(p *convex.Program) ([]*fam, error) {
 			p.Model, len(p.Vars), len(p.Terms), len(p.Penalties), len(p.Constraints))
 	}
 	switch p.Loss {
-	case "squared", "":
+	case "squared", "", "hinge", "logistic":
 	default:
-		return nil, fmt.Errorf("group: unsupported loss %q (the structured solver handles squared loss only; use the conic solver)", p.Loss)
+		return nil, fmt.Errorf("group: unsupported loss %q (the structured solver handles squared, hinge and logistic loss)", p.Loss)
 	}
 	if len(p.Families) == 0 {
 		return nil, fmt.Errorf("group: program %q has no families", p.Model)

@@ -57,6 +57,11 @@ type sub struct {
 	gcol []int
 	gsg  []float64 // per block
 	xg   []float64 // scratch (nJ)
+
+	// lx: a loss other than squared (hinge, logistic), with the output bias as a free
+	// variable; nil for squared loss, whose bias is eliminated by centring (J = ΠJ,
+	// yt = Πy). See lossExt.
+	lx *lossExt
 }
 
 // group builds Jg from J given the first block of every group (gsg is set by build).
@@ -78,6 +83,11 @@ func (q *sub) group(first []int) {
 
 // jmul sets out = alpha·Ĵx + beta·out (x in the compact layout, block k at xo[k]).
 func (q *sub) jmul(alpha float64, x []float64, beta float64, out []float64) {
+	q.jmulWith(q.Jg, alpha, x, beta, out)
+}
+
+// jmulWith is jmul with the grouped matrix Jm (n × nJ, Jg's layout) in place of Jg.
+func (q *sub) jmulWith(Jm []float64, alpha float64, x []float64, beta float64, out []float64) {
 	xg := q.xg
 	for i := range xg {
 		xg[i] = 0
@@ -88,13 +98,16 @@ func (q *sub) jmul(alpha float64, x []float64, beta float64, out []float64) {
 			xg[o+j] += c * v
 		}
 	}
-	blas64.Gemv(blas.NoTrans, alpha, blas64.General{Rows: q.n, Cols: q.nJ, Stride: q.nJ, Data: q.Jg}, blas64.Vector{N: q.nJ, Inc: 1, Data: xg}, beta, blas64.Vector{N: q.n, Inc: 1, Data: out})
+	blas64.Gemv(blas.NoTrans, alpha, blas64.General{Rows: q.n, Cols: q.nJ, Stride: q.nJ, Data: Jm}, blas64.Vector{N: q.nJ, Inc: 1, Data: xg}, beta, blas64.Vector{N: q.n, Inc: 1, Data: out})
 }
 
 // jtmul sets out (compact layout) = Ĵᵀr.
-func (q *sub) jtmul(r, out []float64) {
+func (q *sub) jtmul(r, out []float64) { q.jtmulWith(q.Jg, r, out) }
+
+// jtmulWith is jtmul with Jm in place of Jg.
+func (q *sub) jtmulWith(Jm []float64, r, out []float64) {
 	xg := q.xg
-	blas64.Gemv(blas.Trans, 1, blas64.General{Rows: q.n, Cols: q.nJ, Stride: q.nJ, Data: q.Jg}, blas64.Vector{N: q.n, Inc: 1, Data: r}, 0, blas64.Vector{N: q.nJ, Inc: 1, Data: xg})
+	blas64.Gemv(blas.Trans, 1, blas64.General{Rows: q.n, Cols: q.nJ, Stride: q.nJ, Data: Jm}, blas64.Vector{N: q.n, Inc: 1, Data: r}, 0, blas64.Vector{N: q.nJ, Inc: 1, Data: xg})
 	for k, h := range q.h {
 		o, c := q.gcol[q.grp[k]], q.gsg[k]
 		for j := 0; j < h; j++ {
@@ -305,17 +318,24 @@ type pdResult struct {
 	ok    bool    // met InnerTol (false: stalled or iteration cap; best iterate returned)
 	// stopped is set when the context ended the solve (solver.Stop's status).
 	stopped solver.Status
+	// General losses (lossExt): the output bias b₀ and the dual point λ of the
+	// prediction equation (hinge yᵢu₂ᵢ from the margin rows' multipliers; logistic
+	// −∇ℓ(ŷ)); nil lam for squared loss.
+	b   float64
+	lam []float64
 }
 
 // pdipm solves the restricted problem by an infeasible-start primal–dual
 // interior-point method with Nesterov–Todd scaling and Mehrotra predictor–corrector
 // (package doc, "Restricted solve"). tol is the relative stopping tolerance; maxIt
 // the iteration cap. The best iterate (smallest max(relative gap, residuals)) is
-// returned when the tolerance is not met.
+// returned when the tolerance is not met. With a general loss (q.lx) the loss part
+// of the KKT system is lossExt's (its doc has the elimination).
 func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	K := len(q.h)
 	n, nx, nl := q.n, q.nx, q.nl
 	N := nx + K
+	lx := q.lx
 	z := make([]float64, N) // (t_k, x_k) per block at xo[k]+k
 	sL := make([]float64, nl)
 	uL := make([]float64, nl)
@@ -329,9 +349,15 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 	}
 	// start: x = 0, t = 0; s = e, u = ν_k e with ν_k = β + ‖Ĵ_kᵀỹ‖ (the size of the
-	// dual multiplier the x-part of the dual residual asks for).
+	// dual multiplier the x-part of the dual residual asks for; general losses: Ĵ_kᵀ
+	// of the loss gradient at ŷ = 0).
 	g0 := make([]float64, nx)
-	q.jtmul(q.yt, g0)
+	if lx == nil {
+		q.jtmul(q.yt, g0)
+	} else {
+		lx.start(q)
+		q.jtmul(lx.g0, g0)
+	}
 	qn := 0.0
 	for _, v := range g0 {
 		qn = math.Max(qn, math.Abs(v))
@@ -349,13 +375,16 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 	}
 	deg := float64(nl + K)
+	if lx != nil {
+		deg += float64(lx.rows())
+	}
 
 	res := make([]float64, n)
 	rd := make([]float64, N)   // dual residual
 	rpL := make([]float64, nl) // primal residual s_L − M x
 	rpQ := make([]float64, N)  // s_Q − z
 	mxL := make([]float64, nl)
-	lin := newLinsys(q)
+	lin := newLinsys(q, false)
 	lin.tolAbs = 1e-13 * math.Max(q.beta, qn)
 	dz, dza, rhs := make([]float64, N), make([]float64, N), make([]float64, N)
 	dsL, duL := make([]float64, nl), make([]float64, nl)
@@ -371,12 +400,21 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 	eQ := make([]float64, N)
 	eL := make([]float64, nl)
 	ta, tb, tc := make([]float64, q.hmax+1), make([]float64, q.hmax+1), make([]float64, q.hmax+1)
+	var st, sta *lossStep // general losses: the loss part of a Newton direction
+	if lx != nil {
+		st, sta = lx.newStep(), lx.newStep()
+	}
 	best := pdResult{}
 	bestErr := math.Inf(1)
 	bestIt := 0
 	for it := 0; ; it++ {
 		gather(z, xv)
-		loss := q.residual(xv, res)
+		var loss float64
+		if lx == nil {
+			loss = q.residual(xv, res)
+		} else {
+			loss = lx.eval(q, xv, res) // res = the loss gradient in ŷ (hinge: −y∘u₂)
+		}
 		q.dualRes(res, uL, uQ, rd)
 		f := loss
 		for k := 0; k < K; k++ {
@@ -396,6 +434,10 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		rdn := 0.0
 		for _, v := range rd {
 			rdn = math.Max(rdn, math.Abs(v))
+		}
+		if lx != nil {
+			pn, dn, g := lx.residuals()
+			rpn, rdn, gap = math.Max(rpn, pn), math.Max(rdn, dn), gap+g
 		}
 		xn := 0.0
 		for _, v := range z {
@@ -422,6 +464,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			best.t = make([]float64, K)
 			for k := 0; k < K; k++ {
 				best.t[k] = z[q.xo[k]+k]
+			}
+			if lx != nil {
+				best.b, best.lam = lx.b, lx.dualPoint(res)
 			}
 			if e <= tol || (q.gapTol > 0 && relGap <= q.gapTol && math.Max(relD, relP) <= 1e-8) {
 				best.ok = true
@@ -474,6 +519,10 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			nt[k].apply(uQ[o:o+h+1], lamQ[o:o+h+1], false) // λ = W u
 		}
+		if lx != nil {
+			lx.scale()
+			lin.setWeights(lx.h, lx.bias)
+		}
 		if !lin.factor(w2, nt) {
 			if debugPD {
 				println("  pdipm exit at line 444")
@@ -483,7 +532,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		// Newton step for complementarity right-hand side rc:
 		//   d = λ⧵rc,  K Δz = −r_d + Mᵀ(W⁻¹d + W⁻²r_p)_L + (W⁻¹d + W⁻²r_p)_Q,
 		//   Δs = −r_p + (MΔx, Δz),  Δu = W⁻¹d − W⁻²Δs.
-		solve := func(rcL, rcQ, dz, dsL, duL, dsQ, duQ []float64) bool {
+		// General losses add the loss rows' and the bias's parts (lossExt.rhs,
+		// lossExt.back).
+		solve := func(rcL, rcQ, dz, dsL, duL, dsQ, duQ []float64, ls *lossStep) bool {
 			for i := 0; i < nl; i++ {
 				dL[i] = rcL[i] * ilamL[i]
 				cL[i] = (dL[i] + rpL[i]*iwL[i]) * iwL[i]
@@ -505,10 +556,35 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 				}
 			}
 			q.mulTAdd(1, cL, rhs)
+			if lx != nil {
+				lx.rhs(q, ls, rhs)
+			}
 			if !lin.solve(rhs, dz) {
 				return false
 			}
+			if lin.poor && !lin.dense && N <= denseFallback {
+				// PCG stagnated: the Woodbury preconditioner has lost its accuracy
+				// (end game, cond(K) ≈ 1e17). The dense factorization of the
+				// same preconditioner is accurate there; it is used from now on.
+				if debugPD {
+					println("  pdipm: dense fallback, N =", N)
+				}
+				d := newLinsys(q, true)
+				d.tolAbs = lin.tolAbs
+				if lx != nil {
+					d.setWeights(lx.h, lx.bias)
+				}
+				if d.factor(w2, nt) {
+					lin = d
+					if !lin.solve(rhs, dz) {
+						return false
+					}
+				}
+			}
 			gather(dz, dxv)
+			if lx != nil {
+				lx.back(q, ls, dxv)
+			}
 			q.mulAll(dxv, dsL)
 			for i := range dsL {
 				dsL[i] -= rpL[i]
@@ -528,8 +604,11 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			for i := 0; i < nl; i++ {
 				duL[i] = (dL[i] - dsL[i]*iwL[i]) * iwL[i]
 			}
-			if debugPD {
+			if debugPD && lx == nil {
 				q.debugNewton(lin, rhs, dz, rd, duL, duQ, dxv)
+			}
+			if debugPD && lx != nil {
+				lx.debugNewton(q, lin, rhs, dz, rd, duL, duQ, ls)
 			}
 			return true
 		}
@@ -544,13 +623,20 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 				eQ[o+j] = -eQ[o+j]
 			}
 		}
-		if !solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa) {
+		if lx != nil {
+			lx.predictorRC(sta)
+		}
+		if !solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa, sta) {
 			if debugPD {
 				println("  pdipm exit at line 508")
 			}
 			return best
 		}
-		aa := math.Min(1, q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa))
+		aa := q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa)
+		if lx != nil {
+			aa = math.Min(aa, lx.maxStep(sta))
+		}
+		aa = math.Min(1, aa)
 
 		ga := 0.0
 		for i := 0; i < nl; i++ {
@@ -558,6 +644,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		}
 		for i := 0; i < N; i++ {
 			ga += (sQ[i] + aa*dsQa[i]) * (uQ[i] + aa*duQa[i])
+		}
+		if lx != nil {
+			ga += lx.gapAfter(sta, aa)
 		}
 		sigma := math.Pow(math.Max(0, math.Min(1, ga/gap)), 3)
 		// corrector: rc = −λ∘λ + σμe − (W⁻¹Δs_a)∘(WΔu_a)
@@ -576,13 +665,23 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 			}
 			eQ[o] += sigma * mu
 		}
-		if !solve(eL, eQ, dz, dsL, duL, dsQ, duQ) {
+		if lx != nil {
+			lx.correctorRC(st, sta, sigma*mu)
+		}
+		if !solve(eL, eQ, dz, dsL, duL, dsQ, duQ, st) {
 			if debugPD {
 				println("  pdipm exit at line 537")
 			}
 			return best
 		}
-		alpha := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ))
+		stepOf := func(dsL, duL, dsQ, duQ []float64, ls *lossStep) float64 {
+			a := q.maxStep(sL, uL, sQ, uQ, dsL, duL, dsQ, duQ)
+			if lx != nil {
+				a = math.Min(a, lx.maxStep(ls))
+			}
+			return math.Min(1, 0.99*a)
+		}
+		alpha := stepOf(dsL, duL, dsQ, duQ, st)
 		if alpha < 0.5*aa {
 			// The second-order term spoils the step (seen on badly scaled CNN
 			// programs): fall back to the centred direction rc = −λ∘λ + σμe (same
@@ -598,13 +697,20 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 				}
 				eQ[o] += sigma * mu
 			}
-			if solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa) {
-				if a2 := math.Min(1, 0.99*q.maxStep(sL, uL, sQ, uQ, dsLa, duLa, dsQa, duQa)); a2 > alpha {
+			if lx != nil {
+				lx.centredRC(sta, sigma*mu)
+			}
+			if solve(eL, eQ, dza, dsLa, duLa, dsQa, duQa, sta) {
+				if a2 := stepOf(dsLa, duLa, dsQa, duQa, sta); a2 > alpha {
 					alpha = a2
 					dz, dza, dsL, dsLa, duL, duLa = dza, dz, dsLa, dsL, duLa, duL
 					dsQ, dsQa, duQ, duQa = dsQa, dsQ, duQa, duQ
+					st, sta = sta, st
 				}
 			}
+		}
+		if lx != nil {
+			alpha = lx.damp(st, alpha)
 		}
 		if debugPD {
 			println("  aff", aa, "sigma", sigma, "alpha", alpha)
@@ -623,6 +729,9 @@ func (q *sub) pdipm(tol float64, maxIt int) pdResult {
 		for i := range sL {
 			sL[i] += alpha * dsL[i]
 			uL[i] += alpha * duL[i]
+		}
+		if lx != nil {
+			lx.update(st, alpha)
 		}
 	}
 }
@@ -801,9 +910,136 @@ type linsys struct {
 	// PCG scratch and absolute residual target
 	cr, cz, cp, cq, cb []float64
 	tolAbs             float64
+	// jw (general losses, lossExt): the weighted grouped Jacobian Π_v H^{1/2} Jg of
+	// the current iteration (setWeights), used in place of Jg; nil: Jg (squared loss,
+	// where Ĵ = ΠJ is fixed).
+	jw []float64
+	hw []float64 // the weights h of jw (rayNorms)
+	// Woodbury for general losses: hinv = 1/h (capped), bias: the border w₁ = S⁻¹1 and
+	// its sum w1s (setWeights' doc).
+	hinv []float64
+	bias bool
+	w1   []float64
+	w1s  float64
+	// poor: the last solve ended with a residual above 100× its target (PCG
+	// stagnated); pdipm then switches to the dense factorization when it is small.
+	poor bool
 }
 
-func newLinsys(q *sub) *linsys {
+// denseFallback: pdipm switches from Woodbury to the dense factorization of the
+// preconditioner when PCG stagnates and the Newton system has at most this order
+// (its Cholesky then costs at most ≈ 3·10⁸ flops per iteration).
+const denseFallback = 1000
+
+// jm sets out = alpha·Ĵ_w x + beta·out with the current weighted Jacobian.
+func (l *linsys) jm(alpha float64, x []float64, beta float64, out []float64) {
+	if l.jw == nil {
+		l.q.jmul(alpha, x, beta, out)
+		return
+	}
+	l.q.jmulWith(l.jw, alpha, x, beta, out)
+}
+
+// jtm sets out = Ĵ_wᵀr.
+func (l *linsys) jtm(r, out []float64) {
+	if l.jw == nil {
+		l.q.jtmul(r, out)
+		return
+	}
+	l.q.jtmulWith(l.jw, r, out)
+}
+
+// jg is the grouped Jacobian the Newton matrix is built from.
+func (l *linsys) jg() []float64 {
+	if l.jw == nil {
+		return l.q.Jg
+	}
+	return l.jw
+}
+
+// setWeights sets the weights of a general loss: K = ⊕B + Ĵ_wᵀĴ_w with
+// Ĵ_w = Π_v H^{1/2} Jg, H = diag(h) (the loss's curvature in the prediction, lossExt)
+// and, with an output bias, Π_v = I − vvᵀ/vᵀv, v = H^{1/2}1, which eliminates the bias
+// exactly (Schur complement on b₀: JᵀHJ − JᵀH11ᵀHJ/1ᵀH1 = Ĵ_wᵀĴ_w). apply and the
+// dense mode use Ĵ_w (dense: its Gram, nx × nx, formed here).
+//
+// The Woodbury preconditioner does not: h spans many orders of magnitude (hinge:
+// → ∞ on the margin, → 0 off it), and H^{1/2}J would carry that into S. It solves
+// the bordered system of (x, b₀) instead: with w = H(Jx + b₀1),
+//
+//	x = B̃⁻¹(r − Jᵀw),  (H⁻¹ + JB̃⁻¹Jᵀ)w − b₀1 = JB̃⁻¹r,  1ᵀw = 0 (the reduced system's
+//	bias row), so w = S⁻¹(JB̃⁻¹r) − (1ᵀS⁻¹JB̃⁻¹r / 1ᵀS⁻¹1)·S⁻¹1,  S = H⁻¹ + UUᵀ,
+//
+// U = J L_g unweighted (factor, raw); H⁻¹ is capped at 1e30·max h⁻¹… (h floored at
+// 1e-30·max h).
+func (l *linsys) setWeights(h []float64, bias bool) {
+	q := l.q
+	n, nJ := q.n, q.nJ
+	if len(l.jw) != n*nJ {
+		l.jw = make([]float64, n*nJ)
+		l.hw = make([]float64, n)
+		l.hinv = make([]float64, n)
+		l.w1 = make([]float64, n)
+	}
+	l.bias = bias
+	hmax := 0.0
+	for i := range l.hw {
+		l.hw[i] = math.Max(0, h[i])
+		hmax = math.Max(hmax, l.hw[i])
+	}
+	for i := range l.hinv {
+		l.hinv[i] = 1 / math.Max(l.hw[i], 1e-30*hmax+1e-300)
+	}
+	for i := 0; i < n; i++ {
+		r := math.Sqrt(math.Max(0, h[i]))
+		src := q.Jg[i*nJ : (i+1)*nJ]
+		dst := l.jw[i*nJ : (i+1)*nJ]
+		for j, v := range src {
+			dst[j] = r * v
+		}
+	}
+	if bias {
+		vv := 0.0
+		for i := 0; i < n; i++ {
+			vv += math.Max(0, h[i])
+		}
+		if vv > 0 {
+			col := make([]float64, nJ)
+			for i := 0; i < n; i++ {
+				r := math.Sqrt(math.Max(0, h[i]))
+				row := l.jw[i*nJ : (i+1)*nJ]
+				for j, v := range row {
+					col[j] += r * v
+				}
+			}
+			for i := 0; i < n; i++ {
+				r := math.Sqrt(math.Max(0, h[i])) / vv
+				row := l.jw[i*nJ : (i+1)*nJ]
+				for j := range row {
+					row[j] -= r * col[j]
+				}
+			}
+		}
+	}
+	if l.dense {
+		nx := q.nx
+		full := make([]float64, n*nx)
+		for k, hk := range q.h {
+			o, c := q.gcol[q.grp[k]], q.gsg[k]
+			for i := 0; i < n; i++ {
+				src := l.jw[i*nJ+o : i*nJ+o+hk]
+				dst := full[i*nx+q.xo[k] : i*nx+q.xo[k]+hk]
+				for j, v := range src {
+					dst[j] = c * v
+				}
+			}
+		}
+		F := blas64.General{Rows: n, Cols: nx, Stride: nx, Data: full}
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, F, F, 0, blas64.General{Rows: nx, Cols: nx, Stride: nx, Data: l.gram})
+	}
+}
+
+func newLinsys(q *sub, forceDense bool) *linsys {
 	K := len(q.h)
 	N := q.nx + K
 	l := &linsys{q: q, N: N, tmpN: make([]float64, N), tmpn: make([]float64, q.n),
@@ -823,7 +1059,7 @@ func newLinsys(q *sub) *linsys {
 		}
 	}
 	nf, Nf, nuf := float64(q.n), float64(N), float64(l.nu)
-	l.dense = Nf*Nf*Nf/3 <= 2*nf*nf*nuf+nf*nf*nf/3
+	l.dense = forceDense || Nf*Nf*Nf/3 <= 2*nf*nf*nuf+nf*nf*nf/3
 	l.bk = make([][]float64, K)
 	l.gk = make([][]float64, K)
 	l.wm = make([]float64, (q.hmax+1)*(q.hmax+1))
@@ -836,8 +1072,10 @@ func newLinsys(q *sub) *linsys {
 	}
 	if l.dense {
 		l.gram = make([]float64, q.nx*q.nx)
-		J := blas64.General{Rows: q.n, Cols: q.nx, Stride: q.nx, Data: q.J}
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, J, J, 0, blas64.General{Rows: q.nx, Cols: q.nx, Stride: q.nx, Data: l.gram})
+		if q.lx == nil { // general losses: setWeights forms it every iteration
+			J := blas64.General{Rows: q.n, Cols: q.nx, Stride: q.nx, Data: q.J}
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, J, J, 0, blas64.General{Rows: q.nx, Cols: q.nx, Stride: q.nx, Data: l.gram})
+		}
 		l.kmat = make([]float64, N*N)
 		l.dsc = make([]float64, N)
 	} else {
@@ -1020,8 +1258,11 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	}
 	// U_g = Jg_g·L_g row by row (L lower triangular; h ≤ a few dozen, so a plain
 	// loop beats one small Gemm call per group).
+	// General losses: U = J L_g with the unweighted J and S = H⁻¹ + UUᵀ (setWeights'
+	// doc); squared loss: U = Ĵ L_g, S = I + UUᵀ.
+	jgm := q.Jg
 	for i := 0; i < n; i++ {
-		jrow := q.Jg[i*q.nJ : (i+1)*q.nJ]
+		jrow := jgm[i*q.nJ : (i+1)*q.nJ]
 		urow := l.U[i*l.nu : (i+1)*l.nu]
 		for g, k := range l.g0 {
 			h := q.h[k]
@@ -1046,12 +1287,28 @@ func (l *linsys) factor(d []float64, nt []ntScale) bool {
 	}
 	gramRows(l.U, n, l.nu, l.S)
 	for i := 0; i < n; i++ {
-		l.S[i*n+i]++
+		if l.jw != nil {
+			l.S[i*n+i] += l.hinv[i]
+		} else {
+			l.S[i*n+i]++
+		}
 	}
 	if len(l.save) < n*n {
 		l.save = make([]float64, n*n)
 	}
 	ok := cholRobust(l.S, n, l.ssc, l.save)
+	if ok && l.jw != nil && l.bias {
+		// the bias's border: w₁ = S⁻¹1 and 1ᵀw₁ (raw)
+		for i := range l.w1 {
+			l.w1[i] = 1
+		}
+		cholSolve(l.S, n, l.ssc, l.w1)
+		l.w1s = 0
+		for _, v := range l.w1 {
+			l.w1s += v
+		}
+		ok = l.w1s > 0
+	}
 	if debugPD && ok {
 		mn, mx := math.Inf(1), 0.0
 		for i := 0; i < n; i++ {
@@ -1082,9 +1339,9 @@ func (l *linsys) apply(v, dst []float64) {
 		}
 		copy(xv[q.xo[k]:q.xo[k]+q.h[k]], v[o+1:o+h1])
 	}
-	q.jmul(1, xv, 0, l.tmpn)
+	l.jm(1, xv, 0, l.tmpn)
 	g := l.gv
-	q.jtmul(l.tmpn, g)
+	l.jtm(l.tmpn, g)
 	for k := range q.h {
 		o := q.xo[k] + k
 		for j := 0; j < q.h[k]; j++ {
@@ -1128,10 +1385,27 @@ func (l *linsys) raw(b, dst []float64) {
 		copy(xv[q.xo[k]:q.xo[k]+q.h[k]], dst[o+1:o+h1])
 	}
 	w := l.tmpn
-	q.jmul(1, xv, 0, w)
-	cholSolve(l.S, q.n, l.ssc, w)
 	g := l.gv
-	q.jtmul(w, g)
+	if l.jw != nil {
+		// general losses (setWeights' doc): w = S⁻¹(J v + b₀1) with 1ᵀw = 0
+		q.jmul(1, xv, 0, w)
+		cholSolve(l.S, q.n, l.ssc, w)
+		if l.bias {
+			c := 0.0
+			for _, v := range w {
+				c += v
+			}
+			c /= l.w1s
+			for i := range w {
+				w[i] -= c * l.w1[i]
+			}
+		}
+		q.jtmul(w, g)
+	} else {
+		l.jm(1, xv, 0, w)
+		cholSolve(l.S, q.n, l.ssc, w)
+		l.jtm(w, g)
+	}
 	for k := range q.h {
 		o := q.xo[k] + k
 		h1 := q.h[k] + 1
@@ -1186,6 +1460,7 @@ func (l *linsys) solve(b, dst []float64) bool {
 	if debugPD {
 		println("      pcg 0", rn)
 	}
+	defer func() { l.poor = best > 100*tol }()
 	if rn > tol {
 		l.raw(r, z)
 		copy(p, z)
@@ -1485,6 +1760,25 @@ func (l *linsys) rayNorms(nt []ntScale) {
 			continue
 		}
 		g, h := q.grp[k], q.h[k]
+		if l.jw != nil && os.Getenv("CNNC_EXP_PROJ") != "" {
+			jgm := l.jw
+			for i := 0; i < q.n; i++ {
+				row := jgm[i*q.nJ+q.gcol[g] : i*q.nJ+q.gcol[g]+h]
+				t := dot(row, w1) / a
+				l.jr[k] += t * t
+			}
+			continue
+		}
+		if l.jw != nil {
+			// general losses: the curvature-weighted ray before the bias projection
+			// (a ray whose prediction the bias absorbs would get γ ≈ 0 otherwise)
+			for i := 0; i < q.n; i++ {
+				row := q.Jg[i*q.nJ+q.gcol[g] : i*q.nJ+q.gcol[g]+h]
+				t := dot(row, w1) / a
+				l.jr[k] += l.hw[i] * t * t
+			}
+			continue
+		}
 		for i := 0; i < q.n; i++ {
 			row := q.Jg[i*q.nJ+q.gcol[g] : i*q.nJ+q.gcol[g]+h]
 			t := dot(row, w1) / a

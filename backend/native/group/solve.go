@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/backend/certify"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
@@ -99,6 +100,13 @@ type Settings struct {
 	// otherwise the unrounded point is certified) and leave the working set. Default
 	// 1e-5.
 	ZeroTol float64
+	// Unrounded (ws): return the certified unrounded restricted solution instead of
+	// the rounded (sparser) one. The rounding keeps the objective within Tol, but
+	// with a small β the rounded point's residual λ can be far from dual feasible
+	// (ρ − 1 ≈ ‖𝒫‖·‖Δλ‖/β; measured ρ = 6.3 at a rounded point whose unrounded
+	// point had ρ = 1), which misleads a certificate or pattern search run at it.
+	// The rounding still decides which blocks leave the working set.
+	Unrounded bool
 	// Tau0: initial barrier weight τ₀ = Tau0·m/f(x₀), m the barrier parameter (2 per
 	// block + 1 per cone row). Default 1.
 	Tau0 float64
@@ -194,6 +202,13 @@ type Result struct {
 	// the unrounded one (package doc, "Method ws").
 	Support  int
 	MaxRatio float64
+	// DualPoint (ws) is the dual point λ that certifies Dual, DualRho the upper bound
+	// on its ρ over every block of the program (certify.SafeBound's input) and Bound
+	// the safe bound's parts: a caller (or `cnnc verify`) can recompute ρ(λ) and the
+	// bound independently.
+	DualPoint []float64
+	DualRho   float64
+	Bound     certify.Bound
 }
 
 // solver state.
@@ -206,6 +221,8 @@ type run struct {
 	bias  bool
 	delta float64
 	gam   [][]float64 // per family: Γ (Nc × S·P)
+	prog  *convex.Program
+	loss  certify.Loss
 
 	x, xp, yv, xn    []*state
 	grad             []blas64.General
@@ -229,7 +246,11 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 		rec = solver.Nop{}
 	}
 	s = s.withDefaults()
-	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias}
+	loss, err := certify.ProgramLoss(p)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{set: s, fams: fams, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias, prog: p, loss: loss}
 	r.alloc()
 	if err := r.warm(p, warm); err != nil {
 		return nil, err
@@ -241,6 +262,9 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	feasScale := math.Max(1, yinf)
 
 	method := s.Method
+	if loss.Kind != certify.Squared && method != "" && method != "ws" {
+		return nil, fmt.Errorf("group: method %q handles squared loss only; %s loss needs method ws", method, loss.Kind)
+	}
 	switch method {
 	case "", "ws":
 		method = "ws"

@@ -25,7 +25,8 @@ type wsRun struct {
 	cc    [][]float64        // per family: pairProducts of C (lazily built)
 	seen  map[blockID]bool   // blocks that have been in W
 
-	nConeMax int // NNLS runs in the last rhoAll (diagnostics)
+	nConeMax int         // NNLS runs in the last rhoAll (diagnostics)
+	an       [][]float64 // per family: upper bounds on the row norms of A (gradErr)
 
 	// Row generation (package doc, "Row generation"): rows[b] lists the positions
 	// (into cone(f,p).idx, ascending) of the cone rows block b has in the restricted
@@ -317,25 +318,23 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 	for fi, fm := range r.fams {
 		P, H := fm.P, fm.H
 		G := w.grads(fi, lam)
+		ge := w.gradErr(fi, lam)
 		for s, sg := range fm.signs {
 			for p := 0; p < P; p++ {
 				g := make([]float64, H)
 				for j := range g {
 					g[j] = sg * G.Data[p*H+j]
 				}
-				ng := norm(g)
-				rho := ng / r.beta
+				rho := roundUp((certify.NormUp(g) + ge[p]) / r.beta)
 				if rho > 1 && fm.Nc > 0 {
 					if k, ok := inSub[blockID{fi, s, p}]; ok {
-						rho = math.Min(rho, w.muBound(pt.sub, k, pt.uL, g)/r.beta)
+						rho = math.Min(rho, roundUp((w.muBound(pt.sub, k, pt.uL, g)+ge[p])/r.beta))
 					}
 				}
 				if rho > 1 && fm.Nc > 0 {
 					w.nConeMax++
-					val, _, _, ok := certify.ConeMax(g, w.coneRows(fi, p))
-					if ok {
-						rho = math.Min(rho, val/r.beta)
-					}
+					bnd, _, _, _ := certify.ConeMaxUp(g, w.coneRows(fi, p), ge[p])
+					rho = math.Min(rho, roundUp(bnd/r.beta))
 				}
 				maxRho = math.Max(maxRho, rho)
 				if rho > 1 {
@@ -356,6 +355,46 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 		sv[i], sr[i] = viol[k], vr[k]
 	}
 	return maxRho, sv, sr
+}
+
+// roundUp enlarges a nonnegative bound by 4 units of roundoff (the division and
+// additions that formed it).
+func roundUp(x float64) float64 { return x * (1 + 0x1p-51) }
+
+// gradErr bounds, per pattern p of family fi, the rounding error of grads' row p in
+// the Euclidean norm: row p is Σ_r Weight[r,p]·λ_{Sample[r]}·A_r summed in some order
+// by Gemm, so its error is at most γ_{Np+1}·Σ_r |Weight[r,p]λ_{Sample[r]}|·‖A_r‖
+// (certify.Gamma; Minkowski over the coordinates).
+func (w *wsRun) gradErr(fi int, lam []float64) []float64 {
+	fm := w.r.fams[fi]
+	if w.an == nil {
+		w.an = make([][]float64, len(w.r.fams))
+	}
+	if w.an[fi] == nil {
+		w.an[fi] = make([]float64, fm.Np)
+		for r := 0; r < fm.Np; r++ {
+			w.an[fi][r] = certify.NormUp(fm.A.Data[r*fm.H : (r+1)*fm.H])
+		}
+	}
+	an := w.an[fi]
+	e := make([]float64, fm.P)
+	for r := 0; r < fm.Np; r++ {
+		c := math.Abs(lam[fm.sample[r]]) * an[r]
+		if c == 0 {
+			continue
+		}
+		row := fm.W[r*fm.P : (r+1)*fm.P]
+		for p, v := range row {
+			if v != 0 {
+				e[p] += math.Abs(v) * c
+			}
+		}
+	}
+	g := certify.Gamma(fm.Np + 1)
+	for p := range e {
+		e[p] = roundUp(g * roundUp(e[p]))
+	}
+	return e
 }
 
 // grads returns G (P × H) with row p = 𝒫_pᵀλ for family fi (one product Mᵀ·A).
@@ -408,16 +447,20 @@ func (w *wsRun) sureViolators(lam []float64) int {
 	return cnt
 }
 
-// muBound returns ‖g + M_kᵀμ_k‖ for block k of the restricted problem q with its
-// LP multipliers μ_k = uL[lo[k]:lo[k]+m[k]] (≥ 0 as the IPM keeps them interior;
-// negative entries, which cannot occur, are clipped so the bound stays sound).
+// muBound returns an upper bound on ‖g + M_kᵀμ_k‖ (in exact arithmetic, for the
+// floating-point g) for block k of the restricted problem q with its LP multipliers
+// μ_k = uL[lo[k]:lo[k]+m[k]] (≥ 0 as the IPM keeps them interior; negative entries,
+// which cannot occur, are clipped so the bound stays sound): the computed norm
+// enlarged by γ_{m+1}(‖g‖ + Σ_i μ_i‖C_i‖) for the sums that formed g + Mᵀμ.
 func (w *wsRun) muBound(q *sub, k int, uL, g []float64) float64 {
 	h := q.h[k]
 	v := append([]float64(nil), g...)
 	C := q.cf[q.kf[k]].C
 	mu := uL[q.lo[k] : q.lo[k]+q.m[k]]
+	ms := 0.0
 	for i, row := range q.idx[k] {
-		c := q.sgn[k][i] * math.Max(0, mu[i])
+		m := math.Max(0, mu[i])
+		c := q.sgn[k][i] * m
 		if c == 0 {
 			continue
 		}
@@ -425,8 +468,10 @@ func (w *wsRun) muBound(q *sub, k int, uL, g []float64) float64 {
 		for j := range v {
 			v[j] += c * cr[j]
 		}
+		ms += m * certify.NormUp(cr)
 	}
-	return norm(v)
+	e := certify.Gamma(q.m[k]+1) * roundUp(certify.NormUp(g)+ms)
+	return roundUp(certify.NormUp(v) + e)
 }
 
 // build assembles the restricted problem on W.
@@ -434,7 +479,10 @@ func (w *wsRun) build(W []blockID) *sub {
 	r := w.r
 	n := r.n
 	q := &sub{n: n, beta: r.beta, yt: append([]float64(nil), r.y...)}
-	if r.bias {
+	general := r.loss.Kind != certify.Squared
+	if general {
+		q.lx = newLossExt(r.loss, r.bias)
+	} else if r.bias {
 		project(q.yt, true)
 	}
 	slot := map[int]int{}
@@ -532,7 +580,7 @@ func (w *wsRun) build(W []blockID) *sub {
 				dst[j] += c * v
 			}
 		}
-		if r.bias {
+		if r.bias && !general {
 			for j := 0; j < H; j++ {
 				mean := 0.0
 				for i := 0; i < n; i++ {
@@ -562,6 +610,13 @@ type wsPoint struct {
 	vrho    []float64
 	dual    float64
 	support []blockID
+	// bias is the point's output bias (general losses: the best for its blocks);
+	// ipmLam the restricted IPM's dual point (general losses), which certifies the
+	// point instead of −∇ℓ(ŷ) (hinge: the margin rows' multipliers know the
+	// subgradient at the kinks); bound the certificate's floating-point-safe bound.
+	bias   float64
+	ipmLam []float64
+	bound  certify.Bound
 }
 
 // place sets r.x to the point (blocks of W, zero elsewhere) and computes its
@@ -586,12 +641,51 @@ func (w *wsRun) place(pt *wsPoint) {
 	for i, fm := range r.fams {
 		fm.forward(r.x[i])
 	}
-	loss := r.residual(r.x, r.resX)
-	pt.obj = loss + r.regSum(r.x)
-	pt.lam = make([]float64, r.n)
-	for i, v := range r.resX {
-		pt.lam[i] = -v
+	if r.loss.Kind == certify.Squared {
+		loss := r.residual(r.x, r.resX)
+		pt.obj = loss + r.regSum(r.x)
+		pt.lam = make([]float64, r.n)
+		for i, v := range r.resX {
+			pt.lam[i] = -v
+		}
+		return
 	}
+	loss, bias, lam := r.generalPoint(r.x)
+	pt.obj = loss + r.regSum(r.x)
+	pt.bias = bias
+	pt.lam = lam
+	if pt.ipmLam != nil {
+		pt.lam = append([]float64(nil), pt.ipmLam...)
+		r.loss.Clip(pt.lam)
+		if r.bias {
+			r.loss.Center(pt.lam)
+		}
+	}
+}
+
+// generalPoint evaluates a point of a program with hinge or logistic loss: the
+// predictions of the blocks (into r.yhat), the best output bias for them (bestBias;
+// 0 without a bias), the loss at that bias, and the dual point λ = −∇ℓ(ŷ) (Residual,
+// centred with a bias).
+func (r *run) generalPoint(st []*state) (loss, bias float64, lam []float64) {
+	for i := range r.yhat {
+		r.yhat[i] = 0
+	}
+	for i, fm := range r.fams {
+		fm.predict(st[i], r.yhat)
+	}
+	z := append([]float64(nil), r.yhat...)
+	if r.bias {
+		bias = bestBias(r.loss, z)
+		for i := range z {
+			z[i] += bias
+		}
+	}
+	lam = r.loss.Residual(z)
+	if r.bias {
+		r.loss.Center(lam)
+	}
+	return r.loss.Value(z), bias, lam
 }
 
 // evaluate places pt (see place), computes every ρ_b at its λ and the dual bound.
@@ -602,13 +696,10 @@ func (w *wsRun) evaluate(pt *wsPoint) {
 	if debugWS {
 		println("  evaluate: ConeMax runs", w.nConeMax, "maxRho", pt.maxRho)
 	}
-	// Dual: max over θ ≤ 1/max(1, ρ) of θλᵀy − ½θ²‖λ‖² (λ/ρ is dual feasible).
-	ly, ll := dot(pt.lam, r.y), dot(pt.lam, pt.lam)
-	th := 1 / math.Max(1, pt.maxRho)
-	if ll > 0 && ly/ll < th {
-		th = math.Max(0, ly/ll)
-	}
-	pt.dual = th*ly - 0.5*th*th*ll
+	// Dual: the floating-point-safe bound at θλ, θ ≤ 1/ρ (certify.SafeBound; maxRho is
+	// an upper bound on ρ with every rounding error counted, rhoAll).
+	pt.bound = certify.SafeBound(r.prog, nil, pt.lam, pt.maxRho)
+	pt.dual = pt.bound.Value
 }
 
 // solveWS runs the working-set method; see the package doc.
@@ -713,10 +804,14 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	if warmStart && perRound == 0 {
 		perRound = max(r.n, 50)
 	}
-	r.residual(r.x, r.resX)
 	lam0 := make([]float64, r.n)
-	for i, v := range r.resX {
-		lam0[i] = -v
+	if r.loss.Kind == certify.Squared {
+		r.residual(r.x, r.resX)
+		for i, v := range r.resX {
+			lam0[i] = -v
+		}
+	} else {
+		_, _, lam0 = r.generalPoint(r.x)
 	}
 	var viol0 []blockID
 	nAll := 0
@@ -759,9 +854,12 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 	var stop solver.Status // set when the context ends the solve
 	var keep []bool        // per block of this round's W: kept by the rounding
 	lastOK := false        // the last restricted solve met its tolerance
+	var certPt *wsPoint    // the point whose dual bound is bestDual
 	consider := func(pt *wsPoint) bool {
 		w.evaluate(pt)
-		bestDual = math.Max(bestDual, pt.dual)
+		if pt.dual > bestDual || certPt == nil {
+			bestDual, certPt = math.Max(bestDual, pt.dual), pt
+		}
 		if best == nil || pt.obj < best.obj {
 			best = pt
 		}
@@ -800,7 +898,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			// reported max ρ is the certifying point's; no NNLS at its own λ).
 			// Otherwise the rounded blocks leave the working set (unless sticky) and
 			// the violators at the unrounded point's λ join it.
-			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q}
+			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q, ipmLam: res.lam}
 			pt.x = make([][]float64, len(W))
 			keep = make([]bool, len(W))
 			zeroed := false
@@ -814,10 +912,10 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 					zeroed = true
 				}
 			}
-			pt.uL, pt.sub = res.uL, q
+			pt.uL, pt.sub, pt.ipmLam = res.uL, q, res.lam
 			lastOK = res.ok
 			done = consider(full)
-			if zeroed && done {
+			if zeroed && done && !set.Unrounded {
 				w.place(pt)
 				if pt.obj-bestDual <= set.Tol*math.Max(1, math.Abs(pt.obj)) {
 					// certified by full's dual bound; the reported ρ is full's
@@ -906,6 +1004,48 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			break
 		}
 	}
+	// Support polish: an interior-point solution spreads mass over many blocks far
+	// below the large ones (hinge on the quickstart data: 264 blocks at 1e-11…1e-8 of
+	// the largest). Zeroing them moves a hinge or logistic loss linearly, so the
+	// rounded point above can miss the tolerance, and a network recovered without
+	// them would not reproduce the objective. Re-solve the restricted problem on the
+	// blocks above ZeroTol·max and keep that point when the same dual bound certifies
+	// it (one small IPM solve).
+	if status == solver.Optimal && final.sub != nil {
+		mx := 0.0
+		for _, xk := range final.x {
+			if xk != nil {
+				mx = math.Max(mx, norm(xk))
+			}
+		}
+		var keepW []blockID
+		small := 0
+		for k, xk := range final.x {
+			switch {
+			case xk == nil:
+			case norm(xk) > set.ZeroTol*mx:
+				keepW = append(keepW, final.W[k])
+			default:
+				small++
+			}
+		}
+		if small > 0 && len(keepW) > 0 && set.MaxIter > total {
+			q, res, its := w.solveRestricted(keepW, innerTol, set.MaxInner, set.MaxIter-total)
+			total += its
+			cand := &wsPoint{W: keepW, x: make([][]float64, len(keepW)), uL: res.uL, sub: q, ipmLam: res.lam}
+			for k := range keepW {
+				cand.x[k] = append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
+			}
+			w.place(cand)
+			if res.stopped == "" && cand.obj-bestDual <= set.Tol*math.Max(1, math.Abs(cand.obj)) {
+				cand.maxRho, cand.viol, cand.vrho, cand.dual, cand.bound = final.maxRho, final.viol, final.vrho, final.dual, final.bound
+				final = cand
+			}
+			if debugWS {
+				println("support polish: kept", len(keepW), "dropped", small, "objective", cand.obj, "bound", bestDual)
+			}
+		}
+	}
 	// Write the returned point into r.x and build the Result.
 	w.place(final)
 	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(r.fams))}
@@ -933,12 +1073,14 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			}
 		}
 	}
-	if r.bias {
+	if r.bias && r.loss.Kind == certify.Squared {
 		mean := 0.0
 		for i := range r.y {
 			mean += r.y[i] - r.yhat[i]
 		}
 		sol.Bias = mean / float64(r.n)
+	} else if r.bias {
+		sol.Bias = final.bias
 	}
 	viol := 0.0
 	for i, fm := range r.fams {
@@ -949,6 +1091,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		status = solver.Inaccurate
 	}
 	res := &Result{Status: status, Solution: sol, Objective: final.obj, Dual: bestDual, Multipliers: mult,
+		DualPoint: certPt.lam, DualRho: certPt.maxRho, Bound: certPt.bound,
 		Iterations: total, OuterIterations: round, MaxViolation: viol, GradNorm: r.beta * math.Max(0, final.maxRho-1),
 		Restored: true, Method: "ws", Seconds: time.Since(start).Seconds(), Support: len(final.support), MaxRatio: final.maxRho}
 	rec.End(status, solver.Iterate{Iter: total, PrimalRes: viol, DualRes: math.Max(0, final.maxRho-1), Gap: (final.obj - bestDual) / math.Max(1, math.Abs(final.obj)), Objective: final.obj, Elapsed: time.Since(start)})

@@ -18,10 +18,17 @@ A gated layer k follows a linear/conv layer k-1: its output is
 with x the input of layer k-1 (L<k>.gates, optional L<k>.gate_bias).
 
 Objective (docs/language.md scale): loss summed over samples and outputs (squared
-0.5*sum (p-y)^2, hinge sum max(0, 1-y p), logistic sum log(1+exp(-y p))) plus
+0.5*sum (p-y)^2, hinge sum max(0, 1-y p), logistic sum log(1+exp(-y p)),
+cross_entropy torch.nn.functional.cross_entropy(p, y, reduction='sum') with class-
+probability targets y) plus
 (beta/2) * sum over tensors of l2 ||T||^2, l1sq sum_g (sum |T[:, g, :]|)^2 with T viewed
 as [shape0, groups, -1], none 0. Missing penalties default as in cnnc: weights l2 (none
 for fixed layers), bias l2 on hidden layers and none on the output layer, gates none.
+
+Parallel branches (layer "branches": K) need nothing special: the first branched layer
+is an ordinary Linear/Conv, later ones are Linear layers whose weights are zero outside
+their K diagonal blocks. A network-level "regularizer" (path or group) replaces the
+per-tensor penalties of the tensors it covers: see network_regularizer.
 
 Prints a JSON list with one object per pair:
   {"pred": [[...]], "loss": L, "penalty": P, "objective": L + P}  (loss, objective null
@@ -144,12 +151,44 @@ def build(W):
     return nn.Sequential(*mods)
 
 
+def network_regularizer(W):
+    """beta * R(theta) of a parallel three-layer network (weights.json "regularizer"):
+    layers input, A (branched linear or circconv, m1 units per branch), [relu],
+    B (branched linear, one unit per branch), relu, output linear 1;
+    path R = sum_k |w3_k| sqrt(sum_j |A_kj|^2 |B_kj|^2), group R = sum_k |w3_k| sum_j |A_kj| |B_kj|,
+    |A_kj|^2 including unit kj's bias, B_kj the entries of B's row k that read unit kj."""
+    layers = W["layers"]
+    T = {t["name"]: tensor(t) for t in W["tensors"]}
+    ks = [k for k, l in enumerate(layers) if l["type"] in PARAM]
+    a, b, o = ks
+    K = layers[a]["branches"]
+    A = T["L%d.weight" % a]
+    m1 = A.shape[0] // K
+    a2 = (A.reshape(A.shape[0], -1) ** 2).sum(dim=1)
+    if "L%d.bias" % a in T:
+        a2 = a2 + T["L%d.bias" % a] ** 2
+    B = T["L%d.weight" % b]                       # [K, K*m1*cols], block-diagonal
+    cols = B.shape[1] // (K * m1)
+    b2 = torch.stack([(B[k].reshape(K * m1, cols)[k * m1:(k + 1) * m1] ** 2).sum(dim=1) for k in range(K)])
+    w3 = T["L%d.weight" % o].reshape(-1).abs()
+    a2 = a2.reshape(K, m1)
+    if W["regularizer"] == "path":
+        R = (w3 * (a2 * b2).sum(dim=1).sqrt()).sum()
+    elif W["regularizer"] == "group":
+        R = (w3 * (a2.sqrt() * b2.sqrt()).sum(dim=1)).sum()
+    else:
+        raise ValueError("unknown regularizer %r" % W["regularizer"])
+    return W["beta"] * float(R)
+
+
 def penalties(W):
     layers = W["layers"]
     last = max(k for k, l in enumerate(layers) if l["type"] in PARAM)
     total = 0.0
     for t in W["tensors"]:
         kind = t.get("penalty")
+        if W.get("regularizer") and kind == W["regularizer"]:
+            continue  # covered by network_regularizer
         if not kind:
             k = int(t["name"].split(".")[0][1:])
             part = t["name"].split(".", 1)[1]
@@ -168,7 +207,8 @@ def penalties(W):
             total += float((blocks * blocks).sum())
         elif kind != "none":
             raise ValueError("tensor %s: unknown penalty %r" % (t["name"], kind))
-    return 0.5 * W["beta"] * total
+    extra = network_regularizer(W) if W.get("regularizer") else 0.0
+    return 0.5 * W["beta"] * total + extra
 
 
 def loss(kind, p, y):
@@ -178,6 +218,8 @@ def loss(kind, p, y):
         return float(torch.clamp(1 - y * p, min=0).sum())
     if kind == "logistic":
         return float(torch.logaddexp(torch.zeros_like(p), -y * p).sum())
+    if kind == "cross_entropy":
+        return float(torch.nn.functional.cross_entropy(p, y, reduction="sum"))
     raise ValueError("unknown loss %r" % kind)
 
 

@@ -1,0 +1,3 @@
+// Package large is the structured native solver for template programs with many
+// samples (work in progress).
+package large

@@ -1,0 +1,147 @@
+package large
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/native/group"
+	"github.com/cnnc-org/cnnc/backend/solver"
+)
+
+// checkAgainstGroup solves p with this package and with the group solver (an
+// independent implementation: working-set IPM with Newton systems in sample space)
+// and checks that both are certified optimal with objectives within the sum of their
+// certified gaps, that the returned point's objective recomputed by the program
+// equals the reported one, and that it is feasible.
+func checkAgainstGroup(t *testing.T, name string, p *convex.Program, tol float64) *Result {
+	t.Helper()
+	res, err := Solve(p, nil, Settings{Tol: tol}, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	ref, err := group.Solve(p, nil, group.Settings{Tol: tol}, nil)
+	if err != nil {
+		t.Fatalf("%s: group: %v", name, err)
+	}
+	if res.Status != solver.Optimal || ref.Status != solver.Optimal {
+		t.Fatalf("%s: status %s (group %s); objective %.10g dual %.10g", name, res.Status, ref.Status, res.Objective, res.Dual)
+	}
+	if obj := p.Objective(res.Solution); math.Abs(obj-res.Objective) > 1e-9*math.Max(1, math.Abs(obj)) {
+		t.Errorf("%s: reported objective %.12g, program objective at the solution %.12g", name, res.Objective, obj)
+	}
+	if v := p.Violation(res.Solution); v > 1e-7 {
+		t.Errorf("%s: cone violation %g", name, v)
+	}
+	if res.Dual > res.Objective+1e-12*math.Max(1, res.Objective) {
+		t.Errorf("%s: dual %.12g above primal %.12g", name, res.Dual, res.Objective)
+	}
+	g1 := res.Objective - res.Dual
+	g2 := ref.Objective - ref.Dual
+	if d := math.Abs(res.Objective - ref.Objective); d > g1+g2+1e-12 {
+		t.Errorf("%s: objective %.12g vs group %.12g differ by %.3g > gaps %.3g + %.3g", name, res.Objective, ref.Objective, d, g1, g2)
+	}
+	// the certified bound of each is below the other's objective
+	if res.Dual > ref.Objective+1e-12 || ref.Dual > res.Objective+1e-12 {
+		t.Errorf("%s: bounds cross: dual %.12g vs group objective %.12g; group dual %.12g vs objective %.12g", name, res.Dual, ref.Objective, ref.Dual, res.Objective)
+	}
+	return res
+}
+
+func TestAgreesWithGroupFC(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		p := fcProgram(seed, 60, 4, 40, 1e-2, seed == 2, false)
+		res := checkAgainstGroup(t, "fc", p, 1e-7)
+		t.Logf("seed %d: objective %.10g gap %.2e, %d iterations, %d rounds, support %d", seed, res.Objective, res.Objective-res.Dual, res.Iterations, res.Rounds, res.Support)
+	}
+}
+
+func TestAgreesWithGroupGated(t *testing.T) {
+	p := fcProgram(4, 50, 3, 30, 1e-2, true, true)
+	checkAgainstGroup(t, "gated", p, 1e-7)
+}
+
+func TestAgreesWithGroupCNN(t *testing.T) {
+	for seed := int64(1); seed <= 2; seed++ {
+		p := cnnProgram(seed, 40, 8, 3, 40, 1e-2, seed == 2)
+		res := checkAgainstGroup(t, "cnn", p, 1e-7)
+		t.Logf("seed %d: objective %.10g gap %.2e, %d iterations, %d rounds, support %d, rows %d", seed, res.Objective, res.Objective-res.Dual, res.Iterations, res.Rounds, res.Support, res.Rows)
+	}
+}
+
+// TestALBracketsIPM: the augmented Lagrangian's certified bracket [Dual, Objective]
+// (a dual bound at its iterate, a feasible projected point) contains the IPM's
+// optimum, on small FC and CNN programs, within 20 000 inner iterations.
+func TestALBracketsIPM(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    *convex.Program
+	}{
+		{"fc", fcProgram(1, 60, 4, 40, 1e-2, false, false)},
+		{"cnn", cnnProgram(1, 40, 8, 3, 40, 1e-2, false)},
+	} {
+		al, err := Solve(c.p, nil, Settings{Tol: 1e-4, Method: "al", MaxIter: 20000}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		ipm, err := Solve(c.p, nil, Settings{Tol: 1e-8, Method: "ipm"}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		t.Logf("%s: al %s objective %.10g dual %.10g (%d iterations, %d outer); ipm %s %.10g", c.name, al.Status, al.Objective, al.Dual, al.Iterations, al.Rounds, ipm.Status, ipm.Objective)
+		if ipm.Status != solver.Optimal {
+			t.Errorf("%s: ipm status %s", c.name, ipm.Status)
+		}
+		if v := c.p.Violation(al.Solution); v > 1e-9*math.Max(1, al.Objective) {
+			t.Errorf("%s: al solution violates its cones by %g", c.name, v)
+		}
+		if al.Dual > ipm.Objective+1e-10 || ipm.Dual > al.Objective+1e-10 {
+			t.Errorf("%s: brackets do not overlap: al [%.10g, %.10g], ipm [%.10g, %.10g]", c.name, al.Dual, al.Objective, ipm.Dual, ipm.Objective)
+		}
+	}
+}
+
+// TestStops: a context cancelled or past its deadline ends the solve within about a
+// second with status interrupted or time_limit, a feasible point and a certified
+// bound not above its objective.
+func TestStops(t *testing.T) {
+	p := cnnProgram(5, 400, 12, 4, 150, 1e-3, false)
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want solver.Status
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, solver.TimeLimit},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}, solver.Interrupted},
+	} {
+		ctx, cancel := c.ctx()
+		t0 := time.Now()
+		res, err := Solve(p, nil, Settings{Tol: 1e-12, Context: ctx}, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		el := time.Since(t0)
+		t.Logf("%s: %s after %v, objective %.8g, dual %.8g", c.name, res.Status, el, res.Objective, res.Dual)
+		if res.Status != c.want {
+			t.Errorf("%s: status %s, want %s", c.name, res.Status, c.want)
+		}
+		if el > 300*time.Millisecond+2*time.Second {
+			t.Errorf("%s: returned %v after the stop", c.name, el-300*time.Millisecond)
+		}
+		if v := p.Violation(res.Solution); v > 1e-7*math.Max(1, res.Objective) {
+			t.Errorf("%s: violation %g", c.name, v)
+		}
+		if obj := p.Objective(res.Solution); math.Abs(obj-res.Objective) > 1e-9*math.Max(1, obj) || res.Dual > obj {
+			t.Errorf("%s: objective %.10g (program %.10g), dual %.10g", c.name, res.Objective, obj, res.Dual)
+		}
+	}
+}

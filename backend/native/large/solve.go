@@ -1,0 +1,472 @@
+package large
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/backend/solver"
+)
+
+// Settings of the solver; a zero field takes the default written next to it.
+type Settings struct {
+	// Tol: relative duality gap. Optimal needs Objective − Dual ≤ Tol·max(1, |Objective|)
+	// (Dual the certified lower bound) and the feasibility test below. Default 1e-6.
+	Tol float64
+	// TolFeas: the returned point's largest cone violation max_{b,r}(−sgn·C_r x_b)₊
+	// must be ≤ TolFeas·max(1, ‖y‖∞) for Optimal. Default 1e-6.
+	TolFeas float64
+	// Method: "ipm" (working set + pattern-space interior point), "al" (augmented
+	// Lagrangian with accelerated proximal-gradient inner solves) or "" (auto: ipm
+	// when the pattern space fits MaxGram, else al).
+	Method string
+	// MaxIter: total inner iterations (IPM or FISTA). Default 5000 (ipm), 100 000 (al).
+	MaxIter int
+	// MaxRounds: working-set rounds (ipm). Default 100.
+	MaxRounds int
+	// InnerTol (ipm): the restricted IPM's relative tolerance. Default 1e-10.
+	InnerTol float64
+	// MaxInner (ipm): IPM iterations per restricted solve. Default 100.
+	MaxInner int
+	// ZeroTol (ipm): blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ leave the working set. Default 1e-5.
+	ZeroTol float64
+	// MaxGram: the largest pattern-space dimension Σ H over the working set's patterns
+	// for which the IPM forms its nu × nu matrices (memory 16·nu² bytes). Default 8000.
+	MaxGram int
+	// AggMax: the largest n·P·H for which a family's aggregated operators are stored
+	// (8 bytes each). Default 1<<28.
+	AggMax int
+	// Context ends the solve early (solver.Stop): TimeLimit or Interrupted, with the
+	// best certified point so far.
+	Context context.Context
+	// Progress: the longest time between two progress records. Default 5 s.
+	Progress time.Duration
+	// MaxMemory is the memory budget (lang/budget: > 0 bytes, 0 the default, < 0
+	// none) the solver checks its dominant allocations against before making them:
+	// the aggregated operators (n·Σ P·H floats), the Gram matrix and the IPM's
+	// nu × nu factor (2·nu² floats). Over budget it refuses with a *budget.TooLarge.
+	MaxMemory int64
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.Tol <= 0 {
+		s.Tol = 1e-6
+	}
+	if s.TolFeas <= 0 {
+		s.TolFeas = 1e-6
+	}
+	if s.MaxRounds <= 0 {
+		s.MaxRounds = 100
+	}
+	if s.InnerTol <= 0 {
+		s.InnerTol = 1e-10
+	}
+	if s.MaxInner <= 0 {
+		s.MaxInner = 100
+	}
+	if s.ZeroTol <= 0 {
+		s.ZeroTol = 1e-5
+	}
+	if s.MaxGram <= 0 {
+		s.MaxGram = 8000
+	}
+	if s.Progress <= 0 {
+		s.Progress = 5 * time.Second
+	}
+	return s
+}
+
+// Result of Solve.
+type Result struct {
+	Status solver.Status
+	// Solution is the returned point: Blocks[f][s] is P×H, Bias the optimal output bias.
+	Solution *convex.Solution
+	// Objective is the program's objective at Solution (computed from the program's
+	// data); Dual the best certified lower bound on the restricted program's optimum.
+	Objective, Dual float64
+	// Iterations counts inner iterations (IPM or FISTA), Rounds working-set rounds.
+	Iterations, Rounds int
+	Seconds            float64
+	// MaxViolation is the largest relative cone violation of Solution
+	// (max_{b,r}(−sgn·C_r x_b)₊/(‖C_r‖‖x_b‖)).
+	MaxViolation float64
+	// MaxRatio is max_b ρ_b (an upper bound) at the λ of the certifying point.
+	MaxRatio float64
+	// Support counts the nonzero blocks of Solution.
+	Support int
+	// Method is "ipm" or "al".
+	Method string
+	// Rows is the number of working cone rows at the end (ipm).
+	Rows int
+}
+
+// blockX returns the x of block k in the flat block layout.
+func (pr *prob) blockOff() []int {
+	off := make([]int, pr.nb+1)
+	for k := 0; k < pr.nb; k++ {
+		off[k+1] = off[k] + pr.ph[pr.bp[k]]
+	}
+	return off
+}
+
+// run is the state of one solve.
+type run struct {
+	pr     *prob
+	set    Settings
+	rec    solver.Recorder
+	start  time.Time
+	off    []int     // block offsets in x
+	x      []float64 // current point, flat block layout
+	c      []float64 // 𝒫ᵀỹ (pattern space)
+	rows   [][]int32 // per block: working cone rows (sorted)
+	gramG  []float64 // full pattern Gram (nil when too big)
+	iters  int
+	lastRc time.Time
+	best   *point
+	dual   float64
+}
+
+// point is a candidate solution with its certificate.
+type point struct {
+	x       []float64
+	obj     float64
+	dual    float64
+	maxRho  float64
+	rho     []float64 // per block (upper bounds)
+	lam     []float64
+	bias    float64
+	viol    float64
+	support int
+}
+
+// Solve solves the template program p (families only, ‖·‖₂ block costs, squared loss)
+// and certifies the result (package doc). warm (optional) gives starting blocks; rec
+// may be nil.
+func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Recorder) (*Result, error) {
+	start := time.Now()
+	s = s.withDefaults()
+	pr, err := setup(p, s.AggMax, s.MaxMemory, s.Context)
+	if err != nil {
+		return nil, err
+	}
+	if st := solver.Stop(s.Context); st != "" {
+		return stoppedEarly(p, warm, st, start)
+	}
+	if rec == nil {
+		rec = solver.Nop{}
+	}
+	r := &run{pr: pr, set: s, rec: rec, start: start, dual: math.Inf(-1)}
+	r.off = pr.blockOff()
+	r.x = make([]float64, r.off[pr.nb])
+	if err := r.warm(warm); err != nil {
+		return nil, err
+	}
+	r.c = make([]float64, pr.nu)
+	pr.adjoint(pr.yt, r.c)
+	method := s.Method
+	if method == "" {
+		method = "ipm"
+		if pr.nu > s.MaxGram && !r.smallSupport() {
+			method = "al"
+		}
+	}
+	switch method {
+	case "ipm":
+		rec.Begin(fmt.Sprintf("cnnc large solver (working set + pattern-space IPM): %s, n = %d, %d patterns, %d blocks, β = %g", p.Model, pr.n, pr.np, pr.nb, pr.beta))
+		return r.solveIPM()
+	case "al":
+		rec.Begin(fmt.Sprintf("cnnc large solver (AL + accelerated proximal gradient): %s, n = %d, %d patterns, %d blocks, β = %g", p.Model, pr.n, pr.np, pr.nb, pr.beta))
+		return r.solveAL()
+	}
+	return nil, fmt.Errorf("large: unknown method %q (want \"ipm\", \"al\" or \"\")", s.Method)
+}
+
+// smallSupport reports whether the warm start's support fits MaxGram (then the IPM
+// can work on it even when all patterns together do not).
+func (r *run) smallSupport() bool {
+	nu := 0
+	seen := map[int]bool{}
+	for k := 0; k < r.pr.nb; k++ {
+		if anyNonzero(r.x[r.off[k]:r.off[k+1]]) && !seen[r.pr.bp[k]] {
+			seen[r.pr.bp[k]] = true
+			nu += r.pr.ph[r.pr.bp[k]]
+		}
+	}
+	return nu > 0 && nu <= r.set.MaxGram
+}
+
+func (r *run) warm(w *convex.Solution) error {
+	if w == nil || w.Blocks == nil {
+		return nil
+	}
+	pr := r.pr
+	if len(w.Blocks) != len(pr.fams) {
+		return fmt.Errorf("large: warm start has %d families, the program %d", len(w.Blocks), len(pr.fams))
+	}
+	for i, fm := range pr.fams {
+		if len(w.Blocks[i]) != fm.S {
+			return fmt.Errorf("large: warm start family %d has %d copies, want %d", i, len(w.Blocks[i]), fm.S)
+		}
+		for s, B := range w.Blocks[i] {
+			if B == nil {
+				continue
+			}
+			rows, cols := B.Dims()
+			if cols != fm.H || rows > fm.P {
+				return fmt.Errorf("large: warm start family %d copy %d is %d×%d, want at most %d×%d", i, s, rows, cols, fm.P, fm.H)
+			}
+			for q := 0; q < rows; q++ {
+				k := pr.firstBlk[fm.off+q] + s
+				for j, v := range B.RawRowView(q) {
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						return fmt.Errorf("large: warm start family %d copy %d has NaN or Inf at (%d, %d)", i, s, q, j)
+					}
+					r.x[r.off[k]+j] = v
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// combine sets u (pattern space) = E x.
+func (r *run) combine(x, u []float64) {
+	pr := r.pr
+	clear(u)
+	for k := 0; k < pr.nb; k++ {
+		o := pr.po[pr.bp[k]]
+		for j, v := range x[r.off[k]:r.off[k+1]] {
+			u[o+j] += pr.bsg[k] * v
+		}
+	}
+}
+
+// multRows are cone multipliers μ_b ≥ 0 of some blocks over the given rows (any
+// rows of the block's cone: the bound ‖g_b + M_bᵀμ_b‖ holds for every μ ≥ 0).
+type multRows struct {
+	rows [][]int32
+	mu   [][]float64
+}
+
+// evaluate computes the objective of x from the program's data, λ = Π(y − ŷ), the
+// certificate ρ_b for every block (upper bounds; mult gives optional multipliers per
+// block) and the certified dual bound.
+func (r *run) evaluate(x []float64, mult *multRows) *point { return r.eval(x, mult, true) }
+
+// evaluateCheap is evaluate with the cheap bounds ‖g_b‖/β only (no cone projections):
+// a valid but looser certificate.
+func (r *run) evaluateCheap(x []float64) *point { return r.eval(x, nil, false) }
+
+func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
+	pr := r.pr
+	pt := &point{x: x}
+	u := make([]float64, pr.nu)
+	r.combine(x, u)
+	yhat := make([]float64, pr.n)
+	pr.predict(u, yhat)
+	lam := make([]float64, pr.n)
+	for i := range lam {
+		lam[i] = pr.y[i] - yhat[i]
+	}
+	if pr.bias {
+		m := 0.0
+		for _, v := range lam {
+			m += v
+		}
+		pt.bias = m / float64(pr.n)
+		for i := range lam {
+			lam[i] -= pt.bias
+		}
+	}
+	pt.lam = lam
+	loss := 0.5 * dot(lam, lam)
+	reg := 0.0
+	for k := 0; k < pr.nb; k++ {
+		if nb := norm(x[r.off[k]:r.off[k+1]]); nb > 0 {
+			reg += nb
+			pt.support++
+		}
+	}
+	pt.obj = loss + pr.beta*reg
+	// certificate
+	g := make([]float64, pr.nu)
+	pr.adjoint(lam, g)
+	pt.rho = make([]float64, pr.nb)
+	type job struct{ k int }
+	var hard []int
+	for k := 0; k < pr.nb; k++ {
+		gp := pr.bp[k]
+		gk := g[pr.po[gp] : pr.po[gp]+pr.ph[gp]]
+		b := norm(gk) / pr.beta
+		if b > 1 && mult != nil && mult.mu[k] != nil {
+			fm := pr.fams[pr.pf[gp]]
+			v := make([]float64, len(gk))
+			for j := range v {
+				v[j] = pr.bsg[k] * gk[j]
+			}
+			M := fm.rowMatrix(pr.pp[gp], mult.rows[k])
+			h := fm.H
+			for i := range mult.rows[k] {
+				mu := mult.mu[k][i]
+				for j := 0; j < h; j++ {
+					v[j] += mu * M[i*h+j]
+				}
+			}
+			b = math.Min(b, norm(v)/pr.beta)
+		}
+		pt.rho[k] = b
+		if b > 1 && exact {
+			hard = append(hard, k)
+		}
+	}
+	// exact cone maxima where the cheap bounds exceed 1 (each block independently)
+	parallel(len(hard), func(i int) {
+		if r.stopped() != "" {
+			return // the cheap bound stands (valid, looser)
+		}
+		k := hard[i]
+		gp := pr.bp[k]
+		fm := pr.fams[pr.pf[gp]]
+		gk := make([]float64, pr.ph[gp])
+		for j := range gk {
+			gk[j] = pr.bsg[k] * g[pr.po[gp]+j]
+		}
+		rows := r.rows[k]
+		if rows == nil && fm.Nc > 0 && fm.gateUnit != nil {
+			rows = fm.smallestRows(pr.pp[gp], fm.gateUnit[pr.pp[gp]*fm.H:(pr.pp[gp]+1)*fm.H], rowInit(fm.H), nil, -1)
+			sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
+		}
+		v, _ := fm.coneMax(pr.pp[gp], gk, &rows, 1e-9, 5)
+		r.rows[k] = rows
+		pt.rho[k] = math.Min(pt.rho[k], v/pr.beta)
+	})
+	for _, v := range pt.rho {
+		pt.maxRho = math.Max(pt.maxRho, v)
+	}
+	// rounding allowance: ρ is inflated by a relative 1e-12 (the computed g and the
+	// cone projections are accurate to far better than that for n·H ≤ 1e9)
+	rho := math.Max(1, pt.maxRho*(1+1e-12))
+	ly, ll := dot(lam, pr.yt), dot(lam, lam)
+	th := 1 / rho
+	if ll > 0 && ly/ll < th {
+		th = math.Max(0, ly/ll)
+	}
+	pt.dual = th*ly - 0.5*th*th*ll
+	if pr.bias {
+		// λ is centred, so λᵀy = λᵀỹ: the bias's dual constraint 1ᵀλ = 0 holds
+		pt.dual = th*dot(lam, pr.y) - 0.5*th*th*ll
+	}
+	return pt
+}
+
+// rowInit is the number of rows a block starts with; rowAdd the most a row check adds.
+func rowInit(h int) int { return 16 * h }
+func rowAdd(h int) int  { return 16 * h }
+
+// rowTol: a working-set block's row is violated when its relative slack
+// sgn·C_r x_b/(‖C_r‖‖x_b‖) < −rowTol.
+const rowTol = 1e-9
+
+// progress records a row when Progress has passed since the last one (or force).
+func (r *run) progress(force bool, obj float64, extra string) {
+	now := time.Now()
+	if !force && now.Sub(r.lastRc) < r.set.Progress {
+		return
+	}
+	r.lastRc = now
+	gap := math.Inf(1)
+	if r.best != nil {
+		gap = (r.best.obj - r.dual) / math.Max(1, math.Abs(r.best.obj))
+		if math.IsNaN(obj) {
+			obj = r.best.obj
+		}
+	}
+	r.rec.Record(solver.Iterate{Iter: r.iters, Gap: gap, Objective: obj, Elapsed: now.Sub(r.start), Extra: extra})
+}
+
+// consider records a certified point: the best dual bound so far and the best
+// primal point (smallest objective among feasible ones).
+func (r *run) consider(pt *point) {
+	r.dual = math.Max(r.dual, pt.dual)
+	if r.best == nil || pt.obj < r.best.obj {
+		r.best = pt
+	}
+}
+
+func (r *run) certified() bool {
+	return r.best != nil && r.best.obj-r.dual <= r.set.Tol*math.Max(1, math.Abs(r.best.obj))
+}
+
+// result builds the Result from r.best.
+func (r *run) result(status solver.Status, method string, rounds int) (*Result, error) {
+	pr := r.pr
+	pt := r.best
+	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(pr.fams)), Bias: pt.bias}
+	viol := 0.0
+	for i, fm := range pr.fams {
+		sol.Blocks[i] = make([]*mat.Dense, fm.S)
+		for s := 0; s < fm.S; s++ {
+			B := mat.NewDense(fm.P, fm.H, nil)
+			for q := 0; q < fm.P; q++ {
+				k := pr.firstBlk[fm.off+q] + s
+				xb := pt.x[r.off[k]:r.off[k+1]]
+				copy(B.RawRowView(q), xb)
+				if anyNonzero(xb) {
+					_, w := fm.violatedRows(q, xb, math.Inf(1), 0)
+					viol = math.Max(viol, w)
+				}
+			}
+			sol.Blocks[i][s] = B
+		}
+	}
+	yinf := 0.0
+	for _, v := range pr.y {
+		yinf = math.Max(yinf, math.Abs(v))
+	}
+	if status == solver.Optimal && viol > r.set.TolFeas*math.Max(1, yinf) {
+		status = solver.Inaccurate
+	}
+	rows := 0
+	for _, rw := range r.rows {
+		rows += len(rw)
+	}
+	res := &Result{Status: status, Solution: sol, Objective: pt.obj, Dual: r.dual, Iterations: r.iters, Rounds: rounds,
+		Seconds: time.Since(r.start).Seconds(), MaxViolation: viol, MaxRatio: pt.maxRho, Support: pt.support, Method: method, Rows: rows}
+	r.rec.End(status, solver.Iterate{Iter: r.iters, PrimalRes: viol, DualRes: math.Max(0, pt.maxRho-1),
+		Gap: (pt.obj - r.dual) / math.Max(1, math.Abs(pt.obj)), Objective: pt.obj, Elapsed: time.Since(r.start)})
+	return res, nil
+}
+
+func (r *run) stopped() solver.Status { return solver.Stop(r.set.Context) }
+
+// stoppedEarly is the result of a solve stopped before its operators were formed:
+// the warm start (or the zero network) with its objective from the program and the
+// trivial certified bound 0 (every loss and the penalty are nonnegative).
+func stoppedEarly(p *convex.Program, warm *convex.Solution, st solver.Status, start time.Time) (*Result, error) {
+	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(p.Families))}
+	for i, f := range p.Families {
+		for c := range f.Signs {
+			B := mat.NewDense(f.Patterns(), f.H, nil)
+			if warm != nil && i < len(warm.Blocks) && c < len(warm.Blocks[i]) && warm.Blocks[i][c] != nil {
+				r, _ := warm.Blocks[i][c].Dims()
+				r = min(r, f.Patterns())
+				B.Slice(0, r, 0, f.H).(*mat.Dense).Copy(warm.Blocks[i][c].Slice(0, r, 0, f.H))
+			}
+			sol.Blocks[i] = append(sol.Blocks[i], B)
+		}
+	}
+	if p.OutputBias {
+		yhat := p.Predict(sol)
+		m := 0.0
+		for i := range yhat {
+			m += p.Y[i] - yhat[i]
+		}
+		sol.Bias = m / float64(p.N)
+	}
+	return &Result{Status: st, Solution: sol, Objective: p.Objective(sol), Dual: 0, Seconds: time.Since(start).Seconds(), Method: "none"}, nil
+}

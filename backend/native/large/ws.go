@@ -1,0 +1,519 @@
+package large
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/lang/budget"
+)
+
+// solveIPM is the working-set method with the pattern-space IPM (package doc).
+func (r *run) solveIPM() (*Result, error) {
+	pr, set := r.pr, r.set
+	r.rows = make([][]int32, pr.nb)
+	usable := func(k int) bool {
+		fm := pr.fams[pr.pf[pr.bp[k]]]
+		return fm.Nc == 0 || fm.gateUnit != nil && anyNonzero(fm.gateUnit[pr.pp[pr.bp[k]]*fm.H:(pr.pp[pr.bp[k]]+1)*fm.H])
+	}
+	// initial certificate (cheap bounds ‖g_b‖/β only: a cold start takes every
+	// violating block anyway) and working set
+	pt := r.evaluateCheap(r.x)
+	r.consider(pt)
+	if err := budget.Check(set.MaxMemory, budget.Floats(3, int64(pr.nu), int64(pr.nu)),
+		fmt.Sprintf("the large solver's pattern-space matrices (3 × %d² floats: Gram, working copy, factor)", pr.nu),
+		"Use fewer patterns (`patterns sample N`): the pattern space has Σ P·H coordinates."); err != nil && pr.nu <= set.MaxGram {
+		return nil, err
+	}
+	if pr.nu <= set.MaxGram {
+		r.gramG = pr.gramAll(set.Context, func(done int) {
+			r.progress(false, math.NaN(), fmt.Sprintf("Gram matrix: %d of %d samples", done, pr.n))
+		})
+		if r.gramG == nil {
+			return r.result(r.stopped(), "ipm", 0)
+		}
+	}
+
+	inW := make([]bool, pr.nb)
+	var W []int
+	warmStart := false
+	for k := 0; k < pr.nb; k++ {
+		if anyNonzero(r.x[r.off[k]:r.off[k+1]]) && usable(k) {
+			W = append(W, k)
+			inW[k] = true
+			warmStart = true
+		}
+	}
+	viol := violators(pt)
+	perRound := 0
+	if warmStart {
+		perRound = max(pr.n, 50)
+	} else if 2*len(viol) >= pr.nb {
+		viol = viol[:0]
+		for k := 0; k < pr.nb; k++ {
+			viol = append(viol, k)
+		}
+	}
+	sticky := make([]bool, pr.nb)
+	everIn := make([]bool, pr.nb)
+	addViol := func(viol []int) int {
+		added := 0
+		for _, k := range viol {
+			if perRound > 0 && added >= perRound {
+				break
+			}
+			if inW[k] || !usable(k) {
+				continue
+			}
+			if everIn[k] {
+				sticky[k] = true
+			}
+			W = append(W, k)
+			inW[k] = true
+			added++
+		}
+		return added
+	}
+	addViol(viol)
+	innerTol := set.InnerTol
+	tightened := 0
+	status := solver.IterationLimit
+	round := 0
+	maxIter := set.MaxIter
+	if maxIter <= 0 {
+		maxIter = 5000
+	}
+	for {
+		round++
+		sort.Ints(W)
+		var fresh []int
+		for _, k := range W {
+			everIn[k] = true
+			if r.rows[k] == nil {
+				fresh = append(fresh, k)
+			}
+		}
+		parallel(len(fresh), func(i int) {
+			if r.stopped() == "" {
+				r.initRows(fresh[i])
+			}
+		})
+		if s := r.stopped(); s != "" {
+			status = s
+			break
+		}
+		if len(W) == 0 {
+			status = solver.Inaccurate
+			break
+		}
+		// restricted solve with row generation
+		var res ipmResult
+		var q *sub
+		rowRounds := 0
+		restoredOK := false
+		for {
+			q = r.buildSub(W)
+			q.gapTol = set.Tol / 10
+			q.stop = func(it int, f, relGap float64) bool {
+				r.progress(false, math.NaN(), fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), r.iters+it, f, relGap))
+				return r.stopped() != ""
+			}
+			res = q.solve(innerTol, set.MaxInner)
+			r.iters += res.iters
+			if res.stop && res.x != nil {
+				// stopped from outside: certify the IPM's best iterate as it is (the
+				// dual bound at its λ with its multipliers, its blocks projected onto
+				// their cones for the primal value)
+				r.restored(W, q, res)
+			}
+			if res.stop || res.x == nil {
+				break
+			}
+			added, worst := r.checkRows(W, q, res.x)
+			rowRounds++
+			if debugWS {
+				println("rows: added", added, "worst", worst, "iters", res.iters, "ok", res.ok)
+			}
+			if added == 0 || rowRounds >= 30 {
+				break
+			}
+			if worst <= restoreMax && res.ok {
+				// small violations: project the violating blocks onto their full cones
+				// and certify that point; a re-solve only when that fails
+				if pt := r.restored(W, q, res); pt != nil {
+					if r.certified() {
+						restoredOK = true
+						break
+					}
+				}
+			}
+			{
+				// the re-solve works on the restricted solution's support: zero blocks
+				// leave W (the round's certificate brings back any that violate)
+				mx := 0.0
+				for i := range W {
+					mx = math.Max(mx, norm(res.x[q.xo[i]:q.xo[i]+q.h[i]]))
+				}
+				var next []int
+				for i, k := range W {
+					if norm(res.x[q.xo[i]:q.xo[i]+q.h[i]]) > set.ZeroTol*mx || sticky[k] {
+						next = append(next, k)
+					} else {
+						inW[k] = false
+					}
+				}
+				if len(next) > 0 && len(next) < len(W) {
+					W = next
+				}
+			}
+		}
+		if res.x == nil || res.stop {
+			status = solver.Inaccurate
+			if s := r.stopped(); s != "" {
+				status = s
+			}
+			break
+		}
+		if restoredOK {
+			r.progress(true, r.best.obj, fmt.Sprintf("round %d |W| %d support %d max ρ %.9f (restored)", round, len(W), r.best.support, r.best.maxRho))
+			status = solver.Optimal
+			break
+		}
+		// the restricted solution in the flat layout, its multipliers per block
+		x := make([]float64, len(r.x))
+		mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
+		mx := 0.0
+		for i, k := range W {
+			xb := res.x[q.xo[i] : q.xo[i]+q.h[i]]
+			copy(x[r.off[k]:r.off[k+1]], xb)
+			mult.rows[k] = q.rowIdx[i]
+			mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
+			mx = math.Max(mx, norm(xb))
+		}
+		full := r.evaluate(x, mult)
+		r.consider(full)
+		// rounded: blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ set to zero
+		keep := make([]bool, pr.nb)
+		xr := append([]float64(nil), x...)
+		zeroed := false
+		for _, k := range W {
+			if norm(x[r.off[k]:r.off[k+1]]) > set.ZeroTol*mx {
+				keep[k] = true
+			} else {
+				clear(xr[r.off[k]:r.off[k+1]])
+				zeroed = true
+			}
+		}
+		if zeroed && r.certified() {
+			// the sparser point, certified by the same dual bound when its objective
+			// is within the tolerance of it
+			rp := r.objectiveOnly(xr)
+			if rp.obj-r.dual <= set.Tol*math.Max(1, math.Abs(rp.obj)) {
+				rp.maxRho, rp.rho = full.maxRho, full.rho
+				r.best = rp
+			}
+		}
+		r.progress(true, r.best.obj, fmt.Sprintf("round %d |W| %d support %d max ρ %.9f", round, len(W), full.support, full.maxRho))
+		if r.certified() {
+			status = solver.Optimal
+			break
+		}
+		if s := r.stopped(); s != "" {
+			status = s
+			break
+		}
+		// next W: kept blocks, sticky ones, and the violators outside W
+		var next []int
+		for i := range inW {
+			inW[i] = false
+		}
+		dropped := 0
+		for _, k := range W {
+			if keep[k] || sticky[k] {
+				next = append(next, k)
+				inW[k] = true
+			} else {
+				dropped++
+			}
+		}
+		W = next
+		added := addViol(violators(full))
+		if added == 0 && dropped > 0 {
+			added = -1
+		}
+		if added == 0 && tightened < 2 && res.ok {
+			innerTol *= 1e-2
+			tightened++
+			added = -1
+		}
+		if added == 0 {
+			status = solver.Inaccurate
+			break
+		}
+		if round >= set.MaxRounds || r.iters >= maxIter {
+			status = solver.IterationLimit
+			break
+		}
+	}
+	return r.result(status, "ipm", round)
+}
+
+// restoreMax: a restricted solution whose rows are violated by at most this
+// (relative to ‖x_b‖) is projected onto the full cones and certified before any
+// re-solve.
+const restoreMax = 0.05
+
+// restored certifies the restricted solution (res, on q) by two points: its own
+// λ = Π(y − ŷ) with the IPM's multipliers gives the dual bound (the dual
+// constraints hold for the full program whatever the primal violations: the
+// multipliers belong to rows of the full cones and ρ_b is bounded over the full
+// cones), and the point with every violating block projected onto its full cone
+// (coneProject: NNLS on the working rows, checked against every row) gives a
+// feasible primal value. Both are recorded (r.dual, r.best); the projected point is
+// returned, nil when a projection could not be verified.
+func (r *run) restored(W []int, q *sub, res ipmResult) *point {
+	pr := r.pr
+	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
+	raw := make([]float64, len(r.x))
+	for i, k := range W {
+		copy(raw[r.off[k]:r.off[k+1]], res.x[q.xo[i]:q.xo[i]+q.h[i]])
+		mult.rows[k] = q.rowIdx[i]
+		mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
+	}
+	x := r.project(raw)
+	if x == nil {
+		return nil
+	}
+	d := r.evaluate(raw, mult)
+	r.dual = math.Max(r.dual, d.dual)
+	pt := r.objectiveOnly(x)
+	pt.maxRho, pt.rho = d.maxRho, d.rho
+	if debugWS {
+		println("restored: raw obj", d.obj, "dual", d.dual, "maxRho", d.maxRho, "restored obj", pt.obj)
+	}
+	if r.best == nil || pt.obj < r.best.obj {
+		r.best = pt
+	}
+	return pt
+}
+
+// project returns x with every block that violates a row of its cone (relative
+// slack below −rowTol) replaced by its projection onto the full cone (coneProject:
+// NNLS on the block's working rows, checked against every row), or nil when a
+// projection could not be verified.
+func (r *run) project(x []float64) []float64 {
+	pr := r.pr
+	out := append([]float64(nil), x...)
+	ok := true
+	var bad []int
+	for k := 0; k < pr.nb; k++ {
+		xb := x[r.off[k]:r.off[k+1]]
+		fm := pr.fams[pr.pf[pr.bp[k]]]
+		if fm.Nc == 0 || !anyNonzero(xb) {
+			continue
+		}
+		if _, w := fm.violatedRows(pr.pp[pr.bp[k]], xb, rowTol, 0); w > rowTol {
+			bad = append(bad, k)
+		}
+	}
+	res := make([]bool, len(bad))
+	parallel(len(bad), func(i int) {
+		k := bad[i]
+		gp := pr.bp[k]
+		fm := pr.fams[pr.pf[gp]]
+		rows := append([]int32(nil), r.rows[k]...)
+		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, 1e-12, 10)
+		res[i] = exact
+		for j := range u {
+			out[r.off[k]+j] = v * u[j]
+		}
+	})
+	for _, e := range res {
+		ok = ok && e
+	}
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+// objectiveOnly evaluates the objective (and λ, bias) of x without a certificate.
+func (r *run) objectiveOnly(x []float64) *point {
+	pr := r.pr
+	pt := &point{x: x}
+	u := make([]float64, pr.nu)
+	r.combine(x, u)
+	yhat := make([]float64, pr.n)
+	pr.predict(u, yhat)
+	lam := make([]float64, pr.n)
+	for i := range lam {
+		lam[i] = pr.y[i] - yhat[i]
+	}
+	if pr.bias {
+		m := 0.0
+		for _, v := range lam {
+			m += v
+		}
+		pt.bias = m / float64(pr.n)
+		for i := range lam {
+			lam[i] -= pt.bias
+		}
+	}
+	pt.lam = lam
+	reg := 0.0
+	for k := 0; k < pr.nb; k++ {
+		if nb := norm(x[r.off[k]:r.off[k+1]]); nb > 0 {
+			reg += nb
+			pt.support++
+		}
+	}
+	pt.obj = 0.5*dot(lam, lam) + pr.beta*reg
+	return pt
+}
+
+// violators lists the blocks with ρ_b > 1 by decreasing ρ.
+func violators(pt *point) []int {
+	var v []int
+	for k, rho := range pt.rho {
+		if rho > 1 {
+			v = append(v, k)
+		}
+	}
+	sort.SliceStable(v, func(i, j int) bool { return pt.rho[v[i]] > pt.rho[v[j]] })
+	return v
+}
+
+func allPatterns(np int) []int {
+	out := make([]int, np)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// initRows gives block k its first working rows: the rowInit(H) rows with the
+// smallest distance at the unit gate of its pattern (all rows when there are few).
+func (r *run) initRows(k int) {
+	pr := r.pr
+	gp := pr.bp[k]
+	fm := pr.fams[pr.pf[gp]]
+	if fm.Nc == 0 {
+		r.rows[k] = []int32{}
+		return
+	}
+	p := pr.pp[gp]
+	m := fm.f.Sign.Count(p)
+	if m <= 2*rowInit(fm.H) || fm.gateUnit == nil {
+		var all []int32
+		fm.f.Sign.On.Each(p, func(r int) {
+			if fm.cnorm[r] > 0 {
+				all = append(all, int32(r))
+			}
+		})
+		r.rows[k] = all
+		return
+	}
+	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], rowInit(fm.H), nil, -1)
+	sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
+	r.rows[k] = rows
+}
+
+// checkRows checks every cone row of the nonzero blocks of W at the restricted
+// solution x (sub layout) and adds the violated ones (at most rowAdd(H) per block,
+// most violated first); it returns the number added and the worst relative violation.
+func (r *run) checkRows(W []int, q *sub, x []float64) (int, float64) {
+	pr := r.pr
+	mx := 0.0
+	for i := range W {
+		mx = math.Max(mx, norm(x[q.xo[i]:q.xo[i]+q.h[i]]))
+	}
+	added := make([]int, len(W))
+	worst := make([]float64, len(W))
+	parallel(len(W), func(i int) {
+		if r.stopped() != "" {
+			return
+		}
+		k := W[i]
+		xb := x[q.xo[i] : q.xo[i]+q.h[i]]
+		if norm(xb) <= r.set.ZeroTol*mx {
+			return
+		}
+		gp := pr.bp[k]
+		fm := pr.fams[pr.pf[gp]]
+		if fm.Nc == 0 {
+			return
+		}
+		bad, w := fm.violatedRows(pr.pp[gp], xb, rowTol, rowAdd(fm.H))
+		worst[i] = w
+		var fresh []int32
+		for _, b := range bad {
+			if !has(r.rows[k], b) {
+				fresh = append(fresh, b)
+			}
+		}
+		if len(fresh) > 0 {
+			r.rows[k] = merge(r.rows[k], fresh)
+			added[i] = len(fresh)
+		}
+	})
+	tot, w := 0, 0.0
+	for i := range W {
+		tot += added[i]
+		w = math.Max(w, worst[i])
+	}
+	return tot, w
+}
+
+// buildSub assembles the restricted problem on W: its patterns, G and c restricted
+// to them, and each block's working rows.
+func (r *run) buildSub(W []int) *sub {
+	pr := r.pr
+	q := &sub{beta: pr.beta}
+	patIdx := map[int]int{}
+	var pats []int
+	for _, k := range W {
+		gp := pr.bp[k]
+		if _, ok := patIdx[gp]; !ok {
+			patIdx[gp] = len(pats)
+			pats = append(pats, gp)
+		}
+	}
+	for _, gp := range pats {
+		q.ph = append(q.ph, pr.ph[gp])
+	}
+	for _, k := range W {
+		gp := pr.bp[k]
+		fm := pr.fams[pr.pf[gp]]
+		q.h = append(q.h, fm.H)
+		q.pat = append(q.pat, patIdx[gp])
+		q.sg = append(q.sg, pr.bsg[k])
+		q.rows = append(q.rows, fm.rowMatrix(pr.pp[gp], r.rows[k]))
+		q.rowIdx = append(q.rowIdx, r.rows[k])
+	}
+	q.finish()
+	q.c = make([]float64, q.nu)
+	for i, gp := range pats {
+		copy(q.c[q.po[i]:q.po[i]+q.ph[i]], r.c[pr.po[gp]:pr.po[gp]+pr.ph[gp]])
+	}
+	q.yy = dot(pr.yt, pr.yt)
+	if r.gramG != nil && len(pats) == pr.np {
+		q.G = r.gramG // every pattern, in order: no copy
+	} else if r.gramG != nil {
+		q.G = make([]float64, q.nu*q.nu)
+		for i, gi := range pats {
+			for j, gj := range pats {
+				for a := 0; a < q.ph[i]; a++ {
+					src := r.gramG[(pr.po[gi]+a)*pr.nu+pr.po[gj] : (pr.po[gi]+a)*pr.nu+pr.po[gj]+q.ph[j]]
+					copy(q.G[(q.po[i]+a)*q.nu+q.po[j]:], src)
+				}
+			}
+		}
+	} else {
+		J, cols := pr.jcols(pats)
+		q.G = gram(J, pr.n, cols)
+	}
+	return q
+}
+
+const debugWS = false
