@@ -28,8 +28,12 @@
 //	  Target:  NN rows in R₊: A = −Sign[r,p]·C_r, b = 0
 //	  Dual:    the row's multiplier γ_r ≥ 0 of the conic dual is the multiplier of the
 //	           cone constraint (the certificate's λ).
-//	LSQ (squared loss, §1.5 (docs/math/01-machinery.md) LSQ; chosen over LSQ' so that the problem
-//	  has no P and every SOC solver, CVXOPT included, reads it)
+//	  With Options.Irredundant (the exports' default) only the rows of R_p ⊆ rows(p)
+//	  are emitted, every other row certified a nonnegative combination of them
+//	  (IRRED, irredundant.go).
+//	LSQ (squared loss, §1.5 (docs/math/01-machinery.md) LSQ; the default, so that the
+//	  problem has no P and every SOC solver reads it; the CBF export uses it, the SCS and
+//	  JSON exports use LSQ')
 //	  Source:  ½‖ŷ − y‖², ŷ = Ĝx (families, terms, bias)
 //	  Target:  epigraph τ with cost 1 and one SOC(N+2): s = (1 + 2τ, 2(Ĝx − y), 2τ − 1),
 //	           i.e. A = [−2e_τᵀ; −2Ĝ; −2e_τᵀ], b = (1; −2y; −1); ‖r‖² ≤ 2τ ⇔

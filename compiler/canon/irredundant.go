@@ -33,7 +33,8 @@ import (
 // least-distance point of {x : a_r·x ≥ 1} (Lawson–Hanson LDP, one NNLS over all rows);
 // when neither exists (the cone has no interior) the pattern keeps every row. Then, for
 // each row j in order: NNLS min_{λ≥0} ‖A_Rᵀλ − a_j‖ over the rows kept so far. A
-// residual below the tolerance, recomputed from λ in floating point, drops j. Otherwise
+// residual below the tolerance, recomputed from λ in floating point plus a bound on that
+// computation's rounding error (roundingBound), drops j. Otherwise
 // x = A_Rᵀλ − a_j satisfies a_i·x ≥ 0 on R and a_j·x < 0, and the first row the
 // segment from z to x leaves 𝒦_p through is a facet: it is kept, and j is tested again
 // (or kept when it is that row). Only rows with a certified combination are left out,
@@ -200,7 +201,7 @@ func irredundant(a [][]float64, gate []float64) ([]int, bool) {
 		for guard := 0; ; guard++ {
 			if len(R) > 0 && guard <= n {
 				lam := nn.solve(u, R, u[j])
-				if residual(u, R, lam, u[j], x) <= IrredundantTol {
+				if residual(u, R, lam, u[j], x)+roundingBound(lam, h) <= IrredundantTol {
 					break // implied by R: left out
 				}
 			} else {
@@ -318,6 +319,23 @@ func residual(u [][]float64, R []int, lam, b, x []float64) float64 {
 		}
 	}
 	return norm2(x)
+}
+
+// roundingBound bounds the floating-point error of residual's ‖x‖ for multipliers lam
+// over unit rows in Rʰ: each coordinate is a sum of len(lam)+1 terms of size at most
+// λ_k (|u_kj| ≤ 1) and 1, so its error is at most γ·(Σλ + 1) with γ = (len(lam)+2)·u
+// (u = 2⁻⁵³, Higham's γ_n bound with one more for the subtraction, doubled here),
+// and the norm's at most √h times that. The certified residual is the computed one plus
+// this bound.
+func roundingBound(lam []float64, h int) float64 {
+	s := 1.0
+	for _, l := range lam {
+		if l > 0 {
+			s += l
+		}
+	}
+	const u = 0x1p-53
+	return 2 * float64(len(lam)+2) * u * s * math.Sqrt(float64(h))
 }
 
 func dot(a, b []float64) float64 {

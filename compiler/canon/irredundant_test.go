@@ -139,7 +139,7 @@ func TestIrredundantNoInterior(t *testing.T) {
 // its solution, mapped back, satisfies every cone constraint of the full program.
 func TestIrredundantSameOptimum(t *testing.T) {
 	for _, loss := range []string{"squared", "hinge"} {
-		p := fcProgram(t, 25, 2, 0.01, loss, false, true, 3)
+		p := fcProgram(t, 14, 2, 0.01, loss, false, true, 3)
 		full, _, err := Canonicalize(p)
 		if err != nil {
 			t.Fatal(err)
