@@ -44,8 +44,12 @@ func init() {
 The objective of every export equals the objective of docs/language.md (no offset or
 scale). A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the
 train block's patterns: --relaxation copositive (the default for ReLU units) or gated
-(the nuclear-norm relaxation: exact, and the only one, for gated units). Files are written atomically: on any error no partial output is left behind.
-The formats are described in docs/exports.md. --json prints what was written as one
+(the nuclear-norm relaxation: exact, and the only one, for gated units). The SCS and
+JSON files hold the squared loss as the quadratic objective P (CBF, which has none, as
+a second-order cone). The cone rows that the other rows of their activation pattern
+imply (each certified a nonnegative combination of the kept rows) are left out, which
+makes the files many times smaller; --all-rows keeps them. Files are written
+atomically: on any error no partial output is left behind. The formats are described in docs/exports.md. --json prints what was written as one
 JSON document instead of a sentence.`,
 			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
 			Args:    cobra.ExactArgs(1),
