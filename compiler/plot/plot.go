@@ -35,7 +35,7 @@ var (
 	ColorCertified = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff} // green
 	ColorFilter    = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff} // blue: one 1-D filter (channel 0)
 	ColorSpectrum  = color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff} // purple: |F u| of one unit
-	ColorTotal     = color.RGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xff} // black: |F G| of the whole network
+	ColorTotal     = color.RGBA{R: 0xe6, G: 0x55, B: 0x0d, A: 0xff} // dark orange: |F G| of the whole network
 	// channel colours of 1-D filters with several input channels (channel 0 is ColorFilter)
 	channelColors = []color.Color{ColorFilter, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 		color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}}
