@@ -23,9 +23,10 @@ import (
 // (and that the parent can take the temporary folder) before any work is done, so
 // a bad -o fails in a second, not after the solve.
 
-// outputFiles are the files of an output folder: the report, the weights and the
-// plots of --plots (cnnc.PlotFiles).
-var outputFiles = []string{"report.json", "weights.json", "convergence.svg", "filters.svg", "spectrum.svg"}
+// outputFiles are the files of an output folder: the report, the weights, the
+// hidden network of planted data (cnnc.PlantedFile) and the plots of --plots
+// (cnnc.PlotFiles).
+var outputFiles = []string{"report.json", "weights.json", "planted.json", "convergence.svg", "filters.svg", "spectrum.svg"}
 
 // validateOutDir checks that dir can be replaced by a new output folder: dir is
 // absent, or a real directory (not a symbolic link) holding only regular files

@@ -102,3 +102,19 @@ func TestSolvePlots(t *testing.T) {
 		t.Errorf("plot of a missing folder: exit %d, %s", code, se)
 	}
 }
+
+// TestSolvePlantedTwice: planted.json is written with the other outputs as one
+// unit, so solving a planted model again into the same folder works (it used to be
+// written after the folder and then block the next solve as a foreign file).
+func TestSolvePlantedTwice(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "fixed")
+	file := filepath.Join("..", "..", "examples", "fixed_out.cnn")
+	for i := 0; i < 2; i++ {
+		if so, se, code := runCLI("solve", file, "-o", out, "--quiet"); code != exitOK {
+			t.Fatalf("solve %d: exit %d\n%s%s", i+1, code, so, se)
+		}
+	}
+	if got := names(t, out); got != "planted.json report.json weights.json" {
+		t.Errorf("output folder holds %s", got)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,15 @@ func runSolve(e *env, o *solveOptions, path string) error {
 		return withCode(exitError, err)
 	}
 	files := map[string][]byte{"weights.json": wj, "report.json": rj}
+	if pl := res.Outcome.Planted; pl != nil && pl.Weights != nil {
+		// the hidden network of `synthetic planted` data (§11): docs/language.md;
+		// part of the same unit, so a later solve into DIR finds only its own files
+		var b bytes.Buffer
+		if err := pl.Weights.Write(&b); err != nil {
+			return withCode(exitError, err)
+		}
+		files[cnnc.PlantedFile] = b.Bytes()
+	}
 	var plotNames []string
 	if o.plots {
 		e.sig.setStage("drawing the plots")
@@ -130,12 +140,6 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	unlock()
 	if err != nil {
 		return withCode(exitError, err)
-	}
-	if pl := res.Outcome.Planted; pl != nil && pl.Weights != nil {
-		// the hidden network of `synthetic planted` data (§11): docs/language.md
-		if err := writeFileAtomic(filepath.Join(dir, cnnc.PlantedFile), pl.Weights.Write); err != nil {
-			return withCode(exitError, err)
-		}
 	}
 	if e.json {
 		e.wroteJSON = true
