@@ -67,6 +67,10 @@ func (t *Trace) End(status Status, it Iterate) {
 	if t.Next != nil {
 		t.Next.End(status, it)
 	}
+	// The final iterate often repeats the last recorded one: replace it then.
+	if n := len(t.Rows); n > 0 && t.Rows[n-1].Phase == len(t.Phases)-1 && t.Rows[n-1].Iter == it.Iter && !t.Rows[n-1].Final {
+		t.Rows = t.Rows[:n-1]
+	}
 	t.add(it, true)
 }
 

@@ -70,6 +70,7 @@ func ConvergenceSVG(r *Run) ([]byte, error) {
 	}
 	po.X.Label.Text = "time (s)"
 	po.Y.Label.Text = "objective"
+	po.Y.Tick.Marker = distinctTicks{}
 	po.Add(plotter.NewGrid())
 	if len(obj) > 0 {
 		l, s, err := line(obj, ColorObjective, 1.4)
@@ -153,6 +154,34 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			ts[i].Label = fmt.Sprintf("%.0e", v)
 		} else {
 			ts[i].Label = strconv.FormatFloat(v, 'g', 3, 64)
+		}
+	}
+	return ts
+}
+
+// distinctTicks are gonum's default ticks with labels precise enough to differ (a
+// solver's objective often changes only in the sixth digit).
+type distinctTicks struct{}
+
+func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for prec := 3; prec <= 15; prec++ {
+		seen, ok := map[string]bool{}, true
+		for _, t := range ts {
+			if t.Label == "" {
+				continue
+			}
+			l := strconv.FormatFloat(t.Value, 'g', prec, 64)
+			ok = ok && !seen[l]
+			seen[l] = true
+		}
+		if ok || prec == 15 {
+			for i := range ts {
+				if ts[i].Label != "" {
+					ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', prec, 64)
+				}
+			}
+			return ts
 		}
 	}
 	return ts
