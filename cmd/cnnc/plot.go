@@ -28,7 +28,7 @@ func init() {
 			Use:   "plot DIR [-o OUTDIR] [--prefix NAME]",
 			Short: "Draw the plots of a solve's output folder (convergence, filters, spectra) as SVG",
 			Long: `Read DIR/report.json and DIR/weights.json (the output folder of cnnc solve) and
-draw, as SVG files in OUTDIR (default DIR):
+draw, as SVG files in OUTDIR (default DIR; created if absent):
 
   convergence.svg  the objective and the gap of every solver progress row against
                    time, with the certified gap marked at the end;
@@ -48,7 +48,7 @@ cnnc solve --plots writes the same files beside the report. docs/cli.md, "Plots"
 			},
 		}
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "folder for the SVG files (default: DIR)")
-		cmd.Flags().StringVar(&o.prefix, "prefix", "", "name the files PREFIX-convergence.svg, … ")
+		cmd.Flags().StringVar(&o.prefix, "prefix", "", "name the files PREFIX-convergence.svg, PREFIX-filters.svg, PREFIX-spectrum.svg")
 		return cmd
 	})
 }
@@ -73,6 +73,9 @@ func runPlot(e *env, o *plotOptions, dir string) error {
 	out := o.out
 	if out == "" {
 		out = dir
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return withCode(exitError, fmt.Errorf("output folder %s: %v", out, unwrapPath(err)))
 	}
 	if st, err := os.Stat(out); err != nil || !st.IsDir() {
 		if err == nil {
