@@ -169,27 +169,31 @@ func (fm *fam) blockCost(x []float64) float64 {
 // mapsRestricted solves the restricted problem q of a program with CostMaps costs by
 // the conic interior-point method (backend/native/cone, method ipm) on
 //
-//	minimize ½‖r‖² + β Σ_k Σ_j w_j t_kj
-//	s.t.     Ĵx − r = ỹ,   M_k x_k ≥ 0,   (t_kj, T_j x_k) ∈ SOC(rows_j + 1)
+//	minimize τ + β Σ_k Σ_j w_j t_kj
+//	s.t.     ‖(2(Ĵx − ỹ), 2τ − 1)‖ ≤ 2τ + 1        (⇔ ½‖Ĵx − ỹ‖² ≤ τ)
+//	         M_k x_k ≥ 0,   (t_kj, T_j x_k) ∈ SOC(rows_j + 1)
 //
-// (one epigraph per map of every block of W; squared loss only). The returned uL are
-// the multipliers of the rows M_k x_k ≥ 0 in the convention of pdipm (Ĵᵀλ + M_kᵀμ_k
-// = −u₁ at the optimum), so the working set's certificate (rhoAll) uses them as it
-// uses pdipm's. ok reports the cone solver's status Optimal at ε = tol.
+// (one epigraph per map of every block of W; squared loss only; the loss as
+// compiler/canon's LSQ cone: with a quadratic objective ½‖r‖² instead, the IPM took
+// 54 iterations instead of 21 on §9b's instance A1). The returned uL are the
+// multipliers of the rows M_k x_k ≥ 0 in the convention of pdipm (Ĵᵀλ + M_kᵀμ_k =
+// −Σ_j T_jᵀq_kj at the optimum), qMaps the q_kj, and lam the IPM's dual point λ = 2μ
+// (μ the middle part of the loss cone's multiplier), so the working set's certificate
+// (rhoAll, at λ) uses one consistent dual point.
 func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdResult {
 	r := w.r
 	n, nx, nl := q.n, q.nx, q.nl
 	K := len(W)
-	// column layout: x (nx) | t (one per map of every block) | r (n)
+	// column layout: x (nx) | t (one per map of every block) | τ
 	to := make([]int, K+1)
 	for k, b := range W {
 		to[k+1] = to[k] + len(r.fams[b.f].cost.maps)
 	}
 	nt := to[K]
-	N := nx + nt + n
-	// row layout: zero rows (n) | LP rows (nl) | SOC rows per block, per map
+	N := nx + nt + 1
+	// row layout: LP rows (nl) | loss SOC (n + 2) | SOC rows per block, per map
 	so := make([]int, K+1)
-	var qs []int
+	qs := []int{n + 2}
 	for k, b := range W {
 		cm := r.fams[b.f].cost
 		rows := 0
@@ -199,7 +203,8 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 		}
 		so[k+1] = so[k] + rows
 	}
-	M := n + nl + so[K]
+	mo := nl + n + 2 // first row of the maps' cones
+	M := mo + so[K]
 	A := conic.CSC{M: M, N: N, ColPtr: make([]int, 0, N+1)}
 	A.ColPtr = append(A.ColPtr, 0)
 	push := func(row int, v float64) {
@@ -215,16 +220,16 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 		H := q.h[k]
 		for j := 0; j < H; j++ {
 			col := q.xo[k] + j
-			for i := 0; i < n; i++ {
-				push(i, q.J[i*nx+col])
-			}
 			if q.kf[k] >= 0 {
 				C := q.cf[q.kf[k]].C
 				for i, row := range q.idx[k] {
-					push(n+q.lo[k]+i, -q.sgn[k][i]*C[int(row)*H+j])
+					push(q.lo[k]+i, -q.sgn[k][i]*C[int(row)*H+j])
 				}
 			}
-			ro := n + nl + so[k]
+			for i := 0; i < n; i++ {
+				push(nl+1+i, -2*q.J[i*nx+col])
+			}
+			ro := mo + so[k]
 			for m, T := range cm.maps {
 				for i := 0; i < cm.rows[m]; i++ {
 					push(ro+1+i, -T[i*H+j])
@@ -236,7 +241,7 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 	}
 	for k, b := range W {
 		cm := r.fams[b.f].cost
-		ro := n + nl + so[k]
+		ro := mo + so[k]
 		for m := range cm.maps {
 			cvec[nx+to[k]+m] = r.beta * cm.w[m]
 			push(ro, -1)
@@ -244,29 +249,27 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 			ro += cm.rows[m] + 1
 		}
 	}
-	for i := 0; i < n; i++ {
-		push(i, -1)
-		A.ColPtr = append(A.ColPtr, len(A.Val))
-	}
-	Pm := &conic.CSC{M: N, N: N, ColPtr: make([]int, N+1)}
-	for j := 0; j < N; j++ {
-		Pm.ColPtr[j+1] = Pm.ColPtr[j]
-		if j >= nx+nt {
-			Pm.RowIdx = append(Pm.RowIdx, j)
-			Pm.Val = append(Pm.Val, 1)
-			Pm.ColPtr[j+1]++
-		}
-	}
+	cvec[N-1] = 1
+	push(nl, -2)
+	push(nl+n+1, -2)
+	A.ColPtr = append(A.ColPtr, len(A.Val))
 	bvec := make([]float64, M)
-	copy(bvec, q.yt)
-	prob := &conic.Problem{M: M, N: N, A: A, P: Pm, B: bvec, C: cvec, Cones: conic.Cones{Z: n, L: nl, Q: qs}}
-	// The cone IPM's stopping rule is on its own (equilibrated) residuals: ε = 10·tol
-	// (the working set's InnerTol 1e-10 → 1e-9; tightened 100× when the certificate
-	// needs it). When it cannot reach ε (it stalls near 1e-10 on some programs), the
-	// solve is repeated once at 100ε and that point returned, with ok = false.
+	bvec[nl] = 1
+	for i := 0; i < n; i++ {
+		bvec[nl+1+i] = -2 * q.yt[i]
+	}
+	bvec[nl+n+1] = -1
+	prob := &conic.Problem{M: M, N: N, A: A, B: bvec, C: cvec, Cones: conic.Cones{L: nl, Q: qs}}
+	// The cone IPM's stopping rule is on its own (equilibrated) residuals: ε = 100·tol
+	// (the working set's InnerTol 1e-10 → 1e-8: at 1e-9 the IPM stalled on §9b's
+	// instance A1 after 74 iterations; tightened 100× when the certificate needs it). When it ends with its residuals within 10ε (status inaccurate) that
+	// point is used; when it stalls further away (iteration_limit: seen near 1e-6 on
+	// some programs at ε = 1e-9) the solve is repeated once at 100ε. ok is false
+	// unless the first solve met ε.
 	var res *cone.Result
 	var err error
-	eps := math.Max(10*tol, 1e-12)
+	eps0 := math.Max(100*tol, 1e-12)
+	eps := eps0
 	iters := 0
 	for try := 0; try < 2; try++ {
 		set := cone.DefaultSettings()
@@ -283,7 +286,7 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 			break
 		}
 		iters += res.Iterations
-		if res.Status == solver.Optimal || res.Status == solver.TimeLimit || res.Status == solver.Interrupted || iters >= maxIt {
+		if res.Status == solver.Optimal || res.Status == solver.Inaccurate || res.Status == solver.TimeLimit || res.Status == solver.Interrupted || iters >= maxIt {
 			break
 		}
 		eps *= 100
@@ -293,18 +296,23 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 		return out
 	}
 	copy(out.x, res.X[:nx])
-	copy(out.uL, res.Y[n:n+nl])
+	copy(out.uL, res.Y[:nl])
+	// λ = 2μ from the loss cone's multiplier (μ₀, μ, μ_{n+1}): at the optimum ỹ − Ĵx
+	out.lam = make([]float64, n)
+	for i := range out.lam {
+		out.lam[i] = 2 * res.Y[nl+1+i]
+	}
 	out.qMaps = make([][]float64, K)
 	for k, b := range W {
 		cm := r.fams[b.f].cost
-		ro := n + nl + so[k]
+		ro := mo + so[k]
 		for m := range cm.maps {
 			out.qMaps[k] = append(out.qMaps[k], res.Y[ro+1:ro+1+cm.rows[m]]...)
 			ro += cm.rows[m] + 1
 		}
 	}
 	out.iters = max(1, iters)
-	out.ok = res.Status == solver.Optimal && eps <= math.Max(10*tol, 1e-12)
+	out.ok = res.Status == solver.Optimal && eps <= eps0
 	if res.Status == solver.TimeLimit || res.Status == solver.Interrupted {
 		out.stopped = res.Status
 	}

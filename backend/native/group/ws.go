@@ -680,6 +680,15 @@ func (w *wsRun) place(pt *wsPoint) {
 		for i, v := range r.resX {
 			pt.lam[i] = -v
 		}
+		if pt.ipmLam != nil {
+			// CostMaps restricted solves (mapsRestricted): the conic IPM's own dual
+			// point, consistent with the cone multipliers rhoAll uses (λ = Π(y − ŷ) at
+			// its x differs from it by ~√(its complementarity gap) in the LSQ cone)
+			pt.lam = append(pt.lam[:0], pt.ipmLam...)
+			if r.bias {
+				r.loss.Center(pt.lam)
+			}
+		}
 		return
 	}
 	loss, bias, lam := r.generalPoint(r.x)
