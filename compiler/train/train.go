@@ -7,8 +7,10 @@
 // Output: an *Outcome with every number report.json needs.
 //
 // Solvers. Template programs (families only) with squared, hinge or logistic loss go
-// to the structured solver (Options.Template; the CLI wires backend/native/group);
-// everything else, and `solver conic`, goes through compiler/canon to a conic solver
+// to the structured solver (Options.Template; the CLI wires backend/native/group),
+// those with CostMaps block costs (§8's Fourier ℓ1, §9b's group regulariser) with the
+// squared loss only (structuredCosts); everything else, and `solver conic`, goes
+// through compiler/canon to a conic solver
 // (Options.Conic; the CLI wires backend/native/cone); Options.ConicQuadraticLoss canonicalises the squared
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
