@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/solver"
+	"github.com/cnnc-org/cnnc/compiler/derive"
 )
 
 // TestCostMapsRouting: a program with CostMaps block costs (§9b's group regulariser on
@@ -41,6 +43,32 @@ func TestCostMapsRouting(t *testing.T) {
 		}
 		if math.Abs(out.ConvexObjective-want) > 1e-5*want {
 			t.Fatalf("conic: convex %.10g, want %.8f", out.ConvexObjective, want)
+		}
+	}
+}
+
+// TestStructuredCosts: CostMaps programs go to the structured solver with the squared
+// loss only; ‖·‖₂ programs with every loss it handles.
+func TestStructuredCosts(t *testing.T) {
+	in := threeInput(t, "group", "exact")
+	_, prog, ds := derive.Derive(in)
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	for _, c := range []struct {
+		loss string
+		maps bool
+		want bool
+	}{{"squared", true, true}, {"", true, true}, {"hinge", true, false}, {"logistic", true, false}, {"hinge", false, true}} {
+		p := *prog
+		p.Loss = c.loss
+		if !c.maps {
+			f := *p.Families[0]
+			f.Cost = convex.Cost{Kind: convex.CostL2}
+			p.Families = []*convex.Family{&f}
+		}
+		if got := structuredCosts(&p); got != c.want {
+			t.Errorf("loss %q, CostMaps %v: structuredCosts %v, want %v", c.loss, c.maps, got, c.want)
 		}
 	}
 }
