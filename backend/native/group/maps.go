@@ -296,6 +296,7 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 		return out
 	}
 	copy(out.x, res.X[:nx])
+	w.restoreMaps(q, W, out.x)
 	copy(out.uL, res.Y[:nl])
 	// λ = 2μ from the loss cone's multiplier (μ₀, μ, μ_{n+1}): at the optimum ỹ − Ĵx
 	out.lam = make([]float64, n)
@@ -318,4 +319,45 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 	}
 	out.gap = res.Gap
 	return out
+}
+
+// restoreMaps moves every block of W whose cone rows the conic IPM's point violates
+// (by about its ε, 1e-8: pdipm's points violate by 1e-15) along its pattern's gate g
+// (strictly inside the cone): x_k ← x_k + τ·g with τ = max_i (−M_k x_k)_i/(M_k g)_i
+// enlarged by 1e-12 relative, the smallest step that makes every row of W's cones
+// nonnegative (the AL method's restoration, package doc). The objective is evaluated
+// at the moved point, so it stays an honest upper bound; the move is of the order of
+// the violation.
+func (w *wsRun) restoreMaps(q *sub, W []blockID, x []float64) {
+	r := w.r
+	for k, b := range W {
+		fm := r.fams[b.f]
+		if q.kf[k] < 0 || fm.gateOK == nil || !fm.gateOK[b.p] {
+			continue
+		}
+		H := q.h[k]
+		C := q.cf[q.kf[k]].C
+		xk := x[q.xo[k] : q.xo[k]+H]
+		g := fm.gates[b.p*H : (b.p+1)*H]
+		tau := 0.0
+		for i, row := range q.idx[k] {
+			c := C[int(row)*H : int(row)*H+H]
+			mx := q.sgn[k][i] * dot(c, xk)
+			if mx >= 0 {
+				continue
+			}
+			mg := q.sgn[k][i] * dot(c, g)
+			if !(mg > 0) {
+				tau = 0 // not a usable gate for this row: leave the block as it is
+				break
+			}
+			tau = math.Max(tau, -mx/mg)
+		}
+		if tau > 0 {
+			tau *= 1 + 1e-12
+			for j := range xk {
+				xk[j] += tau * g[j]
+			}
+		}
+	}
 }
