@@ -27,7 +27,10 @@
 //     far from ε is retried once at 100ε) on the working set W only. This is a conic
 //     IPM on a sparse KKT system, not pdipm's block-structured Newton system: it
 //     costs about what the conic path costs on the same blocks (Measured), and it
-//     gains over the conic path only where W is smaller than the program.
+//     gains over the conic path only where W is smaller than the program. Its point
+//     violates the cone rows by about ε; each block of W gets the least-norm
+//     correction that puts its violated rows at +1e-14‖x‖ (restoreMaps), so the
+//     returned point is feasible and its objective an upper bound.
 //   - Certificate: ρ_b = max{s_b λᵀ𝒫_b u : u ∈ 𝒦_b, R(u) ≤ 1}/β replaces the
 //     ℓ2-ball maximum. rhoAll uses three upper bounds, each valid in floating point
 //     (costMaps.dualUp, dualUpWith): (i) R*(v) ≤ max_j‖y_j‖ + ‖e‖/c with

@@ -313,6 +313,8 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 		}
 	}
 	out.iters = max(1, iters)
+	// ok (the working set may tighten the tolerance) only when the first solve met ε
+	// (tightening after an inaccurate end was tried: the IPM stalls at the same point)
 	out.ok = res.Status == solver.Optimal && eps <= eps0
 	if res.Status == solver.TimeLimit || res.Status == solver.Interrupted {
 		out.stopped = res.Status
@@ -321,42 +323,58 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 	return out
 }
 
-// restoreMaps moves every block of W whose cone rows the conic IPM's point violates
-// (by about its ε, 1e-8: pdipm's points violate by 1e-15) along its pattern's gate g
-// (strictly inside the cone): x_k ← x_k + τ·g with τ = max_i (−M_k x_k)_i/(M_k g)_i
-// enlarged by 1e-12 relative, the smallest step that makes every row of W's cones
-// nonnegative (the AL method's restoration, package doc). The objective is evaluated
-// at the moved point, so it stays an honest upper bound; the move is of the order of
-// the violation.
+// restoreMaps returns every block of W to its cone: the conic IPM's point violates
+// the cone rows by about its ε (1e-8; pdipm's by 1e-15). For block k with violated
+// rows A it adds the least-norm correction d with (M_A d)_i = δ − (M_k x_k)_i
+// (δ = 1e-14·‖x_k‖; gonum's LQ solve, least squares when A has more rows than H),
+// re-checks every row and repeats (at most 4 times, A growing); the correction is of
+// the order of the violation. (Moving along the pattern's gate instead, as the AL
+// method does, moved blocks by 1e-2 when the gate was near another facet and lost
+// the certificate on §9b (F) problems.) A block still violated after that is left as
+// it is (the final feasibility test against TolFeas decides). The objective is
+// evaluated at the corrected point, so it stays an honest upper bound.
 func (w *wsRun) restoreMaps(q *sub, W []blockID, x []float64) {
-	r := w.r
-	for k, b := range W {
-		fm := r.fams[b.f]
-		if q.kf[k] < 0 || fm.gateOK == nil || !fm.gateOK[b.p] {
+	for k := range W {
+		if q.kf[k] < 0 || q.m[k] == 0 {
 			continue
 		}
 		H := q.h[k]
 		C := q.cf[q.kf[k]].C
 		xk := x[q.xo[k] : q.xo[k]+H]
-		g := fm.gates[b.p*H : (b.p+1)*H]
-		tau := 0.0
-		for i, row := range q.idx[k] {
-			c := C[int(row)*H : int(row)*H+H]
-			mx := q.sgn[k][i] * dot(c, xk)
-			if mx >= 0 {
-				continue
+		try := append([]float64(nil), xk...)
+		delta := 1e-14 * norm(try)
+		inA := map[int]bool{}
+		var A []int
+		for round := 0; round < 4; round++ {
+			added := false
+			for i, row := range q.idx[k] {
+				if q.sgn[k][i]*dot(C[int(row)*H:int(row)*H+H], try) < 0 && !inA[i] {
+					inA[i] = true
+					A = append(A, i)
+					added = true
+				}
 			}
-			mg := q.sgn[k][i] * dot(c, g)
-			if !(mg > 0) {
-				tau = 0 // not a usable gate for this row: leave the block as it is
+			if !added {
+				if round > 0 {
+					copy(xk, try)
+				}
 				break
 			}
-			tau = math.Max(tau, -mx/mg)
-		}
-		if tau > 0 {
-			tau *= 1 + 1e-12
-			for j := range xk {
-				xk[j] += tau * g[j]
+			MA := mat.NewDense(len(A), H, nil)
+			rhs := mat.NewVecDense(len(A), nil)
+			for a, i := range A {
+				c := C[int(q.idx[k][i])*H : int(q.idx[k][i])*H+H]
+				for j, v := range c {
+					MA.Set(a, j, q.sgn[k][i]*v)
+				}
+				rhs.SetVec(a, delta-q.sgn[k][i]*dot(c, try))
+			}
+			var d mat.VecDense
+			if err := d.SolveVec(MA, rhs); err != nil {
+				break
+			}
+			for j := range try {
+				try[j] += d.AtVec(j)
 			}
 		}
 	}
