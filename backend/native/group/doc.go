@@ -48,8 +48,8 @@
 //     program as given (every block of every pattern it holds). It is not a bound on
 //     the non-convex network over patterns the program does not hold, and
 //     compiler/train does not print it as a certified bound (backend/certify has no
-//     dual norm for CostMaps: docs/math/08-circular3.md §8.5, 09-three-layer.md §9b.5);
-//     it reaches the report as solver_dual only.
+//     dual norm for CostMaps: §8.5 in docs/math/08-circular3.md, §9b.5 in
+//     docs/math/09-three-layer.md); it reaches the report as solver_dual only.
 //
 // # Losses (method ws)
 //
