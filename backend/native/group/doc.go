@@ -308,6 +308,21 @@
 //     on all blocks, 45; round 2 on its 220-block support; the support polish, 32 on
 //     ≈ 40 blocks), gap 6.8e-7. Wall time relative to squared in the same run:
 //     logistic 0.7–1.9×, hinge 1.35–4.0× (last run, load 26: 1.7× and 2.5×).
+//   - CostMaps (compiler/derive BenchmarkThreeLayerSolvers, -benchtime 3x, tol 1e-6,
+//     exact patterns; load 27–29 from other sessions, so ratios within a run only;
+//     re-measure on a quiet machine): §8 reference instance (51 patterns, 102
+//     blocks, 3 SOCs each) group 0.030 s vs the conic path 0.19 s; §9b A1 (group
+//     regulariser, 430 pairs, 860 blocks, 2 SOCs each) 0.58 s vs 0.58 s (every
+//     block violates at the start, so W is the whole program and the restricted
+//     solve is the conic path's solve: 21 IPM iterations, one round). The ‖·‖₂ rows
+//     in the same run: A 0.10 s vs 0.82 s, B 1.3 s vs 2.0 s, pooled CNN 3.3 s vs
+//     8.3 s. All optimal, objectives equal to the reference values. cnnc solve
+//     examples/circ3_signals.cnn (832 sampled patterns, 1664 blocks, 9 SOCs each;
+//     load 22): group optimal, certified gap 1.1e-10, 27.6 s wall (7.4 s user) vs
+//     `--solver conic` inaccurate, 32.0 s (7.7 s user), both 1.41176695; the
+//     spiral of §9b with the group regulariser (spiral_three.cnn with `regularizer
+//     group`, 1337 sampled pairs): group optimal 29.8 s (8.5 s user) vs conic
+//     iteration_limit 28.7 s (9.2 s user), both 6.8914466.
 //   - Tried and dropped (fashion_gap at 100 × 100): IPM tolerance 1e-4 for the row
 //     rounds before the last (same iteration counts: the middle phase dominates);
 //     adding near-active rows (slack < 0.02) too (same 5 row rounds, 30 % more rows);
