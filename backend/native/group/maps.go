@@ -327,8 +327,9 @@ func (w *wsRun) mapsRestricted(q *sub, W []blockID, tol float64, maxIt int) pdRe
 // the cone rows by about its ε (1e-8; pdipm's by 1e-15). For block k with violated
 // rows A it adds the least-norm correction d with (M_A d)_i = δ − (M_k x_k)_i
 // (δ = 1e-14·‖x_k‖; gonum's LQ solve, least squares when A has more rows than H),
-// re-checks every row and repeats (at most 4 times, A growing); the correction is of
-// the order of the violation. (Moving along the pattern's gate instead, as the AL
+// re-checks every row and repeats (at most 4 times, A growing); the correction is
+// kept only when no entry moved by more than 100× the largest violation (an
+// ill-conditioned M_A can ask for a large move). (Moving along the pattern's gate instead, as the AL
 // method does, moved blocks by 1e-2 when the gate was near another facet and lost
 // the certificate on §9b (F) problems.) A block still violated after that is left as
 // it is (the final feasibility test against TolFeas decides). The objective is
@@ -345,6 +346,10 @@ func (w *wsRun) restoreMaps(q *sub, W []blockID, x []float64) {
 		delta := 1e-14 * norm(try)
 		inA := map[int]bool{}
 		var A []int
+		viol0 := 0.0 // the largest violation of the IPM's point (rows of C: unit norm)
+		for i, row := range q.idx[k] {
+			viol0 = math.Max(viol0, -q.sgn[k][i]*dot(C[int(row)*H:int(row)*H+H], xk))
+		}
 		for round := 0; round < 4; round++ {
 			added := false
 			for i, row := range q.idx[k] {
@@ -355,7 +360,14 @@ func (w *wsRun) restoreMaps(q *sub, W []blockID, x []float64) {
 				}
 			}
 			if !added {
-				if round > 0 {
+				moved := 0.0
+				for j := range try {
+					moved = math.Max(moved, math.Abs(try[j]-xk[j]))
+				}
+				// keep the correction only when it is of the order of the violation
+				// (an ill-conditioned M_A, e.g. more violated rows than H, can ask for
+				// a large move, which would cost objective: §9b (F) group_5 lost 3e-2)
+				if round > 0 && moved <= 100*viol0+delta {
 					copy(xk, try)
 				}
 				break
