@@ -193,12 +193,23 @@ func (r *run) solveAL() (*Result, error) {
 	prevViol := math.Inf(1)
 	status := solver.IterationLimit
 	outer := 0
-	pt := r.evaluate(x, nil)
+	pt := r.evaluate(append([]float64(nil), x...), nil) // a copy: x is the iterate
 	r.consider(pt)
 	for {
 		outer++
 		it, stop := r.fista(a, x, &eta, innerTol*pr.beta, maxIter-r.iters)
 		_ = it
+		if stop != "" {
+			// stopped from outside: the iterate's dual bound (cheap: no cone
+			// projections, no row work) and the best feasible point so far
+			mult := &multRows{rows: a.rowIdx, mu: make([][]float64, pr.nb)}
+			for k := 0; k < pr.nb; k++ {
+				mult.mu[k] = a.multipliers(x, k)
+			}
+			r.considerDual(r.eval(append([]float64(nil), x...), mult, false))
+			status = stop
+			break
+		}
 		// row generation: violated full rows of the nonzero blocks join the AL
 		added := 0
 		mx := 0.0
@@ -243,7 +254,7 @@ func (r *run) solveAL() (*Result, error) {
 		_, viol := a.phi(x, nil)
 		// the dual bound holds whatever the primal violation; the primal candidate is
 		// the iterate with its violating blocks projected onto their full cones
-		r.dual = math.Max(r.dual, pt.dual)
+		r.considerDual(pt)
 		if xr := r.project(x); xr != nil {
 			rp := r.objectiveOnly(xr)
 			rp.maxRho, rp.rho = pt.maxRho, pt.rho

@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/backend/certify"
 	"github.com/cnnc-org/cnnc/backend/convex"
 	"github.com/cnnc-org/cnnc/backend/solver"
 )
@@ -103,6 +104,12 @@ type Result struct {
 	Method string
 	// Rows is the number of working cone rows at the end (ipm).
 	Rows int
+	// DualPoint is the dual point λ (centred with an output bias) that certifies
+	// Dual, DualRho the upper bound on its ρ behind it: Dual is
+	// certify.SafeBound(program, nil, DualPoint, DualRho).Value, and a caller
+	// recomputes the certificate from DualPoint alone (certify.CertifyDual).
+	DualPoint []float64
+	DualRho   float64
 }
 
 // blockX returns the x of block k in the flat block layout.
@@ -129,6 +136,8 @@ type run struct {
 	lastRc time.Time
 	best   *point
 	dual   float64
+	// dualPt is the point whose λ gives dual (its lam and maxRho).
+	dualPt *point
 }
 
 // point is a candidate solution with its certificate.
@@ -349,18 +358,13 @@ func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 		pt.maxRho = math.Max(pt.maxRho, v)
 	}
 	// rounding allowance: ρ is inflated by a relative 1e-12 (the computed g and the
-	// cone projections are accurate to far better than that for n·H ≤ 1e9)
-	rho := math.Max(1, pt.maxRho*(1+1e-12))
-	ly, ll := dot(lam, pr.yt), dot(lam, lam)
-	th := 1 / rho
-	if ll > 0 && ly/ll < th {
-		th = math.Max(0, ly/ll)
-	}
-	pt.dual = th*ly - 0.5*th*th*ll
-	if pr.bias {
-		// λ is centred, so λᵀy = λᵀỹ: the bias's dual constraint 1ᵀλ = 0 holds
-		pt.dual = th*dot(lam, pr.y) - 0.5*th*th*ll
-	}
+	// cone projections are accurate to far better than that for n·H ≤ 1e9); the
+	// bound itself is evaluated so that it holds in floating point
+	// (certify.SafeBound: the best θ ≤ 1/ρ, the rounding margin of D(θλ) and, with
+	// an output bias, the residual of 1ᵀλ = 0). Callers recompute it from λ alone
+	// (certify.CertifyDual).
+	pt.maxRho *= 1 + 1e-12
+	pt.dual = certify.SafeBound(pr.p, nil, lam, pt.maxRho).Value
 	return pt
 }
 
@@ -372,29 +376,46 @@ func rowAdd(h int) int  { return 16 * h }
 // sgn·C_r x_b/(‖C_r‖‖x_b‖) < −rowTol.
 const rowTol = 1e-9
 
-// progress records a row when Progress has passed since the last one (or force).
+// due reports whether a progress record is due (Progress has passed since the last).
+func (r *run) due() bool { return time.Since(r.lastRc) >= r.set.Progress }
+
+// progress records a row when one is due (or force) at the current iteration count.
+// obj is ignored: every row shows the best certified point's objective.
 func (r *run) progress(force bool, obj float64, extra string) {
+	if force || r.due() {
+		r.progressAt(r.iters, extra)
+	}
+}
+
+// progressAt records a row: the iteration, the objective of the best feasible point
+// so far, the certified relative gap (objective − best certified bound)/max(1,
+// |objective|) and the elapsed time (docs/solvers.md).
+func (r *run) progressAt(iter int, extra string) {
 	now := time.Now()
-	if !force && now.Sub(r.lastRc) < r.set.Progress {
-		return
-	}
 	r.lastRc = now
-	gap := math.Inf(1)
+	gap, obj := math.Inf(1), math.NaN()
 	if r.best != nil {
+		obj = r.best.obj
 		gap = (r.best.obj - r.dual) / math.Max(1, math.Abs(r.best.obj))
-		if math.IsNaN(obj) {
-			obj = r.best.obj
-		}
 	}
-	r.rec.Record(solver.Iterate{Iter: r.iters, Gap: gap, Objective: obj, Elapsed: now.Sub(r.start), Extra: extra})
+	r.rec.Record(solver.Iterate{Iter: iter, Gap: gap, Objective: obj, Elapsed: now.Sub(r.start), Extra: extra})
 }
 
 // consider records a certified point: the best dual bound so far and the best
 // primal point (smallest objective among feasible ones).
 func (r *run) consider(pt *point) {
-	r.dual = math.Max(r.dual, pt.dual)
+	r.considerDual(pt)
 	if r.best == nil || pt.obj < r.best.obj {
 		r.best = pt
+	}
+}
+
+// considerDual records pt's certified bound only (pt need not be feasible: the
+// bound holds at any λ).
+func (r *run) considerDual(pt *point) {
+	if pt.dual > r.dual || r.dualPt == nil {
+		r.dual = math.Max(r.dual, pt.dual)
+		r.dualPt = pt
 	}
 }
 
@@ -437,6 +458,9 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 	}
 	res := &Result{Status: status, Solution: sol, Objective: pt.obj, Dual: r.dual, Iterations: r.iters, Rounds: rounds,
 		Seconds: time.Since(r.start).Seconds(), MaxViolation: viol, MaxRatio: pt.maxRho, Support: pt.support, Method: method, Rows: rows}
+	if d := r.dualPt; d != nil {
+		res.DualPoint, res.DualRho = d.lam, d.maxRho
+	}
 	r.rec.End(status, solver.Iterate{Iter: r.iters, PrimalRes: viol, DualRes: math.Max(0, pt.maxRho-1),
 		Gap: (pt.obj - r.dual) / math.Max(1, math.Abs(pt.obj)), Objective: pt.obj, Elapsed: time.Since(r.start)})
 	return res, nil

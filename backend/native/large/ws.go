@@ -115,8 +115,14 @@ func (r *run) solveIPM() (*Result, error) {
 		for {
 			q = r.buildSub(W)
 			q.gapTol = set.Tol / 10
-			q.stop = func(it int, f, relGap float64) bool {
-				r.progress(false, math.NaN(), fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), r.iters+it, f, relGap))
+			q.stop = func(it int, f, relGap float64, xv, uL []float64) bool {
+				if r.due() {
+					// certify the iterate's λ (cheap bounds and the IPM's
+					// multipliers: no cone projections) for the progress line
+					xf, mult := r.flat(W, q, xv, uL)
+					r.considerDual(r.eval(xf, mult, false))
+					r.progressAt(r.iters+it, fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), it, f, relGap))
+				}
 				return r.stopped() != ""
 			}
 			res = q.solve(innerTol, set.MaxInner)
@@ -138,15 +144,12 @@ func (r *run) solveIPM() (*Result, error) {
 			if added == 0 || rowRounds >= 30 {
 				break
 			}
-			if worst <= restoreMax && res.ok {
-				// small violations: project the violating blocks onto their full cones
-				// and certify that point; a re-solve only when that fails
-				if pt := r.restored(W, q, res); pt != nil {
-					if r.certified() {
-						restoredOK = true
-						break
-					}
-				}
+			// project the violating blocks onto their full cones and certify that
+			// point (the best certified point so far improves with every restricted
+			// solve, so a stop keeps it); a re-solve only when it is not optimal
+			if pt := r.restored(W, q, res); pt != nil && r.certified() {
+				restoredOK = true
+				break
 			}
 			{
 				// the re-solve works on the restricted solution's support: zero blocks
@@ -259,11 +262,6 @@ func (r *run) solveIPM() (*Result, error) {
 	return r.result(status, "ipm", round)
 }
 
-// restoreMax: a restricted solution whose rows are violated by at most this
-// (relative to ‖x_b‖) is projected onto the full cones and certified before any
-// re-solve.
-const restoreMax = 0.05
-
 // restored certifies the restricted solution (res, on q) by two points: its own
 // λ = Π(y − ŷ) with the IPM's multipliers gives the dual bound (the dual
 // constraints hold for the full program whatever the primal violations: the
@@ -273,20 +271,13 @@ const restoreMax = 0.05
 // feasible primal value. Both are recorded (r.dual, r.best); the projected point is
 // returned, nil when a projection could not be verified.
 func (r *run) restored(W []int, q *sub, res ipmResult) *point {
-	pr := r.pr
-	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
-	raw := make([]float64, len(r.x))
-	for i, k := range W {
-		copy(raw[r.off[k]:r.off[k+1]], res.x[q.xo[i]:q.xo[i]+q.h[i]])
-		mult.rows[k] = q.rowIdx[i]
-		mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
-	}
+	raw, mult := r.flat(W, q, res.x, res.uL)
 	x := r.project(raw)
 	if x == nil {
 		return nil
 	}
 	d := r.evaluate(raw, mult)
-	r.dual = math.Max(r.dual, d.dual)
+	r.considerDual(d)
 	pt := r.objectiveOnly(x)
 	pt.maxRho, pt.rho = d.maxRho, d.rho
 	if debugWS {
@@ -296,6 +287,20 @@ func (r *run) restored(W []int, q *sub, res ipmResult) *point {
 		r.best = pt
 	}
 	return pt
+}
+
+// flat returns the restricted iterate xv (x layout of q over W) in the flat block
+// layout and its cone multipliers uL per block (copies).
+func (r *run) flat(W []int, q *sub, xv, uL []float64) ([]float64, *multRows) {
+	pr := r.pr
+	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
+	raw := make([]float64, len(r.x))
+	for i, k := range W {
+		copy(raw[r.off[k]:r.off[k+1]], xv[q.xo[i]:q.xo[i]+q.h[i]])
+		mult.rows[k] = q.rowIdx[i]
+		mult.mu[k] = append([]float64(nil), uL[q.lo[i]:q.lo[i]+q.m[i]]...)
+	}
+	return raw, mult
 }
 
 // project returns x with every block that violates a row of its cone (relative
