@@ -36,7 +36,7 @@ type sub struct {
 	yy       float64   // ‖ỹ‖²
 	hmax     int
 	blocksOf [][]int
-	gapTol   float64                              // stop also when sᵀu/max(1,|f|) ≤ gapTol with residuals ≤ 1e-8
+	gapTol   float64 // stop also when sᵀu/max(1,|f|) ≤ gapTol with residuals ≤ 1e-8
 	// stop is the progress hook, called once per iteration with the iterate (x in
 	// the x layout, uL the cone multipliers in the LP layout; read-only, valid
 	// during the call): true ends the solve.
