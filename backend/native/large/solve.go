@@ -389,7 +389,7 @@ func (r *run) progress(force bool, obj float64, extra string) {
 
 // progressAt records a row: the iteration, the objective of the best feasible point
 // so far, the certified relative gap (objective − best certified bound)/max(1,
-// |objective|) and the elapsed time (docs/solvers.md).
+// |objective|) and the elapsed time (package doc, "Status and stopping").
 func (r *run) progressAt(iter int, extra string) {
 	now := time.Now()
 	r.lastRc = now

@@ -305,12 +305,15 @@ func (r *run) flat(W []int, q *sub, xv, uL []float64) ([]float64, *multRows) {
 
 // project returns x with every block that violates a row of its cone (relative
 // slack below −rowTol) replaced by its projection onto the full cone (coneProject:
-// NNLS on the block's working rows, checked against every row), or nil when a
-// projection could not be verified.
+// NNLS on the block's working rows, checked against every row), or by zero when
+// the projection could not be verified (or the solve is stopping).
+
+
+
+
 func (r *run) project(x []float64) []float64 {
 	pr := r.pr
 	out := append([]float64(nil), x...)
-	ok := true
 	var bad []int
 	for k := 0; k < pr.nb; k++ {
 		xb := x[r.off[k]:r.off[k+1]]
@@ -322,24 +325,27 @@ func (r *run) project(x []float64) []float64 {
 			bad = append(bad, k)
 		}
 	}
-	res := make([]bool, len(bad))
 	parallel(len(bad), func(i int) {
 		k := bad[i]
 		gp := pr.bp[k]
 		fm := pr.fams[pr.pf[gp]]
+		xb := out[r.off[k]:r.off[k+1]]
+		if r.stopped() != "" {
+			clear(xb) // zero is in every cone
+			return
+		}
 		rows := append([]int32(nil), r.rows[k]...)
-		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, 1e-12, 10)
-		res[i] = exact
+		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, rowTol/10, 30)
+		if !exact {
+			// the projection could not be verified against every row: the block
+			// is set to zero (in every cone), so the point stays feasible
+			clear(xb)
+			return
+		}
 		for j := range u {
-			out[r.off[k]+j] = v * u[j]
+			xb[j] = v * u[j]
 		}
 	})
-	for _, e := range res {
-		ok = ok && e
-	}
-	if !ok {
-		return nil
-	}
 	return out
 }
 
