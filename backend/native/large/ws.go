@@ -308,9 +308,6 @@ func (r *run) flat(W []int, q *sub, xv, uL []float64) ([]float64, *multRows) {
 // NNLS on the block's working rows, checked against every row), or by zero when
 // the projection could not be verified (or the solve is stopping).
 
-
-
-
 func (r *run) project(x []float64) []float64 {
 	pr := r.pr
 	out := append([]float64(nil), x...)
