@@ -248,7 +248,8 @@ type Outcome struct {
 	SolverDual float64
 	// Certificate is the certificate at the final prediction's own dual point
 	// (−∇ℓ(ŷ)) over the program's patterns, the check `cnnc verify` repeats from the
-	// weights alone.
+	// weights alone. nil after a stop (time_limit, interrupted) when the solver
+	// returned a dual point: only that one is certified then.
 	Certificate *certify.Result
 	// Cert is the certificate behind DualObjective: its dual point, ρ, the pattern
 	// set ρ was taken over and the bound (report.json's "certificate").
@@ -580,8 +581,16 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	yhat := p.Predict(sol)
 	var best *certify.Result
 	source := ""
-	own, cerr := certify.Certify(p, yhat, nil)
-	if cerr == nil {
+	var own *certify.Result
+	var cerr error
+	stopped := out.Status == solver.TimeLimit || out.Status == solver.Interrupted
+	if !stopped || out.dualPoint == nil {
+		// after a stop with a solver's dual point only that one is certified: each
+		// certificate maximises over every cone row of every pattern (seconds at
+		// n = 10 000), and the stop must end the run within about a second
+		own, cerr = certify.Certify(p, yhat, nil)
+	}
+	if cerr == nil && own != nil {
 		out.Certificate = own
 		if !math.IsNaN(own.LowerBound) {
 			best, source = own, "prediction"

@@ -94,7 +94,8 @@ type Result struct {
 	Iterations, Rounds int
 	Seconds            float64
 	// MaxViolation is the largest relative cone violation of Solution
-	// (max_{b,r}(−sgn·C_r x_b)₊/(‖C_r‖‖x_b‖)).
+	// (max_{b,r}(−sgn·C_r x_b)₊/(‖C_r‖‖x_b‖)); NaN when the solve was stopped from
+	// outside (the scan over every row is skipped then).
 	MaxViolation float64
 	// MaxRatio is max_b ρ_b (an upper bound) at the λ of the certifying point.
 	MaxRatio float64
@@ -347,7 +348,7 @@ func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 		}
 		rows := r.rows[k]
 		if rows == nil && fm.Nc > 0 && fm.gateUnit != nil {
-			rows = fm.smallestRows(pr.pp[gp], fm.gateUnit[pr.pp[gp]*fm.H:(pr.pp[gp]+1)*fm.H], rowInit(fm.H), nil, -1)
+			rows = fm.smallestRows(pr.pp[gp], fm.gateUnit[pr.pp[gp]*fm.H:(pr.pp[gp]+1)*fm.H], pr.rowInit(fm.H), nil, -1)
 			sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
 		}
 		v, _ := fm.coneMax(pr.pp[gp], gk, &rows, 1e-9, 5)
@@ -368,9 +369,18 @@ func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 	return pt
 }
 
-// rowInit is the number of rows a block starts with; rowAdd the most a row check adds.
-func rowInit(h int) int { return 16 * h }
-func rowAdd(h int) int  { return 16 * h }
+// rowInit is the number of rows a block of width h starts with: 16h, up to 64h when
+// the rows' share of an IPM iteration (Σ_k m_k h² for the per-block elimination)
+// stays below a tenth of the nu³/3 Cholesky. More initial rows spare the re-solves
+// after row checks (measured on Fashion-MNIST, n = 1000, 30 patterns: 42 IPM
+// iterations in one solve with 64h rows against 68 in two with 16h). rowAdd is the
+// most a row check adds.
+func (pr *prob) rowInit(h int) int {
+	nu := float64(pr.nu)
+	m := int(nu * nu * nu / (30 * float64(pr.nb) * float64(h) * float64(h)))
+	return min(max(m, 16*h), 64*h)
+}
+func rowAdd(h int) int { return 16 * h }
 
 // rowTol: a working-set block's row is violated when its relative slack
 // sgn·C_r x_b/(‖C_r‖‖x_b‖) < −rowTol.
@@ -428,7 +438,15 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 	pr := r.pr
 	pt := r.best
 	sol := &convex.Solution{Blocks: make([][]*mat.Dense, len(pr.fams)), Bias: pt.bias}
+	// the violation scan reads every cone row of every nonzero block (n·K rows per
+	// pattern for a CNN): after a stop it is skipped (MaxViolation NaN) — the stored
+	// points are feasible by construction (restricted solutions with no violated
+	// row, or projections verified against every row) and the status is not optimal
 	viol := 0.0
+	scan := status == solver.Optimal || r.stopped() == ""
+	if !scan {
+		viol = math.NaN()
+	}
 	for i, fm := range pr.fams {
 		sol.Blocks[i] = make([]*mat.Dense, fm.S)
 		for s := 0; s < fm.S; s++ {
@@ -437,7 +455,7 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 				k := pr.firstBlk[fm.off+q] + s
 				xb := pt.x[r.off[k]:r.off[k+1]]
 				copy(B.RawRowView(q), xb)
-				if anyNonzero(xb) {
+				if scan && anyNonzero(xb) {
 					_, w := fm.violatedRows(q, xb, math.Inf(1), 0)
 					viol = math.Max(viol, w)
 				}

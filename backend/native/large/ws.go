@@ -400,7 +400,7 @@ func allPatterns(np int) []int {
 	return out
 }
 
-// initRows gives block k its first working rows: the rowInit(H) rows with the
+// initRows gives block k its first working rows: the prob.rowInit(H) rows with the
 // smallest distance at the unit gate of its pattern (all rows when there are few).
 func (r *run) initRows(k int) {
 	pr := r.pr
@@ -412,7 +412,7 @@ func (r *run) initRows(k int) {
 	}
 	p := pr.pp[gp]
 	m := fm.f.Sign.Count(p)
-	if m <= 2*rowInit(fm.H) || fm.gateUnit == nil {
+	if m <= 2*pr.rowInit(fm.H) || fm.gateUnit == nil {
 		var all []int32
 		fm.f.Sign.On.Each(p, func(r int) {
 			if fm.cnorm[r] > 0 {
@@ -422,7 +422,7 @@ func (r *run) initRows(k int) {
 		r.rows[k] = all
 		return
 	}
-	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], rowInit(fm.H), nil, -1)
+	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], pr.rowInit(fm.H), nil, -1)
 	sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
 	r.rows[k] = rows
 }
