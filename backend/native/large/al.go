@@ -144,9 +144,11 @@ func (r *run) solveAL() (*Result, error) {
 		return nil, fmt.Errorf("large: method al needs the pattern space (Σ H = %d) within MaxGram = %d", pr.nu, set.MaxGram)
 	}
 	r.rows = make([][]int32, pr.nb)
+	r.setStage("initial cone rows")
 	for k := 0; k < pr.nb; k++ {
 		r.initRows(k)
 	}
+	r.setStage("Gram matrix")
 	r.gramG = pr.gramAll(set.Context, nil)
 	if r.gramG == nil {
 		r.rows = make([][]int32, pr.nb)
@@ -197,6 +199,7 @@ func (r *run) solveAL() (*Result, error) {
 	r.consider(pt)
 	for {
 		outer++
+		r.setStage(fmt.Sprintf("AL outer %d: FISTA", outer))
 		it, stop := r.fista(a, x, &eta, innerTol*pr.beta, maxIter-r.iters)
 		_ = it
 		if stop != "" {

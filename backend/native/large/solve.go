@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -134,7 +135,15 @@ type run struct {
 	rows   [][]int32 // per block: working cone rows (sorted)
 	gramG  []float64 // full pattern Gram (nil when too big)
 	iters  int
-	lastRc time.Time
+	// progress state shared with the ticker goroutine (guarded by mu): the time
+	// and values of the last row, and what the solve is doing
+	mu       sync.Mutex
+	lastRc   time.Time
+	lastIter int
+	lastGap  float64
+	lastObj  float64
+	stage    string
+	stopTick func()
 	best   *point
 	dual   float64
 	// dualPt is the point whose λ gives dual (its lam and maxRho).
@@ -188,9 +197,13 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	switch method {
 	case "ipm":
 		rec.Begin(fmt.Sprintf("cnnc large solver (working set + pattern-space IPM): %s, n = %d, %d patterns, %d blocks, β = %g", p.Model, pr.n, pr.np, pr.nb, pr.beta))
+		r.startTicker()
+		defer r.stopTick()
 		return r.solveIPM()
 	case "al":
 		rec.Begin(fmt.Sprintf("cnnc large solver (AL + accelerated proximal gradient): %s, n = %d, %d patterns, %d blocks, β = %g", p.Model, pr.n, pr.np, pr.nb, pr.beta))
+		r.startTicker()
+		defer r.stopTick()
 		return r.solveAL()
 	}
 	return nil, fmt.Errorf("large: unknown method %q (want \"ipm\", \"al\" or \"\")", s.Method)
@@ -387,7 +400,61 @@ func rowAdd(h int) int { return 16 * h }
 const rowTol = 1e-9
 
 // due reports whether a progress record is due (Progress has passed since the last).
-func (r *run) due() bool { return time.Since(r.lastRc) >= r.set.Progress }
+func (r *run) due() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Since(r.lastRc) >= r.set.Progress
+}
+
+// setStage names what the solve is doing, for the ticker's rows.
+func (r *run) setStage(s string) {
+	r.mu.Lock()
+	r.stage = s
+	r.mu.Unlock()
+}
+
+// startTicker starts the goroutine that records a row whenever Progress has passed
+// without one (during the Gram pass, the row work, the certificate's projections:
+// phases without iterations), repeating the last row's values with the stage;
+// r.stopTick ends it (idempotent; result calls it before End).
+func (r *run) startTicker() {
+	done, exited := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.stopTick = func() {
+		once.Do(func() { close(done) })
+		<-exited // no row after the caller's End
+	}
+	r.mu.Lock()
+	r.lastGap, r.lastObj = math.Inf(1), math.NaN()
+	if r.best != nil {
+		r.lastObj = r.best.obj
+	}
+	r.mu.Unlock()
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(max(r.set.Progress/5, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				r.mu.Lock()
+				select {
+				case <-done:
+					r.mu.Unlock()
+					return
+				default:
+				}
+				if now.Sub(r.lastRc) >= r.set.Progress {
+					r.lastRc = now
+					r.rec.Record(solver.Iterate{Iter: r.lastIter, Gap: r.lastGap, Objective: r.lastObj, Elapsed: now.Sub(r.start), Extra: r.stage})
+				}
+				r.mu.Unlock()
+			}
+		}
+	}()
+}
 
 // progress records a row when one is due (or force) at the current iteration count.
 // obj is ignored: every row shows the best certified point's objective.
@@ -401,13 +468,15 @@ func (r *run) progress(force bool, obj float64, extra string) {
 // so far, the certified relative gap (objective − best certified bound)/max(1,
 // |objective|) and the elapsed time (package doc, "Status and stopping").
 func (r *run) progressAt(iter int, extra string) {
-	now := time.Now()
-	r.lastRc = now
 	gap, obj := math.Inf(1), math.NaN()
 	if r.best != nil {
 		obj = r.best.obj
 		gap = (r.best.obj - r.dual) / math.Max(1, math.Abs(r.best.obj))
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	r.lastRc, r.lastIter, r.lastGap, r.lastObj = now, iter, gap, obj
 	r.rec.Record(solver.Iterate{Iter: iter, Gap: gap, Objective: obj, Elapsed: now.Sub(r.start), Extra: extra})
 }
 
@@ -478,6 +547,9 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 		Seconds: time.Since(r.start).Seconds(), MaxViolation: viol, MaxRatio: pt.maxRho, Support: pt.support, Method: method, Rows: rows}
 	if d := r.dualPt; d != nil {
 		res.DualPoint, res.DualRho = d.lam, d.maxRho
+	}
+	if r.stopTick != nil {
+		r.stopTick()
 	}
 	r.rec.End(status, solver.Iterate{Iter: r.iters, PrimalRes: viol, DualRes: math.Max(0, pt.maxRho-1),
 		Gap: (pt.obj - r.dual) / math.Max(1, math.Abs(pt.obj)), Objective: pt.obj, Elapsed: time.Since(r.start)})

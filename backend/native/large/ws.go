@@ -27,6 +27,7 @@ func (r *run) solveIPM() (*Result, error) {
 		return nil, err
 	}
 	if pr.nu <= set.MaxGram {
+		r.setStage("Gram matrix")
 		r.gramG = pr.gramAll(set.Context, func(done int) {
 			r.progress(false, math.NaN(), fmt.Sprintf("Gram matrix: %d of %d samples", done, pr.n))
 		})
@@ -94,6 +95,7 @@ func (r *run) solveIPM() (*Result, error) {
 				fresh = append(fresh, k)
 			}
 		}
+		r.setStage(fmt.Sprintf("round %d: initial cone rows of %d blocks", round, len(fresh)))
 		parallel(len(fresh), func(i int) {
 			if r.stopped() == "" {
 				r.initRows(fresh[i])
@@ -125,6 +127,7 @@ func (r *run) solveIPM() (*Result, error) {
 				}
 				return r.stopped() != ""
 			}
+			r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(W)))
 			res = q.solve(innerTol, set.MaxInner)
 			r.iters += res.iters
 			if res.stop && res.x != nil {
@@ -136,6 +139,7 @@ func (r *run) solveIPM() (*Result, error) {
 			if res.stop || res.x == nil {
 				break
 			}
+			r.setStage(fmt.Sprintf("round %d: cone row check", round))
 			added, worst := r.checkRows(W, q, res.x)
 			rowRounds++
 			if debugWS {
@@ -147,6 +151,7 @@ func (r *run) solveIPM() (*Result, error) {
 			// project the violating blocks onto their full cones and certify that
 			// point (the best certified point so far improves with every restricted
 			// solve, so a stop keeps it); a re-solve only when it is not optimal
+			r.setStage(fmt.Sprintf("round %d: projection onto the cones and certificate", round))
 			if pt := r.restored(W, q, res); pt != nil && r.certified() {
 				restoredOK = true
 				break
@@ -194,6 +199,7 @@ func (r *run) solveIPM() (*Result, error) {
 			mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
 			mx = math.Max(mx, norm(xb))
 		}
+		r.setStage(fmt.Sprintf("round %d: certificate", round))
 		full := r.evaluate(x, mult)
 		r.consider(full)
 		// rounded: blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ set to zero
