@@ -125,16 +125,16 @@ func (pr *prob) blockOff() []int {
 
 // run is the state of one solve.
 type run struct {
-	pr     *prob
-	set    Settings
-	rec    solver.Recorder
-	start  time.Time
-	off    []int     // block offsets in x
-	x      []float64 // current point, flat block layout
-	c      []float64 // 𝒫ᵀỹ (pattern space)
-	rows   [][]int32 // per block: working cone rows (sorted)
-	gramG  []float64 // full pattern Gram (nil when too big)
-	iters  int
+	pr    *prob
+	set   Settings
+	rec   solver.Recorder
+	start time.Time
+	off   []int     // block offsets in x
+	x     []float64 // current point, flat block layout
+	c     []float64 // 𝒫ᵀỹ (pattern space)
+	rows  [][]int32 // per block: working cone rows (sorted)
+	gramG []float64 // full pattern Gram (nil when too big)
+	iters int
 	// progress state shared with the ticker goroutine (guarded by mu): the time
 	// and values of the last row, and what the solve is doing
 	mu       sync.Mutex
@@ -144,8 +144,8 @@ type run struct {
 	lastObj  float64
 	stage    string
 	stopTick func()
-	best   *point
-	dual   float64
+	best     *point
+	dual     float64
 	// dualPt is the point whose λ gives dual (its lam and maxRho).
 	dualPt *point
 }
