@@ -1,5 +1,5 @@
 """Independent reference for backend/native/group: the group-ℓ2 template of
-formulations.md §12 / §2 as an SOCP in CVXOPT's own format, solved by cvxopt.solvers.conelp.
+§12 / §2 (docs/math/12-template.md, 02-fc-relu.md) as an SOCP in CVXOPT's own format, solved by cvxopt.solvers.conelp.
 
     minimize  τ + β Σ_b t_b
     s.t.      ‖(2(ŷ − y), 2τ − 1)‖ ≤ 2τ + 1        (⇔ ½‖ŷ − y‖² ≤ τ)
