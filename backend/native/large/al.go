@@ -144,6 +144,8 @@ func (r *run) solveAL() (*Result, error) {
 		return nil, fmt.Errorf("large: method al needs the pattern space (Σ H = %d) within MaxGram = %d", pr.nu, set.MaxGram)
 	}
 	r.rows = make([][]int32, pr.nb)
+	r.consider(r.evaluateCheap(append([]float64(nil), r.x...)))
+	r.progress(true, math.NaN(), "start: the zero network or the warm start, cheap certificate")
 	r.setStage("initial cone rows")
 	for k := 0; k < pr.nb; k++ {
 		r.initRows(k)

@@ -21,6 +21,7 @@ func (r *run) solveIPM() (*Result, error) {
 	// violating block anyway) and working set
 	pt := r.evaluateCheap(r.x)
 	r.consider(pt)
+	r.progress(true, pt.obj, "start: the zero network or the warm start, cheap certificate")
 	if err := budget.Check(set.MaxMemory, budget.Floats(3, int64(pr.nu), int64(pr.nu)),
 		fmt.Sprintf("the large solver's pattern-space matrices (3 × %d² floats: Gram, working copy, factor)", pr.nu),
 		"Use fewer patterns (`patterns sample N`): the pattern space has Σ P·H coordinates."); err != nil && pr.nu <= set.MaxGram {
