@@ -1,8 +1,8 @@
 // Package large is the structured native solver for template programs with many
 // samples: programs made only of convex.Family blocks with cost ‖·‖₂ and squared
-// loss (two-layer ReLU §2, gated ReLU §3, CNNs with average, windowed and max pooling
-// §4–§6; docs/math/12-template.md), solved with memory and Newton systems that do not
-// grow with n beyond the data and one pass over it.
+// loss (the template of §12, docs/math/12-template.md: two-layer ReLU, gated ReLU,
+// CNNs with average, windowed and max pooling), solved with memory and Newton
+// systems that do not grow with n beyond the data and one pass over it.
 //
 // Input: a *convex.Program (backend/convex), an optional warm start and Settings.
 // Output: a Result with the solution in the program's terms (convex.Solution), its
