@@ -138,7 +138,8 @@ type run struct {
 	// progress state shared with the ticker goroutine (guarded by mu): the time
 	// and values of the last row, and what the solve is doing
 	mu       sync.Mutex
-	lastRc   time.Time
+	lastRc   time.Time // last row of any kind
+	lastMain time.Time // last row from the solve itself (not the ticker)
 	lastIter int
 	lastGap  float64
 	lastObj  float64
@@ -399,11 +400,13 @@ func rowAdd(h int) int { return 16 * h }
 // sgn·C_r x_b/(‖C_r‖‖x_b‖) < −rowTol.
 const rowTol = 1e-9
 
-// due reports whether a progress record is due (Progress has passed since the last).
+// due reports whether a progress record from the solve is due (Progress has passed
+// since its last one; the ticker's rows do not count, so an iteration slower than
+// Progress still gets its row).
 func (r *run) due() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return time.Since(r.lastRc) >= r.set.Progress
+	return time.Since(r.lastMain) >= r.set.Progress
 }
 
 // setStage names what the solve is doing, for the ticker's rows.
@@ -476,7 +479,7 @@ func (r *run) progressAt(iter int, extra string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	r.lastRc, r.lastIter, r.lastGap, r.lastObj = now, iter, gap, obj
+	r.lastRc, r.lastMain, r.lastIter, r.lastGap, r.lastObj = now, now, iter, gap, obj
 	r.rec.Record(solver.Iterate{Iter: iter, Gap: gap, Objective: obj, Elapsed: now.Sub(r.start), Extra: extra})
 }
 
