@@ -55,6 +55,11 @@ func TemplateMethod(p *convex.Program) string {
 	if p.Loss != "" && p.Loss != "squared" {
 		return "group" // the large solver takes the squared loss only
 	}
+	for _, f := range p.Families {
+		if f.Cost.Kind != convex.CostL2 {
+			return "group" // the large solver takes the block cost ‖·‖₂ only
+		}
+	}
 	nu, dense := 0, 0.0
 	for _, f := range p.Families {
 		P := f.Patterns()
