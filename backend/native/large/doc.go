@@ -102,11 +102,14 @@
 // system; all to be re-measured on a quiet machine).
 //
 // Structured benchmark (BenchmarkStructured200: n = 200, d = 10, 100 patterns,
-// β = 1e-3, ±1 labels, certified gap ≤ 1e-6; load 21–25):
+// β = 1e-3, ±1 labels, certified gap ≤ 1e-6; load 21–25, and 5–7 with one other
+// solve running):
 //
-//	solver  CPU s/solve  wall s  iterations  CPU ms/iter  iter / (A·Vᵀ + Zᵀ·A)
-//	group   0.65         5.4     42          15.4         32
-//	ipm     3.9          29      44          90           185
+//	solver  load   CPU s/solve  wall s  iterations  CPU ms/iter  iter / (A·Vᵀ + Zᵀ·A)
+//	group   21–25  0.65         5.4     42          15.4         32
+//	ipm     21–25  3.9          29      44          90           185
+//	group   5–7    0.86         1.3     42          20.4         26
+//	ipm     5–7    4.2          8.4     44          95           121
 //
 // Fashion-MNIST T-shirt vs ankle boot, conv 4×4 stride 4 · relu · avgpool global,
 // 200 sampled patterns (nu = 3200, 400 blocks), β = 1e-3, tol 1e-4
@@ -114,13 +117,15 @@
 //
 //	n       status   CPU s  wall s  IPM iters  rel. gap  peak RSS  test acc.
 //	1000    optimal  387    2304    193        4.5e-6    1.0 GB    0.977
-//	10 000  stopped  401    2450+   148+       3.4e-2    1.8 GB    —
+//	10 000  optimal  753    2961    239        9.6e-6    1.9 GB    0.981
 //
-// (n = 1000: objective 57.99379846, bound 57.99353693 recomputed by the pipeline from
-// the solver's dual point, 227 active neurons, training accuracy 0.995; certified gap
-// 1.17e-4 after round 1 at 1460 s wall / about 240 CPU-s, the second round closed it.
-// n = 10 000: the Gram pass took about 60 CPU-s; after round 1 the best certified
-// point had objective 782.67 and gap 3.4e-2.) The pattern-space Cholesky costs about
+// (relative gap: the pipeline's bound, recomputed from the solver's dual point.
+// n = 1000: objective 57.99379846, bound 57.99353693, 227 active neurons, training
+// accuracy 0.995; certified gap 1.17e-4 after round 1 at 1460 s wall / about 240
+// CPU-s, a second round closed it. n = 10 000: objective 756.7033618, bound
+// 756.6961186, 215 active neurons, training accuracy 0.987; the Gram pass about 60
+// CPU-s, certified gap 3.3e-4 after round 1 at about 2500 s wall, the pipeline's
+// recovery and two certificates 175 s wall after the solver ended.) The pattern-space Cholesky costs about
 // 1.8 CPU-s per IPM iteration at nu = 3200 and a restricted solve needs 45–80
 // iterations, with re-solves after row checks and a second round: the IPM's
 // iteration count and the nu³ Cholesky are the cost, not n. The goal of 10 000
