@@ -86,8 +86,10 @@
 // # Method choice (compiler/train.TemplateMethod)
 //
 // auto keeps the group solver (backend/native/group, Newton systems in sample space)
-// for hinge and logistic loss (this package is squared-only) and when the samples do
-// not outnumber the pattern coordinates and group's dense storage stays under 1 GB;
+// for hinge and logistic loss (this package is squared-only), for block costs other
+// than ‖·‖₂, for small programs (group's dense storage ≤ 64 MB, where pattern-space
+// Newton systems can be singular on constant features) and when the samples do not
+// outnumber the pattern coordinates and group's dense storage stays under 1 GB;
 // otherwise ipm (the structured benchmark below: group 6× cheaper at n = 200).
 // Within this package Settings.Method "" takes ipm when the pattern space fits
 // MaxGram (or the warm start's support does), else al; train passes "al" only when
