@@ -365,3 +365,45 @@ func randomFeasible(rng *rand.Rand, p *convex.Program) *convex.Solution {
 	}
 	return sol
 }
+
+// TestCertifyDualNorms: the cheap certificate's ρ is at least CertifyDual's (it
+// bounds the same maximum without the cones), its bound at most CertifyDual's, and
+// below the objective of random feasible points (weak duality), for every loss.
+func TestCertifyDualNorms(t *testing.T) {
+	rng := rand.New(rand.NewSource(19))
+	for _, kind := range []LossKind{Squared, Hinge, Logistic} {
+		for _, bias := range []bool{false, true} {
+			for trial := 0; trial < 5; trial++ {
+				p := randomFC(rng, 12, 3, 8, kind, bias)
+				l, _ := ProgramLoss(p)
+				lam := make([]float64, p.N)
+				for i := range lam {
+					if kind == Squared {
+						lam[i] = 0.3 * rng.NormFloat64()
+					} else {
+						lam[i] = p.Y[i] * rng.Float64()
+					}
+				}
+				if bias {
+					l.Center(lam)
+				}
+				full, err := CertifyDual(p, lam, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cheap, err := CertifyDualNorms(p, lam, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cheap.Ratio < full.Ratio || cheap.LowerBound > full.LowerBound {
+					t.Fatalf("%v bias %v: cheap ρ %.12g bound %.12g, full ρ %.12g bound %.12g", kind, bias, cheap.Ratio, cheap.LowerBound, full.Ratio, full.LowerBound)
+				}
+				for k := 0; k < 10; k++ {
+					if f := p.Objective(randomFeasible(rng, p)); cheap.LowerBound > f {
+						t.Fatalf("%v bias %v: bound %.12g above a feasible objective %.12g", kind, bias, cheap.LowerBound, f)
+					}
+				}
+			}
+		}
+	}
+}

@@ -302,6 +302,40 @@ func CertifyDual(p *convex.Program, lam []float64, fams []*convex.Family) (*Resu
 	return res, nil
 }
 
+// CertifyDualNorms is CertifyDual with the cheap bound only: Max is the largest
+// gradient bound ‖𝒫ᵀλ‖ (rounded up, with its rounding error) over the patterns of
+// fams, which bounds M(λ) from above because every cone lies in the whole space. No
+// cone is maximised (Checked = 0, Family = Pattern = −1), so the cost is one product
+// 𝒫ᵀλ per pattern; the bound is valid and looser than CertifyDual's. For callers that
+// must finish quickly (after an interruption).
+func CertifyDualNorms(p *convex.Program, lam []float64, fams []*convex.Family) (*Result, error) {
+	if err := supported(p); err != nil {
+		return nil, err
+	}
+	if len(lam) != p.N {
+		return nil, fmt.Errorf("certify: dual point of length %d for %d samples", len(lam), p.N)
+	}
+	if fams == nil {
+		fams = p.Families
+	}
+	res := &Result{Family: -1, Pattern: -1, Lambda: append([]float64(nil), lam...)}
+	for _, f := range fams {
+		an := rowNormsUp(f.A)
+		for q := 0; q < f.Patterns(); q++ {
+			g := Gradient(f, q, lam)
+			res.Max = math.Max(res.Max, up(NormUp(g)+gradientErr(f, q, lam, an)))
+		}
+	}
+	res.Ratio = up(res.Max / p.Beta)
+	res.Bound = SafeBound(p, fams, lam, res.Ratio)
+	res.LowerBound = res.Bound.Value
+	if loss, _ := ProgramLoss(p); !inDomain(loss, lam) {
+		res.LowerBound = math.NaN()
+		res.Bound.Value = math.NaN()
+	}
+	return res, nil
+}
+
 func inDomain(l Loss, lam []float64) bool {
 	for i, v := range lam {
 		lo, hi := l.Interval(i)

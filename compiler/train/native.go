@@ -37,7 +37,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 		if err != nil {
 			return nil, err
 		}
-		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, Method: "large " + r.Method}, nil
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint, Method: "large " + r.Method}, nil
 	}
 	return nil, fmt.Errorf("train: unknown structured method %q (want group, ipm or al)", method)
 }
@@ -49,7 +49,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 // the gates' products; S copies). The large solver's Newton systems are nu × nu with
 // nu = Σ_patterns H, independent of n, and it stores bits per pattern. So: large
 // ("ipm") when the samples outnumber the pattern coordinates (n > nu) or group's
-// dense storage would pass groupBytes; group otherwise (docs/solvers.md has the
+// dense storage would pass groupBytes; group otherwise (backend/native/large's package doc has the
 // measurements behind the rule).
 func TemplateMethod(p *convex.Program) string {
 	if p.Loss != "" && p.Loss != "squared" {

@@ -16,7 +16,7 @@ import (
 	"github.com/cnnc-org/cnnc/lang/dataset"
 )
 
-// The scale benchmarks of issue #15 (docs/solvers.md, "Measured"): Fashion-MNIST
+// The scale benchmarks of issue #15 (backend/native/large package doc, "Measured"): Fashion-MNIST
 // T-shirt (class 0) vs ankle boot (class 9), pixels scaled to [0, 1], β = 1e-3,
 // squared loss, certified relative gap ≤ 1e-4 (train tol 1e-4), and the test
 // accuracy on the first 1000 held-out images of the two classes (t10k).

@@ -144,9 +144,13 @@ func (r *run) solveAL() (*Result, error) {
 		return nil, fmt.Errorf("large: method al needs the pattern space (Σ H = %d) within MaxGram = %d", pr.nu, set.MaxGram)
 	}
 	r.rows = make([][]int32, pr.nb)
+	r.consider(r.evaluateCheap(append([]float64(nil), r.x...)))
+	r.progress(true, math.NaN(), "start: the zero network or the warm start, cheap certificate")
+	r.setStage("initial cone rows")
 	for k := 0; k < pr.nb; k++ {
 		r.initRows(k)
 	}
+	r.setStage("Gram matrix")
 	r.gramG = pr.gramAll(set.Context, nil)
 	if r.gramG == nil {
 		r.rows = make([][]int32, pr.nb)
@@ -193,12 +197,24 @@ func (r *run) solveAL() (*Result, error) {
 	prevViol := math.Inf(1)
 	status := solver.IterationLimit
 	outer := 0
-	pt := r.evaluate(x, nil)
+	pt := r.evaluate(append([]float64(nil), x...), nil) // a copy: x is the iterate
 	r.consider(pt)
 	for {
 		outer++
+		r.setStage(fmt.Sprintf("AL outer %d: FISTA", outer))
 		it, stop := r.fista(a, x, &eta, innerTol*pr.beta, maxIter-r.iters)
 		_ = it
+		if stop != "" {
+			// stopped from outside: the iterate's dual bound (cheap: no cone
+			// projections, no row work) and the best feasible point so far
+			mult := &multRows{rows: a.rowIdx, mu: make([][]float64, pr.nb)}
+			for k := 0; k < pr.nb; k++ {
+				mult.mu[k] = a.multipliers(x, k)
+			}
+			r.considerDual(r.eval(append([]float64(nil), x...), mult, false))
+			status = stop
+			break
+		}
 		// row generation: violated full rows of the nonzero blocks join the AL
 		added := 0
 		mx := 0.0
@@ -243,7 +259,7 @@ func (r *run) solveAL() (*Result, error) {
 		_, viol := a.phi(x, nil)
 		// the dual bound holds whatever the primal violation; the primal candidate is
 		// the iterate with its violating blocks projected onto their full cones
-		r.dual = math.Max(r.dual, pt.dual)
+		r.considerDual(pt)
 		if xr := r.project(x); xr != nil {
 			rp := r.objectiveOnly(xr)
 			rp.maxRho, rp.rho = pt.maxRho, pt.rho

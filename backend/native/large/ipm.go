@@ -36,8 +36,11 @@ type sub struct {
 	yy       float64   // ‖ỹ‖²
 	hmax     int
 	blocksOf [][]int
-	gapTol   float64                              // stop also when sᵀu/max(1,|f|) ≤ gapTol with residuals ≤ 1e-8
-	stop     func(it int, f, relGap float64) bool // progress hook: true ends the solve
+	gapTol   float64 // stop also when sᵀu/max(1,|f|) ≤ gapTol with residuals ≤ 1e-8
+	// stop is the progress hook, called once per iteration with the iterate (x in
+	// the x layout, uL the cone multipliers in the LP layout; read-only, valid
+	// during the call): true ends the solve.
+	stop func(it int, f, relGap float64, x, uL []float64) bool
 }
 
 // finish fills the derived layout fields after the caller set h, pat, sg, rows,
@@ -301,7 +304,7 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 		if it >= maxIt {
 			return best
 		}
-		if q.stop != nil && q.stop(it, f, relGap) {
+		if q.stop != nil && q.stop(it, f, relGap, xv, uL) {
 			best.stop = true
 			return best
 		}

@@ -145,3 +145,41 @@ func TestStops(t *testing.T) {
 		}
 	}
 }
+
+// timedRec records when each progress row arrives.
+type timedRec struct {
+	solver.Nop
+	begin, end time.Time
+	rows       []time.Time
+	extras     []string
+}
+
+func (t *timedRec) Begin(string) { t.begin = time.Now() }
+func (t *timedRec) Record(it solver.Iterate) {
+	t.rows = append(t.rows, time.Now())
+	t.extras = append(t.extras, it.Extra)
+}
+func (t *timedRec) End(solver.Status, solver.Iterate) { t.end = time.Now() }
+
+// TestProgressInterval: with Progress = 50 ms, no stretch between Begin, the rows and
+// End is longer than Progress plus a scheduling allowance (2 s on a loaded machine),
+// for both methods: the ticker covers the phases without iterations.
+func TestProgressInterval(t *testing.T) {
+	p := cnnProgram(5, 200, 10, 3, 60, 1e-3, false)
+	for _, method := range []string{"ipm", "al"} {
+		rec := &timedRec{}
+		_, err := Solve(p, nil, Settings{Tol: 1e-6, Method: method, MaxIter: 500, Progress: 50 * time.Millisecond}, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		marks := append(append([]time.Time{rec.begin}, rec.rows...), rec.end)
+		worst := time.Duration(0)
+		for i := 1; i < len(marks); i++ {
+			worst = max(worst, marks[i].Sub(marks[i-1]))
+		}
+		t.Logf("%s: %d rows in %v, longest stretch %v", method, len(rec.rows), rec.end.Sub(rec.begin), worst)
+		if worst > 50*time.Millisecond+2*time.Second {
+			t.Errorf("%s: %v without a progress row", method, worst)
+		}
+	}
+}

@@ -35,6 +35,7 @@ type fam struct {
 // po[gp] of the pattern space of dimension nu) and the global block index (block k is
 // copy bs[k] of pattern bp[k], output sign bsg[k]).
 type prob struct {
+	p    *convex.Program
 	n    int
 	y    []float64
 	yt   []float64 // Π y (centred when there is an output bias)
@@ -88,7 +89,7 @@ func setup(p *convex.Program, aggMax int, maxMem int64, ctx context.Context) (*p
 	if !(p.Beta > 0) || math.IsInf(p.Beta, 0) {
 		return nil, fmt.Errorf("large: program %q: β = %g; the solver needs a finite β > 0", p.Model, p.Beta)
 	}
-	pr := &prob{n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias, loss: loss}
+	pr := &prob{p: p, n: p.N, y: p.Y, beta: p.Beta, bias: p.OutputBias, loss: loss}
 	pr.yt = append([]float64(nil), p.Y...)
 	if pr.bias {
 		center(pr.yt)

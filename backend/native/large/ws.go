@@ -21,12 +21,14 @@ func (r *run) solveIPM() (*Result, error) {
 	// violating block anyway) and working set
 	pt := r.evaluateCheap(r.x)
 	r.consider(pt)
+	r.progress(true, pt.obj, "start: the zero network or the warm start, cheap certificate")
 	if err := budget.Check(set.MaxMemory, budget.Floats(3, int64(pr.nu), int64(pr.nu)),
 		fmt.Sprintf("the large solver's pattern-space matrices (3 × %d² floats: Gram, working copy, factor)", pr.nu),
 		"Use fewer patterns (`patterns sample N`): the pattern space has Σ P·H coordinates."); err != nil && pr.nu <= set.MaxGram {
 		return nil, err
 	}
 	if pr.nu <= set.MaxGram {
+		r.setStage("Gram matrix")
 		r.gramG = pr.gramAll(set.Context, func(done int) {
 			r.progress(false, math.NaN(), fmt.Sprintf("Gram matrix: %d of %d samples", done, pr.n))
 		})
@@ -94,6 +96,7 @@ func (r *run) solveIPM() (*Result, error) {
 				fresh = append(fresh, k)
 			}
 		}
+		r.setStage(fmt.Sprintf("round %d: initial cone rows of %d blocks", round, len(fresh)))
 		parallel(len(fresh), func(i int) {
 			if r.stopped() == "" {
 				r.initRows(fresh[i])
@@ -115,10 +118,17 @@ func (r *run) solveIPM() (*Result, error) {
 		for {
 			q = r.buildSub(W)
 			q.gapTol = set.Tol / 10
-			q.stop = func(it int, f, relGap float64) bool {
-				r.progress(false, math.NaN(), fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), r.iters+it, f, relGap))
+			q.stop = func(it int, f, relGap float64, xv, uL []float64) bool {
+				if r.due() {
+					// certify the iterate's λ (cheap bounds and the IPM's
+					// multipliers: no cone projections) for the progress line
+					xf, mult := r.flat(W, q, xv, uL)
+					r.considerDual(r.eval(xf, mult, false))
+					r.progressAt(r.iters+it, fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), it, f, relGap))
+				}
 				return r.stopped() != ""
 			}
+			r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(W)))
 			res = q.solve(innerTol, set.MaxInner)
 			r.iters += res.iters
 			if res.stop && res.x != nil {
@@ -130,6 +140,7 @@ func (r *run) solveIPM() (*Result, error) {
 			if res.stop || res.x == nil {
 				break
 			}
+			r.setStage(fmt.Sprintf("round %d: cone row check", round))
 			added, worst := r.checkRows(W, q, res.x)
 			rowRounds++
 			if debugWS {
@@ -138,15 +149,13 @@ func (r *run) solveIPM() (*Result, error) {
 			if added == 0 || rowRounds >= 30 {
 				break
 			}
-			if worst <= restoreMax && res.ok {
-				// small violations: project the violating blocks onto their full cones
-				// and certify that point; a re-solve only when that fails
-				if pt := r.restored(W, q, res); pt != nil {
-					if r.certified() {
-						restoredOK = true
-						break
-					}
-				}
+			// project the violating blocks onto their full cones and certify that
+			// point (the best certified point so far improves with every restricted
+			// solve, so a stop keeps it); a re-solve only when it is not optimal
+			r.setStage(fmt.Sprintf("round %d: projection onto the cones and certificate", round))
+			if pt := r.restored(W, q, res); pt != nil && r.certified() {
+				restoredOK = true
+				break
 			}
 			{
 				// the re-solve works on the restricted solution's support: zero blocks
@@ -191,6 +200,7 @@ func (r *run) solveIPM() (*Result, error) {
 			mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
 			mx = math.Max(mx, norm(xb))
 		}
+		r.setStage(fmt.Sprintf("round %d: certificate", round))
 		full := r.evaluate(x, mult)
 		r.consider(full)
 		// rounded: blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ set to zero
@@ -259,11 +269,6 @@ func (r *run) solveIPM() (*Result, error) {
 	return r.result(status, "ipm", round)
 }
 
-// restoreMax: a restricted solution whose rows are violated by at most this
-// (relative to ‖x_b‖) is projected onto the full cones and certified before any
-// re-solve.
-const restoreMax = 0.05
-
 // restored certifies the restricted solution (res, on q) by two points: its own
 // λ = Π(y − ŷ) with the IPM's multipliers gives the dual bound (the dual
 // constraints hold for the full program whatever the primal violations: the
@@ -273,20 +278,13 @@ const restoreMax = 0.05
 // feasible primal value. Both are recorded (r.dual, r.best); the projected point is
 // returned, nil when a projection could not be verified.
 func (r *run) restored(W []int, q *sub, res ipmResult) *point {
-	pr := r.pr
-	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
-	raw := make([]float64, len(r.x))
-	for i, k := range W {
-		copy(raw[r.off[k]:r.off[k+1]], res.x[q.xo[i]:q.xo[i]+q.h[i]])
-		mult.rows[k] = q.rowIdx[i]
-		mult.mu[k] = res.uL[q.lo[i] : q.lo[i]+q.m[i]]
-	}
+	raw, mult := r.flat(W, q, res.x, res.uL)
 	x := r.project(raw)
 	if x == nil {
 		return nil
 	}
 	d := r.evaluate(raw, mult)
-	r.dual = math.Max(r.dual, d.dual)
+	r.considerDual(d)
 	pt := r.objectiveOnly(x)
 	pt.maxRho, pt.rho = d.maxRho, d.rho
 	if debugWS {
@@ -298,14 +296,28 @@ func (r *run) restored(W []int, q *sub, res ipmResult) *point {
 	return pt
 }
 
+// flat returns the restricted iterate xv (x layout of q over W) in the flat block
+// layout and its cone multipliers uL per block (copies).
+func (r *run) flat(W []int, q *sub, xv, uL []float64) ([]float64, *multRows) {
+	pr := r.pr
+	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
+	raw := make([]float64, len(r.x))
+	for i, k := range W {
+		copy(raw[r.off[k]:r.off[k+1]], xv[q.xo[i]:q.xo[i]+q.h[i]])
+		mult.rows[k] = q.rowIdx[i]
+		mult.mu[k] = append([]float64(nil), uL[q.lo[i]:q.lo[i]+q.m[i]]...)
+	}
+	return raw, mult
+}
+
 // project returns x with every block that violates a row of its cone (relative
 // slack below −rowTol) replaced by its projection onto the full cone (coneProject:
-// NNLS on the block's working rows, checked against every row), or nil when a
-// projection could not be verified.
+// NNLS on the block's working rows, checked against every row), or by zero when
+// the projection could not be verified (or the solve is stopping).
+
 func (r *run) project(x []float64) []float64 {
 	pr := r.pr
 	out := append([]float64(nil), x...)
-	ok := true
 	var bad []int
 	for k := 0; k < pr.nb; k++ {
 		xb := x[r.off[k]:r.off[k+1]]
@@ -317,24 +329,27 @@ func (r *run) project(x []float64) []float64 {
 			bad = append(bad, k)
 		}
 	}
-	res := make([]bool, len(bad))
 	parallel(len(bad), func(i int) {
 		k := bad[i]
 		gp := pr.bp[k]
 		fm := pr.fams[pr.pf[gp]]
+		xb := out[r.off[k]:r.off[k+1]]
+		if r.stopped() != "" {
+			clear(xb) // zero is in every cone
+			return
+		}
 		rows := append([]int32(nil), r.rows[k]...)
-		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, 1e-12, 10)
-		res[i] = exact
+		v, u, exact := fm.coneProject(pr.pp[gp], x[r.off[k]:r.off[k+1]], &rows, rowTol/10, 30)
+		if !exact {
+			// the projection could not be verified against every row: the block
+			// is set to zero (in every cone), so the point stays feasible
+			clear(xb)
+			return
+		}
 		for j := range u {
-			out[r.off[k]+j] = v * u[j]
+			xb[j] = v * u[j]
 		}
 	})
-	for _, e := range res {
-		ok = ok && e
-	}
-	if !ok {
-		return nil
-	}
 	return out
 }
 
@@ -392,7 +407,7 @@ func allPatterns(np int) []int {
 	return out
 }
 
-// initRows gives block k its first working rows: the rowInit(H) rows with the
+// initRows gives block k its first working rows: the prob.rowInit(H) rows with the
 // smallest distance at the unit gate of its pattern (all rows when there are few).
 func (r *run) initRows(k int) {
 	pr := r.pr
@@ -404,7 +419,7 @@ func (r *run) initRows(k int) {
 	}
 	p := pr.pp[gp]
 	m := fm.f.Sign.Count(p)
-	if m <= 2*rowInit(fm.H) || fm.gateUnit == nil {
+	if m <= 2*pr.rowInit(fm.H) || fm.gateUnit == nil {
 		var all []int32
 		fm.f.Sign.On.Each(p, func(r int) {
 			if fm.cnorm[r] > 0 {
@@ -414,7 +429,7 @@ func (r *run) initRows(k int) {
 		r.rows[k] = all
 		return
 	}
-	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], rowInit(fm.H), nil, -1)
+	rows := fm.smallestRows(p, fm.gateUnit[p*fm.H:(p+1)*fm.H], pr.rowInit(fm.H), nil, -1)
 	sort.Slice(rows, func(a, b int) bool { return rows[a] < rows[b] })
 	r.rows[k] = rows
 }
