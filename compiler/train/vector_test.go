@@ -144,6 +144,9 @@ func TestVectorPipeline(t *testing.T) {
 		if tc.globalB && (out.Status != solver.Optimal || v.RelGap > 1e-6) {
 			t.Errorf("%s: status %s, relative gap %.3g", tc.name, out.Status, v.RelGap)
 		}
+		if out.Status == solver.Optimal && v.RelGap > 1e-6*(1+1e-6)+1e-12 {
+			t.Errorf("%s: status optimal with the bracket open (relative gap %.3g)", tc.name, v.RelGap)
+		}
 		t.Logf("%s (%s): [%.10g, %.10g] gap %.2e, %d units, %s", tc.name, out.Rule.Name, v.Lower, v.Upper, v.RelGap, out.ActiveNeurons, v.LowerScope)
 		covered[out.Rule.Name+" "+tc.loss] = true
 		cases = append(cases, nettest.Case{Model: m, Weights: out.Weights, X: ds.X, Y: ds.Y})
