@@ -8,15 +8,17 @@ The objective is cnnc's (docs/language.md): the loss summed over the samples
 softmax cross-entropy) plus (beta/2) * (||conv weight||^2 + ||conv bias||^2 +
 ||output weight||^2); the output bias is not penalised. The penalty is added to
 the loss explicitly (Adam's own weight_decay would be a different update, not a
-different objective). Every run starts from PyTorch's default initialisation with
+different objective). With --batch B, each step uses B samples, their summed loss
+scaled by n/B (an unbiased estimate of the same objective), the cosine learning-rate
+schedule running over all steps. Every run starts from PyTorch's default initialisation with
 its seed and trains in --dtype (float32 by default, for speed); the final network
 is evaluated in float64. The best of the seeds by final objective is reported,
 together with its training and test accuracy and the time per run.
 
 Usage:
   python3 examples/fashion_multiclass_torch.py --width M [--n 1000] [--test 1000]
-      [--beta 0.1] [--loss squared|cross_entropy] [--epochs 3000] [--lr 0.01]
-      [--seeds 5] [--kernel 4] [--stride 4] [--data /usr/share/datasets/fashion-mnist]
+      [--beta 0.1] [--loss squared|cross_entropy] [--epochs 3000] [--lr 0.01] [--batch B]
+      [--seeds 5] [--seed0 0] [--kernel 4] [--stride 4] [--data /usr/share/datasets/fashion-mnist]
       [--dtype float32|float64] [--json]
   python3 examples/fashion_multiclass_torch.py --weights OUT/weights.json [--n 1000] ...
 
@@ -127,7 +129,9 @@ def main(argv):
     ap.add_argument("--loss", default="squared", choices=["squared", "cross_entropy"])
     ap.add_argument("--epochs", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--batch", type=int, default=0, help="minibatch size (0: full batch)")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seed0", type=int, default=0, help="first seed (seeds seed0 … seed0+seeds−1; split runs over processes)")
     ap.add_argument("--kernel", type=int, default=4)
     ap.add_argument("--stride", type=int, default=4)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
@@ -171,18 +175,31 @@ def main(argv):
     dt = torch.float32 if a.dtype == "float32" else torch.float64
     Xd, Yd = X.to(dt), Y.to(dt)
     runs = []
-    for seed in range(a.seeds):
+    for seed in range(a.seed0, a.seed0 + a.seeds):
         torch.manual_seed(seed)
         net = Net(a.width, a.kernel, a.stride, C).to(dt)
         opt = torch.optim.Adam(net.parameters(), lr=a.lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs)
+        b = a.batch if 0 < a.batch < a.n else a.n
+        steps = (a.n + b - 1) // b
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs * steps)
+        gen = torch.Generator().manual_seed(seed)
         t0 = time.time()
         for _ in range(a.epochs):
-            opt.zero_grad()
-            obj, _, _ = objective(net, Xd, Yd, y, a.beta, a.loss)
-            obj.backward()
-            opt.step()
-            sched.step()
+            perm = torch.randperm(a.n, generator=gen) if b < a.n else torch.arange(a.n)
+            for k in range(steps):
+                i = perm[k * b:(k + 1) * b]
+                opt.zero_grad()
+                # an unbiased estimate of the same objective: the batch's summed loss
+                # scaled by n/|batch|, plus the whole penalty
+                p = net(Xd[i])
+                if a.loss == "cross_entropy":
+                    L = nn.functional.cross_entropy(p, y[i], reduction="sum")
+                else:
+                    L = 0.5 * ((p - Yd[i]) ** 2).sum()
+                obj = L * (a.n / len(i)) + 0.5 * a.beta * net.penalty()
+                obj.backward()
+                opt.step()
+                sched.step()
         net = net.double()
         with torch.no_grad():
             obj, L, p = objective(net, X, Y, y, a.beta, a.loss)
@@ -197,7 +214,7 @@ def main(argv):
                   (seed, r["objective"], r["train_loss"], r["train_accuracy"], r["test_loss"], r["test_accuracy"], r["seconds"]))
     best = min(runs, key=lambda r: r["objective"])
     out = {"width": a.width, "n": a.n, "test": a.test, "beta": a.beta, "loss": a.loss, "epochs": a.epochs,
-           "lr": a.lr, "best": best, "runs": runs}
+           "lr": a.lr, "batch": a.batch, "best": best, "runs": runs}
     if a.json:
         json.dump(out, sys.stdout, indent=1)
         print()
