@@ -33,6 +33,7 @@ package train
 // the conic solver's own dual objective is not taken as a bound).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -99,6 +100,17 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 	}
 	vo := &VectorOutcome{Program: vp, GlobalLower: math.NaN(), BMBound: math.NaN(), Copositive: Copositive}
 	out.Vector = vo
+	// the time limit counts from here (the end of the derivation), as for scalar rules
+	if settings.TimeLimit > 0 {
+		ctx := settings.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, settings.TimeLimit)
+		defer cancel()
+		settings.Context = ctx
+		opts.Settings.Context = ctx
+	}
 	set := vecout.Settings{Tol: settings.Tol, MaxIters: settings.MaxIters, Context: settings.Context, Recorder: rec}
 	var res *vecout.Result
 	var err error
@@ -165,6 +177,10 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 	}
 	vo.Method = res.Method
 	out.Status = res.Status
+	if st := solver.Stop(settings.Context); st != "" {
+		// a stage ended early: the bracket below is certified but not closed
+		out.Status = st
+	}
 	out.Iterations = res.Iterations
 	vo.Lower = res.Lower
 	vo.Solution = res.Solution

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -281,6 +282,37 @@ func TestSpecERelaxationsConic(t *testing.T) {
 			if r.Status != "optimal" || math.Abs(r.Objective-tc.want) > 5e-9 {
 				t.Errorf("%v, %s file: CVXOPT %.10g (%s), reference %.8f", tc.r, name, r.Objective, r.Status, tc.want)
 			}
+		}
+	}
+}
+
+// TestVectorTimeLimit: a vector solve honours SolverSettings.TimeLimit on every
+// path (exact column generation, gated relaxation (a), the scalable path): it
+// returns status time_limit (never optimal) with a network whose objective is the
+// upper bound and a certified lower bound below it.
+func TestVectorTimeLimit(t *testing.T) {
+	cs := vecCases()
+	for _, k := range []int{0, 2, 5} {
+		tc := cs[k]
+		r := rand.New(rand.NewSource(int64(40 + k)))
+		m := vecModel(tc.in, tc.cnn, tc.kernel, tc.act, tc.hb, tc.ob, tc.c)
+		ds := vecData(r, tc.n, tc.in, tc.c)
+		in := input(m, ds, tc.beta, tc.pat)
+		in.Train.Loss = tc.loss
+		out, err := Run(in, Options{Settings: SolverSettings{Tol: 1e-12, TimeLimit: time.Nanosecond}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		v := out.Vector
+		if out.Status != solver.TimeLimit || v == nil || out.Weights == nil {
+			t.Fatalf("%s: status %s, vector outcome %v, weights %v", tc.name, out.Status, v != nil, out.Weights != nil)
+		}
+		obj, _, _, err := network.Objective(m, out.Weights, ds.X, ds.Y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(obj-v.Upper) > 1e-12*math.Abs(obj) || !(v.Lower <= v.Upper) {
+			t.Errorf("%s: bracket [%.12g, %.12g], network objective %.12g", tc.name, v.Lower, v.Upper, obj)
 		}
 	}
 }

@@ -67,7 +67,13 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 	sc := &Scale{RelaxA: ra.Upper, RelaxALower: ra.Lower, RelaxStatus: ra.Status, Polish: st, GatedAtoms: len(ra.Solution.Atoms), Init: how, InitUnits: len(relu.Atoms)}
 	// Relaxation (a) over the extended set, warm-started from the sampled solution
 	// (the new patterns' blocks at zero): its certified bound covers the network.
-	if ra.Z != nil && ext.P > o.P {
+	// After a stop (time limit, interrupt) only the certificate at the network's
+	// prediction is computed (one pass over the patterns).
+	stopped := solver.Stop(set.Context)
+	if stopped != "" {
+		res.Status = stopped
+	}
+	if ra.Z != nil && ext.P > o.P && stopped == "" {
 		W0 := mat.NewDense(p.H*ext.P, p.C, nil)
 		W0.Slice(0, p.H*o.P, 0, p.C).(*mat.Dense).Copy(ra.Z)
 		rec.Begin(fmt.Sprintf("cnnc relaxation (a) over %d patterns (%d sampled, %d of the network's units), warm start", ext.P, o.P, ext.P-o.P))
