@@ -26,10 +26,13 @@
 //   - Relaxation (gated.go): relaxation (a) over the patterns by FISTA with the nuclear
 //     prox (fista.go), started from a Burer–Monteiro factorisation solved by L-BFGS
 //     (relaxbm.go) when the features have more than BMThreshold columns.
-//   - Scalable (scalable.go): relaxation (a) over sampled patterns, the cone
-//     decomposition ReLUFromGated, Burer–Monteiro refinement Polish (bm.go: L-BFGS on
-//     the network objective), and the certificates over the sampled patterns plus the
-//     network's own; GlobalNormBound, an enumeration-free bound on the global optimum.
+//   - Scalable (scalable.go): relaxation (a) over sampled patterns, a ReLU network
+//     grown by Frank–Wolfe with heuristic pricing (Grow, grow.go; or the cone
+//     decomposition ReLUFromGated with ScalableInit = "decompose"), Burer–Monteiro
+//     refinement Polish (bm.go: L-BFGS on the network objective), and the certificates
+//     over the sampled patterns plus the network's own (after a stop only the one at
+//     the network's prediction); GlobalNormBound, an enumeration-free bound on the
+//     global optimum.
 //   - Prune (prune.go): Carathéodory pruning to at most N·C atoms without changing the
 //     prediction or raising the objective.
 //
