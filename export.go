@@ -34,15 +34,32 @@ type ExportOptions struct {
 	SCSLayout string
 	// SCSInt32 writes 4-byte integers instead of 8-byte ones.
 	SCSInt32 bool
+	// AllRows writes every cone row of every pattern; by default the rows the other
+	// rows of their pattern imply are left out (canon.Options.Irredundant: the same
+	// program, far smaller).
+	AllRows bool
 }
 
 // Conic canonicalises the derived convex program (derived first if needed) into
-// the conic form the SCS, CBF and JSON exports write.
+// the conic form the SCS and JSON exports write: the squared loss as the quadratic
+// objective ½‖r‖² (canon.Options.QuadraticLoss) and only the cone rows that the
+// other rows of their pattern do not imply (canon.Options.Irredundant). It is
+// ConicFor(FormatSCS, ExportOptions{}).
 func (p *Problem) Conic() (*conic.Problem, error) {
+	return p.ConicFor(FormatSCS, ExportOptions{})
+}
+
+// ConicFor is the conic form that Export writes in format with opts: as Conic, but
+// FormatCBF keeps the squared loss as a second-order cone (CBF has no quadratic
+// objective) and opts.AllRows keeps every cone row. The size is checked against the
+// memory budget (Options.MaxMemory) before anything is built.
+func (p *Problem) ConicFor(format string, opts ExportOptions) (*conic.Problem, error) {
 	if _, _, err := p.Derive(); err != nil {
 		return nil, err
 	}
-	cp, _, err := canon.CanonicalizeWith(p.Program, canon.Options{MaxMemory: p.Opts.MaxMemory})
+	co := canon.Options{MaxMemory: p.Opts.MaxMemory, Progress: p.Opts.Progress,
+		QuadraticLoss: format != FormatCBF, Irredundant: !opts.AllRows}
+	cp, _, err := canon.CanonicalizeWith(p.Program, co)
 	if tl := budget.AsTooLarge(err); tl != nil {
 		// a positioned diagnostic: the pattern count and the samples set the size
 		r := p.Train.Patterns.Range
@@ -60,48 +77,63 @@ func (p *Problem) Conic() (*conic.Problem, error) {
 }
 
 // Export writes the convex program in format (FormatSCS, FormatCBF or FormatJSON)
-// to w and returns the conic problem it wrote. The objective of every export
-// equals the objective of docs/language.md (the file records any scale or offset).
-// For FormatCVXPY use ExportCVXPY.
+// to w and returns the conic problem it wrote (ConicFor, then WriteConic). The
+// objective of every export equals the objective of docs/language.md (the file
+// records any scale or offset). For FormatCVXPY use ExportCVXPY.
 func (p *Problem) Export(w io.Writer, format string, opts ExportOptions) (*conic.Problem, error) {
-	switch format {
-	case FormatSCS, FormatCBF, FormatJSON:
-	case FormatCVXPY:
-		return nil, fmt.Errorf("export: the cvxpy format writes two files; use ExportCVXPY")
-	default:
-		return nil, fmt.Errorf("export: unknown format %q (want scs, cbf, cvxpy or json)", format)
+	if err := checkFormat(format, opts); err != nil {
+		return nil, err
 	}
-	if opts.SCSLayout != "" && opts.SCSLayout != "legacy" && opts.SCSLayout != "dev" {
-		return nil, fmt.Errorf("export: unknown SCS layout %q (want legacy or dev)", opts.SCSLayout)
-	}
-	cp, err := p.Conic()
+	cp, err := p.ConicFor(format, opts)
 	if err != nil {
 		return nil, err
 	}
-	switch format {
-	case FormatJSON:
-		err = conic.WriteJSON(w, cp)
-	case FormatCBF:
-		err = cbf.Write(w, cp)
-	case FormatSCS:
-		eps := opts.Eps
-		if eps <= 0 {
-			eps = 1e-6
-		}
-		f := scs.NewFile(cp, eps)
-		if opts.SCSLayout == "dev" {
-			f.Layout = scs.Dev16
-			f.Version = scs.DevVersion
-		}
-		if opts.SCSInt32 {
-			f.IntSize = 4
-		}
-		err = scs.Write(w, f)
-	}
-	if err != nil {
+	if err := WriteConic(w, cp, format, opts); err != nil {
 		return nil, err
 	}
 	return cp, nil
+}
+
+func checkFormat(format string, opts ExportOptions) error {
+	switch format {
+	case FormatSCS, FormatCBF, FormatJSON:
+	case FormatCVXPY:
+		return fmt.Errorf("export: the cvxpy format writes two files; use ExportCVXPY")
+	default:
+		return fmt.Errorf("export: unknown format %q (want scs, cbf, cvxpy or json)", format)
+	}
+	if opts.SCSLayout != "" && opts.SCSLayout != "legacy" && opts.SCSLayout != "dev" {
+		return fmt.Errorf("export: unknown SCS layout %q (want legacy or dev)", opts.SCSLayout)
+	}
+	return nil
+}
+
+// WriteConic writes the conic problem cp (from ConicFor) in format to w: an SCS
+// binary data file (with cp's P, if any, as SCS's quadratic objective), a CBF file
+// (a P becomes a rotated second-order cone) or the JSON conic form cnnc-conic/1.
+func WriteConic(w io.Writer, cp *conic.Problem, format string, opts ExportOptions) error {
+	if err := checkFormat(format, opts); err != nil {
+		return err
+	}
+	switch format {
+	case FormatJSON:
+		return conic.WriteJSON(w, cp)
+	case FormatCBF:
+		return cbf.Write(w, cp)
+	}
+	eps := opts.Eps
+	if eps <= 0 {
+		eps = 1e-6
+	}
+	f := scs.NewFile(cp, eps)
+	if opts.SCSLayout == "dev" {
+		f.Layout = scs.Dev16
+		f.Version = scs.DevVersion
+	}
+	if opts.SCSInt32 {
+		f.IntSize = 4
+	}
+	return scs.Write(w, f)
 }
 
 // ExportCVXPY writes a readable CVXPY script to script and its data (an .npz

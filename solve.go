@@ -56,10 +56,11 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	if err := p.LoadData(); err != nil {
 		return nil, err
 	}
+	trace := &solver.Trace{Next: opts.Progress}
 	out, err := train.Run(p.Input(), train.Options{
 		Solver:   opts.Solver,
 		Settings: train.SolverSettings{Tol: opts.Tol, MaxIters: opts.MaxIters, Context: opts.Context, TimeLimit: opts.TimeLimit},
-		Recorder: opts.Progress,
+		Recorder: trace,
 	})
 	if out != nil {
 		p.Diagnostics = append(p.Diagnostics, out.Diagnostics...)
@@ -80,6 +81,9 @@ func (p *Problem) Solve(opts SolveOptions) (*Result, error) {
 	w.Preprocess = p.Preprocess()
 	res := &Result{Outcome: out, Weights: w}
 	res.Report = p.buildReport(out)
+	if len(trace.Rows) > 0 {
+		res.Report.Trace = &ReportTrace{Phases: trace.Phases, Rows: trace.Rows}
+	}
 	p.stampReport(res.Report, out, opts)
 	return res, nil
 }
@@ -157,6 +161,17 @@ type Report struct {
 	Classes        []int              `json:"classes,omitempty"`
 	ConfusionTrain [][]int            `json:"confusion_train,omitempty"`
 	ConfusionTest  [][]int            `json:"confusion_test,omitempty"`
+
+	// Trace is the solver's progress, as the rows of the table `cnnc solve` prints
+	// (thinned to at most 1000 rows): what the convergence plot draws.
+	Trace *ReportTrace `json:"trace,omitempty"`
+}
+
+// ReportTrace is report.json's "trace": the title of each solver run (phase) and
+// the progress rows, each with its phase's index (solver.TraceRow).
+type ReportTrace struct {
+	Phases []string          `json:"phases"`
+	Rows   []solver.TraceRow `json:"rows"`
 }
 
 // ReportCert is report.json's "certificate" (docs/certificates.md): the dual point λ

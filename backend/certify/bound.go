@@ -331,3 +331,8 @@ func rowNormsUp(A *mat.Dense) []float64 {
 	}
 	return out
 }
+
+// CostFloor returns c > 0 with R(x) ≥ c‖x‖₂ for the family's block cost (1 for ‖·‖₂;
+// for CostMaps σ_min of the stacked weighted maps, reduced by 1e-9 relative), or 0 when
+// the stacked maps are rank-deficient.
+func CostFloor(f *convex.Family) float64 { return costFloor(f) }

@@ -1,12 +1,14 @@
 package conic
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 )
 
 // JSONFormat is the value of the "format" key of `cnnc export --format json`
@@ -127,14 +129,14 @@ func WriteJSON(w io.Writer, p *Problem) error {
 	for _, v := range k.BU {
 		cones.BU = append(cones.BU, jsonBound(v))
 	}
-	var pm *jsonCSC
-	if p.P != nil {
-		pm = cscJSON(p.P)
-	}
 	vars := p.Vars
 	if vars == nil {
 		vars = []VarRange{}
 	}
+	// Large arrays are streamed (floats formatted exactly as encoding/json does), so
+	// writing needs no memory beyond the problem itself; the small fields go
+	// through json.Marshal.
+	bw := bufio.NewWriterSize(w, 1<<16)
 	fields := []struct {
 		key string
 		val any
@@ -147,26 +149,91 @@ func WriteJSON(w io.Writer, p *Problem) error {
 		{"n", p.N},
 		{"b", nonNilF(p.B)},
 		{"c", nonNilF(p.C)},
-		{"A", cscJSON(&p.A)},
-		{"P", pm},
+		{"A", &p.A},
+		{"P", p.P},
 		{"variables", vars},
 	}
-	var buf bytes.Buffer
-	buf.WriteString("{\n")
+	bw.WriteString("{\n")
+	var num []byte
 	for i, f := range fields {
-		v, err := json.Marshal(f.val)
-		if err != nil {
-			return fmt.Errorf("json export: %s: %v", f.key, err)
+		fmt.Fprintf(bw, "%q: ", f.key)
+		switch v := f.val.(type) {
+		case []float64:
+			num = streamFloats(bw, v, num)
+		case *CSC:
+			if v == nil {
+				bw.WriteString("null")
+				break
+			}
+			bw.WriteString(`{"colptr":`)
+			num = streamInts(bw, nonNil(v.ColPtr), num)
+			bw.WriteString(`,"rowidx":`)
+			num = streamInts(bw, nonNil(v.RowIdx), num)
+			bw.WriteString(`,"values":`)
+			num = streamFloats(bw, nonNilF(v.Val), num)
+			bw.WriteString("}")
+		default:
+			b, err := json.Marshal(f.val)
+			if err != nil {
+				return fmt.Errorf("json export: %s: %v", f.key, err)
+			}
+			bw.Write(b)
 		}
-		fmt.Fprintf(&buf, "%q: %s", f.key, v)
 		if i < len(fields)-1 {
-			buf.WriteByte(',')
+			bw.WriteByte(',')
 		}
-		buf.WriteByte('\n')
+		bw.WriteByte('\n')
 	}
-	buf.WriteString("}\n")
-	_, err := w.Write(buf.Bytes())
-	return err
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// streamFloats writes x as a JSON array, each number as encoding/json formats a
+// float64 (finite values only: WriteJSON checks them first); buf is scratch space.
+func streamFloats(w *bufio.Writer, x []float64, buf []byte) []byte {
+	w.WriteByte('[')
+	for i, f := range x {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		buf = appendJSONFloat(buf[:0], f)
+		w.Write(buf)
+	}
+	w.WriteByte(']')
+	return buf
+}
+
+func streamInts(w *bufio.Writer, x []int, buf []byte) []byte {
+	w.WriteByte('[')
+	for i, v := range x {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		buf = strconv.AppendInt(buf[:0], int64(v), 10)
+		w.Write(buf)
+	}
+	w.WriteByte(']')
+	return buf
+}
+
+// appendJSONFloat formats f as encoding/json does (ES6 number formatting: 'f' unless
+// |f| < 1e-6 or ≥ 1e21, then 'e' with a one-digit negative exponent unpadded).
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // ReadJSON reads a problem written by WriteJSON (or by hand in the same layout).
@@ -248,10 +315,6 @@ func ReadJSON(r io.Reader) (*Problem, error) {
 		}
 	}
 	return p, nil
-}
-
-func cscJSON(a *CSC) *jsonCSC {
-	return &jsonCSC{ColPtr: nonNil(a.ColPtr), RowIdx: nonNil(a.RowIdx), Values: nonNilF(a.Val)}
 }
 
 func nonNil(x []int) []int {

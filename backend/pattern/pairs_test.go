@@ -79,7 +79,8 @@ func brutePairs(t *testing.T, pp *PairProblem, signs []float64) map[string]bool 
 	for i := 0; i < P1; i++ {
 		D := pp.firstCols()[i]
 		C := mat.DenseCopyOf(M)
-		for r := 0; r < n; r++ {
+		rowsM, _ := C.Dims()
+		for r := 0; r < rowsM; r++ { // every (position, sample) row of the stacked patches
 			if D[r] == 0 {
 				row := C.RawRowView(r)
 				for c := range row {
@@ -322,6 +323,77 @@ func TestPairsBruteForce(t *testing.T) {
 				total += len(got)
 			}
 			t.Logf("P1 = %d, %d pairs", F.Len(), total)
+		})
+	}
+}
+
+// TestPairsBruteForceCNN: the pooled CNN's pairs (§9b.7: K positions, a slot is
+// active on sample t when any of its positions is) on tiny instances — 2 or 3 signals
+// of length 4, filters of 2, so 3 positions, m1 = 2 — are exactly those of the
+// independent brute force (brutePairs on the stacked patches), family by family.
+func TestPairsBruteForceCNN(t *testing.T) {
+	cases := []struct {
+		n    int
+		seed int64
+	}{{2, 1}}
+	if os.Getenv("CNNC_LONG") != "" {
+		cases = append(cases, struct {
+			n    int
+			seed int64
+		}{2, 2}, struct {
+			n    int
+			seed int64
+		}{3, 3})
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("n%d_s%d", c.n, c.seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(c.seed))
+			const L, k = 4, 2
+			sig := make([][]float64, c.n)
+			for i := range sig {
+				sig[i] = make([]float64, L)
+				for j := range sig[i] {
+					sig[i][j] = rng.NormFloat64()
+				}
+			}
+			var pos []*mat.Dense
+			for p := 0; p+k <= L; p++ {
+				X := mat.NewDense(c.n, k, nil)
+				for i := 0; i < c.n; i++ {
+					X.SetRow(i, sig[i][p:p+k])
+				}
+				pos = append(pos, X)
+			}
+			pp := &PairProblem{Pos: pos, M1: 2}
+			F, err := Exact(pp.stacked(), 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pp.First = F
+			total := 0
+			for _, s := range SignFamilies(2) {
+				ex, err := pp.Exact(s, 100000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for _, p := range ex.Pairs {
+					got[PairKey(p.Slots, p.D2)] = true
+				}
+				want := brutePairs(t, pp, s)
+				for k := range want {
+					if !got[k] {
+						t.Errorf("signs %v: brute-force pair %s missing from the enumeration", s, k)
+					}
+				}
+				for k := range got {
+					if !want[k] {
+						t.Errorf("signs %v: enumerated pair %s not found by brute force", s, k)
+					}
+				}
+				total += len(got)
+			}
+			t.Logf("%d positions, P1 = %d, %d pairs", len(pos), F.Len(), total)
 		})
 	}
 }

@@ -488,8 +488,22 @@ func max1(n int) int {
 	return n
 }
 
-// enumerateRays runs the (r−1)-subset ray enumeration on Ar (N × r, rank r ≥ 2). It
-// returns true when some ray was degenerate (lies on more than r − 1 hyperplanes).
+// enumerateRays runs the (r−1)-subset ray enumeration on Ar (N × r, rank r ≥ 2, one
+// row per hyperplane), calling emit(d, u) with an interior point u of every cell of the
+// central arrangement and its pattern d = 1[Ar u > 0].
+//
+// Why it is complete: Ar has rank r, so every cell is a pointed cone with an extreme
+// ray, a one-dimensional intersection of hyperplanes, i.e. the null space of some r − 1
+// independent rows S. Near such a ray ±w every cell touching it is fixed on the rows
+// off the ray (sign of ±Ar w) and is a cell of the local arrangement of the rows
+// through the ray. In general position only S passes through w and the local cells
+// are the 2^(r−1) sign choices on S (a dual basis V, A_S V = I, moves u = ±w + εVs into
+// each). When more rows pass through w (a degenerate ray: max pooling's difference
+// rows, ties, integer data) the local arrangement — those rows projected on w⊥, rank
+// r − 1 — is enumerated by the same method one dimension lower (localCells), once per
+// ray. Dependent subsets S span no ray and are skipped. The result is true when the
+// enumeration could not finish a ray numerically (a singular system); the caller's
+// safety-net samples catch any cell this missed (then the set is not exhaustive).
 func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(d, u []float64), task *progress.Task, ctx context.Context) (bool, error) {
 	N, r := Ar.Dims()
 	k := r - 1
@@ -504,6 +518,7 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 	u := make([]float64, r)
 	degenerate := false
 	tol := 1e-9 * maxNorm
+	seen := map[string]bool{} // degenerate rays done, by the rows through them
 	for visited := 1; ; visited++ {
 		if visited%256 == 0 {
 			if err := stopped(ctx); err != nil {
@@ -523,7 +538,8 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 			sv = svd.Values(nil)
 		}
 		if !ok || sv[k-1] <= 1e-10*sv[0] {
-			degenerate = true
+			// dependent rows: their null space is not a ray (an independent subset finds
+			// every ray), nothing to do
 		} else {
 			var Vt mat.Dense
 			svd.VTo(&Vt)
@@ -542,7 +558,11 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 					}
 				}
 				if margin <= tol {
-					degenerate = true
+					if done, err := degenerateRay(Ar, z, w, &Vt, tol, maxNorm, seen, emit, ctx); err != nil {
+						return degenerate, err
+					} else if !done {
+						degenerate = true
+					}
 				} else {
 					vs := 0.0
 					for j := 0; j < k; j++ {
@@ -591,6 +611,92 @@ func enumerateRays(Ar *mat.Dense, rowNorm []float64, maxNorm float64, emit func(
 			idx[l] = idx[l-1] + 1
 		}
 	}
+}
+
+// degenerateRay emits the cells around the ray ±w of Ar that more than r − 1 rows pass
+// through: T, the rows with |z_i| = |Ar_i·w| ≤ tol, are projected on w⊥ (the first r − 1
+// columns of V, the right singular vectors of the subset that found w: an orthonormal
+// basis of w⊥) and their central arrangement, of rank r − 1, is enumerated by
+// localCells; each local cell's interior direction δ moves u = ±w + εδ into the cell,
+// with ε small enough to keep the sign of every row off the ray. Each ray is done once
+// (seen, keyed by T). It returns false when the local enumeration failed numerically.
+func degenerateRay(Ar *mat.Dense, z, w []float64, V *mat.Dense, tol, maxNorm float64, seen map[string]bool, emit func(d, u []float64), ctx context.Context) (bool, error) {
+	N, r := Ar.Dims()
+	k := r - 1
+	var T []int
+	key := make([]byte, 0, 64)
+	margin := math.Inf(1)
+	for i := 0; i < N; i++ {
+		if math.Abs(z[i]) <= tol {
+			T = append(T, i)
+			key = fmt.Appendf(key, "%d,", i)
+		} else {
+			margin = math.Min(margin, math.Abs(z[i]))
+		}
+	}
+	if seen[string(key)] {
+		return true, nil
+	}
+	seen[string(key)] = true
+	Q := V.Slice(0, r, 0, k) // orthonormal basis of w⊥
+	B := mat.NewDense(len(T), k, nil)
+	for a, i := range T {
+		B.RowView(a).(*mat.VecDense).MulVec(Q.T(), Ar.RowView(i))
+	}
+	dirs, ok, err := localCells(B, ctx)
+	if err != nil || !ok {
+		return ok, err
+	}
+	d := make([]float64, N)
+	u := make([]float64, r)
+	delta := mat.NewVecDense(r, nil)
+	for _, dl := range dirs {
+		delta.MulVec(Q, mat.NewVecDense(k, dl))
+		eps := 1.0
+		if !math.IsInf(margin, 1) {
+			eps = 0.5 * margin / (maxNorm * mat.Norm(delta, 2))
+		}
+		for _, s0 := range []float64{1, -1} {
+			for i := 0; i < N; i++ {
+				d[i] = b2f(s0*z[i] > 0)
+			}
+			for a, i := range T {
+				d[i] = b2f(mat.Dot(B.RowView(a), mat.NewVecDense(k, dl)) > 0)
+			}
+			for c := 0; c < r; c++ {
+				u[c] = s0*w[c] + eps*delta.AtVec(c)
+			}
+			emit(d, u)
+		}
+	}
+	return true, nil
+}
+
+// localCells returns an interior direction of every cell of the central arrangement of
+// B's rows (rank = its column count k ≥ 1; rows nonzero): ±1 for k = 1, else the ray
+// enumeration on B's distinct hyperplanes, which recurses on degenerate rays. ok is
+// false when that enumeration reported a numerical failure.
+func localCells(B *mat.Dense, ctx context.Context) (dirs [][]float64, ok bool, err error) {
+	_, k := B.Dims()
+	if k == 1 {
+		return [][]float64{{1}, {-1}}, true, nil
+	}
+	uniq, _, _ := hyperplanes(B)
+	Bu := mat.NewDense(len(uniq), k, nil)
+	norms := make([]float64, len(uniq))
+	maxNorm := 0.0
+	for a, i := range uniq {
+		Bu.SetRow(a, B.RawRowView(i))
+		norms[a] = mat.Norm(Bu.RowView(a), 2)
+		maxNorm = math.Max(maxNorm, norms[a])
+	}
+	if len(uniq) < k {
+		return nil, false, nil // cannot happen for rank k; treat as a failure
+	}
+	bad, err := enumerateRays(Bu, norms, maxNorm, func(_, u []float64) {
+		dirs = append(dirs, append([]float64(nil), u...))
+	}, nil, ctx)
+	return dirs, !bad, err
 }
 
 func b2f(b bool) float64 {

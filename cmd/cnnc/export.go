@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnnc-org/cnnc"
-	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/compiler/derive"
 	"github.com/cnnc-org/cnnc/lang/diag"
 	"github.com/cnnc-org/cnnc/lang/progress"
@@ -19,13 +18,14 @@ import (
 // exportOptions are the flags of `cnnc export`.
 type exportOptions struct {
 	dataFlags
-	to     string // scs, cbf, cvxpy, json
-	out    string
-	eps    float64
-	layout string // scs: legacy or dev
-	int32  bool
-	quiet  bool
-	relax  string // vector outputs: gated (relaxation (a)) or copositive (b)
+	to      string // scs, cbf, cvxpy, json
+	out     string
+	eps     float64
+	layout  string // scs: legacy or dev
+	int32   bool
+	allRows bool
+	quiet   bool
+	relax   string // vector outputs: gated (relaxation (a)) or copositive (b)
 }
 
 func init() {
@@ -44,8 +44,12 @@ func init() {
 The objective of every export equals the objective of docs/language.md (no offset or
 scale). A vector-output model (linear C, C ≥ 2) exports a convex relaxation over the
 train block's patterns: --relaxation copositive (the default for ReLU units) or gated
-(the nuclear-norm relaxation: exact, and the only one, for gated units). Files are written atomically: on any error no partial output is left behind.
-The formats are described in docs/exports.md. --json prints what was written as one
+(the nuclear-norm relaxation: exact, and the only one, for gated units). The SCS and
+JSON files hold the squared loss as the quadratic objective P (CBF, which has none, as
+a second-order cone). The cone rows that the other rows of their activation pattern
+imply (each certified a nonnegative combination of the kept rows) are left out, which
+makes the files many times smaller; --all-rows keeps them. Files are written
+atomically: on any error no partial output is left behind. The formats are described in docs/exports.md. --json prints what was written as one
 JSON document instead of a sentence.`,
 			Example: "  cnnc export examples/quickstart.cnn --format scs -o quickstart.scs\n  cnnc export examples/quickstart.cnn --format cvxpy -o quickstart.py && python3 quickstart.py CVXOPT",
 			Args:    cobra.ExactArgs(1),
@@ -63,6 +67,7 @@ JSON document instead of a sentence.`,
 		cmd.Flags().StringVar(&o.layout, "scs-layout", "legacy", "scs: settings layout, legacy (13 fields, read by every SCS 3.2.x) or dev (16 fields)")
 		cmd.Flags().BoolVar(&o.int32, "scs-int32", false, "scs: write 4-byte integers instead of 8-byte ones")
 		cmd.Flags().StringVar(&o.relax, "relaxation", "", "vector outputs: copositive (relaxation (b), default) or gated (relaxation (a))")
+		cmd.Flags().BoolVar(&o.allRows, "all-rows", false, "write every cone row, also those the other rows of their pattern imply")
 		return cmd
 	})
 }
@@ -127,18 +132,17 @@ func runExport(e *env, o *exportOptions, path string) error {
 	if o.to == "cvxpy" {
 		return exportCVXPY(e, p, o.out)
 	}
-	var cp *conic.Problem
-	write := func(w io.Writer) error {
-		var err error
-		cp, err = p.Export(w, o.to, cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32})
-		return err
-	}
-	if _, err := p.Conic(); err != nil { // canonicalise (against the budget) before writing
+	eo := cnnc.ExportOptions{Eps: o.eps, SCSLayout: o.layout, SCSInt32: o.int32, AllRows: o.allRows}
+	e.sig.setStage("canonicalising")
+	cp, err := p.ConicFor(o.to, eo) // against the budget, before anything is written
+	if err != nil {
 		return p.done(err)
 	}
 	e.sig.setStage("writing " + o.out)
 	task := progress.Start(e.reporter(o.quiet), "writing "+o.out, 0, "bytes")
-	err = writeFileAtomic(o.out, func(w io.Writer) error { return write(&countingWriter{w: w, task: task}) })
+	err = writeFileAtomic(o.out, func(w io.Writer) error {
+		return cnnc.WriteConic(&countingWriter{w: w, task: task}, cp, o.to, eo)
+	})
 	task.End()
 	if err != nil {
 		return p.done(err)

@@ -5,7 +5,9 @@ package main
 // the real command, and the test checks:
 //
 //   - the SCS and JSON files read back to exactly (bit for bit) the conic problem that
-//     canon.Canonicalize builds from the derived program;
+//     canon.CanonicalizeWith builds from the derived program with the export's options
+//     (the squared loss as P, the implied cone rows left out; the CBF file keeps the
+//     loss cone);
 //   - the CBF file parses (backend/cbf.Read) with the same variables, rows and
 //     objective coefficients;
 //   - the CVXPY script compiles (python3 -m py_compile);
@@ -38,6 +40,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cnnc-org/cnnc"
 	"github.com/cnnc-org/cnnc/backend/cbf"
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/conic/conictest"
@@ -183,7 +186,13 @@ func exportRoundTrip(t *testing.T, path string) bool {
 		t.Logf("%s: %d linear constraints: not exported here (limit %d)", base, sz.Constraints, exportLimit)
 		return false
 	}
-	want, _, err := canon.Canonicalize(p.Program)
+	// the conic forms the exports write: the SCS and JSON files with the squared loss
+	// as P, the CBF file with its cone; both without the implied cone rows (IRRED)
+	want, _, err := canon.CanonicalizeWith(p.Program, exportCanon(cnnc.FormatSCS))
+	if err != nil {
+		t.Fatalf("canonicalize: %v", err)
+	}
+	wantCBF, _, err := canon.CanonicalizeWith(p.Program, exportCanon(cnnc.FormatCBF))
 	if err != nil {
 		t.Fatalf("canonicalize: %v", err)
 	}
@@ -223,7 +232,7 @@ func exportRoundTrip(t *testing.T, path string) bool {
 	if d := conictest.Diff(sf.Problem, jp, false); d != "" {
 		t.Errorf("the SCS and the JSON file hold different problems: %s", d)
 	}
-	checkCBF(t, files["cbf"], want)
+	checkCBF(t, files["cbf"], wantCBF)
 	py := pythonOrSkip(t)
 	if out, err := exec.Command(py, "-m", "py_compile", files["cvxpy"]).CombinedOutput(); err != nil {
 		t.Fatalf("the CVXPY script does not compile: %v\n%s", err, out)
@@ -305,11 +314,17 @@ func exportRoundTrip(t *testing.T, path string) bool {
 // cmapSolution maps a conic solution x of p's canonical form back to the program.
 func cmapSolution(t *testing.T, p *prepared, x []float64) *convex.Solution {
 	t.Helper()
-	_, m, err := canon.Canonicalize(p.Program)
+	_, m, err := canon.CanonicalizeWith(p.Program, exportCanon(cnnc.FormatSCS))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m.Solution(x)
+}
+
+// exportCanon is the canonicalisation `cnnc export --format format` writes
+// (cnnc.Problem.ConicFor without --all-rows), built here independently of it.
+func exportCanon(format string) canon.Options {
+	return canon.Options{QuadraticLoss: format != cnnc.FormatCBF, Irredundant: true}
 }
 
 // nativeTols are the tolerances nativeSolve tries, tightest first: an optimum to

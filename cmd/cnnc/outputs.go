@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Output folders (solve -o DIR) are written as one unit: both files go into a fresh
+// Output folders (solve -o DIR) are written as one unit: all files go into a fresh
 // temporary folder beside DIR (same parent, so on the same file system), each
 // flushed and synced, and that folder then replaces DIR — by one atomic exchange of
 // the two folders where the system offers it (Linux renameat2 RENAME_EXCHANGE),
@@ -23,8 +23,10 @@ import (
 // (and that the parent can take the temporary folder) before any work is done, so
 // a bad -o fails in a second, not after the solve.
 
-// outputFiles are the files of an output folder.
-var outputFiles = []string{"report.json", "weights.json"}
+// outputFiles are the files of an output folder: the report, the weights, the
+// hidden network of planted data (cnnc.PlantedFile) and the plots of --plots
+// (cnnc.PlotFiles).
+var outputFiles = []string{"report.json", "weights.json", "planted.json", "convergence.svg", "filters.svg", "spectrum.svg"}
 
 // validateOutDir checks that dir can be replaced by a new output folder: dir is
 // absent, or a real directory (not a symbolic link) holding only regular files
@@ -77,7 +79,7 @@ func ownFolder(dir string) error {
 		if len(other) > 5 {
 			other = append(other[:5], fmt.Sprintf("and %d more", len(other)-5))
 		}
-		return fmt.Errorf("output folder %s holds other files (%s); cnnc replaces its output folder as a whole, so give a new or empty folder, or one holding only %s", dir, strings.Join(other, ", "), strings.Join(outputFiles, " and "))
+		return fmt.Errorf("output folder %s holds other files (%s); cnnc replaces its output folder as a whole, so give a new or empty folder, or one holding only %s", dir, strings.Join(other, ", "), strings.Join(outputFiles, ", "))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ type solveOptions struct {
 	solver    string
 	tol       float64
 	timeLimit time.Duration
+	plots     bool
 }
 
 func init() {
@@ -34,7 +36,8 @@ network's weights, evaluate the recovered network's non-convex objective directl
 its weights, and certify the result with a dual bound.
 
 Writes DIR/report.json and DIR/weights.json (docs/cli.md; DIR defaults to FILE
-without .cnn plus .out/). Progress goes to stderr (--quiet silences it), the summary
+without .cnn plus .out/); with --plots also the figures convergence.svg,
+filters.svg and spectrum.svg (those that apply; docs/cli.md, "Plots"). Progress goes to stderr (--quiet silences it), the summary
 to stdout (--json prints report.json instead). Exit 0 when the solver reached an
 optimal status, 3 when it ended otherwise (the report is still written and says
 why), 1 on errors.`,
@@ -47,6 +50,7 @@ why), 1 on errors.`,
 		cmd.Flags().StringVarP(&o.out, "output", "o", "", "output folder (default: FILE without .cnn plus .out)")
 		addJSON(cmd, e, "print report.json to stdout instead of the summary")
 		cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
+		cmd.Flags().BoolVar(&o.plots, "plots", false, "also write SVG plots beside the report: convergence, learned filters, Fourier spectra of circular models (docs/cli.md)")
 		cmd.Flags().StringVar(&o.solver, "solver", "", "native (structured solver where it applies, else conic) or conic; default: the train block's")
 		cmd.Flags().Float64Var(&o.tol, "tol", 0, "solver tolerance, in (0, 1) (default: the train block's tol, else 1e-6)")
 		cmd.Flags().DurationVar(&o.timeLimit, "time-limit", 0, "stop the solve after this wall time (e.g. 90s, 10m; counted from the end of the derivation) with status time_limit and the best point so far; default none")
@@ -99,20 +103,43 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	// Both files replace dir as one unit (outputs.go); a signal waits for it.
+	files := map[string][]byte{"weights.json": wj, "report.json": rj}
+	if pl := res.Outcome.Planted; pl != nil && pl.Weights != nil {
+		// the hidden network of `synthetic planted` data (§11): docs/language.md;
+		// part of the same unit, so a later solve into DIR finds only its own files
+		var b bytes.Buffer
+		if err := pl.Weights.Write(&b); err != nil {
+			return withCode(exitError, err)
+		}
+		files[cnnc.PlantedFile] = b.Bytes()
+	}
+	var plotNames []string
+	if o.plots {
+		e.sig.setStage("drawing the plots")
+		figs, notes, err := cnnc.Plots(rep, res.Weights)
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("drawing the plots: %v", err))
+		}
+		for _, name := range cnnc.PlotFiles {
+			if b, ok := figs[name]; ok {
+				files[name] = b
+				plotNames = append(plotNames, filepath.Join(dir, name))
+			}
+		}
+		if !o.quiet {
+			for _, n := range notes {
+				fmt.Fprintln(e.stderr, "note:", n)
+			}
+		}
+	}
+	// The files replace dir as one unit (outputs.go); a signal waits for it.
 	wpath, rpath := filepath.Join(dir, "weights.json"), filepath.Join(dir, "report.json")
 	e.sig.setStage("writing " + dir)
 	unlock := e.sig.lockOutputs()
-	err = writeOutDir(dir, map[string][]byte{"weights.json": wj, "report.json": rj})
+	err = writeOutDir(dir, files)
 	unlock()
 	if err != nil {
 		return withCode(exitError, err)
-	}
-	if pl := res.Outcome.Planted; pl != nil && pl.Weights != nil {
-		// the hidden network of `synthetic planted` data (§11): docs/language.md
-		if err := writeFileAtomic(filepath.Join(dir, cnnc.PlantedFile), pl.Weights.Write); err != nil {
-			return withCode(exitError, err)
-		}
 	}
 	if e.json {
 		e.wroteJSON = true
@@ -120,6 +147,9 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	} else {
 		rep.WriteSummary(e.stdout)
 		fmt.Fprintf(e.stdout, "wrote       %s, %s\n", rpath, wpath)
+		if len(plotNames) > 0 {
+			fmt.Fprintf(e.stdout, "plots       %s\n", strings.Join(plotNames, ", "))
+		}
 	}
 	if !res.Optimal() {
 		return withCode(exitNotSolved, fmt.Errorf("the solver ended with status %s (report written to %s)", rep.Status, rpath))

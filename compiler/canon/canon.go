@@ -28,8 +28,12 @@
 //	  Target:  NN rows in R₊: A = −Sign[r,p]·C_r, b = 0
 //	  Dual:    the row's multiplier γ_r ≥ 0 of the conic dual is the multiplier of the
 //	           cone constraint (the certificate's λ).
-//	LSQ (squared loss, §1.5 (docs/math/01-machinery.md) LSQ; chosen over LSQ' so that the problem
-//	  has no P and every SOC solver, CVXOPT included, reads it)
+//	  With Options.Irredundant (the exports' default) only the rows of R_p ⊆ rows(p)
+//	  are emitted, every other row certified a nonnegative combination of them
+//	  (IRRED, irredundant.go).
+//	LSQ (squared loss, §1.5 (docs/math/01-machinery.md) LSQ; the default, so that the
+//	  problem has no P and every SOC solver reads it; the CBF export uses it, the SCS and
+//	  JSON exports use LSQ')
 //	  Source:  ½‖ŷ − y‖², ŷ = Ĝx (families, terms, bias)
 //	  Target:  epigraph τ with cost 1 and one SOC(N+2): s = (1 + 2τ, 2(Ĝx − y), 2τ − 1),
 //	           i.e. A = [−2e_τᵀ; −2Ĝ; −2e_τᵀ], b = (1; −2y; −1); ‖r‖² ≤ 2τ ⇔
@@ -89,18 +93,22 @@ package canon
 
 import (
 	"fmt"
-	"github.com/cnnc-org/cnnc/lang/budget"
 	"math"
 	"sort"
 
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/convex"
+	"github.com/cnnc-org/cnnc/lang/budget"
+	"github.com/cnnc-org/cnnc/lang/progress"
 
 	"gonum.org/v1/gonum/mat"
 )
 
 // Map is the inverse of Canonicalize: it knows where each program variable lives in x.
 type Map struct {
+	// Reduced counts the cone rows IRRED left out (zero without Options.Irredundant).
+	Reduced ReduceStats
+
 	prog   *convex.Program
 	blocks [][]int // blocks[f][s]: first column of x_{f,s,1}
 	vars   map[string]int
@@ -261,8 +269,16 @@ type Options struct {
 	// QuadraticLoss canonicalises the squared loss as LSQ' (a quadratic objective
 	// ½‖r‖² with zero-cone rows r − Ĝx = −y; see the package doc) instead of the LSQ
 	// second-order cone. The problem then has a P, which every native consumer and
-	// SCS handle; the exports keep LSQ by default.
+	// SCS handle; the SCS and JSON exports use it, the CBF export (no quadratic
+	// objective in CBF) keeps LSQ.
 	QuadraticLoss bool
+	// Irredundant leaves out the cone rows that the other rows of the same pattern
+	// imply (IRRED, irredundant.go): the same program with far fewer rows. The
+	// exports use it; the count is in Map.Reduced.
+	Irredundant bool
+	// Progress, when not nil, receives the progress of the IRRED pass (one step per
+	// pattern).
+	Progress progress.Reporter
 	// MaxMemory is the memory budget in bytes (package budget: 0 the default, < 0
 	// none): NNZBytes(EstimateNNZ(p)) is checked against it before anything is
 	// built, and a *budget.TooLarge error returned above it.
@@ -296,18 +312,35 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		}
 		return canonicalizeAnchored(p)
 	}
-	if nnz := EstimateNNZ(p); nnz <= MaxNNZ {
+	m := &Map{prog: p, vars: map[string]int{}, bias: -1}
+	signs := make([]*convex.ConeSigns, len(p.Families))
+	for f, fam := range p.Families {
+		signs[f] = fam.Sign
+	}
+	if opts.Irredundant {
+		total := 0
+		for _, fam := range p.Families {
+			if fam.C != nil {
+				total += fam.Patterns()
+			}
+		}
+		task := progress.Start(opts.Progress, "leaving out implied cone rows", int64(total), "patterns")
+		for f, fam := range p.Families {
+			signs[f] = irredundantSigns(fam, &m.Reduced, func() { task.Add(1) })
+		}
+		task.End()
+	}
+	if nnz := estimateNNZ(p, signs); nnz <= MaxNNZ {
 		if err := budget.Check(opts.MaxMemory, NNZBytes(nnz), fmt.Sprintf("the conic form (about %d nonzeros)", nnz),
 			"Use fewer samples or patterns, or the structured native solver (solver native), which never builds it."); err != nil {
 			return nil, nil, err
 		}
 	}
-	if nnz := EstimateNNZ(p); nnz > MaxNNZ {
+	if nnz := estimateNNZ(p, signs); nnz > MaxNNZ {
 		return nil, nil, fmt.Errorf("the conic form would hold about %.3g nonzeros (the limit is %.3g, about %d GB): "+
 			"use fewer samples or patterns, or the structured native solver (solver native), which never builds it", float64(nnz), float64(MaxNNZ), MaxNNZ*16>>30)
 	}
 	b := &builder{}
-	m := &Map{prog: p, vars: map[string]int{}, bias: -1}
 	// family blocks
 	for _, fam := range p.Families {
 		P := fam.Patterns()
@@ -357,11 +390,12 @@ func CanonicalizeWith(p *convex.Program, opts Options) (*conic.Problem, *Map, er
 		}
 		_, H := fam.C.Dims()
 		P := fam.Patterns()
+		sign := signs[f]
 		for c := range fam.Signs {
 			for q := 0; q < P; q++ {
 				x0 := m.blocks[f][c] + q*H
-				fam.Sign.On.Each(q, func(r int) {
-					sg := fam.Sign.At(r, q)
+				sign.On.Each(q, func(r int) {
+					sg := sign.At(r, q)
 					row := b.l.row(0)
 					cr := fam.C.RawRowView(r)
 					for j := 0; j < H; j++ {
@@ -881,12 +915,21 @@ func EstimateNNZ(p *convex.Program) int {
 	if p.Anchored != nil {
 		return anchoredNNZ(p)
 	}
+	signs := make([]*convex.ConeSigns, len(p.Families))
+	for f, fam := range p.Families {
+		signs[f] = fam.Sign
+	}
+	return estimateNNZ(p, signs)
+}
+
+// estimateNNZ is EstimateNNZ with the families' cone signs replaced by signs.
+func estimateNNZ(p *convex.Program, signs []*convex.ConeSigns) int {
 	nnz := 0
-	for _, fam := range p.Families {
+	for f, fam := range p.Families {
 		copies := len(fam.Signs)
 		for q := 0; q < fam.Patterns(); q++ {
-			if fam.C != nil && fam.Sign != nil {
-				nnz += copies * fam.Sign.Count(q) * fam.H
+			if fam.C != nil && signs[f] != nil {
+				nnz += copies * signs[f].Count(q) * fam.H
 			}
 			nnz += copies * fam.Weight.Mask.Count(q) * fam.H
 		}

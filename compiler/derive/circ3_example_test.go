@@ -38,7 +38,8 @@ func effectiveSpectra(a, B, w []float64, K, d int) ([][]float64, []float64) {
 // objective equals the convex optimum, and its branches are spectrally sparse: every
 // branch's effective filter has at least 85% of its spectral ℓ1 mass at one frequency,
 // frequencies 1 and 3 carry 99% of the total, and frequency 2 — present in the signals
-// but not in the targets — less than 1%. CNNC_LONG=1 (the conic solve takes about half a minute).
+// but not in the targets — less than 1%. CNNC_LONG=1 (the structured solve and the conic
+// reference of solveThree take about half a minute each under load).
 func TestExampleCirc3Signals(t *testing.T) {
 	if os.Getenv("CNNC_LONG") == "" {
 		t.Skip("CNNC_LONG=1: solves examples/circ3_signals.cnn")

@@ -38,8 +38,8 @@ train {
 // a bias, path, β = 0.05): 0.08932420; the pooled CNN (4 signals of length 4, filters
 // of 2, β = 0.05): 0.05284063 — are reproduced to 1e-6 relative by the native
 // solvers over the exact pattern pairs, and so is the recovered network's objective
-// computed from its weights alone (solveThree: the structured solver for path, the
-// conic one for group). (The reference CNN sums its 3 positions; average pooling on
+// computed from its weights alone (solveThree: the structured solver for both
+// regularisers, checked against the conic IPM). (The reference CNN sums its 3 positions; average pooling on
 // 3·X is the same network.)
 func TestThreeLayerSpecNumbers(t *testing.T) {
 	sp := loadThreeSpec(t)

@@ -55,6 +55,11 @@ func TemplateMethod(p *convex.Program) string {
 	if p.Loss != "" && p.Loss != "squared" {
 		return "group" // the large solver takes the squared loss only
 	}
+	for _, f := range p.Families {
+		if f.Cost.Kind != convex.CostL2 {
+			return "group" // the large solver takes the block cost ‖·‖₂ only
+		}
+	}
 	nu, dense := 0, 0.0
 	for _, f := range p.Families {
 		P := f.Patterns()
@@ -67,11 +72,20 @@ func TemplateMethod(p *convex.Program) string {
 		S := float64(len(f.Signs))
 		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2))
 	}
+	if dense <= smallBytes {
+		return "group" // small programs: group, the reference method, in well under a second
+	}
 	if p.N > nu || dense > groupBytes {
 		return "ipm"
 	}
 	return "group"
 }
+
+// smallBytes is the group solver's dense storage below which TemplateMethod keeps it
+// whatever the shape (64 MB): at that size both methods take about a second, and group
+// also handles the degenerate programs (constant features, a zero optimum) whose
+// pattern-space Newton systems are singular.
+const smallBytes = 64 << 20
 
 // groupBytes is the group solver's dense storage above which TemplateMethod prefers
 // the large solver (1 GB).

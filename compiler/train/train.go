@@ -7,8 +7,10 @@
 // Output: an *Outcome with every number report.json needs.
 //
 // Solvers. Template programs (families only) with squared, hinge or logistic loss go
-// to the structured solver (Options.Template; the CLI wires backend/native/group);
-// everything else, and `solver conic`, goes through compiler/canon to a conic solver
+// to the structured solver (Options.Template; the CLI wires backend/native/group),
+// those with CostMaps block costs (§8's Fourier ℓ1, §9b's group regulariser) with the
+// squared loss only (structuredCosts); everything else, and `solver conic`, goes
+// through compiler/canon to a conic solver
 // (Options.Conic; the CLI wires backend/native/cone); Options.ConicQuadraticLoss canonicalises the squared
 // loss as LSQ′ (a quadratic objective) instead of the LSQ cone. Both are plain function values so the pipeline does
 // not depend on a particular back end and tests can plug in CVXOPT.
@@ -417,7 +419,7 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 // solveOnce runs the chosen solver on p and fills the solver fields of out.
 func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSettings, opts Options, rec solver.Recorder, out *Outcome) (*convex.Solution, error) {
 	template := isTemplate(p)
-	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "" || p.Loss == "hinge" || p.Loss == "logistic") && l2Costs(p)
+	useTemplate := name != "conic" && template && (p.Loss == "squared" || p.Loss == "" || p.Loss == "hinge" || p.Loss == "logistic") && structuredCosts(p)
 	if useTemplate && opts.Template != nil {
 		r, err := opts.Template(p, warm, s, rec)
 		if err != nil {
@@ -974,12 +976,14 @@ func supportKey(w []float64) string {
 	return string(b)
 }
 
-// l2Costs reports whether every family of p has the block cost ‖·‖₂: the structured
-// solver (backend/native/group) does not accept CostMaps (§8's Fourier ℓ1, §9b's
-// group regulariser) yet, so such programs go through the conic path.
-func l2Costs(p *convex.Program) bool {
+// structuredCosts reports whether the structured solver takes p's block costs with
+// its loss: ‖·‖₂ with every loss it handles; CostMaps (§8's Fourier ℓ1, §9b's group
+// regulariser: one second-order cone per map in its restricted solves) with the
+// squared loss only, so CostMaps programs with hinge or logistic loss go through the
+// conic path.
+func structuredCosts(p *convex.Program) bool {
 	for _, f := range p.Families {
-		if f.Cost.Kind != convex.CostL2 {
+		if f.Cost.Kind != convex.CostL2 && p.Loss != "squared" && p.Loss != "" {
 			return false
 		}
 	}

@@ -41,18 +41,27 @@ func rows(m *mat.Dense) [][]float64 {
 // cvxoptObjective solves p with testdata/socp_cvxopt.py and returns its optimal value.
 func cvxoptObjective(t *testing.T, p *convex.Program) (float64, error) {
 	type famJSON struct {
-		H      int         `json:"H"`
-		A      [][]float64 `json:"A"`
-		Sample []int       `json:"sample"`
-		Weight [][]float64 `json:"weight"`
-		C      [][]float64 `json:"C"`
-		Sign   [][]float64 `json:"sign"`
-		Signs  []float64   `json:"signs"`
+		H      int           `json:"H"`
+		A      [][]float64   `json:"A"`
+		Sample []int         `json:"sample"`
+		Weight [][]float64   `json:"weight"`
+		C      [][]float64   `json:"C"`
+		Sign   [][]float64   `json:"sign"`
+		Signs  []float64     `json:"signs"`
+		Maps   [][][]float64 `json:"maps,omitempty"`
+		Wts    []float64     `json:"weights,omitempty"`
 	}
 	in := map[string]any{"n": p.N, "y": p.Y, "beta": p.Beta, "bias": p.OutputBias}
 	var fs []famJSON
 	for _, f := range p.Families {
-		fs = append(fs, famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight.Dense()), C: rows(f.C), Sign: rows(f.Sign.Dense()), Signs: f.Signs})
+		fj := famJSON{H: f.H, A: rows(f.A), Sample: f.Sample, Weight: rows(f.Weight.Dense()), C: rows(f.C), Sign: rows(f.Sign.Dense()), Signs: f.Signs}
+		if f.Cost.Kind == convex.CostMaps {
+			for _, T := range f.Cost.Maps {
+				fj.Maps = append(fj.Maps, rows(T))
+			}
+			fj.Wts = f.Cost.Weights
+		}
+		fs = append(fs, fj)
 	}
 	in["families"] = fs
 	dir := t.TempDir()

@@ -2,15 +2,54 @@
 // (docs/math/12-template.md) with polyhedral cone constraints: two-layer ReLU (§2),
 // gated ReLU (§3), CNNs with average, windowed and max pooling (§4–§6) and every other
 // program made only of convex.Family blocks with cost ‖·‖₂, with squared, hinge or
-// logistic loss (method ws; "ipm" and "al" are squared-only).
+// logistic loss (method ws; "ipm" and "al" are squared-only); and, with squared loss
+// and method ws, blocks with the cost Σ_j w_j‖T_j x‖₂ (CostMaps: §8's Fourier ℓ1,
+// §9b's group regulariser; "Block costs Σ_j w_j‖T_j x‖" below).
 //
 // Input: a *convex.Program whose Families describe the blocks (backend/convex
 // package doc); optional warm start. Output: a Result with the solution in the
 // program's own terms (convex.Solution), a certified duality gap, the dual point that
 // certifies it (Result.DualPoint, DualRho) and statistics. It sits after
 // compiler/derive and before recovery (compiler/network); programs with generic
-// Vars/Terms/Penalties/Constraints or CostMaps go to the conic solver and are refused
-// here with an error.
+// Vars/Terms/Penalties/Constraints, and CostMaps programs with hinge or logistic loss,
+// go to the conic solver and are refused here with an error.
+//
+// # Block costs Σ_j w_j‖T_j x‖ (CostMaps; maps.go)
+//
+// A family with Cost.Kind = CostMaps has R(x) = Σ_j w_j‖T_j x‖₂ (stacked maps
+// T̃ = [w_jT_j]_j of full column rank, so R is a norm with R ≥ c‖·‖₂, c = σ_min(T̃)).
+// Only method ws takes it, with squared loss. What changes:
+//
+//   - Restricted solve (mapsRestricted): one second-order cone per map instead of one
+//     per block, minimise τ + βΣ_kΣ_j w_j t_kj s.t. ‖(2(Ĵx − ỹ), 2τ − 1)‖ ≤ 2τ + 1,
+//     M_k x_k ≥ 0, (t_kj, T_j x_k) ∈ SOC, solved by backend/native/cone's
+//     interior-point method (method ipm; ε = 100·InnerTol, so 1e-8 by default; a stall
+//     far from ε is retried once at 100ε) on the working set W only. This is a conic
+//     IPM on a sparse KKT system, not pdipm's block-structured Newton system: it
+//     costs about what the conic path costs on the same blocks (Measured), and it
+//     gains over the conic path only where W is smaller than the program. Its point
+//     violates the cone rows by about ε; each block of W gets the least-norm
+//     correction that puts its violated rows at +1e-14‖x‖ (restoreMaps), so the
+//     returned point is feasible and its objective an upper bound.
+//   - Certificate: ρ_b = max{s_b λᵀ𝒫_b u : u ∈ 𝒦_b, R(u) ≤ 1}/β replaces the
+//     ℓ2-ball maximum. rhoAll uses three upper bounds, each valid in floating point
+//     (costMaps.dualUp, dualUpWith): (i) R*(v) ≤ max_j‖y_j‖ + ‖e‖/c with
+//     y = T̃(T̃ᵀT̃)⁻¹v, e = v − T̃ᵀy (tight when the maps partition an orthonormal basis,
+//     as §8's half spectrum and §9b's per-unit slots do), applied to v = g_b and, for
+//     blocks of W, to v = g_b + M_bᵀμ_b; (ii) for blocks of W, R*(v) ≤
+//     max_j‖q_j‖/w_j + ‖e‖/c with the IPM's map multipliers q_j (e = v + Σ_jT_jᵀq_j: tight for any
+//     maps at the restricted optimum); (iii) ConeMax(g_b)/c (R(u) ≤ 1 ⇒ ‖u‖ ≤ 1/c).
+//     The dual point is the IPM's own λ = 2μ (μ the middle of the loss cone's
+//     multiplier; centred with a bias), consistent with μ and q: λ = Π(y − ŷ) at its x
+//     differs by about the square root of the IPM's complementarity gap and left
+//     ρ − 1 ≈ 2e-5 on §9b's instance A1.
+//   - So Status Optimal certifies, as for ‖·‖₂, that Objective − Dual ≤ Tol·max(1,
+//     |Objective|) with Dual a floating-point-safe lower bound on the optimum of the
+//     program as given (every block of every pattern it holds). It is not a bound on
+//     the non-convex network over patterns the program does not hold, and
+//     compiler/train does not print it as a certified bound (backend/certify has no
+//     dual norm for CostMaps: §8.5 in docs/math/08-circular3.md, §9b.5 in
+//     docs/math/09-three-layer.md); it reaches the report as solver_dual only.
 //
 // # Losses (method ws)
 //
@@ -269,6 +308,21 @@
 //     on all blocks, 45; round 2 on its 220-block support; the support polish, 32 on
 //     ≈ 40 blocks), gap 6.8e-7. Wall time relative to squared in the same run:
 //     logistic 0.7–1.9×, hinge 1.35–4.0× (last run, load 26: 1.7× and 2.5×).
+//   - CostMaps (compiler/derive BenchmarkThreeLayerSolvers, -benchtime 3x, tol 1e-6,
+//     exact patterns; load 27–29 from other sessions, so ratios within a run only;
+//     re-measure on a quiet machine): §8 reference instance (51 patterns, 102
+//     blocks, 3 SOCs each) group 0.030 s vs the conic path 0.19 s; §9b A1 (group
+//     regulariser, 430 pairs, 860 blocks, 2 SOCs each) 0.58 s vs 0.58 s (every
+//     block violates at the start, so W is the whole program and the restricted
+//     solve is the conic path's solve: 21 IPM iterations, one round). The ‖·‖₂ rows
+//     in the same run: A 0.10 s vs 0.82 s, B 1.3 s vs 2.0 s, pooled CNN 3.3 s vs
+//     8.3 s. All optimal, objectives equal to the reference values. cnnc solve
+//     examples/circ3_signals.cnn (832 sampled patterns, 1664 blocks, 9 SOCs each;
+//     load 22): group optimal, certified gap 1.1e-10, 27.6 s wall (7.4 s user) vs
+//     `--solver conic` inaccurate, 32.0 s (7.7 s user), both 1.41176695; the
+//     spiral of §9b with the group regulariser (spiral_three.cnn with `regularizer
+//     group`, 1337 sampled pairs): group optimal 29.8 s (8.5 s user) vs conic
+//     iteration_limit 28.7 s (9.2 s user), both 6.8914466.
 //   - Tried and dropped (fashion_gap at 100 × 100): IPM tolerance 1e-4 for the row
 //     rounds before the last (same iteration counts: the middle phase dominates);
 //     adding near-active rows (slack < 0.02) too (same 5 row rounds, 30 % more rows);
@@ -350,7 +404,12 @@
 //     cone facet (t = viol/(𝒞g)_r is then large); the returned Objective is honest
 //     (it is evaluated at the restored point) but can be poor.
 //
-//   - CostMaps are refused (the conic solver handles §8's Fourier-ℓ1 program).
+//   - CostMaps programs: squared loss and method ws only, and their restricted solves
+//     run backend/native/cone's generic IPM (see "Block costs"), not pdipm, so they are
+//     no faster per block than the conic path; teaching pdipm's block Newton system
+//     several cones per block (B_b = ⊕_j W_j⁻² + 0 ⊕ M_bᵀDM_b) is the way to speed them
+//     up. At Tol 1e-9 the IPM's ε = 1e-8 residuals rarely certify (the derive tests
+//     fall back to 1e-8 or 1e-7).
 //
 //   - Hinge loss: the LP's degenerate end game (margin samples with h → ∞, the rest
 //     with h → 0) makes the preconditioner lose accuracy; the working set then needs a

@@ -24,7 +24,7 @@ func objective(p *convex.Program, sol *convex.Solution) (obj, viol float64) {
 			B := sol.Blocks[fi][s]
 			for q := 0; q < f.Patterns(); q++ {
 				x := mat.Row(nil, q, B)
-				reg += mat.Norm(mat.NewVecDense(h, x), 2)
+				reg += convex.BlockCost(f.Cost, x)
 				for r := 0; r < np; r++ {
 					ax := 0.0
 					for j := 0; j < h; j++ {

@@ -31,6 +31,7 @@ type fam struct {
 	gateOK    []bool    // pattern p has a gate strictly inside its cone
 	gateNorm2 []float64 // ‖g_p‖²
 	gates     []float64 // P×H row-major: g_p
+	cost      *costMaps // CostMaps block cost; nil for ‖·‖₂
 }
 
 // general copies a dense matrix into a row-major blas64.General.
@@ -94,8 +95,16 @@ func setup(p *convex.Program) ([]*fam, error) {
 		if f == nil {
 			return nil, fmt.Errorf("group: family %d is nil", i)
 		}
-		if f.Cost.Kind != convex.CostL2 {
-			return nil, fmt.Errorf("group: %s: block cost kind %d (CostMaps) is not supported by the structured solver (its prox has no closed form); use the conic solver", name, f.Cost.Kind)
+		var cost *costMaps
+		switch f.Cost.Kind {
+		case convex.CostL2:
+		case convex.CostMaps:
+			var err error
+			if cost, err = newCostMaps(f, name); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("group: %s: unknown block cost kind %d", name, f.Cost.Kind)
 		}
 		if f.A == nil || f.Weight == nil {
 			return nil, fmt.Errorf("group: %s: A and Weight are required", name)
@@ -124,7 +133,7 @@ func setup(p *convex.Program) ([]*fam, error) {
 				return nil, fmt.Errorf("group: %s: Sample[%d] = %d is outside [0, %d)", name, r, i, p.N)
 			}
 		}
-		fm := &fam{f: f, S: len(f.Signs), P: P, H: h, Np: np, sample: f.Sample, signs: f.Signs}
+		fm := &fam{f: f, S: len(f.Signs), P: P, H: h, Np: np, sample: f.Sample, signs: f.Signs, cost: cost}
 		fm.A = general(f.A)
 		fm.W = rowMajor(f.Weight.Dense(), np, P)
 		if !finite(fm.A.Data) || !finite(fm.W) {

@@ -323,6 +323,9 @@ type pdResult struct {
 	// −∇ℓ(ŷ)); nil lam for squared loss.
 	b   float64
 	lam []float64
+	// qMaps (CostMaps programs, mapsRestricted): per block, the multipliers of its
+	// maps' cones (x parts, stacked over the maps); nil otherwise.
+	qMaps [][]float64
 }
 
 // pdipm solves the restricted problem by an infeasible-start primal–dual

@@ -265,6 +265,9 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	if loss.Kind != certify.Squared && method != "" && method != "ws" {
 		return nil, fmt.Errorf("group: method %q handles squared loss only; %s loss needs method ws", method, loss.Kind)
 	}
+	if r.hasMaps() && (loss.Kind != certify.Squared || (method != "" && method != "ws")) {
+		return nil, fmt.Errorf("group: program %q has CostMaps block costs, which the structured solver handles with method ws and squared loss only (method %q, %s loss); use the conic solver", p.Model, method, loss.Kind)
+	}
 	switch method {
 	case "", "ws":
 		method = "ws"
@@ -478,7 +481,7 @@ func (r *run) regSum(st []*state) float64 {
 	for i, fm := range r.fams {
 		V := st[i].V.Data
 		for b := 0; b < fm.S*fm.P; b++ {
-			s += norm(V[b*fm.H : (b+1)*fm.H])
+			s += fm.blockCost(V[b*fm.H : (b+1)*fm.H])
 		}
 	}
 	return r.beta * s

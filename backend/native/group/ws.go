@@ -198,7 +198,12 @@ func (w *wsRun) solveRestricted(W []blockID, tol float64, maxIt, budget int) (*s
 		q := w.build(W)
 		q.gapTol = w.gapTol * tol / w.r.set.InnerTol
 		q.ctx = w.r.set.Context
-		res := q.pdipm(tol, max(1, min(maxIt, budget-iters)))
+		var res pdResult
+		if w.r.hasMaps() {
+			res = w.mapsRestricted(q, W, tol, max(1, min(maxIt, budget-iters)))
+		} else {
+			res = q.pdipm(tol, max(1, min(maxIt, budget-iters)))
+		}
 		iters += res.iters
 		w.rowStats.solves++
 		if !w.rowGen || res.stopped != "" || iters >= budget {
@@ -325,15 +330,34 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 				for j := range g {
 					g[j] = sg * G.Data[p*H+j]
 				}
-				rho := roundUp((certify.NormUp(g) + ge[p]) / r.beta)
+				var rho float64
+				if fm.cost == nil {
+					rho = roundUp((certify.NormUp(g) + ge[p]) / r.beta)
+				} else {
+					rho = roundUp(fm.cost.dualUp(g, ge[p]) / r.beta)
+				}
 				if rho > 1 && fm.Nc > 0 {
 					if k, ok := inSub[blockID{fi, s, p}]; ok {
-						rho = math.Min(rho, roundUp((w.muBound(pt.sub, k, pt.uL, g)+ge[p])/r.beta))
+						v, e := w.muVec(pt.sub, k, pt.uL, g)
+						if fm.cost == nil {
+							rho = math.Min(rho, roundUp((roundUp(certify.NormUp(v)+e)+ge[p])/r.beta))
+						} else {
+							var qk []float64
+							if k < len(pt.qMaps) {
+								qk = pt.qMaps[k]
+							}
+							rho = math.Min(rho, roundUp(fm.cost.dualUpWith(v, roundUp(e+ge[p]), qk)/r.beta))
+						}
 					}
 				}
 				if rho > 1 && fm.Nc > 0 {
 					w.nConeMax++
 					bnd, _, _, _ := certify.ConeMaxUp(g, w.coneRows(fi, p), ge[p])
+					if fm.cost != nil {
+						// R(u) ≤ 1 implies ‖u‖ ≤ 1/c (R ≥ c‖·‖): the ℓ2 cone maximum over
+						// the larger ball bounds the maximum over {R ≤ 1} ∩ 𝒦
+						bnd = roundUp(bnd / fm.cost.floor)
+					}
 					rho = math.Min(rho, roundUp(bnd/r.beta))
 				}
 				maxRho = math.Max(maxRho, rho)
@@ -429,7 +453,7 @@ func (w *wsRun) sureViolators(lam []float64) int {
 			for p := 0; p < fm.P; p++ {
 				g := G.Data[p*fm.H : (p+1)*fm.H]
 				if fm.Nc == 0 || len(w.cone(fi, p).idx) == 0 {
-					if norm(g) > r.beta {
+					if fm.cost == nil && norm(g) > r.beta || fm.cost != nil && dot(g, g)/fm.blockCost(g) > r.beta { // u = g/R(g): a lower bound on R*(g)
 						cnt++
 					}
 					continue
@@ -438,7 +462,7 @@ func (w *wsRun) sureViolators(lam []float64) int {
 					continue
 				}
 				gp := fm.gates[p*fm.H : (p+1)*fm.H]
-				if sg*dot(g, gp)/norm(gp) > r.beta {
+				if sg*dot(g, gp)/fm.blockCost(gp) > r.beta {
 					cnt++
 				}
 			}
@@ -453,6 +477,13 @@ func (w *wsRun) sureViolators(lam []float64) int {
 // which cannot occur, are clipped so the bound stays sound): the computed norm
 // enlarged by γ_{m+1}(‖g‖ + Σ_i μ_i‖C_i‖) for the sums that formed g + Mᵀμ.
 func (w *wsRun) muBound(q *sub, k int, uL, g []float64) float64 {
+	v, e := w.muVec(q, k, uL, g)
+	return roundUp(certify.NormUp(v) + e)
+}
+
+// muVec returns v = g + M_kᵀμ_k as computed (μ clipped at 0, as in muBound) and a
+// bound e on the Euclidean distance from v to the exact g + M_kᵀμ_k.
+func (w *wsRun) muVec(q *sub, k int, uL, g []float64) ([]float64, float64) {
 	h := q.h[k]
 	v := append([]float64(nil), g...)
 	C := q.cf[q.kf[k]].C
@@ -471,7 +502,7 @@ func (w *wsRun) muBound(q *sub, k int, uL, g []float64) float64 {
 		ms += m * certify.NormUp(cr)
 	}
 	e := certify.Gamma(q.m[k]+1) * roundUp(certify.NormUp(g)+ms)
-	return roundUp(certify.NormUp(v) + e)
+	return v, e
 }
 
 // build assembles the restricted problem on W.
@@ -602,6 +633,7 @@ type wsPoint struct {
 	x       [][]float64 // per block of W, nil = zero
 	W       []blockID
 	uL      []float64
+	qMaps   [][]float64 // CostMaps: the restricted solve's map multipliers per block of W
 	sub     *sub
 	obj     float64
 	lam     []float64
@@ -647,6 +679,15 @@ func (w *wsRun) place(pt *wsPoint) {
 		pt.lam = make([]float64, r.n)
 		for i, v := range r.resX {
 			pt.lam[i] = -v
+		}
+		if pt.ipmLam != nil {
+			// CostMaps restricted solves (mapsRestricted): the conic IPM's own dual
+			// point, consistent with the cone multipliers rhoAll uses (λ = Π(y − ŷ) at
+			// its x differs from it by ~√(its complementarity gap) in the LSQ cone)
+			pt.lam = append(pt.lam[:0], pt.ipmLam...)
+			if r.bias {
+				r.loss.Center(pt.lam)
+			}
 		}
 		return
 	}
@@ -898,7 +939,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 			// reported max ρ is the certifying point's; no NNLS at its own λ).
 			// Otherwise the rounded blocks leave the working set (unless sticky) and
 			// the violators at the unrounded point's λ join it.
-			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, sub: q, ipmLam: res.lam}
+			full := &wsPoint{W: W, x: make([][]float64, len(W)), uL: res.uL, qMaps: res.qMaps, sub: q, ipmLam: res.lam}
 			pt.x = make([][]float64, len(W))
 			keep = make([]bool, len(W))
 			zeroed := false
@@ -912,7 +953,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 					zeroed = true
 				}
 			}
-			pt.uL, pt.sub, pt.ipmLam = res.uL, q, res.lam
+			pt.uL, pt.qMaps, pt.sub, pt.ipmLam = res.uL, res.qMaps, q, res.lam
 			lastOK = res.ok
 			done = consider(full)
 			if zeroed && done && !set.Unrounded {
@@ -1032,7 +1073,7 @@ func (r *run) solveWS(start time.Time, feasScale float64, rec solver.Recorder) (
 		if small > 0 && len(keepW) > 0 && set.MaxIter > total {
 			q, res, its := w.solveRestricted(keepW, innerTol, set.MaxInner, set.MaxIter-total)
 			total += its
-			cand := &wsPoint{W: keepW, x: make([][]float64, len(keepW)), uL: res.uL, sub: q, ipmLam: res.lam}
+			cand := &wsPoint{W: keepW, x: make([][]float64, len(keepW)), uL: res.uL, qMaps: res.qMaps, sub: q, ipmLam: res.lam}
 			for k := range keepW {
 				cand.x[k] = append([]float64(nil), res.x[q.xo[k]:q.xo[k]+q.h[k]]...)
 			}
