@@ -190,7 +190,7 @@ func (p *Problem) DescribeVector(w io.Writer, rule *derive.Rule, vp *convex.Vect
 		fmt.Fprintf(w, "               over every face of the arrangement: the lower bound bounds the global optimum of the\n")
 		fmt.Fprintf(w, "               non-convex problem, the upper bound is the recovered network's objective\n")
 	default:
-		fmt.Fprintf(w, "  cnnc solve   relaxation (a) over the %d sampled patterns, cone decomposition, Burer–Monteiro refinement:\n", vp.Patterns())
+		fmt.Fprintf(w, "  cnnc solve   relaxation (a) over the %d sampled patterns, Frank–Wolfe growth, Burer–Monteiro refinement:\n", vp.Patterns())
 		fmt.Fprintf(w, "               the lower bound bounds only networks whose units' activation patterns lie in the sampled\n")
 		fmt.Fprintf(w, "               set (plus the recovered units' own), not the global optimum; an enumeration-free bound\n")
 		fmt.Fprintf(w, "               on the global optimum is reported too (usually weak); use `patterns exact` on small data\n")

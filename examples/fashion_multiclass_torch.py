@@ -8,19 +8,24 @@ The objective is cnnc's (docs/language.md): the loss summed over the samples
 softmax cross-entropy) plus (beta/2) * (||conv weight||^2 + ||conv bias||^2 +
 ||output weight||^2); the output bias is not penalised. The penalty is added to
 the loss explicitly (Adam's own weight_decay would be a different update, not a
-different objective). Every run starts from PyTorch's default initialisation with
+different objective). With --batch B, each step uses B samples, their summed loss
+scaled by n/B (an unbiased estimate of the same objective), the cosine learning-rate
+schedule running over all steps. Every run starts from PyTorch's default initialisation with
 its seed and trains in --dtype (float32 by default, for speed); the final network
 is evaluated in float64. The best of the seeds by final objective is reported,
 together with its training and test accuracy and the time per run.
 
 Usage:
   python3 examples/fashion_multiclass_torch.py --width M [--n 1000] [--test 1000]
-      [--beta 0.1] [--loss squared|cross_entropy] [--epochs 3000] [--lr 0.01]
-      [--seeds 5] [--kernel 4] [--stride 4] [--data /usr/share/datasets/fashion-mnist]
+      [--beta 0.1] [--loss squared|cross_entropy] [--epochs 3000] [--lr 0.01] [--batch B]
+      [--seeds 5] [--seed0 0] [--kernel 4] [--stride 4] [--data /usr/share/datasets/fashion-mnist]
       [--dtype float32|float64] [--json]
+  python3 examples/fashion_multiclass_torch.py --weights OUT/weights.json [--n 1000] ...
 
 M is the width cnnc's network ended with (report.json "active_neurons"), so that
-the architectures match. Needs NumPy and PyTorch.
+the architectures match. --weights evaluates the network cnnc recovered with this
+script's data and objective (it must print report.json's "nonconvex_objective" and
+accuracies: the two sides measure the same thing). Needs NumPy and PyTorch.
 """
 import argparse
 import gzip
@@ -87,8 +92,22 @@ def unfold(X, kernel, stride):
     """(n, 1, 28, 28) → (n, K, k²): row-major patches, features in (kh, kw) order."""
     return nn.functional.unfold(X, kernel, stride=stride).transpose(1, 2).contiguous()
 
-    def penalty(self):
-        return (self.conv.weight ** 2).sum() + (self.conv.bias ** 2).sum() + (self.out.weight ** 2).sum()
+
+def from_weights(path):
+    """The network of a cnnc weights.json (conv with bias, relu, global average
+    pooling, linear with bias), in float64."""
+    with open(path) as f:
+        w = json.load(f)
+    t = {x["name"]: torch.tensor(x["data"], dtype=torch.float64).reshape(x["shape"]) for x in w["tensors"]}
+    conv = [l for l in w["layers"] if l["type"] == "conv"][0]
+    lin = [l for l in w["layers"] if l["type"] == "linear"][0]
+    net = Net(conv["out"], conv["kernel"][0], conv["stride"][0], lin["out"]).double()
+    with torch.no_grad():
+        net.conv.weight.copy_(t["L%d.weight" % conv["index"]])
+        net.conv.bias.copy_(t["L%d.bias" % conv["index"]])
+        net.out.weight.copy_(t["L%d.weight" % lin["index"]])
+        net.out.bias.copy_(t["L%d.bias" % lin["index"]])
+    return net, w
 
 
 def objective(net, X, Y, y, beta, loss):
@@ -102,20 +121,25 @@ def objective(net, X, Y, y, beta, loss):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--width", type=int, required=True)
+    ap.add_argument("--width", type=int)
+    ap.add_argument("--weights", help="evaluate a cnnc weights.json with this script's objective instead of training")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--loss", default="squared", choices=["squared", "cross_entropy"])
     ap.add_argument("--epochs", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--batch", type=int, default=0, help="minibatch size (0: full batch)")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seed0", type=int, default=0, help="first seed (seeds seed0 … seed0+seeds−1; split runs over processes)")
     ap.add_argument("--kernel", type=int, default=4)
     ap.add_argument("--stride", type=int, default=4)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
+    if a.width is None and a.weights is None:
+        ap.error("--width (train) or --weights (evaluate) is required")
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(1)
     Xtr, ytr, Xte, yte = load(a.data, a.n, a.test)
@@ -123,27 +147,59 @@ def main(argv):
     X, Xt = unfold(torch.tensor(Xtr), a.kernel, a.stride), unfold(torch.tensor(Xte), a.kernel, a.stride)
     with torch.no_grad():  # the unfolded network is the convolutional one
         torch.manual_seed(0)
-        chk = Net(a.width, a.kernel, a.stride, 10)
+        chk = Net(a.width or 3, a.kernel, a.stride, 10)
         d = (chk(X[:50]) - chk.forward_conv(torch.tensor(Xtr[:50]))).abs().max().item()
         assert d < 1e-10, "unfold and conv2d differ by %g" % d
     y, yt = torch.tensor(ytr), torch.tensor(yte)
     Y = nn.functional.one_hot(y, C).double()
     Yt = nn.functional.one_hot(yt, C).double()
+    if a.weights:
+        net, w = from_weights(a.weights)
+        with torch.no_grad():
+            obj, L, p = objective(net, X, Y, y, a.beta, a.loss)
+            _, Lt, pt = objective(net, Xt, Yt, yt, a.beta, a.loss)
+        r = {"weights": a.weights, "width": net.conv.weight.shape[0], "n": a.n, "test": a.test, "beta": a.beta,
+             "loss": a.loss, "objective": float(obj), "train_loss": float(L),
+             "train_accuracy": float((p.argmax(1) == y).double().mean()),
+             "test_loss": float(Lt), "test_accuracy": float((pt.argmax(1) == yt).double().mean())}
+        if w.get("beta") != a.beta or w.get("loss") != a.loss:
+            print("warning: weights.json has beta %s, loss %s; evaluating with beta %s, loss %s" %
+                  (w.get("beta"), w.get("loss"), a.beta, a.loss), file=sys.stderr)
+        if a.json:
+            json.dump(r, sys.stdout, indent=1)
+            print()
+        else:
+            print("%s (width %d): objective %.10g  train loss %.6g acc %.4f  test loss %.6g acc %.4f" %
+                  (a.weights, r["width"], r["objective"], r["train_loss"], r["train_accuracy"], r["test_loss"], r["test_accuracy"]))
+        return 0
     dt = torch.float32 if a.dtype == "float32" else torch.float64
     Xd, Yd = X.to(dt), Y.to(dt)
     runs = []
-    for seed in range(a.seeds):
+    for seed in range(a.seed0, a.seed0 + a.seeds):
         torch.manual_seed(seed)
         net = Net(a.width, a.kernel, a.stride, C).to(dt)
         opt = torch.optim.Adam(net.parameters(), lr=a.lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs)
+        b = a.batch if 0 < a.batch < a.n else a.n
+        steps = (a.n + b - 1) // b
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs * steps)
+        gen = torch.Generator().manual_seed(seed)
         t0 = time.time()
         for _ in range(a.epochs):
-            opt.zero_grad()
-            obj, _, _ = objective(net, Xd, Yd, y, a.beta, a.loss)
-            obj.backward()
-            opt.step()
-            sched.step()
+            perm = torch.randperm(a.n, generator=gen) if b < a.n else torch.arange(a.n)
+            for k in range(steps):
+                i = perm[k * b:(k + 1) * b]
+                opt.zero_grad()
+                # an unbiased estimate of the same objective: the batch's summed loss
+                # scaled by n/|batch|, plus the whole penalty
+                p = net(Xd[i])
+                if a.loss == "cross_entropy":
+                    L = nn.functional.cross_entropy(p, y[i], reduction="sum")
+                else:
+                    L = 0.5 * ((p - Yd[i]) ** 2).sum()
+                obj = L * (a.n / len(i)) + 0.5 * a.beta * net.penalty()
+                obj.backward()
+                opt.step()
+                sched.step()
         net = net.double()
         with torch.no_grad():
             obj, L, p = objective(net, X, Y, y, a.beta, a.loss)
@@ -158,7 +214,7 @@ def main(argv):
                   (seed, r["objective"], r["train_loss"], r["train_accuracy"], r["test_loss"], r["test_accuracy"], r["seconds"]))
     best = min(runs, key=lambda r: r["objective"])
     out = {"width": a.width, "n": a.n, "test": a.test, "beta": a.beta, "loss": a.loss, "epochs": a.epochs,
-           "lr": a.lr, "best": best, "runs": runs}
+           "lr": a.lr, "batch": a.batch, "best": best, "runs": runs}
     if a.json:
         json.dump(out, sys.stdout, indent=1)
         print()

@@ -18,7 +18,7 @@ package derive
 // convex.VectorProgram (A = X or the stacked patches M, Sample, RowWeight = 1 or 1/K,
 // the patterns' gates), solved by backend/native/vecout (compiler/train/vector.go):
 // column generation with the exact cone-constrained PCA oracle when the patterns are
-// exact, relaxation (a) + cone decomposition + Burer–Monteiro when they are sampled;
+// exact, relaxation (a) + Frank–Wolfe growth + Burer–Monteiro when they are sampled;
 // for a gated model relaxation (a) is the exact program.
 //
 // Rule.Build writes the convex relaxation that has a conic form, for `cnnc export`

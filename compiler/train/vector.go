@@ -20,7 +20,8 @@ package train
 //     lower bounds the global optimum of the non-convex problem (when the data are in
 //     general position; otherwise the report says the enumeration may be incomplete);
 //   - ReLU model, `patterns sample|adaptive`: relaxation (a) over the sampled
-//     patterns, cone decomposition, Burer–Monteiro refinement: lower bounds every
+//     patterns, a ReLU network grown by Frank–Wolfe from its violators,
+//     Burer–Monteiro refinement: lower bounds every
 //     network whose units' activation patterns lie in the sampled set extended by the
 //     recovered units' own patterns (not the global optimum); GlobalLower adds an
 //     enumeration-free bound on the global optimum (usually weak).
@@ -32,6 +33,7 @@ package train
 // the conic solver's own dual objective is not taken as a bound).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -98,6 +100,17 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 	}
 	vo := &VectorOutcome{Program: vp, GlobalLower: math.NaN(), BMBound: math.NaN(), Copositive: Copositive}
 	out.Vector = vo
+	// the time limit counts from here (the end of the derivation), as for scalar rules
+	if settings.TimeLimit > 0 {
+		ctx := settings.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, settings.TimeLimit)
+		defer cancel()
+		settings.Context = ctx
+		opts.Settings.Context = ctx
+	}
 	set := vecout.Settings{Tol: settings.Tol, MaxIters: settings.MaxIters, Context: settings.Context, Recorder: rec}
 	var res *vecout.Result
 	var err error
@@ -157,13 +170,17 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 		vo.LowerSource = "dual bound of relaxation (a), best of the relaxation's and the refined network's prediction"
 		vo.GlobalLower = sc.GlobalLower
 		vo.Notes = append(vo.Notes,
-			fmt.Sprintf("relaxation (a) over the %d sampled patterns: %.10g (certified ≥ %.10g, %s); %d gated atoms → cone decomposition → Burer–Monteiro: %d L-BFGS iterations, objective %.10g → %.10g (%s); relaxation (a) with the network's patterns added: %.10g (certified ≥ %.10g)",
-				vp.Patterns(), sc.RelaxA, sc.RelaxALower, sc.RelaxStatus, sc.GatedAtoms, sc.Polish.Iterations, sc.Polish.Start, sc.Polish.End, sc.Polish.Status, sc.ExtendedRelaxA, sc.ExtendedLower),
+			fmt.Sprintf("relaxation (a) over the %d sampled patterns: %.10g (certified ≥ %.10g, %s, %d gated atoms); %s: %d units → Burer–Monteiro: %d L-BFGS iterations, objective %.10g → %.10g (%s); relaxation (a) with the network's patterns added: %.10g (certified ≥ %.10g)",
+				vp.Patterns(), sc.RelaxA, sc.RelaxALower, sc.RelaxStatus, sc.GatedAtoms, sc.Init, sc.InitUnits, sc.Polish.Iterations, sc.Polish.Start, sc.Polish.End, sc.Polish.Status, sc.ExtendedRelaxA, sc.ExtendedLower),
 			fmt.Sprintf("enumeration-free lower bound on the global optimum (ρ̄ ≤ σ₁(V)·‖P‖·σ₁(A)): %.10g", sc.GlobalLower))
-		out.SolverName = "native vector (relaxation (a) + cone decomposition + Burer–Monteiro)"
+		out.SolverName = "native vector (relaxation (a) + Frank–Wolfe growth + Burer–Monteiro)"
 	}
 	vo.Method = res.Method
 	out.Status = res.Status
+	if st := solver.Stop(settings.Context); st != "" {
+		// a stage ended early: the bracket below is certified but not closed
+		out.Status = st
+	}
 	out.Iterations = res.Iterations
 	vo.Lower = res.Lower
 	vo.Solution = res.Solution
@@ -214,6 +231,16 @@ func runVector(in *derive.Input, rule *derive.Rule, opts Options, settings Solve
 				vo.RelGap = (vo.Upper - vo.Lower) / math.Abs(vo.Upper)
 			}
 		}
+	}
+	// optimal means the bracket closed (docs/math/10-vector-output.md §9): a solver
+	// that ended by its own criterion with the bracket still open is inaccurate
+	tol := settings.Tol
+	if tol <= 0 {
+		tol = 1e-6
+	}
+	if out.Status == solver.Optimal && !(vo.RelGap <= tol*(1+1e-6)+1e-12) {
+		out.Status = solver.Inaccurate
+		vo.Notes = append(vo.Notes, fmt.Sprintf("status inaccurate: every stage ended by its own criterion, but the bracket's relative gap %.3g is above the tolerance %g", vo.RelGap, tol))
 	}
 	out.ConvexObjective = res.Upper
 	out.DualObjective = vo.Lower

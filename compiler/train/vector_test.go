@@ -6,9 +6,11 @@ import (
 	"math/rand"
 	"os"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/cnnc-org/cnnc/backend/cbf"
 	"github.com/cnnc-org/cnnc/backend/conic"
 	"github.com/cnnc-org/cnnc/backend/conic/conictest"
 	"github.com/cnnc-org/cnnc/backend/convex"
@@ -98,6 +100,9 @@ func vecCases() []vecCase {
 		{"cnn-gap-relu exact 1-D", ir.Shape{1, 5}, true, []int{2}, ir.ReLU, true, true, 2, 4, ir.Squared, exact, 0.05, true},
 		{"cnn-gap-gated sampled 2-D", ir.Shape{1, 3, 3}, true, []int{2, 2}, ir.Gated, false, true, 3, 6, ir.CrossEntropy, sample, 0.05, true},
 		{"cnn-gap-relu sampled 2-D (scalable path)", ir.Shape{2, 3, 3}, true, []int{2, 2}, ir.ReLU, true, true, 3, 8, ir.Squared, sample, 0.05, false},
+		{"fc-gated exact cross-entropy", ir.Shape{2}, false, nil, ir.Gated, true, false, 3, 7, ir.CrossEntropy, exact, 0.05, true},
+		{"cnn-gap-relu exact 1-D cross-entropy", ir.Shape{1, 5}, true, []int{2}, ir.ReLU, false, true, 3, 5, ir.CrossEntropy, exact, 0.05, true},
+		{"cnn-gap-gated exact 1-D squared", ir.Shape{1, 5}, true, []int{2}, ir.Gated, false, false, 2, 4, ir.Squared, exact, 0.1, true},
 	}
 }
 
@@ -107,10 +112,12 @@ func vecCases() []vecCase {
 // generation; gated: relaxation (a) is exact). Then one PyTorch process rebuilds every
 // recovered network from weights.json alone: its predictions match cnnc's to 1e-9
 // and its objective (summed loss + (β/2)Σ‖W‖²) the upper bound to 1e-9 relative.
+// The cases cover every vector rule (fc/cnn-gap × relu/gated) with both losses.
 func TestVectorPipeline(t *testing.T) {
 	var cases []nettest.Case
 	var uppers []float64
 	var names []string
+	covered := map[string]bool{}
 	for i, tc := range vecCases() {
 		r := rand.New(rand.NewSource(int64(40 + i)))
 		m := vecModel(tc.in, tc.cnn, tc.kernel, tc.act, tc.hb, tc.ob, tc.c)
@@ -138,10 +145,24 @@ func TestVectorPipeline(t *testing.T) {
 		if tc.globalB && (out.Status != solver.Optimal || v.RelGap > 1e-6) {
 			t.Errorf("%s: status %s, relative gap %.3g", tc.name, out.Status, v.RelGap)
 		}
+		if out.Status == solver.Optimal && v.RelGap > 1e-6*(1+1e-6)+1e-12 {
+			t.Errorf("%s: status optimal with the bracket open (relative gap %.3g)", tc.name, v.RelGap)
+		}
 		t.Logf("%s (%s): [%.10g, %.10g] gap %.2e, %d units, %s", tc.name, out.Rule.Name, v.Lower, v.Upper, v.RelGap, out.ActiveNeurons, v.LowerScope)
+		covered[out.Rule.Name+" "+tc.loss] = true
 		cases = append(cases, nettest.Case{Model: m, Weights: out.Weights, X: ds.X, Y: ds.Y})
 		uppers = append(uppers, v.Upper)
 		names = append(names, tc.name)
+	}
+	for _, r := range derive.Rules() {
+		if r.Vector == nil {
+			continue
+		}
+		for _, loss := range []string{ir.Squared, ir.CrossEntropy} {
+			if !covered[r.Name+" "+loss] {
+				t.Errorf("rule %s with loss %s has no case", r.Name, loss)
+			}
+		}
 	}
 	if os.Getenv("CNNC_SKIP_TORCH") != "" {
 		return
@@ -195,10 +216,10 @@ func specEProgram(t *testing.T) *convex.VectorProgram {
 }
 
 // TestSpecERelaxationsConic: relaxations (a) and (b) of check (E), canonicalised
-// (compiler/canon: NUC blocks, COP rows) and written to the SCS and JSON formats and
-// read back, solve with CVXOPT to the reference values (a) 0.52363929 and
-// (b) 1.66237474 of the check (8 digits), and with the native conic solver to 5e-8
-// ((b) with CNNC_LONG=1).
+// (compiler/canon: NUC blocks, COP rows), written to the SCS, JSON and CBF formats and
+// read back (the CBF file converted to the SCS form by its reader), solve with CVXOPT
+// to the reference values (a) 0.52363929 and (b) 1.66237474 of the check (8 digits),
+// and with the native conic solver to 5e-8 ((b) with CNNC_LONG=1).
 func TestSpecERelaxationsConic(t *testing.T) {
 	vp := specEProgram(t)
 	for _, tc := range []struct {
@@ -213,8 +234,20 @@ func TestSpecERelaxationsConic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sb, jb bytes.Buffer
+		var sb, jb, cb bytes.Buffer
 		if err := scs.Write(&sb, scs.NewFile(cp, 1e-9)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cbf.Write(&cb, cp); err != nil {
+			t.Fatal(err)
+		}
+		cf, err := cbf.Read(&cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// the CBF file converted back to the SCS form by the reader (not the writer)
+		cq, err := cf.Problem()
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := conic.WriteJSON(&jb, cp); err != nil {
@@ -244,11 +277,42 @@ func TestSpecERelaxationsConic(t *testing.T) {
 			t.Logf("CVXOPT check skipped: %v", err)
 			continue
 		}
-		for name, q := range map[string]*conic.Problem{"SCS": sf.Problem, "JSON": jp} {
+		for name, q := range map[string]*conic.Problem{"SCS": sf.Problem, "JSON": jp, "CBF": cq} {
 			r, _ := conictest.SolveCVXOPT(t, q)
 			if r.Status != "optimal" || math.Abs(r.Objective-tc.want) > 5e-9 {
 				t.Errorf("%v, %s file: CVXOPT %.10g (%s), reference %.8f", tc.r, name, r.Objective, r.Status, tc.want)
 			}
+		}
+	}
+}
+
+// TestVectorTimeLimit: a vector solve honours SolverSettings.TimeLimit on every
+// path (exact column generation, gated relaxation (a), the scalable path): it
+// returns status time_limit (never optimal) with a network whose objective is the
+// upper bound and a certified lower bound below it.
+func TestVectorTimeLimit(t *testing.T) {
+	cs := vecCases()
+	for _, k := range []int{0, 2, 5} {
+		tc := cs[k]
+		r := rand.New(rand.NewSource(int64(40 + k)))
+		m := vecModel(tc.in, tc.cnn, tc.kernel, tc.act, tc.hb, tc.ob, tc.c)
+		ds := vecData(r, tc.n, tc.in, tc.c)
+		in := input(m, ds, tc.beta, tc.pat)
+		in.Train.Loss = tc.loss
+		out, err := Run(in, Options{Settings: SolverSettings{Tol: 1e-12, TimeLimit: time.Nanosecond}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		v := out.Vector
+		if out.Status != solver.TimeLimit || v == nil || out.Weights == nil {
+			t.Fatalf("%s: status %s, vector outcome %v, weights %v", tc.name, out.Status, v != nil, out.Weights != nil)
+		}
+		obj, _, _, err := network.Objective(m, out.Weights, ds.X, ds.Y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(obj-v.Upper) > 1e-12*math.Abs(obj) || !(v.Lower <= v.Upper) {
+			t.Errorf("%s: bracket [%.12g, %.12g], network objective %.12g", tc.name, v.Lower, v.Upper, obj)
 		}
 	}
 }

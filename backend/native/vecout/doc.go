@@ -26,10 +26,13 @@
 //   - Relaxation (gated.go): relaxation (a) over the patterns by FISTA with the nuclear
 //     prox (fista.go), started from a Burer–Monteiro factorisation solved by L-BFGS
 //     (relaxbm.go) when the features have more than BMThreshold columns.
-//   - Scalable (scalable.go): relaxation (a) over sampled patterns, the cone
-//     decomposition ReLUFromGated, Burer–Monteiro refinement Polish (bm.go: L-BFGS on
-//     the network objective), and the certificates over the sampled patterns plus the
-//     network's own; GlobalNormBound, an enumeration-free bound on the global optimum.
+//   - Scalable (scalable.go): relaxation (a) over sampled patterns, a ReLU network
+//     grown by Frank–Wolfe with heuristic pricing (Grow, grow.go; or the cone
+//     decomposition ReLUFromGated with ScalableInit = "decompose"), Burer–Monteiro
+//     refinement Polish (bm.go: L-BFGS on the network objective), and the certificates
+//     over the sampled patterns plus the network's own (after a stop only the one at
+//     the network's prediction); GlobalNormBound, an enumeration-free bound on the
+//     global optimum.
 //   - Prune (prune.go): Carathéodory pruning to at most N·C atoms without changing the
 //     prediction or raising the objective.
 //
@@ -56,4 +59,12 @@
 // the upper bound (TestSeededExactPath with CNNC_LONG=1). The exact oracle never
 // falls below 20 000 random starts followed by projected ascent, and its best unit
 // attains ρ̄ to 1e-7 (TestExactOracleAgainstSampling).
+//
+// Fashion-MNIST, 10 classes, n = 1000, CNN with global average pooling, 100 sampled
+// patterns (examples/fashion_multiclass.cnn, --time-limit 55m, load average 20–29):
+// Scalable stopped in Polish after 1115 L-BFGS iterations; bracket [7.491, 131.771]
+// over the sampled and the network's patterns (relative gap 0.94), 513 units, train
+// accuracy 0.994, test 0.738, 21 min CPU, 1.46 GB peak. PyTorch Adam at the same width
+// (best of 5 seeds, 100 epochs): objective 254.8, accuracy 0.771 / 0.653
+// (docs/math/10-vector-output.md §11).
 package vecout

@@ -39,8 +39,10 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 	}
 	rec := set.rec()
 	var relu *convex.VectorSolution
+	how := "Frank–Wolfe growth with heuristic pricing"
 	if ScalableInit == "decompose" {
 		relu = ReLUFromGated(p, ra.Solution)
+		how = "cone decomposition of its gated atoms"
 	} else {
 		relu, _, err = Grow(p, o, set, growRounds, 2*p.C)
 		if err != nil {
@@ -59,13 +61,19 @@ func Scalable(p *convex.VectorProgram, set Settings) (*Result, *Scale, error) {
 		ext.AddGates(G)
 	}
 	res := &Result{Status: ra.Status, Solution: pol, Iterations: ra.Iterations + st.Iterations,
-		Method: ra.Method + " → cone decomposition → Burer–Monteiro refinement (L-BFGS) → relaxation (a) over the sampled and the network's patterns (FISTA, warm start)"}
+		Method: ra.Method + " → " + how + " → Burer–Monteiro refinement (L-BFGS) → relaxation (a) over the sampled and the network's patterns (FISTA, warm start)"}
 	res.Upper = p.Objective(pol)
 	res.Lower = math.Inf(-1)
-	sc := &Scale{RelaxA: ra.Upper, RelaxALower: ra.Lower, RelaxStatus: ra.Status, Polish: st, GatedAtoms: len(ra.Solution.Atoms)}
+	sc := &Scale{RelaxA: ra.Upper, RelaxALower: ra.Lower, RelaxStatus: ra.Status, Polish: st, GatedAtoms: len(ra.Solution.Atoms), Init: how, InitUnits: len(relu.Atoms)}
 	// Relaxation (a) over the extended set, warm-started from the sampled solution
 	// (the new patterns' blocks at zero): its certified bound covers the network.
-	if ra.Z != nil && ext.P > o.P {
+	// After a stop (time limit, interrupt) only the certificate at the network's
+	// prediction is computed (one pass over the patterns).
+	stopped := solver.Stop(set.Context)
+	if stopped != "" {
+		res.Status = stopped
+	}
+	if ra.Z != nil && ext.P > o.P && stopped == "" {
 		W0 := mat.NewDense(p.H*ext.P, p.C, nil)
 		W0.Slice(0, p.H*o.P, 0, p.C).(*mat.Dense).Copy(ra.Z)
 		rec.Begin(fmt.Sprintf("cnnc relaxation (a) over %d patterns (%d sampled, %d of the network's units), warm start", ext.P, o.P, ext.P-o.P))
@@ -106,6 +114,8 @@ type Scale struct {
 	RelaxA, RelaxALower float64 // relaxation (a) over the sampled patterns: objective, certified bound
 	RelaxStatus         solver.Status
 	GatedAtoms          int
+	Init                string // how the refined ReLU network was started (ScalableInit), in words
+	InitUnits           int    // its units before the refinement
 	Polish              PolishStats
 	ExtendedRelaxA      float64 // relaxation (a) over the extended set: objective (0 when not solved)
 	ExtendedLower       float64 // … and its certified bound
