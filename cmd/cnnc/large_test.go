@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// largeFC has more samples than pattern coordinates (3000 > 300·3), so auto picks
+// largeFC has more samples than pattern coordinates (20000 > 300·3), so auto picks
 // the large solver's IPM; its Gram pass and IPM take longer than the time limit of
 // TestLargeTimeLimit on this machine.
 const largeFC = `model net {
@@ -18,7 +18,7 @@ const largeFC = `model net {
 }
 
 data train {
-    synthetic spiral n=3000 seed=1 noise=0.05
+    synthetic spiral n=20000 seed=1 noise=0.05
 }
 
 train {
