@@ -54,30 +54,13 @@ func Faces(A *mat.Dense, maxVisits float64, emit func(Face)) (exhaustive bool, e
 	if N == 0 || h == 0 {
 		return false, fmt.Errorf("faces: the matrix is empty (%d×%d)", N, h)
 	}
-	for i := 0; i < N; i++ {
-		for j := 0; j < h; j++ {
-			if v := A.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
-				return false, fmt.Errorf("faces: entry (%d,%d) is %v", i, j, v)
-			}
-		}
-	}
-	var svd mat.SVD
-	if !svd.Factorize(A, mat.SVDThin) {
-		return false, fmt.Errorf("faces: SVD of the %d×%d matrix failed", N, h)
-	}
-	sv := svd.Values(nil)
-	r := 0
-	for _, v := range sv {
-		if v > 1e-10*sv[0] {
-			r++
-		}
+	B, r, err := rowSpace(A, "faces")
+	if err != nil {
+		return false, err
 	}
 	if r == 0 {
 		return true, nil // A = 0: every unit feeds nothing
 	}
-	var V mat.Dense
-	svd.VTo(&V)
-	B := mat.DenseCopyOf(V.Slice(0, h, 0, r)) // h × r orthonormal basis of the row space
 	var Ar mat.Dense
 	Ar.Mul(A, B)
 	uniq, rep, sgn := hyperplanes(&Ar)

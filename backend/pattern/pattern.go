@@ -304,23 +304,9 @@ func ExactWith(A *mat.Dense, max int, o Options) (*Set, error) {
 		"Use fewer samples (`limit N`) or a smaller kernel, or `patterns sample N`."); err != nil {
 		return nil, err
 	}
-	for i := 0; i < N; i++ {
-		for j := 0; j < h; j++ {
-			if v := A.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("patterns exact: entry (%d,%d) is %v", i, j, v)
-			}
-		}
-	}
-	var svd mat.SVD
-	if !svd.Factorize(A, mat.SVDThin) {
-		return nil, fmt.Errorf("patterns exact: SVD of the %d×%d data matrix failed", N, h)
-	}
-	sv := svd.Values(nil)
-	r := 0
-	for _, v := range sv {
-		if v > 1e-10*sv[0] {
-			r++
-		}
+	B, r, err := rowSpace(A, "patterns exact")
+	if err != nil {
+		return nil, err
 	}
 	set := NewSet(N, h)
 	set.Rank = r
@@ -335,9 +321,6 @@ func ExactWith(A *mat.Dense, max int, o Options) (*Set, error) {
 		set.Exhaustive = true
 		return set, nil
 	}
-	var V mat.Dense
-	svd.VTo(&V)
-	B := V.Slice(0, h, 0, r) // h × r orthonormal basis of the row space
 	var Ar mat.Dense
 	Ar.Mul(A, B) // N × r
 	// Distinct hyperplanes: rows that are (±) multiples of each other cut the same
@@ -479,6 +462,36 @@ func hyperplanes(Ar *mat.Dense) (uniq, rep []int, sgn []float64) {
 		}
 	}
 	return uniq, rep, sgn
+}
+
+// rowSpace checks that A is finite and returns an orthonormal basis B (h × r) of its
+// row space, r its numerical rank (singular values above 1e-10 of the largest; B is nil
+// when r = 0). what prefixes the errors.
+func rowSpace(A *mat.Dense, what string) (B *mat.Dense, r int, err error) {
+	N, h := A.Dims()
+	for i := 0; i < N; i++ {
+		for j := 0; j < h; j++ {
+			if v := A.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, 0, fmt.Errorf("%s: entry (%d,%d) is %v", what, i, j, v)
+			}
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(A, mat.SVDThin) {
+		return nil, 0, fmt.Errorf("%s: SVD of the %d×%d data matrix failed", what, N, h)
+	}
+	sv := svd.Values(nil)
+	for _, v := range sv {
+		if v > 1e-10*sv[0] {
+			r++
+		}
+	}
+	if r == 0 {
+		return nil, 0, nil
+	}
+	var V mat.Dense
+	svd.VTo(&V)
+	return mat.DenseCopyOf(V.Slice(0, h, 0, r)), r, nil
 }
 
 func max1(n int) int {
