@@ -288,35 +288,8 @@ func (r *run) evaluateCheap(x []float64) *point { return r.eval(x, nil, false) }
 
 func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 	pr := r.pr
-	pt := &point{x: x}
-	u := make([]float64, pr.nu)
-	r.combine(x, u)
-	yhat := make([]float64, pr.n)
-	pr.predict(u, yhat)
-	lam := make([]float64, pr.n)
-	for i := range lam {
-		lam[i] = pr.y[i] - yhat[i]
-	}
-	if pr.bias {
-		m := 0.0
-		for _, v := range lam {
-			m += v
-		}
-		pt.bias = m / float64(pr.n)
-		for i := range lam {
-			lam[i] -= pt.bias
-		}
-	}
-	pt.lam = lam
-	loss := 0.5 * dot(lam, lam)
-	reg := 0.0
-	for k := 0; k < pr.nb; k++ {
-		if nb := norm(x[r.off[k]:r.off[k+1]]); nb > 0 {
-			reg += nb
-			pt.support++
-		}
-	}
-	pt.obj = loss + pr.beta*reg
+	pt := r.objectiveOnly(x)
+	lam := pt.lam
 	// certificate
 	g := make([]float64, pr.nu)
 	pr.adjoint(lam, g)
