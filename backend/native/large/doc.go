@@ -22,7 +22,7 @@
 // The prediction depends on the blocks only through the pattern-space vector u of
 // dimension nu = Σ_p H_p, so the loss is ½uᵀGu − cᵀu + ½‖Πy‖² with the pattern Gram
 // G = 𝒫ᵀΠ𝒫 (nu × nu) and c = 𝒫ᵀΠy. G is formed once, in one pass over the samples
-// (chunks of rows, n·nu² flops); afterwards nothing has a dimension n except the
+// (chunks of rows, n·nu² flops as tiled matrix products on every core); afterwards nothing has a dimension n except the
 // certificate's products and the cone rows. Families are stored as the aggregated
 // operators 𝒫_p (n × P·H floats) when that fits AggMax, else applied as operators on A
 // (FC: D_p X).
@@ -37,13 +37,25 @@
 // least-squares start as in CVXOPT's coneqp). Each Newton system is one nu_W × nu_W
 // Cholesky of G_W + ⊕_p P_p, the block epigraph variables and the rows eliminated in
 // closed form per block; nu_W ≤ MaxGram (default 8000, 16·nu² bytes). Its stopping
-// rule: relative gap ≤ Tol/10 with residuals ≤ 1e-8, or InnerTol (1e-10). Then the
-// full rows of the solution's nonzero blocks are checked; violated rows (up to 16H per
-// block, most violated first) join the block, the violating blocks are projected onto
-// their full cones (NNLS on the rows, verified against every row) and that point is
-// certified; when it is not optimal the restricted program is solved again on its
-// support. A round ends with the full certificate: blocks outside W whose ρ_b exceeds 1
-// join W, zero blocks leave it.
+// rule: relative gap ≤ Tol/10 with residuals ≤ 1e-8, or InnerTol (1e-10).
+//
+// Row generation happens inside the solve: at the first iterates with relative gap
+// ≤ 1e-1, 1e-2 and 1e-3 every cone row of the nonzero blocks is checked (one product
+// per block over all its rows); violated rows (up to 16H per block, most violated
+// first) join their blocks and the IPM continues from its iterate (the new rows start
+// at s = max(mᵀx, √μ), u = μ/s; the infeasible-start method removes their residual)
+// instead of being solved again from the start after convergence. On Fashion-MNIST
+// this took the IPM from 193 to 51 iterations at n = 1000 and from 239 to 77 at
+// n = 10 000. After convergence the rows are checked once more; if some are still
+// violated the point is repaired: the violating blocks are projected onto their full
+// cones (NNLS on the rows, verified against every row), and when that loses too much
+// the blocks of the violating patterns are re-optimised with every other block held
+// (a restricted program on those patterns alone, with its own row generation); the
+// better point is certified. Only when neither is optimal is the restricted program
+// solved again on its support. Every returned point has each block that violates a
+// row (the IPM meets its working rows to an absolute accuracy, a large relative
+// violation on a tiny block) projected onto its cone. A round ends with the full
+// certificate: blocks outside W whose ρ_b exceeds 1 join W, zero blocks leave it.
 //
 // # Method al (augmented Lagrangian + accelerated proximal gradient)
 //

@@ -41,6 +41,51 @@ type sub struct {
 	// the x layout, uL the cone multipliers in the LP layout; read-only, valid
 	// during the call): true ends the solve.
 	stop func(it int, f, relGap float64, x, uL []float64) bool
+	// start, when set, is the starting point instead of the least-squares start
+	// (a restart after rows were added: warmState).
+	start *ipmState
+	// check is the row generation inside the solve: called once, at the first
+	// iterate with relative gap ≤ checkAt and relative residuals ≤ 10·checkAt, with
+	// that iterate (x layout); true (rows were added to the working sets) ends the
+	// solve with restart set and the iterate in state.
+	check   func(x []float64) bool
+	checkAt float64
+}
+
+// ipmState is an IPM iterate: z = (t_k, x_k) per block and the slacks and
+// multipliers of the rows (LP layout) and of the block cones.
+type ipmState struct {
+	z, sL, uL, sQ, uQ []float64
+}
+
+// warmState maps an iterate st of the restricted problem old onto q, the same
+// blocks with working rows that are supersets of old's (rows added by a check):
+// the block variables, cones and the old rows keep their values; a new row j of
+// block k starts at s_j = max(m_jᵀx_k, √μ), u_j = μ/s_j with μ = sᵀu/deg of st (on
+// the central path's scale; the infeasible-start IPM removes the residual
+// s_j − m_jᵀx_k of a violated row).
+func warmState(old, q *sub, st *ipmState) *ipmState {
+	deg := float64(old.nl + old.K)
+	mu := (dot(st.sL, st.uL) + dot(st.sQ, st.uQ)) / deg
+	out := &ipmState{z: append([]float64(nil), st.z...), sQ: append([]float64(nil), st.sQ...), uQ: append([]float64(nil), st.uQ...),
+		sL: make([]float64, q.nl), uL: make([]float64, q.nl)}
+	floor := math.Sqrt(mu)
+	for k := 0; k < q.K; k++ {
+		h := q.h[k]
+		xk := st.z[q.xo[k]+k+1 : q.xo[k]+k+1+h]
+		a := 0
+		for r, row := range q.rowIdx[k] {
+			i := q.lo[k] + r
+			if a < old.m[k] && old.rowIdx[k][a] == row {
+				out.sL[i], out.uL[i] = st.sL[old.lo[k]+a], st.uL[old.lo[k]+a]
+				a++
+				continue
+			}
+			sv := math.Max(dot(q.rows[k][r*h:r*h+h], xk), floor)
+			out.sL[i], out.uL[i] = sv, mu/sv
+		}
+	}
+	return out
 }
 
 // finish fills the derived layout fields after the caller set h, pat, sg, rows,
@@ -130,6 +175,9 @@ type ipmResult struct {
 	gap   float64
 	err   float64 // max(relative gap, relative residuals) of x
 	stop  bool    // ended by q.stop
+	// restart: ended by q.check (rows were added); state is the iterate then
+	restart bool
+	state   *ipmState
 }
 
 // ntScale is the Nesterov–Todd scaling of one second-order cone,
@@ -238,7 +286,16 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 	dxv := make([]float64, nx)
 	best := ipmResult{err: math.Inf(1)}
 	bestIt := 0
-	q.leastSquaresStart(lin, z, sL, uL, sQ, uQ, nt, w2, rhs, xv, mxL)
+	if st := q.start; st != nil {
+		copy(z, st.z)
+		copy(sL, st.sL)
+		copy(uL, st.uL)
+		copy(sQ, st.sQ)
+		copy(uQ, st.uQ)
+	} else {
+		q.leastSquaresStart(lin, z, sL, uL, sQ, uQ, nt, w2, rhs, xv, mxL)
+	}
+	checked := false
 	for it := 0; ; it++ {
 		gather(z, xv)
 		q.ex(xv, u)
@@ -307,6 +364,15 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 		if q.stop != nil && q.stop(it, f, relGap, xv, uL) {
 			best.stop = true
 			return best
+		}
+		if q.check != nil && !checked && relGap <= q.checkAt && math.Max(relD, relP) <= 10*q.checkAt {
+			checked = true
+			if q.check(xv) {
+				best.restart, best.iters = true, it
+				best.state = &ipmState{z: append([]float64(nil), z...), sL: append([]float64(nil), sL...), uL: append([]float64(nil), uL...),
+					sQ: append([]float64(nil), sQ...), uQ: append([]float64(nil), uQ...)}
+				return best
+			}
 		}
 		mu := gap / deg
 		for i := 0; i < nl; i++ {

@@ -395,7 +395,7 @@ func (pr *prob) gramAll(ctx context.Context, tick func(done int)) []float64 {
 				Ab := blas64.General{Rows: i1 - i0, Cols: cb, Stride: cb, Data: fb.agg[i0*cb:]}
 				dst := blas64.General{Rows: ca, Cols: cb, Stride: nu, Data: G[oa*nu+ob:]}
 				if a == b {
-					blas64.Syrk(blas.Trans, 1, Aa, 1, blas64.Symmetric{N: ca, Stride: nu, Uplo: blas.Upper, Data: G[oa*nu+oa:]})
+					syrkUpper(Aa, G[oa*nu+oa:], nu)
 				} else {
 					blas64.Gemm(blas.Trans, blas.NoTrans, 1, Aa, Ab, 1, dst)
 				}
@@ -441,7 +441,7 @@ const gramRows = 1024
 func gram(J []float64, n, cols int) []float64 {
 	G := make([]float64, cols*cols)
 	Jm := blas64.General{Rows: n, Cols: cols, Stride: cols, Data: J}
-	blas64.Syrk(blas.Trans, 1, Jm, 0, blas64.Symmetric{N: cols, Stride: cols, Uplo: blas.Upper, Data: G})
+	syrkUpper(Jm, G, cols)
 	for i := 0; i < cols; i++ {
 		for j := 0; j < i; j++ {
 			G[i*cols+j] = G[j*cols+i]
@@ -449,6 +449,35 @@ func gram(J []float64, n, cols int) []float64 {
 	}
 	return G
 }
+
+// syrkUpper adds the upper triangle of AᵀA (A rows × cols) to dst (stride ld), by
+// tiles of gramTile columns: each tile pair (I ≤ J) is one matrix product, the
+// pairs run in parallel. It replaces BLAS's syrk, which in gonum's pure-Go BLAS is
+// unblocked and serial (in the Gram pass of a 10 000-image CNN it took 4× the time of
+// the same flops as blocked products); the tiles below the diagonal of a diagonal
+// tile are computed too and later overwritten by the mirror copy.
+func syrkUpper(A blas64.General, dst []float64, ld int) {
+	nt := (A.Cols + gramTile - 1) / gramTile
+	type pair struct{ i, j int }
+	var pairs []pair
+	for i := 0; i < nt; i++ {
+		for j := i; j < nt; j++ {
+			pairs = append(pairs, pair{i, j})
+		}
+	}
+	sub := func(t int) blas64.General {
+		c0, c1 := t*gramTile, min(A.Cols, (t+1)*gramTile)
+		return blas64.General{Rows: A.Rows, Cols: c1 - c0, Stride: A.Stride, Data: A.Data[c0:]}
+	}
+	parallel(len(pairs), func(k int) {
+		a, b := sub(pairs[k].i), sub(pairs[k].j)
+		o := pairs[k].i*gramTile*ld + pairs[k].j*gramTile
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, a, b, 1, blas64.General{Rows: a.Cols, Cols: b.Cols, Stride: ld, Data: dst[o:]})
+	})
+}
+
+// gramTile is syrkUpper's tile width.
+const gramTile = 256
 
 // parallel runs fn(0…n−1) on up to GOMAXPROCS goroutines, each index exactly once.
 func parallel(n int, fn func(i int)) {

@@ -115,9 +115,29 @@ func (r *run) solveIPM() (*Result, error) {
 		var q *sub
 		rowRounds := 0
 		restoredOK := false
+		var prevQ *sub
+		var state *ipmState
+		checkAt := midCheck
 		for {
 			q = r.buildSub(W)
 			q.gapTol = set.Tol / 10
+			if state != nil {
+				q.start = warmState(prevQ, q, state)
+				state = nil
+			}
+			if checkAt >= midCheckMin {
+				qq, WW := q, W
+				q.checkAt = checkAt
+				q.check = func(x []float64) bool {
+					r.setStage(fmt.Sprintf("round %d: cone row check inside the IPM", round))
+					added, worst := r.checkRows(WW, qq, x)
+					r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(WW)))
+					if debugWS {
+						println("mid-solve rows: added", added, "worst", worst, "at gap", checkAt)
+					}
+					return added > 0
+				}
+			}
 			q.stop = func(it int, f, relGap float64, xv, uL []float64) bool {
 				if r.due() {
 					// certify the iterate's λ (cheap bounds and the IPM's
@@ -131,6 +151,12 @@ func (r *run) solveIPM() (*Result, error) {
 			r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(W)))
 			res = q.solve(innerTol, set.MaxInner)
 			r.iters += res.iters
+			if res.restart {
+				// rows were added inside the solve: continue from its iterate
+				prevQ, state = q, res.state
+				checkAt /= 10
+				continue
+			}
 			if res.stop && res.x != nil {
 				// stopped from outside: certify the IPM's best iterate as it is (the
 				// dual bound at its λ with its multipliers, its blocks projected onto
@@ -156,6 +182,19 @@ func (r *run) solveIPM() (*Result, error) {
 			if pt := r.restored(W, q, res); pt != nil && r.certified() {
 				restoredOK = true
 				break
+			}
+			// the projection lost too much: re-optimise the violating patterns'
+			// blocks with the others held (repair) and certify that point
+			r.setStage(fmt.Sprintf("round %d: repair of the violating patterns", round))
+			if pt := r.repair(W, q, res.x); pt != nil {
+				if r.best == nil || pt.obj < r.best.obj {
+					pt.maxRho, pt.rho = r.dualPt.maxRho, r.dualPt.rho
+					r.best = pt
+				}
+				if r.certified() {
+					restoredOK = true
+					break
+				}
 			}
 			{
 				// the re-solve works on the restricted solution's support: zero blocks
@@ -202,7 +241,15 @@ func (r *run) solveIPM() (*Result, error) {
 		}
 		r.setStage(fmt.Sprintf("round %d: certificate", round))
 		full := r.evaluate(x, mult)
-		r.consider(full)
+		r.considerDual(full)
+		// the primal candidate: the restricted solution with every block that
+		// violates a row (the IPM meets its working rows to an absolute accuracy,
+		// which is a large relative violation on a tiny block) projected onto its
+		// full cone
+		if pt := r.feasible(x); r.best == nil || pt.obj < r.best.obj {
+			pt.maxRho, pt.rho = full.maxRho, full.rho
+			r.best = pt
+		}
 		// rounded: blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ set to zero
 		keep := make([]bool, pr.nb)
 		xr := append([]float64(nil), x...)
@@ -218,7 +265,7 @@ func (r *run) solveIPM() (*Result, error) {
 		if zeroed && r.certified() {
 			// the sparser point, certified by the same dual bound when its objective
 			// is within the tolerance of it
-			rp := r.objectiveOnly(xr)
+			rp := r.feasible(xr)
 			if rp.obj-r.dual <= set.Tol*math.Max(1, math.Abs(rp.obj)) {
 				rp.maxRho, rp.rho = full.maxRho, full.rho
 				r.best = rp
@@ -352,6 +399,10 @@ func (r *run) project(x []float64) []float64 {
 	})
 	return out
 }
+
+// feasible is the objective (no certificate) of x with its violating blocks projected
+// onto their full cones (project): a point every cone row accepts.
+func (r *run) feasible(x []float64) *point { return r.objectiveOnly(r.project(x)) }
 
 // objectiveOnly evaluates the objective (and λ, bias) of x without a certificate.
 func (r *run) objectiveOnly(x []float64) *point {
@@ -532,3 +583,102 @@ func (r *run) buildSub(W []int) *sub {
 }
 
 const debugWS = false
+
+// repair turns a restricted solution whose blocks violate cone rows outside their
+// working sets into a feasible point without a second full solve: the blocks of
+// every pattern with a violated row (both sign copies, set VB) are re-optimised with
+// the other blocks of W held at their values. With u_F the fixed blocks' pattern
+// vector and r_F = Πy − ΠĴu_F, the objective restricted to VB is the sub problem
+// with c' = Ĵᵀr_F and ‖ỹ‖² = ‖r_F‖² on VB's patterns, exactly the full objective for
+// every value of VB's blocks (the fixed blocks' β‖x‖ is added back in the
+// evaluation). Its Newton systems have VB's pattern coordinates only (a few hundred
+// where the full restricted problem has thousands), so a row-generation loop on it
+// (at most repairRounds restricted solves, each followed by the full row check) is
+// cheap. The point is returned when the last check adds no row (the same
+// feasibility test as a restricted solution), nil otherwise; the caller certifies it
+// with the dual bound it already holds.
+func (r *run) repair(W []int, q *sub, xs []float64) *point {
+	pr := r.pr
+	// blocks whose working rows grew since q was built
+	bad := map[int]bool{}
+	for i, k := range W {
+		if len(r.rows[k]) != len(q.rowIdx[i]) {
+			bad[pr.bp[k]] = true
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	x := make([]float64, len(r.x))
+	var VB []int
+	for i, k := range W {
+		if bad[pr.bp[k]] {
+			VB = append(VB, k)
+			continue
+		}
+		copy(x[r.off[k]:r.off[k+1]], xs[q.xo[i]:q.xo[i]+q.h[i]])
+	}
+	uF := make([]float64, pr.nu)
+	r.combine(x, uF)
+	rF := make([]float64, pr.n)
+	pr.predict(uF, rF)
+	if pr.bias {
+		center(rF)
+	}
+	for i := range rF {
+		rF[i] = pr.yt[i] - rF[i]
+	}
+	cF := make([]float64, pr.nu)
+	pr.adjoint(rF, cF)
+	yy := dot(rF, rF)
+	for round := 0; round < repairRounds; round++ {
+		if r.stopped() != "" {
+			return nil
+		}
+		qs := r.buildSub(VB)
+		// buildSub's patterns are VB's in order of first appearance (q.po layout)
+		seen := map[int]bool{}
+		o := 0
+		for _, k := range VB {
+			gp := pr.bp[k]
+			if seen[gp] {
+				continue
+			}
+			seen[gp] = true
+			copy(qs.c[o:o+pr.ph[gp]], cF[pr.po[gp]:pr.po[gp]+pr.ph[gp]])
+			o += pr.ph[gp]
+		}
+		qs.yy = yy
+		qs.gapTol = r.set.Tol / 100
+		res := qs.solve(r.set.InnerTol, r.set.MaxInner)
+		r.iters += res.iters
+		if res.x == nil || res.stop {
+			return nil
+		}
+		added, _ := r.checkRows(VB, qs, res.x)
+		if added > 0 {
+			continue
+		}
+		for i, k := range VB {
+			copy(x[r.off[k]:r.off[k+1]], res.x[qs.xo[i]:qs.xo[i]+qs.h[i]])
+		}
+		pt := r.feasible(x)
+		if debugWS {
+			println("repair:", len(VB), "blocks", round+1, "solves, objective", pt.obj)
+		}
+		return pt
+	}
+	return nil
+}
+
+// midCheck is the relative gap of the restricted IPM's first row check inside the
+// solve (then ÷10 per restart, while ≥ midCheckMin): violated rows found there join
+// the working sets and the solve continues from its iterate (warmState) instead of
+// being repeated from the start after convergence.
+const (
+	midCheck    = 1e-1
+	midCheckMin = 1e-4
+)
+
+// repairRounds bounds the row-generation solves of repair.
+const repairRounds = 6
