@@ -88,7 +88,9 @@ package certify
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 
@@ -275,22 +277,49 @@ func CertifyDual(p *convex.Program, lam []float64, fams []*convex.Family) (*Resu
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].gn > order[j].gn })
-	for _, c := range order {
-		if c.gn <= argVal {
-			break
+	// batches of GOMAXPROCS patterns maximised in parallel, each with the floor
+	// known when the batch starts, folded in order (the same Max as one at a time:
+	// a skipped sign's bound is at most the floor ≤ the best value ≤ Max; Checked can
+	// differ with the number of processors, the result does not)
+	type out struct {
+		b, val, s float64
+		u         []float64
+		ok        bool
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
+	for i := 0; i < len(order) && order[i].gn > argVal; {
+		j := i
+		for j < len(order) && j < i+workers && order[j].gn > argVal {
+			j++
 		}
-		f := fams[c.f]
-		b, val, s, u, ok := patternMaxUp(f, c.q, lam, ans[c.f], argVal)
-		res.Checked += len(signsOf(f))
-		if !ok {
-			res.Inexact++
+		batch := order[i:j]
+		outs := make([]out, len(batch))
+		floor := argVal
+		var wg sync.WaitGroup
+		for k := range batch {
+			wg.Add(1)
+			go func(k int) {
+				defer wg.Done()
+				c := batch[k]
+				o := &outs[k]
+				o.b, o.val, o.s, o.u, o.ok = patternMaxUp(fams[c.f], c.q, lam, ans[c.f], floor)
+			}(k)
 		}
-		if b > res.Max {
-			res.Max = b
+		wg.Wait()
+		for k, c := range batch {
+			o := outs[k]
+			res.Checked += len(signsOf(fams[c.f]))
+			if !o.ok {
+				res.Inexact++
+			}
+			if o.b > res.Max {
+				res.Max = o.b
+			}
+			if o.val > argVal {
+				argVal, res.Family, res.Pattern, res.Sign, res.U = o.val, c.f, c.q, o.s, o.u
+			}
 		}
-		if val > argVal {
-			argVal, res.Family, res.Pattern, res.Sign, res.U = val, c.f, c.q, s, u
-		}
+		i = j
 	}
 	res.Ratio = up(res.Max / p.Beta)
 	res.Bound = SafeBound(p, fams, lam, res.Ratio)

@@ -47,14 +47,24 @@ func coneMaxInstances(m, h, k int, seed int64) ([]*mat.Dense, [][]float64) {
 	return Ms, gs
 }
 
-func benchConeMax(b *testing.B, m, h int) {
-	Ms, gs := coneMaxInstances(m, h, 50, 1)
+func benchConeMax(b *testing.B, m, h, k int, full bool) {
+	Ms, gs := coneMaxInstances(m, h, k, 1)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		k := i % len(Ms)
-		ConeMax(gs[k], Ms[k])
+		j := i % len(Ms)
+		if full {
+			coneMaxLH(gs[j], Ms[j], coneTol(gs[j], Ms[j]))
+		} else {
+			ConeMax(gs[j], Ms[j])
+		}
 	}
 }
 
-func BenchmarkConeMaxFC200(b *testing.B)   { benchConeMax(b, 200, 11) }
-func BenchmarkConeMaxCNN9800(b *testing.B) { benchConeMax(b, 9800, 17) }
+// The ...Full variants are the baseline: Lawson–Hanson on every row (ConeMax before
+// its working set). CNN490k is one pattern of the 10 000-image Fashion-MNIST CNN
+// (10 000 images × 49 patches, h = 16 + bias).
+func BenchmarkConeMaxFC200(b *testing.B)       { benchConeMax(b, 200, 11, 50, false) }
+func BenchmarkConeMaxCNN9800(b *testing.B)     { benchConeMax(b, 9800, 17, 50, false) }
+func BenchmarkConeMaxCNN9800Full(b *testing.B) { benchConeMax(b, 9800, 17, 50, true) }
+func BenchmarkConeMaxCNN490k(b *testing.B)     { benchConeMax(b, 490000, 17, 4, false) }
+func BenchmarkConeMaxCNN490kFull(b *testing.B) { benchConeMax(b, 490000, 17, 4, true) }
