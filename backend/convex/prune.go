@@ -59,14 +59,42 @@ func (p *Program) Prune(s *Solution) *Solution {
 	}
 	sort.SliceStable(bs, func(i, j int) bool { return bs[i].cost > bs[j].cost })
 	active := append([]*blk(nil), bs...) // filtered in place below; bs keeps every block
+	// Few blocks for many samples (len ≤ n/2): one Householder QR of all their columns,
+	// A = QR, and each step works on the columns of R that are still active — A's
+	// active columns are Q times them, so they have the same singular values and
+	// right singular vectors — instead of a fresh n × m factorization per dropped
+	// block (at n = 10 000 with 400 blocks: 2nm² flops once against per step).
+	var R *mat.Dense
+	col := map[*blk]int{}
+	if 2*len(active) <= n {
+		A := mat.NewDense(n, len(active), nil)
+		for j, b := range active {
+			A.SetCol(j, b.a)
+			col[b] = j
+		}
+		var qr mat.QR
+		qr.Factorize(A)
+		var Rf mat.Dense
+		qr.RTo(&Rf)
+		R = mat.DenseCopyOf(Rf.Slice(0, len(active), 0, len(active)))
+	}
 	for len(active) > 0 {
 		m := len(active)
 		if m > n+1 {
 			m = n + 1
 		}
-		M := mat.NewDense(n, m, nil)
-		for j := 0; j < m; j++ {
-			M.SetCol(j, active[j].a)
+		var M *mat.Dense
+		if R != nil {
+			k, _ := R.Dims()
+			M = mat.NewDense(k, m, nil)
+			for j := 0; j < m; j++ {
+				M.SetCol(j, mat.Col(nil, col[active[j]], R))
+			}
+		} else {
+			M = mat.NewDense(n, m, nil)
+			for j := 0; j < m; j++ {
+				M.SetCol(j, active[j].a)
+			}
 		}
 		var svd mat.SVD
 		if !svd.Factorize(M, mat.SVDFullV) {

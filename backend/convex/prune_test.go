@@ -119,3 +119,34 @@ func TestPruneKeepsInfeasibleNoise(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneTall: with many more samples than blocks (one QR, then steps on R) the
+// two sign copies of a pattern that point the same way are dependent (their
+// contributions cancel), so pruning keeps at most one block per pattern, the
+// prediction, feasibility and a cost no higher.
+func TestPruneTall(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		prog, sol := fcProgram(seed, 80, 3, 8)
+		Q, _ := sol.Blocks[0][0].Dims()
+		before := nonzero(sol)
+		if 2*before > prog.N || before != 2*Q {
+			t.Fatalf("seed %d: %d blocks for n = %d (want the tall case, both copies of %d patterns)", seed, before, prog.N, Q)
+		}
+		out := prog.Prune(sol)
+		y0, y1 := prog.Predict(sol), prog.Predict(out)
+		for i := range y0 {
+			if math.Abs(y0[i]-y1[i]) > 1e-9*(1+math.Abs(y0[i])) {
+				t.Fatalf("seed %d: prediction %d moved from %.12g to %.12g", seed, i, y0[i], y1[i])
+			}
+		}
+		if o0, o1 := prog.Objective(sol), prog.Objective(out); o1 >= o0 {
+			t.Errorf("seed %d: objective %.12g → %.12g, want a decrease (cancelling copies removed)", seed, o0, o1)
+		}
+		if v := prog.Violation(out); v > 1e-12 {
+			t.Errorf("seed %d: cone violation %.3g after pruning", seed, v)
+		}
+		if after := nonzero(out); after > Q {
+			t.Errorf("seed %d: %d nonzero blocks after pruning, want ≤ %d (one per pattern)", seed, after, Q)
+		}
+	}
+}
