@@ -22,18 +22,23 @@ import (
 // augmented Lagrangian), or "" for TemplateMethod's choice.
 func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, rec solver.Recorder) (*Solved, error) {
 	method := s.Method
-	if method == "" {
+	auto := method == ""
+	if auto {
 		method = TemplateMethod(p)
 	}
 	switch method {
 	case "group":
-		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context, Unrounded: true}, rec)
+		r, err := group.Solve(p, warm, group.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Context: s.Context, Unrounded: true, MaxMemory: s.MaxMemory}, rec)
 		if err != nil {
 			return nil, err
 		}
 		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint, Method: "group"}, nil
 	case "ipm", "al":
-		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: method, Context: s.Context, MaxMemory: s.MaxMemory}, rec)
+		lm := method
+		if auto {
+			lm = "" // the large solver picks ipm or al by its pattern space's size
+		}
+		r, err := large.Solve(p, warm, large.Settings{Tol: s.Tol, MaxIter: s.MaxIters, Method: lm, Context: s.Context, MaxMemory: s.MaxMemory}, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -46,7 +51,9 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 // Newton systems are n × n (Woodbury) or (Σ H + blocks)², and it stores its iterates
 // and the patterns densely: per pattern about 5S + 2 floats per prediction row and
 // S + 2 per cone row (four Np × S·P iterate products, the gradient work, Weight and
-// the gates' products; S copies). The large solver's Newton systems are nu × nu with
+// the gates' products; S copies) and per block about 6(H+1)² floats for its Newton
+// systems (group.newtonBytes: 29 GB for 500 patterns of flattened 28 × 28 images).
+// The large solver's Newton systems are nu × nu with
 // nu = Σ_patterns H, independent of n, and it stores bits per pattern. So: large
 // ("ipm") when the samples outnumber the pattern coordinates (n > nu) or group's
 // dense storage would pass groupBytes; group otherwise (backend/native/large's package doc has the
@@ -70,7 +77,8 @@ func TemplateMethod(p *convex.Program) string {
 			nc, _ = f.C.Dims()
 		}
 		S := float64(len(f.Signs))
-		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2))
+		h1 := float64(f.H + 1)
+		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2) + S*6*h1*h1)
 	}
 	if dense <= smallBytes {
 		return "group" // small programs: group, the reference method, in well under a second

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"github.com/cnnc-org/cnnc/lang/budget"
 	"math"
 	"strings"
 	"testing"
@@ -214,5 +215,21 @@ func TestRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got error %v", want, err)
 		}
+	}
+}
+
+// TestNewtonBudget: a program whose per-block Newton matrices pass the memory budget
+// is refused before any allocation with the budget's error (budget.TooLarge, shown
+// as F0209 by the command line) naming the
+// Newton systems; under the budget the same program solves.
+func TestNewtonBudget(t *testing.T) {
+	p := fcProgram(7, 10, 2, 10, 1e-2, false, false, true)
+	need, _ := newtonBytes(p)
+	_, err := Solve(p, nil, Settings{MaxMemory: need / 2}, nil)
+	if budget.AsTooLarge(err) == nil || !strings.Contains(err.Error(), "Newton matrices") {
+		t.Fatalf("budget %d for %d bytes: got %v", need/2, need, err)
+	}
+	if _, err := Solve(p, nil, Settings{MaxMemory: 64 * need}, nil); err != nil {
+		t.Fatalf("budget %d for %d bytes: %v", 64*need, need, err)
 	}
 }
