@@ -119,6 +119,9 @@ func (r *run) solveIPM() (*Result, error) {
 		var state *ipmState
 		checkAt := midCheck
 		for {
+			if err := r.subBudget(W); err != nil {
+				return nil, err
+			}
 			q = r.buildSub(W)
 			q.gapTol = set.Tol / 10
 			if state != nil {
@@ -529,6 +532,24 @@ func (r *run) checkRows(W []int, q *sub, x []float64) (int, float64) {
 		w = math.Max(w, worst[i])
 	}
 	return tot, w
+}
+
+// subBudget checks the restricted problem's pattern-space matrices (Gram, working
+// copy and factor: 3·nu_W² floats over W's patterns) against the memory budget
+// before buildSub allocates them.
+func (r *run) subBudget(W []int) error {
+	pr := r.pr
+	seen := map[int]bool{}
+	nu := int64(0)
+	for _, k := range W {
+		if gp := pr.bp[k]; !seen[gp] {
+			seen[gp] = true
+			nu += int64(pr.ph[gp])
+		}
+	}
+	return budget.Check(r.set.MaxMemory, budget.Floats(3, nu, nu),
+		fmt.Sprintf("the large solver's restricted pattern-space matrices (3 × %d² floats for %d blocks)", nu, len(W)),
+		"Use fewer patterns (`patterns sample N`) or fewer features per pattern: the restricted problem's Newton matrix has Σ H coordinates over its patterns.")
 }
 
 // buildSub assembles the restricted problem on W: its patterns, G and c restricted
