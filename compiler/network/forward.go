@@ -3,6 +3,8 @@ package network
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -34,24 +36,37 @@ func (p *plan) forward(X *mat.Dense) (*mat.Dense, error) {
 	if n == 0 || d != p.in.size() {
 		return nil, fmt.Errorf("forward: the data have %d features per sample, the input %s has %d", d, shapeString(p.in.shape()), p.in.size())
 	}
-	bufs := make([][]float64, len(p.steps))
-	var scratch []float64
-	for i, st := range p.steps {
-		bufs[i] = make([]float64, st.out.size())
-		if st.gate != nil && len(scratch) < st.out.size() {
-			scratch = make([]float64, st.out.size())
-		}
-	}
 	out := p.out.size()
 	Y := mat.NewDense(n, out, nil)
-	for i := 0; i < n; i++ {
-		src := X.RawRowView(i)
-		for k, st := range p.steps {
-			st.run(bufs[k], src, scratch)
-			src = bufs[k]
-		}
-		copy(Y.RawRowView(i), src)
+	// samples are independent: contiguous chunks on every core, each with its own
+	// buffers (the same arithmetic per sample, so the result does not depend on the
+	// number of cores)
+	w := min(runtime.GOMAXPROCS(0), max(1, n/64))
+	var wg sync.WaitGroup
+	for t := 0; t < w; t++ {
+		lo, hi := t*n/w, (t+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bufs := make([][]float64, len(p.steps))
+			var scratch []float64
+			for i, st := range p.steps {
+				bufs[i] = make([]float64, st.out.size())
+				if st.gate != nil && len(scratch) < st.out.size() {
+					scratch = make([]float64, st.out.size())
+				}
+			}
+			for i := lo; i < hi; i++ {
+				src := X.RawRowView(i)
+				for k, st := range p.steps {
+					st.run(bufs[k], src, scratch)
+					src = bufs[k]
+				}
+				copy(Y.RawRowView(i), src)
+			}
+		}()
 	}
+	wg.Wait()
 	return Y, nil
 }
 
