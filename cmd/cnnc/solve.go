@@ -89,10 +89,11 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	var rec solver.Recorder
+	var rec solver.Recorder = solver.Nop{}
 	if !o.quiet {
 		rec = &solver.Table{W: e.stderr}
 	}
+	rec = endRecorder{rec: rec, in: e.sig}
 	e.sig.setStage("deriving and solving the convex program")
 	res, err := p.Solve(cnnc.SolveOptions{Solver: o.solver, Tol: o.tol, Progress: rec, Context: e.ctx, TimeLimit: o.timeLimit})
 	if err := p.done(err); err != nil {
