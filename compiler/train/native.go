@@ -80,7 +80,7 @@ func TemplateMethod(p *convex.Program) string {
 		h1 := float64(f.H + 1)
 		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2) + S*6*h1*h1)
 	}
-	if dense <= smallBytes {
+	if dense <= smallBytes && (p.N <= nu || p.N < groupMaxN) {
 		return "group" // small programs: group, the reference method, in well under a second
 	}
 	if p.N > nu || dense > groupBytes {
@@ -94,6 +94,12 @@ func TemplateMethod(p *convex.Program) string {
 // also handles the degenerate programs (constant features, a zero optimum) whose
 // pattern-space Newton systems are singular.
 const smallBytes = 64 << 20
+
+// groupMaxN: from this many samples on, a small program whose samples outnumber its
+// pattern coordinates goes to the large solver even below smallBytes — group's
+// sample-space Newton systems cost n³/3 per iteration (n = 2000, 100 patterns of 11
+// features: 51 s with group; the pattern space has 1100 coordinates).
+const groupMaxN = 1000
 
 // groupBytes is the group solver's dense storage above which TemplateMethod prefers
 // the large solver (1 GB).

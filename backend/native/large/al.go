@@ -141,7 +141,7 @@ func (a *alGram) rebuild() {
 func (r *run) solveAL() (*Result, error) {
 	pr, set := r.pr, r.set
 	if pr.nu > set.MaxGram {
-		return nil, fmt.Errorf("large: method al needs the pattern space (Σ H = %d) within MaxGram = %d", pr.nu, set.MaxGram)
+		return nil, fmt.Errorf("large: the pattern space has Σ H = %d coordinates (%d patterns of up to %d features), and both methods of the structured solver work with its nu × nu Gram matrix, limited to nu ≤ %d; use fewer patterns (`patterns sample N`) or fewer features per pattern (a convolution instead of a fully connected first layer)", pr.nu, pr.np, maxH(pr), set.MaxGram)
 	}
 	r.rows = make([][]int32, pr.nb)
 	r.consider(r.evaluateCheap(append([]float64(nil), r.x...)))
@@ -398,4 +398,13 @@ func powerNorm(G []float64, n int) float64 {
 		v, w = w, v
 	}
 	return lam * 1.02
+}
+
+// maxH is the largest block width of pr's families.
+func maxH(pr *prob) int {
+	h := 0
+	for _, fm := range pr.fams {
+		h = max(h, fm.H)
+	}
+	return h
 }

@@ -111,19 +111,19 @@
 //
 // # Measured
 //
-// On the shared 2-core machine (load average 20–30 from other sessions throughout, so
-// wall times are 5–12× what the process's CPU seconds suggest; CPU seconds are user +
-// system; all to be re-measured on a quiet machine).
+// On the 2-core development machine, otherwise idle but for one background job at
+// nice 19; CPU seconds are user + system.
 //
 // Structured benchmark (BenchmarkStructured200: n = 200, d = 10, 100 patterns,
-// β = 1e-3, ±1 labels, certified gap ≤ 1e-6; load 21–25, and 5–7 with one other
-// solve running):
+// β = 1e-3, ±1 labels, certified gap ≤ 1e-6), per solve, and the cost of an
+// iteration against the two dense products it is built on (A·Vᵀ and Zᵀ·A, 567 µs):
 //
-//	solver  load   CPU s/solve  wall s  iterations  CPU ms/iter  iter / (A·Vᵀ + Zᵀ·A)
-//	group   21–25  0.65         5.4     42          15.4         32
-//	ipm     21–25  3.9          29      44          90           185
-//	group   5–7    0.86         1.3     42          20.4         26
-//	ipm     5–7    4.2          8.4     44          95           121
+//	solver  CPU s/solve  wall s  iterations  CPU ms/iter  iter / (A·Vᵀ + Zᵀ·A)
+//	group   0.67         0.58    42          16.0         28
+//	ipm     3.48         2.88    44          79.2         140
+//	al      37.0         37.1    20 000      1.85         3.3   (not certified: gap 0.49)
+//
+// (the earlier session's figures, load 5–7: group 0.86 CPU-s, ipm 4.2 CPU-s.)
 //
 // Fashion-MNIST T-shirt vs ankle boot, conv 4×4 stride 4 · relu · avgpool global,
 // 200 sampled patterns (nu = 3200, 400 blocks), β = 1e-3, tol 1e-4
@@ -142,11 +142,20 @@
 //	2000 max optimal 2:26.8   210    80         3.0e-6    1.98 GiB   400      0.930
 //
 // (the last row: `maxpool global` in place of `avgpool global`, 200 max-patterns.)
-// Before the row generation inside the IPM, the working-set Cholesky and the
+// Before the row generation inside the IPM, the tiled Gram pass and the
 // certificate's working-set cone maximisation, the same runs took 193 and 239 IPM
 // iterations and 347 and 753 CPU-s at n = 1000 and 10 000. Time grows less than
 // linearly in n: per IPM iteration the nu × nu Cholesky (about 1.4 CPU-s at nu = 3200,
 // independent of n) dominates; the parts linear in n are the Gram pass (n·nu² flops,
 // 14 s at n = 10 000), the row checks and the two certificates (about 20 CPU-s each at
 // n = 10 000, 490 000 cone rows per pattern).
+//
+// Stops at n = 10 000: `--time-limit 60s` ended the run 5 s after the limit with
+// status time_limit and a valid report (the zero network: the limit fell before the
+// first row check inside the IPM, which makes the first feasible point). Ctrl-C 75 s
+// into the run: the solver returned within a second of the signal and the report
+// (status interrupted) was written 12–26 s after it — the network's evaluation and
+// the cone maximisations of its certificate take the rest; the certified bound was
+// 747.82, 1.2 % below the optimum 756.70, and the network the best feasible point so
+// far (880.07 and 4899.1 in two runs: the row check's point, projected and scaled).
 package large

@@ -61,10 +61,10 @@
 // attains ρ̄ to 1e-7 (TestExactOracleAgainstSampling).
 //
 // Fashion-MNIST, 10 classes, n = 1000, CNN with global average pooling, 100 sampled
-// patterns (examples/fashion_multiclass.cnn, --time-limit 55m, load average 20–29):
-// Scalable stopped in Polish after 1115 L-BFGS iterations; bracket [7.491, 131.771]
-// over the sampled and the network's patterns (relative gap 0.94), 513 units, train
-// accuracy 0.994, test 0.738, 21 min CPU, 1.46 GB peak. PyTorch Adam at the same width
-// (best of 5 seeds, 100 epochs): objective 254.8, accuracy 0.771 / 0.653
+// patterns (examples/fashion_multiclass.cnn, no time limit, sharing the machine at
+// nice 19): status iteration_limit, bracket [26.749, 125.732] over the sampled and the
+// network's patterns (relative gap 0.79), 513 units, train accuracy 0.997, test 0.730,
+// 45 min CPU (73 min wall), 1.47 GB peak. PyTorch Adam at the same width (best of 5
+// seeds, 100 epochs): objective 254.8, accuracy 0.771 / 0.653
 // (docs/math/10-vector-output.md §11).
 package vecout
