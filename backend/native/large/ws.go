@@ -136,17 +136,7 @@ func (r *run) solveIPM() (*Result, error) {
 					added, worst := r.checkRows(WW, qq, x)
 					// a feasible point from this iterate (projected and scaled), so that
 					// a stop later in the solve has more than the zero network to return
-					raw := make([]float64, len(r.x))
-					for i, k := range WW {
-						copy(raw[r.off[k]:r.off[k+1]], x[qq.xo[i]:qq.xo[i]+qq.h[i]])
-					}
-					if pt := r.feasible(raw); r.best == nil || pt.obj < r.best.obj {
-						pt.maxRho, pt.rho = math.NaN(), nil
-						if r.dualPt != nil {
-							pt.maxRho, pt.rho = r.dualPt.maxRho, r.dualPt.rho
-						}
-						r.best = pt
-					}
+					r.offer(r.feasible(r.flatX(WW, qq, x)), r.dualPt)
 					r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(WW)))
 					if debugWS {
 						println("mid-solve rows: added", added, "worst", worst, "at gap", checkAt)
@@ -201,10 +191,7 @@ func (r *run) solveIPM() (*Result, error) {
 			// blocks with the others held (repair) and certify that point
 			r.setStage(fmt.Sprintf("round %d: repair of the violating patterns", round))
 			if pt := r.repair(W, q, res.x); pt != nil {
-				if r.best == nil || pt.obj < r.best.obj {
-					pt.maxRho, pt.rho = r.dualPt.maxRho, r.dualPt.rho
-					r.best = pt
-				}
+				r.offer(pt, r.dualPt)
 				if r.certified() {
 					restoredOK = true
 					break
@@ -260,10 +247,7 @@ func (r *run) solveIPM() (*Result, error) {
 		// violates a row (the IPM meets its working rows to an absolute accuracy,
 		// which is a large relative violation on a tiny block) projected onto its
 		// full cone
-		if pt := r.feasible(x); r.best == nil || pt.obj < r.best.obj {
-			pt.maxRho, pt.rho = full.maxRho, full.rho
-			r.best = pt
-		}
+		r.offer(r.feasible(x), full)
 		// rounded: blocks with ‖x_b‖ ≤ ZeroTol·max‖x‖ set to zero
 		keep := make([]bool, pr.nb)
 		xr := append([]float64(nil), x...)
@@ -343,13 +327,10 @@ func (r *run) restored(W []int, q *sub, res ipmResult) *point {
 	d := r.evaluate(raw, mult)
 	r.considerDual(d)
 	pt := r.feasible(raw)
-	pt.maxRho, pt.rho = d.maxRho, d.rho
 	if debugWS {
 		println("restored: raw obj", d.obj, "dual", d.dual, "maxRho", d.maxRho, "restored obj", pt.obj)
 	}
-	if r.best == nil || pt.obj < r.best.obj {
-		r.best = pt
-	}
+	r.offer(pt, d)
 	return pt
 }
 
@@ -358,13 +339,21 @@ func (r *run) restored(W []int, q *sub, res ipmResult) *point {
 func (r *run) flat(W []int, q *sub, xv, uL []float64) ([]float64, *multRows) {
 	pr := r.pr
 	mult := &multRows{rows: make([][]int32, pr.nb), mu: make([][]float64, pr.nb)}
-	raw := make([]float64, len(r.x))
 	for i, k := range W {
-		copy(raw[r.off[k]:r.off[k+1]], xv[q.xo[i]:q.xo[i]+q.h[i]])
 		mult.rows[k] = q.rowIdx[i]
 		mult.mu[k] = append([]float64(nil), uL[q.lo[i]:q.lo[i]+q.m[i]]...)
 	}
-	return raw, mult
+	return r.flatX(W, q, xv), mult
+}
+
+// flatX returns the restricted iterate xv (x layout of q over W) in the flat block
+// layout (a copy; blocks outside W are zero).
+func (r *run) flatX(W []int, q *sub, xv []float64) []float64 {
+	raw := make([]float64, len(r.x))
+	for i, k := range W {
+		copy(raw[r.off[k]:r.off[k+1]], xv[q.xo[i]:q.xo[i]+q.h[i]])
+	}
+	return raw
 }
 
 // project returns x with every block that violates a row of its cone (relative
@@ -408,6 +397,15 @@ func (r *run) project(x []float64) []float64 {
 		}
 	})
 	return out
+}
+
+// offer makes the feasible point pt the best one when its objective is smaller,
+// with the certificate's ρ of cert (the point whose λ certified the bound).
+func (r *run) offer(pt, cert *point) {
+	if r.best == nil || pt.obj < r.best.obj {
+		pt.maxRho, pt.rho = cert.maxRho, cert.rho
+		r.best = pt
+	}
 }
 
 // feasible is the objective (no certificate) of x with its violating blocks projected
