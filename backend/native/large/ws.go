@@ -261,10 +261,12 @@ func (r *run) solveIPM() (*Result, error) {
 			}
 		}
 		if zeroed && r.certified() {
-			// the sparser point, certified by the same dual bound when its objective
-			// is within the tolerance of it
+			// the sparser point, when its objective is no more than a thousandth of
+			// the tolerance above the best one (a rounded point that merely met the
+			// tolerance against the solver's bound could miss it against the
+			// pipeline's recomputed one)
 			rp := r.feasible(xr)
-			if rp.obj-r.dual <= set.Tol*math.Max(1, math.Abs(rp.obj)) {
+			if rp.obj-r.best.obj <= 1e-3*set.Tol*math.Max(1, math.Abs(rp.obj)) {
 				rp.maxRho, rp.rho = full.maxRho, full.rho
 				r.best = rp
 			}
