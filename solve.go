@@ -276,6 +276,7 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 		p.addVector(r, out)
 		return r
 	}
+	r.Notes = append(r.Notes, out.Notes...)
 	if out.ZeroLoss == nil && out.NonconvexObjective != 0 && out.ConvexObjective != 0 {
 		rel := math.Abs(out.NonconvexObjective-out.ConvexObjective) / math.Max(1, math.Abs(out.ConvexObjective))
 		r.Notes = append(r.Notes, fmt.Sprintf("strong duality: |nonconvex − convex| = %.3e relative", rel))
