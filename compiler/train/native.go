@@ -52,7 +52,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 // and the patterns densely: per pattern about 5S + 2 floats per prediction row and
 // S + 2 per cone row (four Np × S·P iterate products, the gradient work, Weight and
 // the gates' products; S copies) and per block about 6(H+1)² floats for its Newton
-// systems (group.newtonBytes: 29 GB for 500 patterns of flattened 28 × 28 images).
+// systems (group.NewtonBytes: 29 GB for 500 patterns of flattened 28 × 28 images).
 // The large solver's Newton systems are nu × nu with
 // nu = Σ_patterns H, independent of n, and it stores bits per pattern. So: large
 // ("ipm") when the samples outnumber the pattern coordinates (n > nu) or group's
@@ -77,9 +77,10 @@ func TemplateMethod(p *convex.Program) string {
 			nc, _ = f.C.Dims()
 		}
 		S := float64(len(f.Signs))
-		h1 := float64(f.H + 1)
-		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2) + S*6*h1*h1)
+		dense += 8 * float64(P) * (float64(np)*(5*S+2) + float64(nc)*(S+2))
 	}
+	newton, _ := group.NewtonBytes(p)
+	dense += float64(newton)
 	if dense <= smallBytes && (p.N <= nu || p.N < groupMaxN) {
 		return "group" // small programs: group, the reference method, in well under a second
 	}

@@ -224,7 +224,7 @@ func TestRefusals(t *testing.T) {
 // Newton systems; under the budget the same program solves.
 func TestNewtonBudget(t *testing.T) {
 	p := fcProgram(7, 10, 2, 10, 1e-2, false, false, true)
-	need, _ := newtonBytes(p)
+	need, _ := NewtonBytes(p)
 	_, err := Solve(p, nil, Settings{MaxMemory: need / 2}, nil)
 	if budget.AsTooLarge(err) == nil || !strings.Contains(err.Error(), "Newton matrices") {
 		t.Fatalf("budget %d for %d bytes: got %v", need/2, need, err)

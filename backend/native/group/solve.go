@@ -31,7 +31,7 @@ type Settings struct {
 	// MaxOuter: augmented-Lagrangian outer iterations. Default 200.
 	MaxOuter int
 	// MaxMemory is the memory budget (lang/budget: > 0 bytes, 0 the default, < 0
-	// none) for the Newton systems' per-block matrices (newtonBytes), checked
+	// none) for the Newton systems' per-block matrices (NewtonBytes), checked
 	// before the first solve.
 	MaxMemory int64
 	// TimeLimit: wall-clock limit; 0 means none. Default 0.
@@ -241,12 +241,12 @@ type run struct {
 // solves (package doc). warm (optional) gives starting blocks; families and copies
 // must match p, and a warm block matrix may have fewer rows (patterns) than p: the
 // missing patterns start at zero. rec may be nil.
-// newtonBytes is the memory of the per-block matrices of the IPM's Newton systems
+// NewtonBytes is the memory of the per-block matrices of the IPM's Newton systems
 // when the working set holds every block (linsys: B_k, its inverse and the block's
 // Gram term, (H+1)² floats each, and per pattern the copies' products, about
 // 3(H+1)² more): the size that can grow with the features per block, checked before
 // the first solve. hmax is the largest H.
-func newtonBytes(p *convex.Program) (int64, int) {
+func NewtonBytes(p *convex.Program) (int64, int) {
 	var floats int64
 	hmax := 0
 	for _, f := range p.Families {
@@ -271,7 +271,7 @@ func Solve(p *convex.Program, warm *convex.Solution, s Settings, rec solver.Reco
 	if err != nil {
 		return nil, err
 	}
-	if need, hmax := newtonBytes(p); need > 0 {
+	if need, hmax := NewtonBytes(p); need > 0 {
 		if err := budget.Check(s.MaxMemory, need,
 			fmt.Sprintf("the group solver's per-block Newton matrices (about 6(H+1)² floats per block, H = %d, for a working set of every block)", hmax),
 			"Use fewer patterns (`patterns sample N`) or fewer features per block: a block of H features holds H² floats in every Newton system."); err != nil {

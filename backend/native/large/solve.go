@@ -162,6 +162,7 @@ type point struct {
 	bias    float64
 	viol    float64
 	support int
+	reg     float64 // Σ_k ‖x_k‖ (objectiveOnly)
 }
 
 // Solve solves the template program p (families only, ‖·‖₂ block costs, squared loss)

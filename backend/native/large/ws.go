@@ -420,10 +420,6 @@ func (r *run) offer(pt, cert *point) {
 func (r *run) feasible(x []float64) *point {
 	pt := r.objectiveOnly(r.project(x))
 	pr := r.pr
-	reg := 0.0
-	for k := 0; k < pr.nb; k++ {
-		reg += norm(pt.x[r.off[k]:r.off[k+1]])
-	}
 	yy, yh := 0.0, 0.0 // ỹᵀŷ and ‖ŷ‖² with ŷ = ỹ − λ
 	for i, l := range pt.lam {
 		h := pr.yt[i] - l
@@ -433,7 +429,7 @@ func (r *run) feasible(x []float64) *point {
 	if !(yh > 0) {
 		return pt
 	}
-	a := math.Max(0, (yy-pr.beta*reg)/yh)
+	a := math.Max(0, (yy-pr.beta*pt.reg)/yh)
 	if math.Abs(a-1) <= 1e-12 {
 		return pt
 	}
@@ -477,6 +473,7 @@ func (r *run) objectiveOnly(x []float64) *point {
 			pt.support++
 		}
 	}
+	pt.reg = reg
 	pt.obj = 0.5*dot(lam, lam) + pr.beta*reg
 	return pt
 }
