@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -23,15 +25,7 @@ func (p *Program) Predict(s *Solution) []float64 {
 		if s == nil || f >= len(s.Blocks) {
 			break
 		}
-		u := make([]float64, fam.H)
-		for q := 0; q < fam.Patterns(); q++ {
-			if !combined(fam, s.Blocks[f], q, u) {
-				continue
-			}
-			fam.Weight.Mask.Each(q, func(r int) {
-				yhat[fam.Sample[r]] += fam.Weight.RowWeight(r) * dot(fam.A.RawRowView(r), u)
-			})
-		}
+		predictFamily(fam, s.Blocks[f], yhat)
 	}
 	for _, t := range p.Terms {
 		x := s.Vars[t.Var.Name]
@@ -50,6 +44,60 @@ func (p *Program) Predict(s *Solution) []float64 {
 		}
 	}
 	return yhat
+}
+
+// predictGroups: a family whose patterns cost more than predictSerial multiply–adds
+// (Σ_p rows(p)·H) is predicted in predictGroups contiguous groups of patterns, each
+// into its own vector, on up to GOMAXPROCS goroutines, and the groups' vectors are
+// added in group order: the arithmetic depends on the program only, never on the
+// number of cores (n = 10 000 Fashion-MNIST images, 200 patterns of 49 patches:
+// 1.3 s serial).
+const (
+	predictGroups = 16
+	predictSerial = 1 << 22
+)
+
+// predictFamily adds family fam's part of ŷ (blocks: its copies) to yhat.
+func predictFamily(fam *Family, blocks []*mat.Dense, yhat []float64) {
+	P := fam.Patterns()
+	one := func(lo, hi int, dst []float64) {
+		u := make([]float64, fam.H)
+		for q := lo; q < hi; q++ {
+			if !combined(fam, blocks, q, u) {
+				continue
+			}
+			fam.Weight.Mask.Each(q, func(r int) {
+				dst[fam.Sample[r]] += fam.Weight.RowWeight(r) * dot(fam.A.RawRowView(r), u)
+			})
+		}
+	}
+	work := 0.0
+	for q := 0; q < P; q++ {
+		work += float64(fam.Weight.Mask.Count(q)) * float64(fam.H)
+	}
+	if work <= predictSerial || P < 2 {
+		one(0, P, yhat)
+		return
+	}
+	G := min(predictGroups, P)
+	parts := make([][]float64, G)
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for g := 0; g < G; g++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(g int) {
+			defer func() { <-sem; wg.Done() }()
+			parts[g] = make([]float64, len(yhat))
+			one(g*P/G, (g+1)*P/G, parts[g])
+		}(g)
+	}
+	wg.Wait()
+	for _, part := range parts {
+		for i, v := range part {
+			yhat[i] += v
+		}
+	}
 }
 
 // LossOf is the loss of the prediction yhat on the docs/language.md scale: squared

@@ -42,7 +42,7 @@ func NativeTemplate(p *convex.Program, warm *convex.Solution, s SolverSettings, 
 		if err != nil {
 			return nil, err
 		}
-		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint, Method: "large " + r.Method}, nil
+		return &Solved{Status: r.Status, Solution: r.Solution, Objective: r.Objective, Dual: r.Dual, Iterations: r.Iterations, DualPoint: r.DualPoint, DualMult: r.DualMult, Method: "large " + r.Method}, nil
 	}
 	return nil, fmt.Errorf("train: unknown structured method %q (want group, ipm or al)", method)
 }

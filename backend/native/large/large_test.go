@@ -2,6 +2,7 @@ package large
 
 import (
 	"context"
+	"github.com/cnnc-org/cnnc/backend/certify"
 	"math"
 	"testing"
 	"time"
@@ -105,9 +106,18 @@ func TestALBracketsIPM(t *testing.T) {
 
 // TestStops: a context cancelled or past its deadline ends the solve within about a
 // second with status interrupted or time_limit, a feasible point and a certified
-// bound not above its objective.
+// bound not above its objective; the bound recomputed from the dual point and the
+// returned cone multipliers (certify.CertifyDualMult, what the pipeline does after a
+// stop) is below the optimum, at least the gradient-norm bound, and near the solver's.
 func TestStops(t *testing.T) {
 	p := cnnProgram(5, 400, 12, 4, 150, 1e-3, false)
+	ref, err := Solve(p, nil, Settings{Tol: 1e-4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Status != solver.Optimal {
+		t.Fatalf("reference solve: status %s, objective %.10g dual %.10g rho %.8g rounds %d iters %d", ref.Status, ref.Objective, ref.Dual, ref.MaxRatio, ref.Rounds, ref.Iterations)
+	}
 	for _, c := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
@@ -121,10 +131,17 @@ func TestStops(t *testing.T) {
 			time.AfterFunc(300*time.Millisecond, cancel)
 			return ctx, cancel
 		}, solver.Interrupted},
+		{"late cancel", func() (context.Context, context.CancelFunc) {
+			// inside the restricted IPM, after progress ticks certified iterates
+			// with their multipliers
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(time.Duration(0.6*ref.Seconds*float64(time.Second)), cancel)
+			return ctx, cancel
+		}, solver.Interrupted},
 	} {
 		ctx, cancel := c.ctx()
 		t0 := time.Now()
-		res, err := Solve(p, nil, Settings{Tol: 1e-12, Context: ctx}, nil)
+		res, err := Solve(p, nil, Settings{Tol: 1e-12, Context: ctx, Progress: 10 * time.Millisecond}, nil)
 		cancel()
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -134,7 +151,7 @@ func TestStops(t *testing.T) {
 		if res.Status != c.want {
 			t.Errorf("%s: status %s, want %s", c.name, res.Status, c.want)
 		}
-		if el > 300*time.Millisecond+2*time.Second {
+		if c.name != "late cancel" && el > 300*time.Millisecond+2*time.Second {
 			t.Errorf("%s: returned %v after the stop", c.name, el-300*time.Millisecond)
 		}
 		if v := p.Violation(res.Solution); v > 1e-7*math.Max(1, res.Objective) {
@@ -142,6 +159,21 @@ func TestStops(t *testing.T) {
 		}
 		if obj := p.Objective(res.Solution); math.Abs(obj-res.Objective) > 1e-9*math.Max(1, obj) || res.Dual > obj {
 			t.Errorf("%s: objective %.10g (program %.10g), dual %.10g", c.name, res.Objective, obj, res.Dual)
+		}
+		if res.DualPoint == nil {
+			continue
+		}
+		mb, err := certify.CertifyDualMult(p, res.DualPoint, res.DualMult)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		nb, _ := certify.CertifyDualNorms(p, res.DualPoint, nil)
+		t.Logf("%s: %d blocks with multipliers, bound %.10g (solver %.10g, gradient norms %.10g, optimum ≤ %.10g)", c.name, len(res.DualMult), mb.LowerBound, res.Dual, nb.LowerBound, ref.Objective)
+		if mb.LowerBound > ref.Objective*(1+1e-8) || mb.LowerBound < nb.LowerBound {
+			t.Errorf("%s: multiplier bound %.10g outside [gradient norms %.10g, optimum ≤ %.10g]", c.name, mb.LowerBound, nb.LowerBound, ref.Objective)
+		}
+		if len(res.DualMult) > 0 && math.Abs(mb.LowerBound-res.Dual) > 1e-6*math.Max(1, res.Dual) {
+			t.Errorf("%s: multiplier bound %.10g, the solver's %.10g", c.name, mb.LowerBound, res.Dual)
 		}
 	}
 }

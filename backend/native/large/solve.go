@@ -112,6 +112,12 @@ type Result struct {
 	// recomputes the certificate from DualPoint alone (certify.CertifyDual).
 	DualPoint []float64
 	DualRho   float64
+	// DualMult are the cone multipliers that bound DualRho's blocks (the IPM's
+	// multipliers of its working rows, nonzero ones only; nil when the bound came
+	// from cone maximisations alone): certify.CertifyDualMult recomputes a valid
+	// bound from DualPoint and them without maximising over every cone row, which a
+	// caller needs after a stop.
+	DualMult []certify.BlockMult
 }
 
 // blockX returns the x of block k in the flat block layout.
@@ -163,6 +169,8 @@ type point struct {
 	viol    float64
 	support int
 	reg     float64 // Σ_k ‖x_k‖ (objectiveOnly)
+	// mult: the cone multipliers behind rho (the IPM's, per block; nil when none)
+	mult *multRows
 }
 
 // Solve solves the template program p (families only, ‖·‖₂ block costs, squared loss)
@@ -290,6 +298,7 @@ func (r *run) evaluateCheap(x []float64) *point { return r.eval(x, nil, false) }
 func (r *run) eval(x []float64, mult *multRows, exact bool) *point {
 	pr := r.pr
 	pt := r.objectiveOnly(x)
+	pt.mult = mult
 	lam := pt.lam
 	// certificate
 	g := make([]float64, pr.nu)
@@ -524,6 +533,7 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 		Seconds: time.Since(r.start).Seconds(), MaxViolation: viol, MaxRatio: pt.maxRho, Support: pt.support, Method: method, Rows: rows}
 	if d := r.dualPt; d != nil {
 		res.DualPoint, res.DualRho = d.lam, d.maxRho
+		res.DualMult = r.blockMults(d.mult)
 	}
 	if r.stopTick != nil {
 		r.stopTick()
@@ -531,6 +541,31 @@ func (r *run) result(status solver.Status, method string, rounds int) (*Result, 
 	r.rec.End(status, solver.Iterate{Iter: r.iters, PrimalRes: viol, DualRes: math.Max(0, pt.maxRho-1),
 		Gap: (pt.obj - r.dual) / math.Max(1, math.Abs(pt.obj)), Objective: pt.obj, Elapsed: time.Since(r.start)})
 	return res, nil
+}
+
+// blockMults converts per-block multipliers to the certificate's form (nonzero ones).
+func (r *run) blockMults(m *multRows) []certify.BlockMult {
+	if m == nil {
+		return nil
+	}
+	pr := r.pr
+	var out []certify.BlockMult
+	for k := range m.rows {
+		if len(m.rows[k]) == 0 {
+			continue
+		}
+		gp := pr.bp[k]
+		b := certify.BlockMult{Family: pr.pf[gp], Pattern: pr.pp[gp], Sign: pr.bsg[k]}
+		for i, row := range m.rows[k] {
+			if mu := m.mu[k][i]; mu > 0 {
+				b.Rows, b.Mu = append(b.Rows, int(row)), append(b.Mu, mu)
+			}
+		}
+		if len(b.Rows) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (r *run) stopped() solver.Status { return solver.Stop(r.set.Context) }
