@@ -97,7 +97,7 @@ func TestForwardBatchedMatchesScalar(t *testing.T) {
 	for mi, m := range batchModels() {
 		t.Run(m.Name, func(t *testing.T) {
 			w := batchWeights(t, m, int64(mi+1))
-			n := 301
+			n := 302
 			if m.Name == "wide" {
 				n = 11
 			}
@@ -108,16 +108,20 @@ func TestForwardBatchedMatchesScalar(t *testing.T) {
 				t.Fatal(err)
 			}
 			var first *mat.Dense
-			for _, b := range [][3]int{{128, 1 << 20, 1 << 19}, {7, 1 << 20, 1 << 19}, {128, 1, 50}, {3, 1, 1}} {
-				restore := network.SetForwardBudgets(b[0], b[1], b[2])
+			// {0, 0, 0}: the default budgets
+			for _, b := range [][3]int{{0, 0, 0}, {7, 1 << 20, 1 << 19}, {128, 1, 50}, {3, 1, 1}} {
+				restore := func() {}
+				if b[0] > 0 {
+					restore = network.SetForwardBudgets(b[0], b[1], b[2])
+				}
 				got, err := network.Forward(m, w, X)
 				bs, _ := network.ForwardBatchSize(w)
 				restore()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if b[0] == 128 && b[1] == 1<<20 && n%bs == 0 {
-					t.Errorf("n = %d is a multiple of the batch %d", n, bs)
+				if bs > 1 && n%bs == 0 {
+					t.Errorf("budgets %v: n = %d is a multiple of the batch %d", b, n, bs)
 				}
 				for i := 0; i < n; i++ {
 					g, wr := got.RawRowView(i), want.RawRowView(i)
