@@ -75,7 +75,10 @@
 // linear layer) — docs/language.md: a hidden bias is a constant input feature under weight
 // decay, the output bias is one unpenalised scalar; .gates, .gate_bias → none.
 //
-// Forward and Objective are plain per-sample loops in float64: the reference that
-// certifies the convex solver. Their agreement with PyTorch (float64) is tested to 1e-12
-// by compiler/network/nettest.
+// Forward and Objective compute this definition directly in float64: the reference that
+// certifies the convex solver. Conv and linear layers run as matrix products (gonum's
+// Dgemm) on batches of samples, the other layers one sample at a time; a sample's output
+// does not depend on the number of cores or on the other samples. They agree with the
+// plain per-sample loops to 1e-12 (TestForwardBatchedMatchesScalar) and with PyTorch
+// (float64) to 1e-12 (compiler/network/nettest).
 package network
