@@ -2,6 +2,13 @@ package certify
 
 import (
 	"math"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 
@@ -336,3 +343,86 @@ func rowNormsUp(A *mat.Dense) []float64 {
 // for CostMaps σ_min of the stacked weighted maps, reduced by 1e-9 relative), or 0 when
 // the stacked maps are rank-deficient.
 func CostFloor(f *convex.Family) float64 { return costFloor(f) }
+
+// gradChunk is the number of rows of A per product in gradientsAll (a multiple of
+// 64, so a chunk starts on a word of the pattern masks).
+const gradChunk = 4096
+
+// gradientsAll returns Gradient(f, q, λ) for every pattern q of f (P × H, row q) and
+// gradientErr's bound for each, computed as products of chunks of rows: for the
+// rows r in [lo, hi), the P × (hi − lo) matrix with entries Weight[r,q]·λ_{Sample[r]}
+// times A's rows (one Gemm), and Σ_r |Weight[r,q]·λ_{Sample[r]}|·‖A_r‖ alongside. Each
+// coordinate is still a sum of at most Np products, so gradientErr's γ_{Np+1} bound
+// holds whatever the order. Chunks run on up to GOMAXPROCS goroutines into their own
+// buffers, summed in chunk order: the result does not depend on the number of cores.
+// At n = 10 000 Fashion-MNIST images (490 000 patch rows, 200 patterns) this is a
+// few tenths of a second where the per-pattern loop took over a second.
+func gradientsAll(f *convex.Family, lam, an []float64) (G [][]float64, errs []float64) {
+	np, h := f.A.Dims()
+	P := f.Patterns()
+	G = make([][]float64, P)
+	errs = make([]float64, P)
+	if P == 0 {
+		return G, errs
+	}
+	nch := (np + gradChunk - 1) / gradChunk
+	parts := make([][]float64, nch) // per chunk: P×H products, then P error sums
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, min(runtime.GOMAXPROCS(0), nch)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wc := make([]float64, P*gradChunk)
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= nch {
+					return
+				}
+				lo, hi := c*gradChunk, min(np, (c+1)*gradChunk)
+				m := hi - lo
+				clear(wc[:P*m])
+				out := make([]float64, P*h+P)
+				es := out[P*h:]
+				for q := 0; q < P; q++ {
+					words := f.Weight.Mask.Words(q)
+					row := wc[q*m : (q+1)*m]
+					s := 0.0
+					for wi := lo >> 6; wi<<6 < hi; wi++ {
+						for b := words[wi]; b != 0; b &= b - 1 {
+							r := wi<<6 + bits.TrailingZeros64(b)
+							v := f.Weight.RowWeight(r) * lam[f.Sample[r]]
+							row[r-lo] = v
+							s += math.Abs(v) * an[r]
+						}
+					}
+					es[q] = s
+				}
+				raw := f.A.RawMatrix()
+				blas64.Gemm(blas.NoTrans, blas.NoTrans, 1,
+					blas64.General{Rows: P, Cols: m, Stride: m, Data: wc[:P*m]},
+					blas64.General{Rows: m, Cols: h, Stride: raw.Stride, Data: raw.Data[lo*raw.Stride:]},
+					0, blas64.General{Rows: P, Cols: h, Stride: h, Data: out[:P*h]})
+				parts[c] = out
+			}
+		}()
+	}
+	wg.Wait()
+	for q := 0; q < P; q++ {
+		G[q] = make([]float64, h)
+	}
+	for _, out := range parts {
+		for q := 0; q < P; q++ {
+			g := G[q]
+			for k, v := range out[q*h : (q+1)*h] {
+				g[k] += v
+			}
+			errs[q] += out[P*h+q]
+		}
+	}
+	gm := gamma(np + 1)
+	for q := range errs {
+		errs[q] = gm * up(errs[q])
+	}
+	return G, errs
+}

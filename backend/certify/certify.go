@@ -271,9 +271,9 @@ func CertifyDual(p *convex.Program, lam []float64, fams []*convex.Family) (*Resu
 	ans := make([][]float64, len(fams))
 	for fi, f := range fams {
 		ans[fi] = rowNormsUp(f.A)
-		for q := 0; q < f.Patterns(); q++ {
-			g := Gradient(f, q, lam)
-			order = append(order, cand{fi, q, up(NormUp(g) + gradientErr(f, q, lam, ans[fi]))})
+		G, ge := gradientsAll(f, lam, ans[fi])
+		for q := range G {
+			order = append(order, cand{fi, q, up(NormUp(G[q]) + ge[q])})
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].gn > order[j].gn })
@@ -349,10 +349,9 @@ func CertifyDualNorms(p *convex.Program, lam []float64, fams []*convex.Family) (
 	}
 	res := &Result{Family: -1, Pattern: -1, Lambda: append([]float64(nil), lam...)}
 	for _, f := range fams {
-		an := rowNormsUp(f.A)
-		for q := 0; q < f.Patterns(); q++ {
-			g := Gradient(f, q, lam)
-			res.Max = math.Max(res.Max, up(NormUp(g)+gradientErr(f, q, lam, an)))
+		G, ge := gradientsAll(f, lam, rowNormsUp(f.A))
+		for q := range G {
+			res.Max = math.Max(res.Max, up(NormUp(G[q])+ge[q]))
 		}
 	}
 	res.Ratio = up(res.Max / p.Beta)

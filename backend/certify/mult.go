@@ -32,7 +32,7 @@ type BlockMult struct {
 // as in ConeMaxUp). A sign of a constrained pattern without multipliers gets ‖g_b‖.
 // So Max is an upper bound on M(λ) over the program's patterns, valid in exact
 // arithmetic, and the bound is SafeBound(λ, Max/β), as in CertifyDual. No cone is
-// maximised: the cost is one product 𝒫ᵀλ per pattern plus one row per multiplier, so
+// maximised: the cost is the products 𝒫ᵀλ (gradientsAll) plus one row per multiplier, so
 // a stopped run is certified in well under a second where CertifyDual's cone
 // maximisations take tens of seconds; at a solver's own iterate, whose multipliers
 // nearly satisfy the restricted dual, the bound is close to the solver's dual value
@@ -71,10 +71,11 @@ func CertifyDualMult(p *convex.Program, lam []float64, mult []BlockMult) (*Resul
 	// maximum of exact bounds does not depend on the order
 	type job struct{ f, q int }
 	var jobs []job
-	ans := make([][]float64, len(p.Families))
+	grads := make([][][]float64, len(p.Families))
+	gerrs := make([][]float64, len(p.Families))
 	cns := make([][]float64, len(p.Families))
 	for fi, f := range p.Families {
-		ans[fi] = rowNormsUp(f.A)
+		grads[fi], gerrs[fi] = gradientsAll(f, lam, rowNormsUp(f.A))
 		cns[fi] = rowNormsUp(f.C)
 		for q := 0; q < f.Patterns(); q++ {
 			jobs = append(jobs, job{fi, q})
@@ -98,8 +99,7 @@ func CertifyDualMult(p *convex.Program, lam []float64, mult []BlockMult) (*Resul
 				}
 				fi, q := jobs[i].f, jobs[i].q
 				f := p.Families[fi]
-				g := Gradient(f, q, lam)
-				ge := gradientErr(f, q, lam, ans[fi])
+				g, ge := grads[fi][q], gerrs[fi][q]
 				gn := NormUp(g)
 				plain := up(gn + ge)
 				b := 0.0

@@ -120,3 +120,51 @@ func TestCertifyDualMult(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientsAll: the chunked products agree with Gradient pattern by pattern, the
+// difference is within the two computations' rounding bounds, and the error bound is
+// gradientErr's (rows across several chunks, chunk boundaries inside mask words'
+// ranges, row weights other than 1, several rows per sample).
+func TestGradientsAll(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	np, h, P, n := 3*gradChunk+517, 5, 7, 1000
+	A := mat.NewDense(np, h, nil)
+	row := make([]float64, np)
+	sample := make([]int, np)
+	for r := 0; r < np; r++ {
+		for k := 0; k < h; k++ {
+			A.Set(r, k, rng.NormFloat64())
+		}
+		row[r] = 0.5 + rng.Float64()
+		sample[r] = rng.Intn(n)
+	}
+	w := convex.NewPatternWeights(np, row)
+	for q := 0; q < P; q++ {
+		frac := rng.Float64()
+		w.Mask.AppendCol(func(int) bool { return rng.Float64() < frac })
+	}
+	f := &convex.Family{H: h, A: A, Sample: sample, Weight: w, Signs: []float64{1}}
+	lam := make([]float64, n)
+	for i := range lam {
+		lam[i] = rng.NormFloat64()
+	}
+	an := rowNormsUp(A)
+	G, ge := gradientsAll(f, lam, an)
+	if len(G) != P {
+		t.Fatalf("%d gradients for %d patterns", len(G), P)
+	}
+	for q := 0; q < P; q++ {
+		g := Gradient(f, q, lam)
+		e := gradientErr(f, q, lam, an)
+		if math.Abs(ge[q]-e) > 1e-12*e {
+			t.Errorf("pattern %d: error bound %.17g, gradientErr %.17g", q, ge[q], e)
+		}
+		d := 0.0
+		for k := range g {
+			d += (g[k] - G[q][k]) * (g[k] - G[q][k])
+		}
+		if math.Sqrt(d) > ge[q]+e || math.Sqrt(d) > 1e-10*NormUp(g) {
+			t.Errorf("pattern %d: ‖difference‖ %.3g, bounds %.3g + %.3g", q, math.Sqrt(d), ge[q], e)
+		}
+	}
+}

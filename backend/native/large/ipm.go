@@ -41,6 +41,9 @@ type sub struct {
 	// the x layout, uL the cone multipliers in the LP layout; read-only, valid
 	// during the call): true ends the solve.
 	stop func(it int, f, relGap float64, x, uL []float64) bool
+	// halted, when set, reports a stop from outside (polled after a row check,
+	// which can take seconds, so the solve does not start another iteration).
+	halted func() bool
 	// start, when set, is the starting point instead of the least-squares start
 	// (a restart after rows were added: warmState).
 	start *ipmState
@@ -371,6 +374,10 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 				best.restart, best.iters = true, it
 				best.state = &ipmState{z: append([]float64(nil), z...), sL: append([]float64(nil), sL...), uL: append([]float64(nil), uL...),
 					sQ: append([]float64(nil), sQ...), uQ: append([]float64(nil), uQ...)}
+				return best
+			}
+			if q.halted != nil && q.halted() {
+				best.stop = true
 				return best
 			}
 		}

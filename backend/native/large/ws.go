@@ -134,6 +134,9 @@ func (r *run) solveIPM() (*Result, error) {
 				q.check = func(x []float64) bool {
 					r.setStage(fmt.Sprintf("round %d: cone row check inside the IPM", round))
 					added, worst := r.checkRows(WW, qq, x)
+					if r.stopped() != "" {
+						return false // the check was cut short; the IPM polls halted next
+					}
 					// a feasible point from this iterate (projected and scaled), so that
 					// a stop later in the solve has more than the zero network to return
 					r.offer(r.feasible(r.flatX(WW, qq, x)), r.dualPt)
@@ -145,15 +148,20 @@ func (r *run) solveIPM() (*Result, error) {
 				}
 			}
 			q.stop = func(it int, f, relGap float64, xv, uL []float64) bool {
+				// certify every iterate's λ with the cheap bounds and the IPM's
+				// multipliers (no cone projections; two products with the
+				// aggregated operators, about 1 % of an iteration): the bound
+				// after a stop is the best over all iterates, not over the
+				// progress ticks only (at n = 10 000 the ticks' best after 75 s
+				// ranged 285–563 between runs)
+				xf, mult := r.flat(W, q, xv, uL)
+				r.considerDual(r.eval(xf, mult, false))
 				if r.due() {
-					// certify the iterate's λ (cheap bounds and the IPM's
-					// multipliers: no cone projections) for the progress line
-					xf, mult := r.flat(W, q, xv, uL)
-					r.considerDual(r.eval(xf, mult, false))
 					r.progressAt(r.iters+it, fmt.Sprintf("round %d, |W| %d, IPM iteration %d (restricted objective %.8g, gap %.1e)", round, len(W), it, f, relGap))
 				}
 				return r.stopped() != ""
 			}
+			q.halted = func() bool { return r.stopped() != "" }
 			r.setStage(fmt.Sprintf("round %d: restricted IPM on %d blocks", round, len(W)))
 			res = q.solve(innerTol, set.MaxInner)
 			r.iters += res.iters
