@@ -17,7 +17,11 @@
 // WeightFunc (compiler/derive.PatternWeights; the FC threshold by default).
 // ConeMax (nnls.go) is the cone projection every exact evaluation uses; the
 // certificate visits patterns by decreasing ‖𝒫ᵀv‖ and stops projecting once that
-// upper bound falls below the maximum found.
+// upper bound falls below the maximum found. CertifyDualMult (mult.go) replaces the
+// projections by the bound ‖s𝒫ᵀv + 𝒞ᵀμ‖ of a solver's cone multipliers μ ≥ 0 (weak
+// duality of the same Moreau decomposition): looser, but a product per pattern, for
+// certifying a stopped run on a program with millions of cone rows within a second or
+// two. The gradients 𝒫ᵀv of all patterns are chunked matrix products (gradientsAll).
 //
 // Measured (BenchmarkConeMax*, shared 2-core machine at load ≈ 20, so ±40 %): one
 // projection of a random direction onto an FC cone of 200 rows in R¹¹ 0.09–0.19 ms,

@@ -139,6 +139,7 @@
 //	2000    optimal  1:35.5   137    70         4.2e-6    1.07 GiB   250      0.984
 //	5000    optimal  1:54.0   165    67         5.6e-6    1.42 GiB   207      0.987
 //	10 000  optimal  2:53.4   247    77         1.0e-5    1.91 GiB   226      0.981
+//	  (re-run after this stop's changes: 2:42.4, 238 CPU-s, 77, 1.0e-5, 1.69 GiB, 226, 0.981)
 //	2000 max optimal 2:26.8   210    80         3.0e-6    1.98 GiB   400      0.930
 //
 // (the last row: `maxpool global` in place of `avgpool global`, 200 max-patterns.)
@@ -150,12 +151,20 @@
 // 14 s at n = 10 000), the row checks and the two certificates (about 20 CPU-s each at
 // n = 10 000, 490 000 cone rows per pattern).
 //
-// Stops at n = 10 000: `--time-limit 60s` ended the run 5 s after the limit with
-// status time_limit and a valid report (the zero network: the limit fell before the
-// first row check inside the IPM, which makes the first feasible point). Ctrl-C 75 s
-// into the run: the solver returned within a second of the signal and the report
-// (status interrupted) was written 12–26 s after it — the network's evaluation and
-// the cone maximisations of its certificate take the rest; the certified bound was
-// 747.82, 1.2 % below the optimum 756.70, and the network the best feasible point so
-// far (880.07 and 4899.1 in two runs: the row check's point, projected and scaled).
+// Stops at n = 10 000 (after this stop's changes; the whole command, wall time from
+// the signal to the process's exit with report.json and weights.json written): every
+// IPM iterate's λ is certified with the IPM's cone multipliers (a product with the
+// aggregated operators per iterate), the best such bound is kept, and a stop during a
+// row check ends the solve without another iteration; the pipeline then recomputes
+// the bound from the dual point and the multipliers (certify.CertifyDualMult) instead
+// of maximising over the 9.8·10⁷ cone rows. Ctrl-C at 75, 90 and 105 s: files 2.7,
+// 2.4 and 4.0 s after the signal, certified bounds 739.63, 739.63 and 756.60 against
+// the optimum 756.70, networks 880.07, 761.51 and 757.25 (the best feasible point so
+// far); a Ctrl-C that falls inside the first row check leaves the zero network
+// (5000) with the bound (696.04 in 1.5 s). `--time-limit 60s`: status time_limit,
+// files 2.5 s after the limit, bound 519.08, the zero network (the limit fell before
+// the first row check); `--time-limit 100s`: bound 756.60, network 757.25. Before:
+// files 12–26 s after the signal (the cone maximisations of the certificate and a
+// scalar forward pass over the 10 000 images), the bound from the progress ticks only
+// (285–563 between runs for the same stop).
 package large
