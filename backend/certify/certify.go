@@ -325,14 +325,7 @@ func CertifyDual(p *convex.Program, lam []float64, fams []*convex.Family) (*Resu
 		}
 		i = j
 	}
-	res.Ratio = up(res.Max / p.Beta)
-	res.Bound = SafeBound(p, fams, lam, res.Ratio)
-	res.LowerBound = res.Bound.Value
-	if loss, _ := ProgramLoss(p); !inDomain(loss, lam) {
-		res.LowerBound = math.NaN()
-		res.Bound.Value = math.NaN()
-	}
-	return res, nil
+	return finish(p, fams, lam, res), nil
 }
 
 // CertifyDualNorms is CertifyDual with the cheap bound only: Max is the largest
@@ -358,6 +351,12 @@ func CertifyDualNorms(p *convex.Program, lam []float64, fams []*convex.Family) (
 			res.Max = math.Max(res.Max, up(NormUp(G[q])+ge[q]))
 		}
 	}
+	return finish(p, fams, lam, res), nil
+}
+
+// finish sets the ratio ρ = Max/β (rounded up) and the floating-point-safe bound of
+// res at λ, NaN when λ is outside the loss's domain.
+func finish(p *convex.Program, fams []*convex.Family, lam []float64, res *Result) *Result {
 	res.Ratio = up(res.Max / p.Beta)
 	res.Bound = SafeBound(p, fams, lam, res.Ratio)
 	res.LowerBound = res.Bound.Value
@@ -365,7 +364,7 @@ func CertifyDualNorms(p *convex.Program, lam []float64, fams []*convex.Family) (
 		res.LowerBound = math.NaN()
 		res.Bound.Value = math.NaN()
 	}
-	return res, nil
+	return res
 }
 
 func inDomain(l Loss, lam []float64) bool {

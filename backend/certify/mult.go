@@ -135,12 +135,5 @@ func CertifyDualMult(p *convex.Program, lam []float64, mult []BlockMult) (*Resul
 	for _, b := range bounds {
 		res.Max = math.Max(res.Max, b)
 	}
-	res.Ratio = up(res.Max / p.Beta)
-	res.Bound = SafeBound(p, nil, lam, res.Ratio)
-	res.LowerBound = res.Bound.Value
-	if loss, _ := ProgramLoss(p); !inDomain(loss, lam) {
-		res.LowerBound = math.NaN()
-		res.Bound.Value = math.NaN()
-	}
-	return res, nil
+	return finish(p, nil, lam, res), nil
 }
