@@ -76,6 +76,11 @@ func Predict(m *ir.Model, w *network.Weights, ds *dataset.Dataset) (*Predictions
 	if err != nil {
 		return nil, err
 	}
+	return predictFrom(yhat, w, ds)
+}
+
+// predictFrom is Predict for outputs yhat = Forward(ds.X) already computed.
+func predictFrom(yhat *mat.Dense, w *network.Weights, ds *dataset.Dataset) (*Predictions, error) {
 	pp := w.Preprocess
 	if pp == nil {
 		pp = preprocessOf(nil, ds, nil)

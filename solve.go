@@ -250,7 +250,11 @@ func (p *Problem) buildReport(out *train.Outcome) *Report {
 		Seed:               t.Patterns.Seed,
 		Diagnostics:        append(diag.List{}, p.Diagnostics...),
 	}
-	if pr, err := Predict(p.Model, out.Weights, p.Data); err == nil && pr.Accuracy != nil {
+	train := func() (*Predictions, error) { return Predict(p.Model, out.Weights, p.Data) }
+	if y := out.TrainPrediction; y != nil {
+		train = func() (*Predictions, error) { return predictFrom(y, out.Weights, p.Data) }
+	}
+	if pr, err := train(); err == nil && pr.Accuracy != nil {
 		r.TrainAccuracy = pr.Accuracy
 	}
 	if p.Test != nil {

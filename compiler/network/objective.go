@@ -14,24 +14,31 @@ import (
 // over samples and outputs (½ for squared loss) and penalty = (β/2)·Σ_T P(T).
 // Y is n × out, ±1 targets for hinge and logistic. m may be nil (see Forward).
 func Objective(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty float64, err error) {
+	obj, loss, penalty, _, err = ObjectivePrediction(m, w, X, Y)
+	return obj, loss, penalty, err
+}
+
+// ObjectivePrediction is Objective that also returns the predictions ŷ = Forward(X)
+// it evaluated the loss at (for a caller that needs both: one forward pass).
+func ObjectivePrediction(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty float64, yhat *mat.Dense, err error) {
 	if w == nil || X == nil || Y == nil {
-		return 0, 0, 0, fmt.Errorf("objective: nil weights or data")
+		return 0, 0, 0, nil, fmt.Errorf("objective: nil weights or data")
 	}
 	if m != nil {
 		if err := w.CheckModel(m); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, nil, err
 		}
 	}
 	p, err := w.compile()
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
-	yhat, err := p.forward(X)
+	yhat, err = p.forward(X)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
 	if loss, err = Loss(w.Loss, yhat, Y); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, nil, err
 	}
 	for _, t := range p.penalties {
 		penalty += penaltyValue(t.kind, t.shape, t.data, t.groups)
@@ -40,7 +47,7 @@ func Objective(m *ir.Model, w *Weights, X, Y *mat.Dense) (obj, loss, penalty flo
 	if p.reg != nil {
 		penalty += w.Beta * p.reg.value() // the network-level regulariser (branches.go)
 	}
-	return loss + penalty, loss, penalty, nil
+	return loss + penalty, loss, penalty, yhat, nil
 }
 
 // Loss is the summed loss of predictions yhat against targets Y (both n × out):

@@ -263,11 +263,15 @@ type Outcome struct {
 
 	NonconvexObjective float64
 	Loss, Penalty      float64
-	ActiveNeurons      int
-	Sizes              convex.Sizes
-	Iterations         int
-	Seconds            float64
-	Adaptive           *Adaptive
+	// TrainPrediction is the recovered network's output on the training data (the
+	// forward pass behind NonconvexObjective; nil where another path evaluated it),
+	// so the report's training accuracy needs no second pass.
+	TrainPrediction *mat.Dense
+	ActiveNeurons   int
+	Sizes           convex.Sizes
+	Iterations      int
+	Seconds         float64
+	Adaptive        *Adaptive
 	// ZeroLoss is the certificate of the fixed-output relaxation (§11, anchored.go);
 	// nil for every other rule.
 	ZeroLoss *ZeroLoss
@@ -434,11 +438,11 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 			}
 		}
 	}
-	obj, loss, pen, err := network.Objective(in.Model, w, in.Data.X, in.Data.Y)
+	obj, loss, pen, yhat, err := network.ObjectivePrediction(in.Model, w, in.Data.X, in.Data.Y)
 	if err != nil {
 		return out, fmt.Errorf("train: evaluating the recovered network: %v", err)
 	}
-	out.NonconvexObjective, out.Loss, out.Penalty = obj, loss, pen
+	out.NonconvexObjective, out.Loss, out.Penalty, out.TrainPrediction = obj, loss, pen, yhat
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
 }
