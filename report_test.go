@@ -3,8 +3,11 @@ package cnnc
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // TestAdaptiveReport: a `patterns adaptive` solve writes report.json's "adaptive"
@@ -96,5 +99,41 @@ func TestAdaptiveReport(t *testing.T) {
 	res2.Report.Write(&buf)
 	if strings.Contains(buf.String(), `"adaptive"`) {
 		t.Error("a sampled solve wrote an adaptive object")
+	}
+}
+
+// TestTrainAccuracyReusesPrediction: the report's training loss and accuracy, taken
+// from the forward pass behind the non-convex objective, equal those of an
+// independent Predict on the training data, and that forward pass is the network's
+// (bit for bit).
+func TestTrainAccuracyReusesPrediction(t *testing.T) {
+	src := []byte("model m {\n    input 2\n    linear auto bias=true\n    relu\n    linear 1\n}\n" +
+		"data train {\n    synthetic spiral n=30 seed=1 noise=0.05\n    standardize\n}\n" +
+		"train {\n    beta 1e-2\n    patterns sample 40 seed=2\n}\n")
+	p, err := Parse("acc.cnn", src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Solve(SolveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := res.Outcome.TrainPrediction
+	if y == nil {
+		t.Fatal("no training prediction kept")
+	}
+	pr, err := Predict(p.Model, res.Weights, p.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.Equal(y, pr.Outputs) {
+		t.Error("the kept training prediction differs from a fresh forward pass")
+	}
+	r := res.Report
+	if r.TrainAccuracy == nil || pr.Accuracy == nil || *r.TrainAccuracy != *pr.Accuracy {
+		t.Errorf("train accuracy %v in the report, %v from Predict", r.TrainAccuracy, pr.Accuracy)
+	}
+	if r.TrainLoss == nil || pr.Loss == nil || math.Abs(*r.TrainLoss-*pr.Loss) > 1e-12*math.Max(1, *pr.Loss) {
+		t.Errorf("train loss %v in the report, %v from Predict", r.TrainLoss, pr.Loss)
 	}
 }
