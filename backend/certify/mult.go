@@ -3,8 +3,6 @@ package certify
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/cnnc-org/cnnc/backend/convex"
 )
@@ -67,73 +65,37 @@ func CertifyDualMult(p *convex.Program, lam []float64, mult []BlockMult) (*Resul
 		byBlock[key{m.Family, m.Pattern, m.Sign}] = m
 	}
 	res := &Result{Family: -1, Pattern: -1, Lambda: append([]float64(nil), lam...)}
-	// patterns are independent: a fixed list, workers take them in turn, and the
-	// maximum of exact bounds does not depend on the order
-	type job struct{ f, q int }
-	var jobs []job
-	grads := make([][][]float64, len(p.Families))
-	gerrs := make([][]float64, len(p.Families))
-	cns := make([][]float64, len(p.Families))
 	for fi, f := range p.Families {
-		grads[fi], gerrs[fi] = gradientsAll(f, lam, rowNormsUp(f.A))
-		cns[fi] = rowNormsUp(f.C)
-		for q := 0; q < f.Patterns(); q++ {
-			jobs = append(jobs, job{fi, q})
-		}
-	}
-	bounds := make([]float64, len(jobs))
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, min(runtime.GOMAXPROCS(0), len(jobs))); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(jobs) {
-					return
-				}
-				fi, q := jobs[i].f, jobs[i].q
-				f := p.Families[fi]
-				g, ge := grads[fi][q], gerrs[fi][q]
-				gn := NormUp(g)
-				plain := up(gn + ge)
-				b := 0.0
-				for _, s := range signsOf(f) {
-					bs := plain
-					if m := byBlock[key{fi, q, s}]; m != nil {
-						w := make([]float64, len(g))
-						for k := range g {
-							w[k] = s * g[k]
-						}
-						lm := 0.0
-						for j, r := range m.Rows {
-							c := m.Mu[j] * f.Sign.At(r, q)
-							if c == 0 {
-								continue
-							}
-							row := f.C.RawRowView(r)
-							for k := range w {
-								w[k] += c * row[k]
-							}
-							lm += m.Mu[j] * cns[fi][r]
-						}
-						e := gamma(len(m.Rows)+1) * up(gn+lm)
-						bs = math.Min(bs, up(NormUp(w)+e+ge))
+		G, ge := gradientsAll(f, lam, rowNormsUp(f.A)) // the heavy part, on every core
+		cn := rowNormsUp(f.C)
+		for q, g := range G {
+			gn := NormUp(g)
+			plain := up(gn + ge[q])
+			for _, s := range signsOf(f) {
+				bs := plain
+				if m := byBlock[key{fi, q, s}]; m != nil {
+					w := make([]float64, len(g))
+					for k := range g {
+						w[k] = s * g[k]
 					}
-					b = math.Max(b, bs)
+					lm := 0.0
+					for j, r := range m.Rows {
+						c := m.Mu[j] * f.Sign.At(r, q)
+						if c == 0 {
+							continue
+						}
+						row := f.C.RawRowView(r)
+						for k := range w {
+							w[k] += c * row[k]
+						}
+						lm += m.Mu[j] * cn[r]
+					}
+					e := gamma(len(m.Rows)+1) * up(gn+lm)
+					bs = math.Min(bs, up(NormUp(w)+e+ge[q]))
 				}
-				bounds[i] = b
+				res.Max = math.Max(res.Max, bs)
 			}
-		}()
-	}
-	wg.Wait()
-	for _, b := range bounds {
-		res.Max = math.Max(res.Max, b)
+		}
 	}
 	return finish(p, nil, lam, res), nil
 }

@@ -66,18 +66,19 @@ const (
 // predictFamily adds family fam's part of ŷ (blocks: its copies) to yhat.
 func predictFamily(fam *Family, blocks []*mat.Dense, yhat []float64) {
 	P := fam.Patterns()
-	u := make([]float64, fam.H)
-	var live []int // patterns with u_p ≠ 0
+	var live []int     // patterns with u_p ≠ 0
+	var us [][]float64 // their u_p
 	work := 0.0
 	for q := 0; q < P; q++ {
+		u := make([]float64, fam.H)
 		if combined(fam, blocks, q, u) {
-			live = append(live, q)
+			live, us = append(live, q), append(us, u)
 			work += float64(fam.Weight.Mask.Count(q)) * float64(fam.H)
 		}
 	}
 	if work <= predictSerial {
-		for _, q := range live {
-			combined(fam, blocks, q, u)
+		for j, q := range live {
+			u := us[j]
 			fam.Weight.Mask.Each(q, func(r int) {
 				yhat[fam.Sample[r]] += fam.Weight.RowWeight(r) * dot(fam.A.RawRowView(r), u)
 			})
@@ -86,8 +87,7 @@ func predictFamily(fam *Family, blocks []*mat.Dense, yhat []float64) {
 	}
 	h, L := fam.H, len(live)
 	U := make([]float64, h*L) // H × L, column j = u of pattern live[j]
-	for j, q := range live {
-		combined(fam, blocks, q, u)
+	for j, u := range us {
 		for k, v := range u {
 			U[k*L+j] = v
 		}
