@@ -5,7 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
+	lapackgo "gonum.org/v1/gonum/lapack/gonum"
 
 	"github.com/cnnc-org/cnnc/backend/native/soc"
 )
@@ -42,7 +42,8 @@ type sub struct {
 	// during the call): true ends the solve.
 	stop func(it int, f, relGap float64, x, uL []float64) bool
 	// halted, when set, reports a stop from outside (polled after a row check,
-	// which can take seconds, so the solve does not start another iteration).
+	// which can take seconds, so the solve does not start another iteration, and
+	// between the panels of the Newton matrix's factorization).
 	halted func() bool
 	// start, when set, is the starting point instead of the least-squares start
 	// (a restart after rows were added: warmState).
@@ -397,6 +398,8 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 			nt[k].apply(uQ[o:o+h+1], lamQ[o:o+h+1], false) // λ = W u
 		}
 		if !lin.factor(w2, nt) {
+			// a stop from outside cuts the factorization short (cholBig)
+			best.stop = q.halted != nil && q.halted()
 			return best
 		}
 		// Newton step for the complementarity right-hand side rc (d = λ⧵rc):
@@ -839,7 +842,7 @@ func (l *kkt) factor(d []float64, nt []ntScale) bool {
 			}
 		}
 	}
-	return cholBig(l.M, nu, l.msc)
+	return cholBig(l.M, nu, l.msc, q.halted)
 }
 
 // apply sets dst = K v exactly (blockwise B_k plus EᵀGE).
@@ -1061,8 +1064,10 @@ func cholSmall(A []float64, n int, d []float64) bool {
 }
 
 // cholBig factors D A D (+ δI on failure) = LLᵀ in place with LAPACK's blocked
-// Cholesky (row-major lower triangle), D = diag(1/√A_ii) in d.
-func cholBig(A []float64, n int, d []float64) bool {
+// Cholesky (row-major lower triangle, potrf), D = diag(1/√A_ii) in d. It returns
+// false, the factor unusable, when halted (may be nil) reports a stop between two
+// panels.
+func cholBig(A []float64, n int, d []float64, halted func() bool) bool {
 	for i := 0; i < n; i++ {
 		if !(A[i*n+i] > 0) {
 			return false
@@ -1087,11 +1092,45 @@ func cholBig(A []float64, n int, d []float64) bool {
 		} else {
 			save = append([]float64(nil), A...)
 		}
-		if _, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: n, Uplo: blas.Lower, Data: A}); ok {
+		ok, stopped := potrf(A, n, halted)
+		if ok {
 			return true
+		}
+		if stopped {
+			return false
 		}
 	}
 	return false
+}
+
+// potrf is LAPACK's blocked left-looking Cholesky of the row-major lower triangle of
+// the n × n matrix A, panel by panel as gonum's Dpotrf does it (same block size, same
+// BLAS calls, so the same factor bit for bit), polling halted (may be nil) before
+// each panel: at nu = 3 400 one factorization takes about half a second, and a stop
+// must not wait for it. ok reports a positive definite A; stopped a stop before the
+// end (A then partly factored).
+func potrf(A []float64, n int, halted func() bool) (ok, stopped bool) {
+	impl := lapackgo.Implementation{}
+	nb := impl.Ilaenv(1, "DPOTRF", "L", n, -1, -1, -1)
+	if nb <= 1 || n <= nb {
+		return impl.Dpotf2(blas.Lower, n, A, n), false
+	}
+	bi := blas64.Implementation()
+	for j := 0; j < n; j += nb {
+		if halted != nil && halted() {
+			return false, true
+		}
+		jb := min(nb, n-j)
+		bi.Dsyrk(blas.Lower, blas.NoTrans, jb, j, -1, A[j*n:], n, 1, A[j*n+j:], n)
+		if !impl.Dpotf2(blas.Lower, jb, A[j*n+j:], n) {
+			return false, false
+		}
+		if j+jb < n {
+			bi.Dgemm(blas.NoTrans, blas.Trans, n-j-jb, jb, j, -1, A[(j+jb)*n:], n, A[j*n:], n, 1, A[(j+jb)*n+j:], n)
+			bi.Dtrsm(blas.Right, blas.Lower, blas.Trans, blas.NonUnit, n-j-jb, jb, 1, A[j*n+j:], n, A[(j+jb)*n+j:], n)
+		}
+	}
+	return true, false
 }
 
 // cholSolveBig solves A x = b in place for the factor of cholBig.

@@ -375,14 +375,27 @@ func (r *run) flatX(W []int, q *sub, xv []float64) []float64 {
 func (r *run) project(x []float64) []float64 {
 	pr := r.pr
 	out := append([]float64(nil), x...)
-	var bad []int
-	for k := 0; k < pr.nb; k++ {
-		xb := x[r.off[k]:r.off[k+1]]
+	// every block's rows are checked on every core (a product with all of its cone
+	// rows: 1.5 s serially at n = 10 000 and 400 blocks); after a stop the
+	// remaining blocks are set to zero, which every cone holds
+	viol := make([]bool, pr.nb)
+	parallel(pr.nb, func(k int) {
+		xb := out[r.off[k]:r.off[k+1]]
 		fm := pr.fams[pr.pf[pr.bp[k]]]
 		if fm.Nc == 0 || !anyNonzero(xb) {
-			continue
+			return
+		}
+		if r.stopped() != "" {
+			clear(xb)
+			return
 		}
 		if _, w := fm.violatedRows(pr.pp[pr.bp[k]], xb, rowTol, 0); w > rowTol {
+			viol[k] = true
+		}
+	})
+	var bad []int
+	for k, v := range viol {
+		if v {
 			bad = append(bad, k)
 		}
 	}
