@@ -23,14 +23,15 @@ type SolveSettings struct {
 	MaxMemoryBytes   *int64   `json:"max_memory_bytes"`   // the memory budget; null: none
 }
 
-// stampReport fills the fields that identify the run (all but WeightsSHA256).
-func (p *Problem) stampReport(r *Report, out *train.Outcome, opts SolveOptions) {
+// stampReport fills the fields that identify the run (all but WeightsSHA256);
+// dataHash is DataHash(p.Data).
+func (p *Problem) stampReport(r *Report, out *train.Outcome, opts SolveOptions, dataHash string) {
 	r.Created = time.Now().UTC().Format(time.RFC3339)
 	r.Input = p.Path
 	if f := p.Sources[p.Path]; f != nil {
 		r.InputSHA256 = sha256Hex(f.Src)
 	}
-	r.DataSHA256 = DataHash(p.Data)
+	r.DataSHA256 = dataHash
 	s := out.Settings
 	r.Settings.Solver = opts.Solver
 	if r.Settings.Solver == "" {

@@ -401,9 +401,36 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		sol = prog.Prune(sol)
 	}
 	out.Solution = sol
-	out.ConvexObjective = prog.Objective(sol)
+	// The network is recovered first and its objective evaluated from its weights
+	// alone (network.ObjectivePrediction) beside the convex objective and the
+	// certificate: three forward-sized products of about half a second each at
+	// n = 10 000, which a stopped run would otherwise do one after the other. Each
+	// is deterministic, so running them together changes no number.
+	w, rerr := rule.Recover(in, prog, sol)
+	type netEval struct {
+		obj, loss, pen float64
+		pred           *mat.Dense
+		err            error
+	}
+	var netc chan netEval
+	if rerr == nil {
+		netc = make(chan netEval, 1)
+		go func() {
+			var e netEval
+			e.obj, e.loss, e.pen, e.pred, e.err = network.ObjectivePrediction(in.Model, w, in.Data.X, in.Data.Y)
+			netc <- e
+		}()
+	}
+	// one forward product for the objective and the certificate
+	var yhat []float64
+	if prog.Anchored == nil {
+		yhat = prog.Predict(sol)
+		out.ConvexObjective = prog.LossOf(yhat) + prog.Beta*prog.Regularization(sol)
+	} else {
+		out.ConvexObjective = prog.Objective(sol)
+	}
 	out.Sizes = prog.Sizes()
-	certifyOutcome(in, prog, sol, out)
+	certifyOutcome(in, prog, sol, yhat, out)
 	// for the structured solvers, whose status rests on their certificate, optimal
 	// means the gap the report prints — recomputed here from the solver's dual point,
 	// independently of the solver — meets the tolerance: one whose own bound certified
@@ -420,13 +447,12 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		out.Notes = append(out.Notes, fmt.Sprintf("the pattern-space interior-point solver (chosen for this size) certifies relative gaps of about %g reliably, not %g: this run's bracket is honest (gap %.3g); ask for `tol=%g` to get status optimal", largeIPMTol, settings.Tol, gap, largeIPMTol))
 	}
 
-	w, err := rule.Recover(in, prog, sol)
-	if err != nil {
+	if rerr != nil {
 		var l diag.List
-		if errors.As(err, &l) {
+		if errors.As(rerr, &l) {
 			out.Diagnostics = append(out.Diagnostics, l...)
 		}
-		return out, err
+		return out, rerr
 	}
 	out.Weights = w
 	for _, t := range w.Tensors {
@@ -438,11 +464,11 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 			}
 		}
 	}
-	obj, loss, pen, yhat, err := network.ObjectivePrediction(in.Model, w, in.Data.X, in.Data.Y)
-	if err != nil {
-		return out, fmt.Errorf("train: evaluating the recovered network: %v", err)
+	e := <-netc
+	if e.err != nil {
+		return out, fmt.Errorf("train: evaluating the recovered network: %v", e.err)
 	}
-	out.NonconvexObjective, out.Loss, out.Penalty, out.TrainPrediction = obj, loss, pen, yhat
+	out.NonconvexObjective, out.Loss, out.Penalty, out.TrainPrediction = e.obj, e.loss, e.pen, e.pred
 	out.Seconds = time.Since(start).Seconds()
 	return out, nil
 }
@@ -595,7 +621,8 @@ func columnFunc(f *convex.Family) certify.ColumnFunc {
 	return func(u []float64) ([]float64, []float64, bool) { return derive.PatternColumn(f, u) }
 }
 
-// certifyOutcome fills the certificate and the certified bound (docs/certificates.md).
+// certifyOutcome fills the certificate and the certified bound (docs/certificates.md);
+// yhat is the program's prediction at sol (nil: computed here).
 //
 // Template programs: the candidates are the solver's dual point (out.dualPoint) and
 // the final prediction's own λ = −∇ℓ(ŷ); each is recomputed by certify.CertifyDual
@@ -606,7 +633,7 @@ func columnFunc(f *convex.Family) certify.ColumnFunc {
 // the program over its sampled patterns only). Programs outside the template (linear
 // CNNs) have no certified bound: the solver's dual objective is kept as SolverDual
 // only.
-func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, out *Outcome) {
+func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, yhat []float64, out *Outcome) {
 	out.DualObjective = math.NaN()
 	if !isTemplate(p) || len(p.Families) == 0 {
 		out.DualSource = "none: this program is outside the template the certificate covers, and a solver's dual objective is not a bound in floating point (solver_dual is the solver's value, uncertified)"
@@ -638,7 +665,6 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 	case in.Train.Patterns.Mode == ir.Adaptive:
 		set = fmt.Sprintf("the program's %d patterns after the adaptive rounds", total)
 	}
-	yhat := p.Predict(sol)
 	var best *certify.Result
 	source := ""
 	var own *certify.Result
@@ -648,6 +674,9 @@ func certifyOutcome(in *derive.Input, p *convex.Program, sol *convex.Solution, o
 		// after a stop with a solver's dual point only that one is certified: each
 		// certificate maximises over every cone row of every pattern (seconds at
 		// n = 10 000), and the stop must end the run within about a second
+		if yhat == nil {
+			yhat = p.Predict(sol)
+		}
 		own, cerr = certify.Certify(p, yhat, nil)
 	}
 	if cerr == nil && own != nil {
