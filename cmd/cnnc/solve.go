@@ -91,7 +91,10 @@ func runSolve(e *env, o *solveOptions, path string) error {
 	}
 	var rec solver.Recorder = solver.Nop{}
 	if !o.quiet {
-		rec = &solver.Table{W: e.stderr}
+		// a row at least every 5 s even when one iteration takes longer; the
+		// library's Solve puts its trace before this, so report.json keeps the
+		// solver's own rows
+		rec = &solver.Heartbeat{Next: &solver.Table{W: e.stderr}}
 	}
 	rec = endRecorder{rec: rec, in: e.sig}
 	e.sig.setStage("deriving and solving the convex program")

@@ -92,7 +92,7 @@ func runSolveFile(e *env, o *solveFileOptions, path string) error {
 	}
 	var rec solver.Recorder = solver.Nop{}
 	if !o.quiet {
-		rec = &solver.Table{W: e.stderr}
+		rec = &solver.Heartbeat{Next: &solver.Table{W: e.stderr}} // a row at least every 5 s
 	}
 	set := cone.Settings{EpsAbs: o.eps, EpsRel: o.eps, MaxIters: o.maxIters}
 	if !o.quiet {

@@ -46,7 +46,9 @@ type Settings struct {
 	// Context ends the solve early (solver.Stop): TimeLimit or Interrupted, with the
 	// best certified point so far.
 	Context context.Context
-	// Progress: the longest time between two progress records. Default 5 s.
+	// Progress: the longest time between two progress records. Default 4 s, so that
+	// the solver's own rows (with the stage it is in) come before the CLI's 5 s
+	// heartbeat (solver.Heartbeat) would.
 	Progress time.Duration
 	// MaxMemory is the memory budget (lang/budget: > 0 bytes, 0 the default, < 0
 	// none) the solver checks its dominant allocations against before making them:
@@ -78,7 +80,7 @@ func (s Settings) withDefaults() Settings {
 		s.MaxGram = 8000
 	}
 	if s.Progress <= 0 {
-		s.Progress = 5 * time.Second
+		s.Progress = 4 * time.Second
 	}
 	return s
 }
