@@ -52,6 +52,8 @@ type Task struct {
 	last  time.Time
 	sent  bool
 	ended bool
+
+	stop, exited chan struct{} // Tick's clock: closed by End, closed when it has exited
 }
 
 // Start begins a stage with total units (0: unknown). A nil r gives a nil Task.
@@ -60,6 +62,39 @@ func Start(r Reporter, stage string, total int64, unit string) *Task {
 		return nil
 	}
 	return &Task{r: r, stage: stage, unit: unit, total: total, start: time.Now(), after: DefaultAfter, every: DefaultEvery}
+}
+
+// Tick begins a stage that has no units to count (one long computation: a
+// certificate over every cone row, a forward pass over every sample): a clock
+// reports the elapsed time every Every once the stage has run for After, until End.
+// A nil r gives a nil Task.
+func Tick(r Reporter, stage string) *Task { return tick(r, stage, DefaultAfter, DefaultEvery) }
+
+func tick(r Reporter, stage string, after, every time.Duration) *Task {
+	t := Start(r, stage, 0, "")
+	if t == nil {
+		return nil
+	}
+	t.after, t.every = after, every
+	t.stop, t.exited = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(t.exited)
+		c := time.NewTicker(t.every / 8)
+		defer c.Stop()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case <-c.C:
+				t.mu.Lock()
+				if !t.ended {
+					t.maybe()
+				}
+				t.mu.Unlock()
+			}
+		}
+	}()
+	return t
 }
 
 // Add records n more units done.
@@ -104,11 +139,18 @@ func (t *Task) End() {
 		return
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.ended {
+		t.mu.Unlock()
 		return
 	}
 	t.ended = true
+	t.mu.Unlock()
+	if t.stop != nil {
+		close(t.stop)
+		<-t.exited // no update after End's
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.sent {
 		t.r.Progress(Update{Stage: t.stage, Unit: t.unit, Done: t.done, Total: t.total, Elapsed: time.Since(t.start), Final: true})
 	}
@@ -132,6 +174,12 @@ func (l *Lines) Progress(u Update) {
 
 // Line renders an update.
 func Line(u Update) string {
+	if u.Unit == "" { // a Tick stage: elapsed time only
+		if u.Final {
+			return fmt.Sprintf("cnnc: %s: done in %.1f s", u.Stage, u.Elapsed.Seconds())
+		}
+		return fmt.Sprintf("cnnc: %s: %.1f s", u.Stage, u.Elapsed.Seconds())
+	}
 	if u.Final {
 		return fmt.Sprintf("cnnc: %s: done, %d %s in %.1f s", u.Stage, u.Done, u.Unit, u.Elapsed.Seconds())
 	}
