@@ -40,3 +40,46 @@ func TestContextAndMaxIter(t *testing.T) {
 		}
 	}
 }
+
+// pollCtx is a context that reports cancellation from its n-th Err call on: a stop
+// that lands at a chosen poll of the solve, inside an iteration or between them.
+type pollCtx struct {
+	context.Context
+	n, calls int
+}
+
+func (c *pollCtx) Err() error {
+	c.calls++
+	if c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestStopAtEveryPoll: a stop at any of the solve's polls — between iterations,
+// between the blocks of a Newton factorisation, during the certificate — ends the
+// ws method with status interrupted (or optimal, when the point was certified before
+// the stop was seen), a finite objective and a bound not above it. Without a stop
+// the same solve is optimal; the early stops must all end it interrupted.
+func TestStopAtEveryPoll(t *testing.T) {
+	p := fcProgram(4, 30, 3, 40, 1e-3, true, false, false)
+	full := &pollCtx{Context: context.Background(), n: math.MaxInt}
+	r, err := Solve(p, nil, Settings{Context: full}, nil)
+	if err != nil || r.Status != solver.Optimal {
+		t.Fatalf("unstopped: %v %v", err, r.Status)
+	}
+	polls := full.calls
+	if polls < 10 {
+		t.Fatalf("only %d polls in the whole solve", polls)
+	}
+	for n := 1; n < polls; n += max(1, polls/25) {
+		r, err := Solve(p, nil, Settings{Context: &pollCtx{Context: context.Background(), n: n}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := r.Status == solver.Interrupted || r.Status == solver.Optimal && n > polls/2
+		if !ok || math.IsNaN(r.Objective) || r.Dual > r.Objective*(1+1e-9)+1e-12 {
+			t.Fatalf("stop at poll %d of %d: status %s, objective %v, dual %v", n, polls, r.Status, r.Objective, r.Dual)
+		}
+	}
+}

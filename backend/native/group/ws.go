@@ -302,8 +302,9 @@ func (w *wsRun) pairs(f int) []float64 {
 //     optimum g_b + M_bᵀμ_b = −u₁ with ‖u₁‖ ≤ u₀ = β, so every block of W is
 //     certified without an NNLS unless its dual residual is off.
 //
-// ConeMax (Lawson–Hanson NNLS) runs only where both bounds exceed 1; its value is
-// then used (a failed NNLS contributes the smaller bound). The certificate (max ρ
+// ConeMax (Lawson–Hanson NNLS) runs only where both bounds exceed 1, and not after
+// the context has ended (a stop: the smaller bound stands); its value is then used
+// (a failed NNLS contributes the smaller bound). The certificate (max ρ
 // and the violators) is the same as with ConeMax everywhere up to the bounds below 1.
 // It returns max ρ (≥ 0) and the blocks with ρ_b > 1 sorted by decreasing ρ (ties
 // by index) with their ρ.
@@ -350,7 +351,10 @@ func (w *wsRun) rhoAll(lam []float64, pt *wsPoint) (float64, []blockID, []float6
 						}
 					}
 				}
-				if rho > 1 && fm.Nc > 0 {
+				// after a stop the cheap bounds stand (valid, looser): one cone
+				// maximisation can take most of a minute on a wide layer (an NNLS
+				// over 2 000 rows in R⁷⁸⁵), and the stop must end the run promptly
+				if rho > 1 && fm.Nc > 0 && solver.Stop(r.set.Context) == "" {
 					w.nConeMax++
 					bnd, _, _, _ := certify.ConeMaxUp(g, w.coneRows(fi, p), ge[p])
 					if fm.cost != nil {
