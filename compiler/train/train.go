@@ -814,7 +814,9 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 	if local {
 		f := p.Families[0]
 		t0 := time.Now()
+		task := progress.Tick(in.Progress, "adaptive: local search for seed patterns")
 		seeds := localSearchSeeds(opts.Settings.Context, p, f, in.Train.Patterns.N, in.Train.Patterns.Seed)
+		task.End()
 		ad.SeedSec = time.Since(t0).Seconds()
 		if added := newPatterns(f, seeds, nil, max); len(added) > 0 {
 			t0 = time.Now()
@@ -852,6 +854,7 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			rl.Patterns += f.Patterns()
 		}
 		searchStart := time.Now()
+		task := progress.Tick(in.Progress, fmt.Sprintf("adaptive round %d: searching for patterns that violate the certificate", round))
 		yhat := p.Predict(sol)
 		// the dual point to search at: the last solve's (recomputed, never trusted:
 		// its ρ is the search's own), else the prediction's λ = −∇ℓ(ŷ)
@@ -881,13 +884,16 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 		}
 		ad.Evaluations += rl.Evaluations
 		ad.Gates += rl.Gates
+		task.End()
 		ad.Exhaustive = exhaustive
 		rl.Found = len(cands)
 		rl.SearchSec = time.Since(searchStart).Seconds()
 		ad.SearchSec += rl.SearchSec
 		certStart := time.Now()
 		// the certificate over the whole arrangement = max(restricted, new patterns)
+		task = progress.Tick(in.Progress, fmt.Sprintf("adaptive round %d: certificate", round))
 		inner, err := certify.CertifyDual(p, lam, nil)
+		task.End()
 		if err == nil {
 			M := math.Max(inner.Max, stMax) // upper bounds that hold in floating point (stMax: with the gradient ascent, a value found)
 			ad.Ratio = M / p.Beta
@@ -926,7 +932,10 @@ func adaptive(in *derive.Input, p *convex.Program, sol *convex.Solution, solve f
 			// Its patterns are added when it ended below the round's optimum, and
 			// while the loop has not stalled (below): near the optimum it mostly moves
 			// neurons lying on cell boundaries across them.
-			if ls := localSearchFrom(opts.Settings.Context, p, p.Families[0], 0, sol, LocalIterations); ls != nil && ls.obj < rl.Objective && (len(cands) > 0 || stall < 2) {
+			task := progress.Tick(in.Progress, fmt.Sprintf("adaptive round %d: local search from the round's solution", round))
+			ls := localSearchFrom(opts.Settings.Context, p, p.Families[0], 0, sol, LocalIterations)
+			task.End()
+			if ls != nil && ls.obj < rl.Objective && (len(cands) > 0 || stall < 2) {
 				rl.LocalObjective = ls.obj
 				more := newPatterns(p.Families[0], ls.cands, add[0], max)
 				add[0] = append(add[0], more...)
