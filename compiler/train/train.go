@@ -448,11 +448,6 @@ func Run(in *derive.Input, opts Options) (*Outcome, error) {
 		out.Status = solver.Inaccurate
 		out.Notes = append(out.Notes, fmt.Sprintf("status inaccurate: the solver certified its point with its own bound, but the recomputed bound leaves a relative gap of %.3g, above the tolerance %g", gap, settings.Tol))
 	}
-	if out.Status == solver.Inaccurate && out.SolverName == "native large ipm" && settings.Tol < largeIPMTol && gap < 100*largeIPMTol {
-		// the pattern-space IPM's known accuracy limit (backend/native/large's
-		// package doc): say what to ask for instead
-		out.Notes = append(out.Notes, fmt.Sprintf("the pattern-space interior-point solver (chosen for this size) certifies relative gaps of about %g reliably, not %g: this run's bracket is honest (gap %.3g); ask for `tol=%g` to get status optimal", largeIPMTol, settings.Tol, gap, largeIPMTol))
-	}
 
 	if rerr != nil {
 		var l diag.List
@@ -551,11 +546,6 @@ func solveOnce(p *convex.Program, warm *convex.Solution, name string, s SolverSe
 // A stop must end the run within a few seconds; below this much work they take
 // about a second and give the tighter bound.
 const quickWork = 3e10
-
-// largeIPMTol is the relative gap the large solver's interior-point method certifies
-// reliably (its package doc, "Accuracy limit"): asked for less, it can end inaccurate
-// just above the tolerance.
-const largeIPMTol = 1e-5
 
 // coneWork is Σ over p's families of cone rows × patterns × H³ (quickWork).
 func coneWork(p *convex.Program) float64 {

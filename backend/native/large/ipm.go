@@ -288,6 +288,10 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 	eL, eQ := make([]float64, nl), make([]float64, N)
 	ta, tb, tc := make([]float64, q.hmax+1), make([]float64, q.hmax+1), make([]float64, q.hmax+1)
 	dxv := make([]float64, nx)
+	// iterative refinement (solve): the step's dual defect and its correction
+	ur, gr, er := make([]float64, q.nu), make([]float64, q.nu), make([]float64, N)
+	cz, csQ, cuQ, zeroQ := make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N)
+	csL, cuL, zeroL := make([]float64, nl), make([]float64, nl), make([]float64, nl)
 	best := ipmResult{err: math.Inf(1)}
 	bestIt := 0
 	if st := q.start; st != nil {
@@ -405,7 +409,7 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 		// Newton step for the complementarity right-hand side rc (d = λ⧵rc):
 		//   K Δz = −r_d + Mᵀ(W⁻¹d + W⁻²r_p)_L + (W⁻¹(d + W⁻¹r_p))_Q,
 		//   Δs = −r_p + (MΔx, Δz),  Δu = W⁻¹(d − W⁻¹Δs).
-		solve := func(rcL, rcQ, dz, dsL, duL, dsQ, duQ []float64) bool {
+		solve1 := func(rcL, rcQ, rd, rpL, rpQ, dz, dsL, duL, dsQ, duQ []float64) bool {
 			for i := 0; i < nl; i++ {
 				dL[i] = rcL[i] * ilamL[i]
 				cL[i] = (dL[i] + rpL[i]*iwL[i]) * iwL[i]
@@ -449,6 +453,59 @@ func (q *sub) solve(tol float64, maxIt int) ipmResult {
 			}
 			for i := 0; i < nl; i++ {
 				duL[i] = (dL[i] - dsL[i]*iwL[i]) * iwL[i]
+			}
+			return true
+		}
+		// solve is solve1 with one step of iterative refinement on the first
+		// (dual) equation, PΔz + GᵀΔu = −r_d: the other two hold by construction,
+		// but near the optimum Δu is recovered through scalings W whose entries
+		// span many orders of magnitude, and the step's own dual defect
+		// e = r_d + PΔz + GᵀΔu then exceeded the residual it was meant to remove
+		// (measured: the dual residual grew from 1.8e-11 to 1.2e-9 relative in the
+		// last iterations). The correction solves the same system (same factor)
+		// with r_d = e, r_p = 0, r_c = 0 and is added to the step.
+		solve := func(rcL, rcQ, dz, dsL, duL, dsQ, duQ []float64) bool {
+			if !solve1(rcL, rcQ, rd, rpL, rpQ, dz, dsL, duL, dsQ, duQ) {
+				return false
+			}
+			if !refineIPM {
+				return true
+			}
+			gather(dz, dxv)
+			q.ex(dxv, ur)
+			q.gmul(ur, gr)
+			for k := 0; k < K; k++ {
+				o, h := q.xo[k]+k, q.h[k]
+				po := q.po[q.pat[k]]
+				er[o] = rd[o] - duQ[o]
+				for j := 0; j < h; j++ {
+					er[o+1+j] = rd[o+1+j] + q.sg[k]*gr[po+j] - duQ[o+1+j]
+				}
+			}
+			q.mulTAdd(-1, duL, er)
+			// the correction costs a second solve: it is made only when the defect
+			// is not already small against the residual the step removes (early
+			// iterations rarely need it; at n = 10 000 refining every step cost 16%
+			// more time)
+			en, rn := 0.0, 0.0
+			for i := range er {
+				en = math.Max(en, math.Abs(er[i]))
+				rn = math.Max(rn, math.Abs(rd[i]))
+			}
+			if en <= refineRatio*rn {
+				return true
+			}
+			if !solve1(zeroL, zeroQ, er, zeroL, zeroQ, cz, csL, cuL, csQ, cuQ) {
+				return true // the unrefined step stands
+			}
+			for i := range dz {
+				dz[i] += cz[i]
+				dsQ[i] += csQ[i]
+				duQ[i] += cuQ[i]
+			}
+			for i := range dsL {
+				dsL[i] += csL[i]
+				duL[i] += cuL[i]
 			}
 			return true
 		}
@@ -696,6 +753,12 @@ func newKKT(q *sub) *kkt {
 	}
 	return l
 }
+
+// refineIPM switches the Newton steps' iterative refinement on (solve in sub.solve);
+// a step is refined when its dual defect exceeds refineRatio times the dual residual.
+var refineIPM = true
+
+const refineRatio = 1e-2
 
 // rayDelta is δ of the ray regularisation (kkt doc).
 const rayDelta = 1e-10
