@@ -74,7 +74,7 @@
 // 1.3e-7, 35 iterations, one round, about 1 s; TestRefinedSteps);
 // examples/fashion_gap.cnn with `limit 1000` at tol=1e-6 from inaccurate (gap
 // 1.27e-6, 138 iterations, 2 min 57 s) to optimal (gap 3.6e-7, 54 iterations, 1 min
-// 20 s, 116 CPU-s, 1.0 GB). The structured benchmark's IPM
+// 20 s, 116 CPU-s, 0.95 GiB). The structured benchmark's IPM
 // (BenchmarkStructured200/ipm) is unchanged: 44 iterations, 2.5–2.7 s per solve,
 // with and without it.
 //
