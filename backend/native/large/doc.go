@@ -177,7 +177,7 @@
 // with the IPM's cone multipliers (a product with the aggregated operators per
 // iterate) and the best such bound is kept. The solve polls the stop between the
 // panels of the nu × nu Cholesky (cholBig: same factor as LAPACK's, bit for bit), in
-// the row checks and in the feasible point's projection, so it returns 8–30 ms after
+// the row checks and in the feasible point's projection, so it returns 8–36 ms after
 // the signal (before: it finished the Newton iteration in flight, 0.9–1.7 s). The
 // pipeline then recomputes the bound from the dual point and the multipliers
 // (certify.CertifyDualMult) instead of maximising over the 9.8·10⁷ cone rows, and
